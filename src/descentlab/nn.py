@@ -1,0 +1,199 @@
+"""A fully connected network: He initialisation, ReLU hidden layers, sigmoid output,
+binary cross-entropy. Forward and backward are vectorised over the batch.
+
+All parameters live in one flat float64 buffer ``params`` laid out as W1, b1, W2, b2, ...;
+``Network.layers(params)`` gives per-layer views ``(W, b)`` with W of shape (n_l, n_{l-1})
+and b of shape (n_l, 1). Any leading axes of the buffer are kept, so a buffer of shape
+(K, n_params) holds K networks and the same code trains them together.
+
+The arithmetic follows the course's ``opt_utils`` operation by operation (for example
+``dZ_L = 1/m * (A_L - Y)``), so results agree with it to the last bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from descentlab.validation import check_int
+
+COURSE_INIT_SEED = 3
+"""The course's ``initialize_parameters`` calls ``np.random.seed(3)``."""
+
+
+@dataclass(frozen=True)
+class Network:
+    """The architecture ``layer_sizes = (n_x, n_1, ..., n_L)``; it owns no parameters."""
+
+    layer_sizes: tuple[int, ...]
+    _offsets: tuple[tuple[int, int, int], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        sizes = tuple(check_int("layer size", n, minimum=1) for n in self.layer_sizes)
+        if len(sizes) < 2:
+            raise ValueError(f"a network needs at least an input and an output size, got {sizes}")
+        object.__setattr__(self, "layer_sizes", sizes)
+        offsets = []
+        start = 0
+        for n_prev, n in zip(sizes[:-1], sizes[1:], strict=True):
+            offsets.append((start, start + n * n_prev, start + n * n_prev + n))
+            start += n * n_prev + n
+        object.__setattr__(self, "_offsets", tuple(offsets))
+
+    @property
+    def n_layers(self) -> int:
+        """L, the number of weight layers (the input layer is not counted)."""
+        return len(self.layer_sizes) - 1
+
+    @property
+    def n_params(self) -> int:
+        return self._offsets[-1][2]
+
+    def layers(self, params: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Views ``(W_l, b_l)`` into ``params`` (shape (..., n_params)), layer by layer."""
+        lead = params.shape[:-1]
+        views = []
+        for (w_start, b_start, b_stop), n_prev, n in zip(
+            self._offsets, self.layer_sizes[:-1], self.layer_sizes[1:], strict=True
+        ):
+            W = params[..., w_start:b_start].reshape(*lead, n, n_prev)
+            b = params[..., b_start:b_stop].reshape(*lead, n, 1)
+            views.append((W, b))
+        return views
+
+    def from_layers(self, layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """Pack per-layer ``(W, b)`` arrays into a new flat buffer (the inverse of ``layers``)."""
+        if len(layers) != self.n_layers:
+            raise ValueError(f"expected {self.n_layers} layers, got {len(layers)}")
+        lead = np.broadcast_shapes(*(W.shape[:-2] for W, _ in layers))
+        params = np.zeros((*lead, self.n_params))
+        for (W, b), (W_view, b_view) in zip(layers, self.layers(params), strict=True):
+            if W.shape[-2:] != W_view.shape[-2:] or b.shape[-2:] != b_view.shape[-2:]:
+                raise ValueError(
+                    f"layer shapes {W.shape[-2:]} and {b.shape[-2:]} do not match "
+                    f"{W_view.shape[-2:]} and {b_view.shape[-2:]}"
+                )
+            W_view[...] = W
+            b_view[...] = b
+        return params
+
+
+def he_initialization(network: Network, seed: int = COURSE_INIT_SEED) -> np.ndarray:
+    """He initialisation as the course does it: one legacy ``RandomState(seed)`` stream,
+    ``W_l = randn(n_l, n_{l-1}) * sqrt(2 / n_{l-1})`` layer by layer, ``b_l = 0``."""
+    rng = np.random.RandomState(seed)
+    params = np.zeros(network.n_params)
+    for W, _ in network.layers(params):
+        n, n_prev = W.shape
+        W[...] = rng.randn(n, n_prev) * np.sqrt(2 / n_prev)
+    return params
+
+
+def relu(Z: np.ndarray) -> np.ndarray:
+    return np.maximum(0, Z)
+
+
+def sigmoid(Z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-Z))
+
+
+class ForwardCache(NamedTuple):
+    """What backward needs: every layer's activation (A_0 = X) and the output's logits."""
+
+    activations: list[np.ndarray]
+    output_logits: np.ndarray
+
+    @property
+    def output(self) -> np.ndarray:
+        """The sigmoid output A_L, the probability of class 1."""
+        return self.activations[-1]
+
+
+def forward(network: Network, params: np.ndarray, X: np.ndarray) -> ForwardCache:
+    """Z_l = W_l A_{l-1} + b_l; A_l = relu(Z_l) for hidden layers, sigmoid(Z_L) at the output."""
+    layers = network.layers(params)
+    activations = [X]
+    A = X
+    Z = X
+    for W, b in layers[:-1]:
+        Z = W @ A + b
+        A = relu(Z)
+        activations.append(A)
+    W, b = layers[-1]
+    Z = W @ A + b
+    activations.append(sigmoid(Z))
+    return ForwardCache(activations, Z)
+
+
+def backward(
+    network: Network,
+    params: np.ndarray,
+    cache: ForwardCache,
+    Y: np.ndarray,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Gradients of the mean cross-entropy over the batch, in the layout of ``params``.
+
+    dZ_L = 1/m (A_L - Y); dW_l = dZ_l A_{l-1}^T; db_l = sum_columns(dZ_l);
+    dA_{l-1} = W_l^T dZ_l; dZ_{l-1} = dA_{l-1} * (A_{l-1} > 0).
+    """
+    grads = np.empty_like(params) if out is None else out
+    activations = cache.activations
+    m = activations[0].shape[-1]
+    dZ = 1.0 / m * (activations[-1] - Y)
+    layers = network.layers(params)
+    grad_layers = network.layers(grads)
+    for index in range(network.n_layers - 1, -1, -1):
+        A_prev = activations[index]
+        dW, db = grad_layers[index]
+        dW[...] = dZ @ np.swapaxes(A_prev, -1, -2)
+        db[...] = np.sum(dZ, axis=-1, keepdims=True)
+        if index > 0:
+            W = layers[index][0]
+            dA_prev = np.swapaxes(W, -1, -2) @ dZ
+            dZ = dA_prev * (A_prev > 0)
+    return grads
+
+
+def cross_entropy_terms(probabilities: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Per-example loss -(Y log A + (1 - Y) log(1 - A)), written as the course writes it.
+
+    Where A saturates to exactly 0 or 1 a term is infinite or NaN; callers that have the logits
+    replace those entries with ``stable_cross_entropy_terms`` (see ``cross_entropy_sum``).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.multiply(-np.log(probabilities), Y) + np.multiply(
+            -np.log(1 - probabilities), 1 - Y
+        )
+
+
+def stable_cross_entropy_terms(logits: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """The same loss from the logits Z, finite for any finite Z: log(1 + e^Z) - Y Z."""
+    return np.logaddexp(0, logits) - Y * logits
+
+
+def cross_entropy_sum(cache: ForwardCache, Y: np.ndarray) -> np.ndarray:
+    """Sum over the batch's examples of the cross-entropy (the course's ``cost_total``).
+
+    Bit-identical to the course's formula while the output is strictly inside (0, 1); where it
+    saturates, the logit form keeps the cost finite instead of log(0). Sums over the last axis,
+    so a stacked cache gives one total per run.
+    """
+    terms = cross_entropy_terms(cache.output, Y)
+    if not np.isfinite(terms).all():
+        stable = stable_cross_entropy_terms(cache.output_logits, Y)
+        terms = np.where(np.isfinite(terms), terms, stable)
+    return np.sum(terms, axis=(-2, -1))
+
+
+def predict_proba(network: Network, params: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """A_L for every column of X: the probability of class 1, shape (..., 1, m)."""
+    with np.errstate(over="ignore"):
+        return forward(network, params, X).output
+
+
+def predict(network: Network, params: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Labels 0/1 as the course predicts them: 1 where A_L > 0.5."""
+    return (predict_proba(network, params, X) > 0.5).astype(np.int64)

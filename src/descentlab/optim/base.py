@@ -1,0 +1,36 @@
+"""The optimizer interface: a pair of pure functions, as in optax.
+
+``state = opt.init(params)`` and ``updates, state = opt.update(grads, state, params)``;
+``params = apply_updates(params, updates)``. Nothing is mutated: the state is a small
+NamedTuple that carries its own step ``count``. The math is elementwise on arrays of any
+shape, and hyperparameters broadcast against them, so one call updates a stack of K runs
+whose parameters have a leading run axis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+Params = np.ndarray
+"""Parameters (and gradients, updates) are numpy arrays; descentlab keeps a whole network
+in one flat buffer, so one array is the whole model."""
+
+OptState = Any
+
+
+class Optimizer(NamedTuple):
+    """A named optimizer: ``init(params) -> state`` and
+    ``update(grads, state, params) -> (updates, state)``."""
+
+    name: str
+    hyperparameters: Mapping[str, float | bool]
+    init: Callable[[Params], OptState]
+    update: Callable[[Params, OptState, Params | None], tuple[Params, OptState]]
+
+
+def apply_updates(params: Params, updates: Params) -> Params:
+    """``params + updates``: every optimizer returns the step already signed and scaled."""
+    return params + updates

@@ -1,0 +1,29 @@
+"""Plain gradient descent."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from descentlab.optim.base import Optimizer, Params
+from descentlab.validation import check_positive_float
+
+class GDState(NamedTuple):
+    count: int
+    """Updates applied so far."""
+
+def gd(learning_rate: float) -> Optimizer:
+    r"""Gradient descent: ``W = W - learning_rate * dW``.
+
+    The same rule is called SGD in torch.optim and optax when the gradient is a mini-batch's;
+    here the batch size decides (full batch, mini-batch or one example).
+    """
+    lr = check_positive_float("learning_rate", learning_rate)
+
+    def init(params: Params) -> GDState:
+        return GDState(count=0)
+
+    def update(grads: Params, state: GDState, params: Params | None = None) -> tuple[Params, GDState]:
+        return -(lr * grads), GDState(count=state.count + 1)
+
+    return Optimizer("gd", {"learning_rate": lr}, init, update)
+

@@ -1,0 +1,42 @@
+"""Momentum in the course's averaged form."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from descentlab.optim.base import Optimizer, Params
+from descentlab.validation import check_decay, check_positive_float
+
+
+class MomentumState(NamedTuple):
+    count: int
+    """Updates applied so far."""
+    velocity: Params
+    """v, the exponentially weighted average of past gradients (starts at zero)."""
+
+
+def momentum(learning_rate: float, beta: float = 0.9) -> Optimizer:
+    r"""Momentum as the course writes it (an exponentially weighted average of gradients).
+
+    v = beta * v + (1 - beta) * dW;   W = W - learning_rate * v;   v starts at 0.
+
+    No bias correction, so the first steps are (1 - beta) times smaller than gradient
+    descent's. This differs from PyTorch's ``SGD(momentum=beta)`` and optax's ``sgd(momentum=)``
+    (the heavy-ball buffer v = beta v + g, no (1 - beta), starting at the first gradient): with
+    the same beta their step is 1 / (1 - beta) times larger once the average has settled.
+    """
+    lr = check_positive_float("learning_rate", learning_rate)
+    b = check_decay("beta", beta)
+
+    def init(params: Params) -> MomentumState:
+        return MomentumState(count=0, velocity=np.zeros_like(params))
+
+    def update(
+        grads: Params, state: MomentumState, params: Params | None = None
+    ) -> tuple[Params, MomentumState]:
+        velocity = b * state.velocity + (1 - b) * grads
+        return -(lr * velocity), MomentumState(count=state.count + 1, velocity=velocity)
+
+    return Optimizer("momentum", {"learning_rate": lr, "beta": b}, init, update)

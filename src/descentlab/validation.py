@@ -1,0 +1,56 @@
+"""Up-front checks of user-facing arguments, each raising a one-line ``ValueError``.
+
+Every message names the argument, the bad value and what is allowed, so the command line
+can print it as it is.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+
+def _as_float(name: str, value: object, allowed: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    result = float(value)
+    if not math.isfinite(result):
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return result
+
+
+def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
+    """``value`` as an int; rejects bools, fractional numbers and values below ``minimum``."""
+    allowed = "an integer" if minimum is None else f"an integer >= {minimum}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    if not isinstance(value, numbers.Integral) and not float(value).is_integer():
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    result = int(value)
+    if minimum is not None and result < minimum:
+        raise ValueError(f"{name} must be {allowed}, got {result}")
+    return result
+
+
+def check_positive_float(name: str, value: object) -> float:
+    """A finite float > 0."""
+    result = _as_float(name, value, "a finite number > 0")
+    if result <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return result
+
+
+def check_nonnegative_float(name: str, value: object) -> float:
+    """A finite float >= 0."""
+    result = _as_float(name, value, "a finite number >= 0")
+    if result < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return result
+
+
+def check_decay(name: str, value: object) -> float:
+    """An exponential-average coefficient in [0, 1)."""
+    result = _as_float(name, value, "a number in [0, 1)")
+    if not 0.0 <= result < 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    return result
