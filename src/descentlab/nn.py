@@ -12,6 +12,7 @@ The arithmetic follows the course's ``opt_utils`` operation by operation (for ex
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -37,7 +38,7 @@ class Network:
         object.__setattr__(self, "layer_sizes", sizes)
         offsets = []
         start = 0
-        for n_prev, n in zip(sizes[:-1], sizes[1:], strict=True):
+        for n_prev, n in itertools.pairwise(sizes):
             offsets.append((start, start + n * n_prev, start + n * n_prev + n))
             start += n * n_prev + n
         object.__setattr__(self, "_offsets", tuple(offsets))
@@ -100,10 +101,15 @@ def sigmoid(Z: np.ndarray) -> np.ndarray:
 
 
 class ForwardCache(NamedTuple):
-    """What backward needs: every layer's activation (A_0 = X) and the output's logits."""
+    """Every layer's pre-activation Z_l (l = 1..L) and activation A_l (A_0 = X)."""
 
+    pre_activations: list[np.ndarray]
     activations: list[np.ndarray]
-    output_logits: np.ndarray
+
+    @property
+    def output_logits(self) -> np.ndarray:
+        """Z_L, the output layer's logits."""
+        return self.pre_activations[-1]
 
     @property
     def output(self) -> np.ndarray:
@@ -114,17 +120,19 @@ class ForwardCache(NamedTuple):
 def forward(network: Network, params: np.ndarray, X: np.ndarray) -> ForwardCache:
     """Z_l = W_l A_{l-1} + b_l; A_l = relu(Z_l) for hidden layers, sigmoid(Z_L) at the output."""
     layers = network.layers(params)
+    pre_activations = []
     activations = [X]
     A = X
-    Z = X
     for W, b in layers[:-1]:
         Z = W @ A + b
         A = relu(Z)
+        pre_activations.append(Z)
         activations.append(A)
     W, b = layers[-1]
     Z = W @ A + b
+    pre_activations.append(Z)
     activations.append(sigmoid(Z))
-    return ForwardCache(activations, Z)
+    return ForwardCache(pre_activations, activations)
 
 
 def backward(
@@ -167,6 +175,17 @@ def cross_entropy_terms(probabilities: np.ndarray, Y: np.ndarray) -> np.ndarray:
         return np.multiply(-np.log(probabilities), Y) + np.multiply(
             -np.log(1 - probabilities), 1 - Y
         )
+
+
+def clipped_cross_entropy_terms(probabilities: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """``cross_entropy_terms`` kept finite without logits: where a term is not finite, A is
+    clipped to [eps, 1 - eps] with eps = 2^-53 (a loss of at most 36.7 per example)."""
+    terms = cross_entropy_terms(probabilities, Y)
+    if not np.isfinite(terms).all():
+        eps = np.finfo(np.float64).epsneg
+        clipped = cross_entropy_terms(np.clip(probabilities, eps, 1 - eps), Y)
+        terms = np.where(np.isfinite(terms), terms, clipped)
+    return terms
 
 
 def stable_cross_entropy_terms(logits: np.ndarray, Y: np.ndarray) -> np.ndarray:

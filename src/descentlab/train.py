@@ -9,13 +9,17 @@ import numpy as np
 
 from descentlab.batching import batch_bounds, epoch_seed, permutation
 from descentlab.history import History
-from descentlab.nn import COURSE_INIT_SEED, Network, backward, cross_entropy_sum, forward
-from descentlab.nn import he_initialization
-from descentlab.optim import OptState, Optimizer, apply_updates
+from descentlab.nn import (
+    COURSE_INIT_SEED,
+    Network,
+    backward,
+    cross_entropy_sum,
+    forward,
+    he_initialization,
+)
+from descentlab.optim import Optimizer, OptState, apply_updates
+from descentlab.seeds import COURSE_SHUFFLE_SEED
 from descentlab.validation import check_int
-
-COURSE_SHUFFLE_SEED = 10
-"""The course's ``model`` starts from ``seed = 10`` and adds 1 before each epoch."""
 
 EpochCallback = Callable[[int, float], None]
 

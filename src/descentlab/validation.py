@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 
 
 def _as_float(name: str, value: object, allowed: str) -> float:
@@ -24,9 +25,12 @@ def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
     allowed = "an integer" if minimum is None else f"an integer >= {minimum}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    if not isinstance(value, numbers.Integral) and not float(value).is_integer():
+    if isinstance(value, numbers.Integral):
+        result = operator.index(value)
+    elif float(value).is_integer():
+        result = int(float(value))
+    else:
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    result = int(value)
     if minimum is not None and result < minimum:
         raise ValueError(f"{name} must be {allowed}, got {result}")
     return result

@@ -11,7 +11,7 @@ from descentlab.validation import check_decay, check_nonnegative_float, check_po
 
 
 class AdamState(NamedTuple):
-    count: int
+    step: int
     """t before this update: the number of updates applied so far (never reset)."""
     mu: Params
     """v in the course: the moving average of the gradients."""
@@ -28,7 +28,7 @@ def adam(
 ) -> Optimizer:
     r"""Adam with bias correction (Kingma & Ba, Algorithm 1), the course's variant by default.
 
-    t = count + 1 (incremented once per update, never reset);
+    t = step + 1 (incremented once per update, never reset);
     v = beta1 v + (1 - beta1) dW;          s = beta2 s + (1 - beta2) dW^2;
     v_hat = v / (1 - beta1^t);             s_hat = s / (1 - beta2^t);
     W = W - learning_rate * v_hat / sqrt(s_hat + epsilon)        (eps_inside_sqrt=True, default)
@@ -46,12 +46,12 @@ def adam(
     inside = bool(eps_inside_sqrt)
 
     def init(params: Params) -> AdamState:
-        return AdamState(count=0, mu=np.zeros_like(params), nu=np.zeros_like(params))
+        return AdamState(step=0, mu=np.zeros_like(params), nu=np.zeros_like(params))
 
     def update(
         grads: Params, state: AdamState, params: Params | None = None
     ) -> tuple[Params, AdamState]:
-        t = state.count + 1
+        t = state.step + 1
         mu = b1 * state.mu + (1 - b1) * grads
         nu = b2 * state.nu + (1 - b2) * np.power(grads, 2)
         mu_hat = mu / (1 - np.power(b1, t))
@@ -60,7 +60,7 @@ def adam(
             step = lr * mu_hat / np.sqrt(nu_hat + eps)
         else:
             step = lr * mu_hat / (np.sqrt(nu_hat) + eps)
-        return -step, AdamState(count=t, mu=mu, nu=nu)
+        return -step, AdamState(step=t, mu=mu, nu=nu)
 
     hyperparameters = {
         "learning_rate": lr,

@@ -2,7 +2,7 @@
 
 ``state = opt.init(params)`` and ``updates, state = opt.update(grads, state, params)``;
 ``params = apply_updates(params, updates)``. Nothing is mutated: the state is a small
-NamedTuple that carries its own step ``count``. The math is elementwise on arrays of any
+NamedTuple that carries its own ``step`` count. The math is elementwise on arrays of any
 shape, and hyperparameters broadcast against them, so one call updates a stack of K runs
 whose parameters have a leading run axis.
 """

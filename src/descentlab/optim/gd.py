@@ -7,9 +7,11 @@ from typing import NamedTuple
 from descentlab.optim.base import Optimizer, Params
 from descentlab.validation import check_positive_float
 
+
 class GDState(NamedTuple):
-    count: int
+    step: int
     """Updates applied so far."""
+
 
 def gd(learning_rate: float) -> Optimizer:
     r"""Gradient descent: ``W = W - learning_rate * dW``.
@@ -20,10 +22,11 @@ def gd(learning_rate: float) -> Optimizer:
     lr = check_positive_float("learning_rate", learning_rate)
 
     def init(params: Params) -> GDState:
-        return GDState(count=0)
+        return GDState(step=0)
 
-    def update(grads: Params, state: GDState, params: Params | None = None) -> tuple[Params, GDState]:
-        return -(lr * grads), GDState(count=state.count + 1)
+    def update(
+        grads: Params, state: GDState, params: Params | None = None
+    ) -> tuple[Params, GDState]:
+        return -(lr * grads), GDState(step=state.step + 1)
 
     return Optimizer("gd", {"learning_rate": lr}, init, update)
-

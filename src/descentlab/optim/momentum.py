@@ -11,7 +11,7 @@ from descentlab.validation import check_decay, check_positive_float
 
 
 class MomentumState(NamedTuple):
-    count: int
+    step: int
     """Updates applied so far."""
     velocity: Params
     """v, the exponentially weighted average of past gradients (starts at zero)."""
@@ -31,12 +31,12 @@ def momentum(learning_rate: float, beta: float = 0.9) -> Optimizer:
     b = check_decay("beta", beta)
 
     def init(params: Params) -> MomentumState:
-        return MomentumState(count=0, velocity=np.zeros_like(params))
+        return MomentumState(step=0, velocity=np.zeros_like(params))
 
     def update(
         grads: Params, state: MomentumState, params: Params | None = None
     ) -> tuple[Params, MomentumState]:
         velocity = b * state.velocity + (1 - b) * grads
-        return -(lr * velocity), MomentumState(count=state.count + 1, velocity=velocity)
+        return -(lr * velocity), MomentumState(step=state.step + 1, velocity=velocity)
 
     return Optimizer("momentum", {"learning_rate": lr, "beta": b}, init, update)

@@ -1,0 +1,260 @@
+"""The course's function names, signatures and shapes, over descentlab's engine.
+
+For people who learned with the "Optimization Methods" assignment: parameters are dicts
+``{"W1", "b1", ..., "WL", "bL"}``, gradients ``{"dW1", "db1", ...}``, data has examples in
+columns (X of shape (n_x, m), Y of shape (1, m)). Every function here converts to and from
+the engine's flat buffers and calls the core (``nn``, ``batching``, ``optim``, ``train``);
+none holds a second copy of the math. Unlike the course, nothing touches numpy's global
+random state and nothing is plotted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from descentlab import batching, datasets, nn, optim
+from descentlab.seeds import COURSE_SHUFFLE_SEED
+from descentlab.train import train
+from descentlab.validation import check_int
+
+Parameters = dict[str, np.ndarray]
+
+
+def _network_of(parameters: Parameters) -> nn.Network:
+    n_layers = len(parameters) // 2
+    if n_layers < 1 or any(f"W{i}" not in parameters for i in range(1, n_layers + 1)):
+        raise ValueError(f"parameters must hold W1, b1, ..., WL, bL; got keys {sorted(parameters)}")
+    sizes = [parameters["W1"].shape[1]] + [
+        parameters[f"W{i}"].shape[0] for i in range(1, n_layers + 1)
+    ]
+    return nn.Network(tuple(sizes))
+
+
+def _flatten(network: nn.Network, tree: Parameters, w_key: str, b_key: str) -> np.ndarray:
+    layers = [
+        (np.asarray(tree[w_key.format(i)], float), np.asarray(tree[b_key.format(i)], float))
+        for i in range(1, network.n_layers + 1)
+    ]
+    return network.from_layers(layers)
+
+
+def _unflatten(network: nn.Network, flat: np.ndarray, w_key: str, b_key: str) -> Parameters:
+    tree: Parameters = {}
+    for i, (W, b) in enumerate(network.layers(flat), start=1):
+        tree[w_key.format(i)] = W.copy()
+        tree[b_key.format(i)] = b.copy()
+    return tree
+
+
+def _params_flat(network: nn.Network, parameters: Parameters) -> np.ndarray:
+    return _flatten(network, parameters, "W{}", "b{}")
+
+
+def _grads_flat(network: nn.Network, grads: Parameters) -> np.ndarray:
+    return _flatten(network, grads, "dW{}", "db{}")
+
+
+def load_dataset() -> tuple[np.ndarray, np.ndarray]:
+    """The course's moons: train_X (2, 300), train_Y (1, 300) with integer labels 0/1."""
+    X, y = datasets.make_moons(n_samples=300, noise=0.2, seed=datasets.COURSE_MOONS_SEED)
+    return X.T, y.reshape((1, y.shape[0]))
+
+
+def initialize_parameters(layers_dims: list[int]) -> Parameters:
+    """He initialisation with the course's seed 3: W_l = randn(n_l, n_{l-1}) * sqrt(2 / n_{l-1})."""
+    network = nn.Network(tuple(layers_dims))
+    return _unflatten(network, nn.he_initialization(network), "W{}", "b{}")
+
+
+def _cache_tuple(
+    cache: nn.ForwardCache, network: nn.Network, params: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    items: list[np.ndarray] = []
+    for Z, A, (W, b) in zip(
+        cache.pre_activations, cache.activations[1:], network.layers(params), strict=True
+    ):
+        items += [Z, A, W, b]
+    return tuple(items)
+
+
+def forward_propagation(
+    X: np.ndarray, parameters: Parameters
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """LINEAR -> RELU for the hidden layers, LINEAR -> SIGMOID at the output.
+
+    Returns ``(aL, cache)`` with cache ``(z1, a1, W1, b1, ..., zL, aL, WL, bL)``, the course's
+    ``(z1, a1, W1, b1, z2, a2, W2, b2, z3, a3, W3, b3)`` for three layers.
+    """
+    network = _network_of(parameters)
+    params = _params_flat(network, parameters)
+    with np.errstate(over="ignore"):
+        cache = nn.forward(network, params, np.asarray(X, float))
+    return cache.output, _cache_tuple(cache, network, params)
+
+
+def backward_propagation(X: np.ndarray, Y: np.ndarray, cache: tuple[np.ndarray, ...]) -> Parameters:
+    """Gradients ``{"dW1", "db1", ..., "dWL", "dbL"}`` of the mean cost over the batch."""
+    if len(cache) % 4 != 0 or not cache:
+        raise ValueError("cache must be the tuple forward_propagation returns")
+    n_layers = len(cache) // 4
+    Zs = [cache[4 * i] for i in range(n_layers)]
+    As = [cache[4 * i + 1] for i in range(n_layers)]
+    layers = [(cache[4 * i + 2], cache[4 * i + 3]) for i in range(n_layers)]
+    network = nn.Network((layers[0][0].shape[1], *(W.shape[0] for W, _ in layers)))
+    params = network.from_layers(layers)
+    engine_cache = nn.ForwardCache(Zs, [np.asarray(X, float), *As])
+    grads = nn.backward(network, params, engine_cache, np.asarray(Y, float))
+    return _unflatten(network, grads, "dW{}", "db{}")
+
+
+def compute_cost(a3: np.ndarray, Y: np.ndarray) -> float:
+    """The summed cross-entropy over the batch's examples (the course's ``cost_total``);
+    the mean cost is ``compute_cost(a3, Y) / m``. Finite even when a3 saturates."""
+    return float(
+        np.sum(nn.clipped_cross_entropy_terms(np.asarray(a3, float), np.asarray(Y, float)))
+    )
+
+
+def predict(X: np.ndarray, y: np.ndarray, parameters: Parameters) -> np.ndarray:
+    """Labels (1, m): 1 where aL > 0.5. Prints "Accuracy: <fraction>" as the course does."""
+    network = _network_of(parameters)
+    p = nn.predict(network, _params_flat(network, parameters), np.asarray(X, float))
+    print("Accuracy: " + str(np.mean(p[0, :] == np.asarray(y)[0, :])))
+    return p
+
+
+def predict_dec(parameters: Parameters, X: np.ndarray) -> np.ndarray:
+    """Boolean predictions (1, m), aL > 0.5; the course uses it to draw decision boundaries."""
+    network = _network_of(parameters)
+    return nn.predict_proba(network, _params_flat(network, parameters), np.asarray(X, float)) > 0.5
+
+
+def random_mini_batches(
+    X: np.ndarray, Y: np.ndarray, mini_batch_size: int = 64, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Shuffle X and Y synchronously with ``np.random.seed(seed)``'s permutation (without
+    touching the global state) and cut batches of ``mini_batch_size``; the last may be smaller."""
+    return batching.random_mini_batches(X, Y, mini_batch_size, seed)
+
+
+def update_parameters_with_gd(
+    parameters: Parameters, grads: Parameters, learning_rate: float
+) -> Parameters:
+    """W_l = W_l - learning_rate * dW_l;  b_l = b_l - learning_rate * db_l."""
+    network = _network_of(parameters)
+    params = _params_flat(network, parameters)
+    opt = optim.gd(learning_rate)
+    updates, _ = opt.update(_grads_flat(network, grads), opt.init(params), params)
+    return _unflatten(network, optim.apply_updates(params, updates), "W{}", "b{}")
+
+
+def initialize_velocity(parameters: Parameters) -> Parameters:
+    """Zero velocities ``{"dW1", "db1", ...}`` shaped like the parameters."""
+    network = _network_of(parameters)
+    state = optim.momentum(1.0).init(_params_flat(network, parameters))
+    return _unflatten(network, state.velocity, "dW{}", "db{}")
+
+
+def update_parameters_with_momentum(
+    parameters: Parameters, grads: Parameters, v: Parameters, beta: float, learning_rate: float
+) -> tuple[Parameters, Parameters]:
+    """v = beta v + (1 - beta) dW;  W = W - learning_rate v (and the same for b).
+    Returns ``(parameters, v)``."""
+    network = _network_of(parameters)
+    params = _params_flat(network, parameters)
+    opt = optim.momentum(learning_rate, beta)
+    state = optim.MomentumState(step=0, velocity=_grads_flat(network, v))
+    updates, state = opt.update(_grads_flat(network, grads), state, params)
+    new_params = optim.apply_updates(params, updates)
+    return _unflatten(network, new_params, "W{}", "b{}"), _unflatten(
+        network, state.velocity, "dW{}", "db{}"
+    )
+
+
+def initialize_adam(parameters: Parameters) -> tuple[Parameters, Parameters]:
+    """Zero first and second moment estimates ``(v, s)``, each ``{"dW1", "db1", ...}``."""
+    network = _network_of(parameters)
+    state = optim.adam(1.0).init(_params_flat(network, parameters))
+    return _unflatten(network, state.mu, "dW{}", "db{}"), _unflatten(
+        network, state.nu, "dW{}", "db{}"
+    )
+
+
+def update_parameters_with_adam(
+    parameters: Parameters,
+    grads: Parameters,
+    v: Parameters,
+    s: Parameters,
+    t: int,
+    learning_rate: float = 0.01,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    epsilon: float = 1e-8,
+) -> tuple[Parameters, Parameters, Parameters]:
+    """One Adam step with step count ``t`` (the caller increments t before each call, from 1).
+
+    v = beta1 v + (1 - beta1) dW;  s = beta2 s + (1 - beta2) dW^2;
+    W = W - learning_rate * (v / (1 - beta1^t)) / (sqrt(s / (1 - beta2^t)) + epsilon).
+    Returns ``(parameters, v, s)``.
+    """
+    t = check_int("t", t, minimum=1)
+    network = _network_of(parameters)
+    params = _params_flat(network, parameters)
+    opt = optim.adam(learning_rate, beta1, beta2, epsilon)
+    state = optim.AdamState(step=t - 1, mu=_grads_flat(network, v), nu=_grads_flat(network, s))
+    updates, state = opt.update(_grads_flat(network, grads), state, params)
+    return (
+        _unflatten(network, optim.apply_updates(params, updates), "W{}", "b{}"),
+        _unflatten(network, state.mu, "dW{}", "db{}"),
+        _unflatten(network, state.nu, "dW{}", "db{}"),
+    )
+
+
+_COURSE_OPTIMIZERS = ("gd", "momentum", "adam")
+
+
+def model(
+    X: np.ndarray,
+    Y: np.ndarray,
+    layers_dims: list[int],
+    optimizer: str,
+    learning_rate: float = 0.0007,
+    mini_batch_size: int = 64,
+    beta: float = 0.9,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    epsilon: float = 1e-8,
+    num_epochs: int = 10000,
+    print_cost: bool = True,
+) -> Parameters:
+    """Train the network ``layers_dims`` with "gd", "momentum" or "adam", the course's protocol:
+    He initialisation with seed 3, epoch e shuffled with seed 10 + e + 1, batches of
+    ``mini_batch_size``. Prints "Cost after epoch i: c" every 1000 epochs (c the epoch's mean
+    cost) when ``print_cost``; returns the trained parameters."""
+    if optimizer not in _COURSE_OPTIMIZERS:
+        raise ValueError(
+            f"unknown optimizer {optimizer!r}; choose one of: {', '.join(_COURSE_OPTIMIZERS)}"
+        )
+    if optimizer == "gd":
+        opt = optim.gd(learning_rate)
+    elif optimizer == "momentum":
+        opt = optim.momentum(learning_rate, beta)
+    else:
+        opt = optim.adam(learning_rate, beta1, beta2, epsilon)
+    network = nn.Network(tuple(layers_dims))
+
+    def report(epoch: int, cost: float) -> None:
+        if print_cost and epoch % 1000 == 0:
+            print(f"Cost after epoch {epoch}: {cost:f}")
+
+    result = train(
+        network,
+        np.asarray(X, float),
+        np.asarray(Y, float),
+        opt,
+        epochs=num_epochs,
+        batch_size=mini_batch_size,
+        shuffle_seed=COURSE_SHUFFLE_SEED,
+        on_epoch_end=report,
+    )
+    return _unflatten(network, result.params, "W{}", "b{}")
