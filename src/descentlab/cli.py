@@ -1,0 +1,355 @@
+"""The ``descentlab`` command: a thin shell over the library.
+
+Every bad argument ends in one line on stderr naming the value and what is allowed, and
+exit code 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn, TypeVar
+
+from descentlab import __version__, optim
+from descentlab.validation import (
+    check_decay,
+    check_int,
+    check_nonnegative_float,
+    check_positive_float,
+)
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+T = TypeVar("T")
+
+
+class UsageError(Exception):
+    """A bad command line or argument value: one line for the user, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse prints the whole usage block before the message; one line says more.
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _argument(check: Callable[[str], T], what: str) -> Callable[[str], T]:
+    """An argparse ``type=`` that turns a library ``ValueError`` into argparse's message."""
+
+    def parse(text: str) -> T:
+        try:
+            return check(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parse.__name__ = what
+    return parse
+
+
+def _number(name: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {text!r}") from None
+
+
+def _integer(name: str, text: str, minimum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {text!r}") from None
+    return check_int(name, value, minimum=minimum)
+
+
+def parse_learning_rate(text: str) -> float:
+    return check_positive_float("learning rate", _number("learning rate", text))
+
+
+def parse_decay(name: str) -> Callable[[str], float]:
+    return lambda text: check_decay(name, _number(name, text))
+
+
+def parse_epsilon(text: str) -> float:
+    return check_nonnegative_float("epsilon", _number("epsilon", text))
+
+
+def parse_epochs(text: str) -> int:
+    return _integer("epochs", text, minimum=1)
+
+
+def parse_seed(text: str) -> int:
+    return _integer("seed", text, minimum=0)
+
+
+def parse_batch_size(text: str) -> int | None:
+    """A positive integer, or "full" for one batch of all examples (batch gradient descent)."""
+    if text.strip().lower() == "full":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"batch size must be a positive integer or 'full', got {text!r}") from None
+    if value < 1:
+        raise ValueError(f"batch size must be a positive integer or 'full', got {text!r}")
+    return value
+
+
+def parse_layers(text: str) -> tuple[int, ...]:
+    """Hidden layer sizes, comma-separated positive integers: "5,2"."""
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() and int(part) > 0 for part in parts):
+        raise ValueError(
+            f"layers must be comma-separated positive integers (hidden sizes, e.g. 5,2), "
+            f"got {text!r}"
+        )
+    return tuple(int(part) for part in parts)
+
+
+def parse_optimizer(text: str) -> str:
+    name = text.strip()
+    if name not in optim.names():
+        raise ValueError(f"unknown optimizer {name!r}; choose from: {', '.join(optim.names())}")
+    return name
+
+
+def parse_optimizers(text: str) -> tuple[str, ...]:
+    """Comma-separated optimizer names, each listed once."""
+    names = tuple(parse_optimizer(part) for part in text.split(","))
+    for name in names:
+        if names.count(name) > 1:
+            raise ValueError(f"optimizer {name!r} is listed twice in {text!r}")
+    return names
+
+
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("training (defaults: the published experiment)")
+    group.add_argument(
+        "--epochs",
+        type=_argument(parse_epochs, "epochs"),
+        default=10000,
+        help="passes over the data (default: %(default)s)",
+    )
+    group.add_argument(
+        "--learning-rate",
+        type=_argument(parse_learning_rate, "learning rate"),
+        default=0.0007,
+        metavar="LR",
+        help="step size, > 0 (default: %(default)s)",
+    )
+    group.add_argument(
+        "--batch-size",
+        type=_argument(parse_batch_size, "batch size"),
+        default=64,
+        metavar="N|full",
+        help="examples per mini-batch; 1 is stochastic gradient descent, 'full' is batch "
+        "gradient descent (default: %(default)s)",
+    )
+    group.add_argument(
+        "--layers",
+        type=_argument(parse_layers, "layers"),
+        default=(5, 2),
+        metavar="H1,H2,...",
+        help="hidden layer sizes; the network is [n_x, H1, H2, ..., 1] (default: 5,2)",
+    )
+    group.add_argument(
+        "--seed",
+        type=_argument(parse_seed, "seed"),
+        default=0,
+        help="0 is the course's protocol (init RandomState(3), epoch e shuffled with "
+        "RandomState(11 + e)); any other value derives both streams from it (default: 0)",
+    )
+    hyper = parser.add_argument_group("optimizer hyperparameters")
+    hyper.add_argument(
+        "--beta",
+        type=_argument(parse_decay("beta"), "beta"),
+        default=0.9,
+        help="momentum's averaging coefficient, in [0, 1) (default: %(default)s)",
+    )
+    hyper.add_argument(
+        "--beta1",
+        type=_argument(parse_decay("beta1"), "beta1"),
+        default=0.9,
+        help="Adam's first-moment coefficient, in [0, 1) (default: %(default)s)",
+    )
+    hyper.add_argument(
+        "--beta2",
+        type=_argument(parse_decay("beta2"), "beta2"),
+        default=0.999,
+        help="Adam's second-moment coefficient, in [0, 1) (default: %(default)s)",
+    )
+    hyper.add_argument(
+        "--epsilon",
+        type=_argument(parse_epsilon, "epsilon"),
+        default=1e-8,
+        help="Adam's epsilon, >= 0 (default: %(default)s)",
+    )
+    hyper.add_argument(
+        "--eps-inside-sqrt",
+        action="store_true",
+        help="Adam divides by sqrt(s_hat + epsilon) instead of sqrt(s_hat) + epsilon",
+    )
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="folder for results.json, plots and report.html (default: runs/<command>-<time>/)",
+    )
+    output.add_argument(
+        "--quiet", action="store_true", help="print nothing on success and show no progress bar"
+    )
+    output.add_argument(
+        "--json",
+        action="store_true",
+        help="print the results document (results.json) on stdout instead of the table",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="descentlab",
+        description="Train a small neural network with classic optimizers and compare how "
+        "each one learns. With no options, 'compare' reproduces the course's published "
+        "experiment: moons (300 points, noise 0.2), network [2, 5, 2, 1], learning rate "
+        "0.0007, mini-batches of 64, 10000 epochs, gd vs momentum vs adam.",
+        epilog="Run 'descentlab COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"descentlab {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    compare = commands.add_parser(
+        "compare",
+        help="train several optimizers side by side and write a report",
+        description="Train every optimizer from the same initial weights on the same batches "
+        "and write results.json, cost_curves.png, decision_boundaries.png and report.html.",
+    )
+    compare.add_argument(
+        "--optimizers",
+        type=_argument(parse_optimizers, "optimizers"),
+        default=("gd", "momentum", "adam"),
+        metavar="NAME,NAME,...",
+        help=f"optimizers to compare, from: {', '.join(optim.names())} (default: gd,momentum,adam)",
+    )
+    _add_training_options(compare)
+    compare.set_defaults(subparser=compare)
+    train = commands.add_parser(
+        "train",
+        help="train one optimizer and write the same report",
+        description="Train one optimizer; writes the same files as compare, with one run.",
+    )
+    train.add_argument(
+        "--optimizer",
+        type=_argument(parse_optimizer, "optimizer"),
+        default="adam",
+        help=f"one of: {', '.join(optim.names())} (default: %(default)s)",
+    )
+    _add_training_options(train)
+    train.set_defaults(subparser=train)
+    return parser
+
+
+def _format_table(results: dict[str, object]) -> str:
+    runs = results["runs"]
+    assert isinstance(runs, list)
+    header = ("optimizer", "train accuracy", "final cost", "oscillation", "cost shape", "seconds")
+    rows = [header]
+    for run in runs:
+        accuracy = (
+            f"{100 * run['train_accuracy']:.1f}% ({run['train_correct']}/{run['n_examples']})"
+        )
+        final = "n/a" if run["final_cost"] is None else f"{run['final_cost']:.6f}"
+        index = "inf" if run["oscillation"] is None else f"{run['oscillation']:.3f}"
+        rows.append(
+            (run["optimizer"], accuracy, final, index, run["cost_shape"], f"{run['seconds']:.1f}")
+        )
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
+    right = {2, 3, 5}
+    lines = []
+    for row in rows:
+        cells = [
+            str(cell).rjust(width) if i in right else str(cell).ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _run_training(args: argparse.Namespace) -> int:
+    from descentlab import datasets
+    from descentlab.experiment import ExperimentConfig, run_experiment
+    from descentlab.run_folder import default_out_dir, prepare_out_dir, write_run_folder
+
+    names = args.optimizers if args.command == "compare" else (args.optimizer,)
+    config = ExperimentConfig(
+        optimizers=names,
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        hidden_layers=args.layers,
+        beta=args.beta,
+        beta1=args.beta1,
+        beta2=args.beta2,
+        epsilon=args.epsilon,
+        eps_inside_sqrt=args.eps_inside_sqrt,
+        seed=args.seed,
+    )
+    out_dir = prepare_out_dir(args.out if args.out is not None else default_out_dir(args.command))
+    dataset = datasets.moons()
+    show_progress = sys.stdout.isatty() and not args.quiet and not args.json
+    bar = None
+    progress = None
+    if show_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=config.epochs * len(names), unit="epoch", leave=False)
+
+        def progress(name: str) -> Callable[[int, float], None]:
+            assert bar is not None
+            bar.set_description(name)
+            return lambda epoch, cost: bar.update(1)
+
+    try:
+        outcomes = run_experiment(config, dataset, progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    results = write_run_folder(out_dir, args.command, config, dataset, outcomes)
+    if args.json:
+        print(json.dumps(results, indent=2, allow_nan=False))
+    elif not args.quiet:
+        layers = results["config"]["layers"]  # type: ignore[index]
+        batch = "full" if config.batch_size is None else config.batch_size
+        print(
+            f"descentlab {args.command}: {dataset.name} ({dataset.n_examples} examples), "
+            f"layers {layers}, learning rate {config.learning_rate:g}, batch {batch}, "
+            f"{config.epochs} epochs\n"
+        )
+        print(_format_table(results))
+        print(f"\nwrote {out_dir}/: results.json, report.html, cost_curves.png and more")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # Report the stray words against the subcommand the user typed, in one line.
+        getattr(args, "subparser", parser).error(f"unrecognized arguments: {' '.join(unknown)}")
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return _run_training(args)
+    except ValueError as error:
+        print(f"descentlab {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"descentlab {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

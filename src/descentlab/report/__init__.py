@@ -1,0 +1,1 @@
+"""The report: cost-curve and decision-boundary pictures, and one self-contained HTML page."""

@@ -1,0 +1,268 @@
+"""The report's pictures: cost curves and decision boundaries, drawn with matplotlib.
+
+matplotlib is imported inside the functions, so importing this module (and the CLI) stays
+cheap. Figures are built with ``matplotlib.figure.Figure`` directly, which renders with Agg
+and keeps no global pyplot state; ``*_figure`` builds a figure, ``plot_*`` writes it as a PNG.
+Optimizer ``i`` of ``outcomes`` is drawn in ``color_for(i)`` in every picture.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from descentlab.atomic import write_atomic
+from descentlab.datasets import Dataset
+from descentlab.experiment import RunOutcome
+from descentlab.history import History
+from descentlab.nn import Network, predict_proba
+from descentlab.report.html import format_accuracy
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+TAB10 = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+"""matplotlib's tab10 cycle, spelled out so choosing a colour does not import matplotlib."""
+
+DPI = 110
+COST_FIGSIZE = (9.0, 5.0)
+PANEL_WIDTH = 4.0
+"""Inches per decision-boundary panel."""
+MINIBATCH_MAX_POINTS = 4000
+"""Above this many mini-batch costs, the faint curve is drawn from per-bin extremes."""
+MIN_PANEL_ASPECT, MAX_PANEL_ASPECT = 0.5, 1.25
+"""Height / width of a decision-boundary panel's view beyond which the scales are not equal."""
+GRID_STEP = 0.01
+GRID_MAX_POINTS_PER_AXIS = 600
+COURSE_MOONS_VIEW = ((-1.5, 2.5), (-1.0, 1.5))
+"""The course's ``plot_decision_boundary`` view of the moons data: (x limits, y limits)."""
+
+
+def color_for(index: int) -> str:
+    """The colour of the ``index``-th optimizer of a comparison (tab10, cycling after 10)."""
+    return TAB10[index % len(TAB10)]
+
+
+def figure_png_bytes(fig: Figure, dpi: int = DPI) -> bytes:
+    """``fig`` rendered as PNG bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def save_png(path: Path, fig: Figure, dpi: int = DPI) -> None:
+    """Write ``fig`` to ``path`` as a PNG, atomically: on any error the old file stays."""
+    try:
+        write_atomic(Path(path), lambda f: fig.savefig(f, format="png", dpi=dpi))
+    finally:
+        fig.clear()
+
+
+def minibatch_trace(
+    history: History, max_points: int = MINIBATCH_MAX_POINTS
+) -> tuple[np.ndarray, np.ndarray]:
+    """The mini-batch cost curve as (x, cost), x = k / batches_per_epoch, for drawing.
+
+    Up to ``max_points`` costs come back unchanged. Longer runs are cut into
+    ``max_points // 2`` bins of consecutive mini-batches and each bin gives its lowest and
+    highest cost, in the order they occurred: a line through them covers exactly the band a
+    line through every point covers at screen resolution (every peak and trough is kept), at a
+    fraction of the drawing time.
+    """
+    costs = np.asarray(history.minibatch_costs, dtype=np.float64)
+    x = np.arange(costs.size) / history.batches_per_epoch
+    if costs.size <= max_points:
+        return x, costs
+    n_bins = max(1, max_points // 2)
+    edges = np.linspace(0, costs.size, n_bins + 1).astype(np.intp)
+    xs: list[float] = []
+    ys: list[float] = []
+    for start, stop in itertools.pairwise(edges):
+        chunk = costs[start:stop]
+        finite = np.isfinite(chunk)
+        if not finite.any():
+            xs.append(float(x[start]))
+            ys.append(float("nan"))  # a gap in the line, as a non-finite cost would leave
+            continue
+        low = start + int(np.argmin(np.where(finite, chunk, np.inf)))
+        high = start + int(np.argmax(np.where(finite, chunk, -np.inf)))
+        for k in sorted({low, high}):
+            xs.append(float(x[k]))
+            ys.append(float(costs[k]))
+    return np.asarray(xs), np.asarray(ys)
+
+
+def cost_curves_figure(outcomes: Sequence[RunOutcome]) -> Figure:
+    """One axes: each optimizer's epoch cost as a solid line (x = epoch) over its mini-batch
+    cost drawn thin and faint in the same colour (x = k / batches_per_epoch), so the
+    mini-batch oscillation shows behind the trend. The legend names optimizer and cost shape."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=COST_FIGSIZE, dpi=DPI, layout="constrained")
+    ax = fig.add_subplot()
+    for index, outcome in enumerate(outcomes):
+        color = color_for(index)
+        history = outcome.result.history
+        x, minibatch = minibatch_trace(history)
+        ax.plot(x, minibatch, color=color, linewidth=0.6, alpha=0.25, zorder=1)
+        ax.plot(
+            np.arange(history.epochs),
+            history.epoch_costs,
+            color=color,
+            linewidth=2.0,
+            zorder=2,
+            label=f"{outcome.optimizer.name} ({_shape_label(outcome)})",
+        )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("cost (cross-entropy)")
+    ax.set_title("Training cost: per epoch (solid) and per mini-batch (faint)")
+    ax.set_xlim(left=0)
+    ax.grid(True, color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+    if outcomes:
+        ax.legend(loc="best", frameon=True, framealpha=0.9)
+    return fig
+
+
+def plot_cost_curves(path: Path, outcomes: Sequence[RunOutcome]) -> None:
+    """Write ``cost_curves_figure(outcomes)`` to ``path`` as a PNG (atomically)."""
+    save_png(path, cost_curves_figure(outcomes))
+
+
+def boundary_view(dataset: Dataset) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(x limits, y limits) of the decision-boundary panels: the course's view for "moons",
+    otherwise the range of the first two features padded by 0.5 on every side."""
+    if dataset.name == "moons":
+        return COURSE_MOONS_VIEW
+    x, y = dataset.X[0], dataset.X[1]
+    return (
+        (float(x.min()) - 0.5, float(x.max()) + 0.5),
+        (float(y.min()) - 0.5, float(y.max()) + 0.5),
+    )
+
+
+def decision_grid(
+    network: Network,
+    params: np.ndarray,
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+    step: float = GRID_STEP,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(xx, yy, classes)`` over a grid of spacing ``step`` covering the view (coarser if
+    a side would pass ``GRID_MAX_POINTS_PER_AXIS`` points); ``classes`` is 1 where the
+    network's probability is > 0.5, as the course predicts. One ``predict_proba`` call."""
+    axes = []
+    for low, high in (xlim, ylim):
+        count = min(int(np.ceil((high - low) / step)) + 1, GRID_MAX_POINTS_PER_AXIS)
+        axes.append(np.linspace(low, high, max(count, 2)))
+    xx, yy = np.meshgrid(*axes)
+    points = np.vstack([xx.ravel(), yy.ravel()])
+    probabilities = predict_proba(network, params, points)
+    classes = (probabilities > 0.5).astype(np.float64).reshape(xx.shape)
+    return xx, yy, classes
+
+
+def decision_boundaries_figure(
+    network: Network, outcomes: Sequence[RunOutcome], dataset: Dataset
+) -> Figure:
+    """One panel per optimizer, side by side: the predicted class over the view (filled,
+    Spectral colours) with the training points on top coloured by their label. Each panel is
+    titled with the optimizer's name (in its colour) and its training accuracy."""
+    from matplotlib.figure import Figure
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    if dataset.n_features != 2:
+        raise ValueError(
+            f"decision boundaries need 2 features, dataset {dataset.name!r} has "
+            f"{dataset.n_features}"
+        )
+    xlim, ylim = boundary_view(dataset)
+    n_panels = max(len(outcomes), 1)
+    aspect = (ylim[1] - ylim[0]) / (xlim[1] - xlim[0])
+    # Equal scales on both axes, unless the view is so long or tall that the panel would be
+    # a sliver; then the panel takes the nearest reasonable shape.
+    equal_scales = MIN_PANEL_ASPECT <= aspect <= MAX_PANEL_ASPECT
+    aspect = min(max(aspect, MIN_PANEL_ASPECT), MAX_PANEL_ASPECT)
+    # The drawing area of a panel is about 0.85 of its width; titles and labels take ~1 in.
+    height = 0.85 * PANEL_WIDTH * aspect + 1.0
+    # A little space between panels keeps neighbouring tick labels (2.5 | -1.5) apart.
+    layout = ConstrainedLayoutEngine(wspace=0.06)
+    fig = Figure(figsize=(PANEL_WIDTH * n_panels, height), dpi=DPI, layout=layout)
+    if not outcomes:
+        return fig
+    axes = fig.subplots(1, len(outcomes), sharex=True, sharey=True, squeeze=False)[0]
+    labels = dataset.Y.ravel()
+    for index, (ax, outcome) in enumerate(zip(axes, outcomes, strict=True)):
+        xx, yy, classes = decision_grid(network, outcome.result.params, xlim, ylim)
+        _fill_classes(ax, xx, yy, classes)
+        ax.scatter(
+            dataset.X[0],
+            dataset.X[1],
+            c=labels,
+            cmap="Spectral",
+            vmin=0.0,
+            vmax=1.0,
+            s=14,
+            edgecolors="black",
+            linewidths=0.4,
+        )
+        ax.set_xlim(xlim)
+        ax.set_ylim(ylim)
+        if equal_scales:
+            ax.set_aspect("equal")
+        ax.set_title(
+            f"{outcome.optimizer.name}\n"
+            f"train accuracy {format_accuracy(outcome.train_correct, outcome.n_examples)}",
+            color=color_for(index),
+            fontsize=11,
+        )
+        ax.set_xlabel("$x_1$")
+    axes[0].set_ylabel("$x_2$")
+    return fig
+
+
+def plot_decision_boundaries(
+    path: Path, network: Network, outcomes: Sequence[RunOutcome], dataset: Dataset
+) -> None:
+    """Write ``decision_boundaries_figure(network, outcomes, dataset)`` to ``path`` as a PNG."""
+    save_png(path, decision_boundaries_figure(network, outcomes, dataset))
+
+
+def _fill_classes(ax: Axes, xx: np.ndarray, yy: np.ndarray, classes: np.ndarray) -> None:
+    """Fill each predicted class with a light tint of its Spectral end colour."""
+    from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap
+
+    spectral = colormaps["Spectral"]
+    tints = ListedColormap([_lighten(spectral(0.0)), _lighten(spectral(1.0))])
+    ax.contourf(xx, yy, classes, levels=[-0.5, 0.5, 1.5], cmap=tints)
+    if classes.min() != classes.max():  # draw the boundary line only where there is one
+        ax.contour(xx, yy, classes, levels=[0.5], colors="#444444", linewidths=0.8)
+
+
+def _lighten(rgba: tuple[float, float, float, float], amount: float = 0.7) -> tuple[float, ...]:
+    """Mix a colour with white: 0 keeps it, 1 gives white."""
+    return tuple(channel + (1.0 - channel) * amount for channel in rgba[:3])
+
+
+def _shape_label(outcome: RunOutcome) -> str:
+    if np.isfinite(outcome.oscillation):
+        return f"{outcome.cost_shape}, index {outcome.oscillation:.3f}"
+    return outcome.cost_shape

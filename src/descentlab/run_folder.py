@@ -1,0 +1,162 @@
+"""The run folder a command writes: results.json, cost histories, pictures, report.html.
+
+``results.json`` is written last and atomically, so a folder whose results.json says
+``"status": "finished"`` holds a complete run and nothing else looks like one.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from descentlab import __version__
+from descentlab.atomic import write_atomic, write_text_atomic
+from descentlab.datasets import Dataset
+from descentlab.experiment import ExperimentConfig, RunOutcome
+from descentlab.metrics import OSCILLATION_THRESHOLD
+
+COST_EVERY = 100
+"""results.json keeps the epoch cost every 100 epochs, as the course's ``costs`` list does."""
+
+RESULTS_FILE = "results.json"
+
+
+def default_out_dir(command: str, root: Path = Path("runs")) -> Path:
+    """``runs/<command>-<YYYYmmdd-HHMMSS>``, with a numeric suffix if that already exists."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidate = root / f"{command}-{stamp}"
+    suffix = 2
+    while candidate.exists():
+        candidate = root / f"{command}-{stamp}-{suffix}"
+        suffix += 1
+    return candidate
+
+
+def prepare_out_dir(out_dir: Path) -> Path:
+    """Create ``out_dir`` and prove it is writable, before any training starts.
+
+    Raises ``ValueError`` (one line, naming the folder) when it cannot be created or written,
+    or when it already holds a run's results.json.
+    """
+    out_dir = Path(out_dir)
+    if (out_dir / RESULTS_FILE).exists():
+        raise ValueError(
+            f"--out {str(out_dir)!r} already holds a run ({RESULTS_FILE}); "
+            "choose a new folder or remove it"
+        )
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ValueError(f"--out {str(out_dir)!r} is not a writable folder: {reason}") from None
+    return out_dir
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def run_record(outcome: RunOutcome, files: dict[str, str]) -> dict[str, object]:
+    """One entry of results.json's ``runs`` list."""
+    history = outcome.result.history
+    return {
+        "optimizer": outcome.optimizer.name,
+        "hyperparameters": dict(outcome.optimizer.hyperparameters),
+        "status": "finished",
+        "train_accuracy": outcome.train_accuracy,
+        "train_correct": outcome.train_correct,
+        "n_examples": outcome.n_examples,
+        "final_cost": _finite_or_none(outcome.final_cost),
+        "epochs": history.epochs,
+        "batches_per_epoch": history.batches_per_epoch,
+        "cost_every": COST_EVERY,
+        "costs": [_finite_or_none(float(c)) for c in history.costs_every(COST_EVERY)],
+        "oscillation": _finite_or_none(outcome.oscillation),
+        "oscillation_threshold": OSCILLATION_THRESHOLD,
+        "cost_shape": outcome.cost_shape,
+        "seconds": outcome.seconds,
+        **files,
+    }
+
+
+def results_dict(
+    command: str,
+    config: ExperimentConfig,
+    dataset: Dataset,
+    outcomes: Sequence[RunOutcome],
+    files: Sequence[dict[str, str]],
+) -> dict[str, object]:
+    """The whole results.json document (its keys are a contract other tools read)."""
+    return {
+        "descentlab_version": __version__,
+        "command": command,
+        "status": "finished",
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "dataset": {
+            "name": dataset.name,
+            "n_features": dataset.n_features,
+            "n_examples": dataset.n_examples,
+            **dataset.params,
+        },
+        "config": {
+            **config.to_dict(),
+            "layers": list(config.network(dataset.n_features).layer_sizes),
+        },
+        "runs": [run_record(o, f) for o, f in zip(outcomes, files, strict=True)],
+    }
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    write_atomic(path, lambda f: np.save(f, array, allow_pickle=False))
+
+
+def write_run_folder(
+    out_dir: Path,
+    command: str,
+    config: ExperimentConfig,
+    dataset: Dataset,
+    outcomes: Sequence[RunOutcome],
+) -> dict[str, object]:
+    """Write every file of a finished run into ``out_dir``; return the results document.
+
+    Per optimizer: ``<name>-epoch-costs.npy``, ``<name>-minibatch-costs.npy`` and
+    ``<name>-params.npy`` (the flat parameter buffer). Then cost_curves.png,
+    decision_boundaries.png (2-D data only), report.html and, last, results.json.
+    """
+    from descentlab.report.html import render_html
+    from descentlab.report.plots import plot_cost_curves, plot_decision_boundaries
+
+    files = []
+    for outcome in outcomes:
+        name = outcome.optimizer.name
+        history = outcome.result.history
+        names = {
+            "epoch_costs_file": f"{name}-epoch-costs.npy",
+            "minibatch_costs_file": f"{name}-minibatch-costs.npy",
+            "params_file": f"{name}-params.npy",
+        }
+        _save_npy(out_dir / names["epoch_costs_file"], history.epoch_costs)
+        _save_npy(out_dir / names["minibatch_costs_file"], history.minibatch_costs)
+        _save_npy(out_dir / names["params_file"], outcome.result.params)
+        files.append(names)
+
+    network = config.network(dataset.n_features)
+    images = {"Cost per epoch and per mini-batch": out_dir / "cost_curves.png"}
+    plot_cost_curves(out_dir / "cost_curves.png", outcomes)
+    if dataset.n_features == 2:
+        images["Decision boundaries"] = out_dir / "decision_boundaries.png"
+        plot_decision_boundaries(out_dir / "decision_boundaries.png", network, outcomes, dataset)
+
+    results = results_dict(command, config, dataset, outcomes, files)
+    write_text_atomic(out_dir / "report.html", render_html(results, images))
+    write_text_atomic(out_dir / RESULTS_FILE, json.dumps(results, indent=2, allow_nan=False) + "\n")
+    return results

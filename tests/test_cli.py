@@ -1,0 +1,158 @@
+"""The command line, run as a user runs it: in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from descentlab import __version__
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "descentlab", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env={**os.environ, "PYTHONWARNINGS": "error::RuntimeWarning"},
+    )
+
+
+def test_version() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"descentlab {__version__}"
+
+
+def test_help_teaches_the_commands_and_defaults() -> None:
+    top = run_cli("--help")
+    assert top.returncode == 0
+    assert "compare" in top.stdout and "train" in top.stdout
+    compare = run_cli("compare", "--help")
+    for option in ("--optimizers", "--learning-rate", "--batch-size", "--layers", "--seed"):
+        assert option in compare.stdout
+    assert "'full' is batch gradient descent" in " ".join(compare.stdout.split())
+
+
+def test_no_command_prints_help_and_exits_2() -> None:
+    result = run_cli()
+    assert result.returncode == 2
+    assert "usage: descentlab" in result.stdout
+
+
+BAD_INPUTS = [
+    (["--optimizers", "gd,nesterov"], "unknown optimizer 'nesterov'; choose from: gd, momentum"),
+    (["--optimizers", "gd,gd"], "optimizer 'gd' is listed twice"),
+    (["--learning-rate", "0"], "learning rate must be a finite number > 0, got 0.0"),
+    (["--learning-rate", "-1"], "learning rate must be a finite number > 0, got -1.0"),
+    (["--learning-rate", "fast"], "learning rate must be a number, got 'fast'"),
+    (["--learning-rate", "nan"], "learning rate must be a finite number > 0, got nan"),
+    (["--batch-size", "0"], "batch size must be a positive integer or 'full', got '0'"),
+    (["--batch-size", "-64"], "batch size must be a positive integer or 'full', got '-64'"),
+    (["--batch-size", "big"], "batch size must be a positive integer or 'full', got 'big'"),
+    (["--beta", "1"], r"beta must be a number in [0, 1), got 1.0"),
+    (["--beta1", "-0.1"], r"beta1 must be a number in [0, 1), got -0.1"),
+    (["--beta2", "1.5"], r"beta2 must be a number in [0, 1), got 1.5"),
+    (["--epsilon", "-1"], "epsilon must be a finite number >= 0, got -1.0"),
+    (["--epochs", "0"], "epochs must be an integer >= 1, got 0"),
+    (["--epochs", "ten"], "epochs must be an integer >= 1, got 'ten'"),
+    (["--layers", "5,,2"], "layers must be comma-separated positive integers"),
+    (["--layers", "5,0"], "layers must be comma-separated positive integers"),
+    (["--layers", "five"], "layers must be comma-separated positive integers"),
+    (["--seed", "-3"], "seed must be an integer >= 0, got -3"),
+    (["--colour", "red"], "unrecognized arguments: --colour red"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_INPUTS)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    # A later --epochs in args overrides the short default, as argparse keeps the last one.
+    result = run_cli("compare", "--epochs", "1", *args, "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("descentlab compare: error: ")
+    assert message in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not (out / "results.json").exists()
+
+
+def test_unknown_train_optimizer(tmp_path: Path) -> None:
+    result = run_cli("train", "--optimizer", "lbfgs", "--out", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert "unknown optimizer 'lbfgs'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unwritable_out_is_refused_before_training(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run_cli("compare", "--epochs", "1", "--out", str(blocker / "run"))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"descentlab compare: error: --out '{blocker / 'run'}'")
+    assert "is not a writable folder" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert blocker.read_text() == "not a folder"
+
+
+def test_out_that_already_holds_a_run_is_refused_and_left_intact(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    first = run_cli("train", "--optimizer", "gd", "--epochs", "2", "--out", str(out), "--quiet")
+    assert first.returncode == 0, first.stderr
+    before = (out / "results.json").read_bytes()
+    second = run_cli("train", "--optimizer", "gd", "--epochs", "2", "--out", str(out))
+    assert second.returncode == 2
+    assert "already holds a run" in second.stderr
+    assert (out / "results.json").read_bytes() == before
+
+
+def test_train_writes_one_run_with_the_same_schema(tmp_path: Path) -> None:
+    out = tmp_path / "train"
+    result = run_cli(
+        "train", "--optimizer", "momentum", "--epochs", "250", "--batch-size", "full",
+        "--learning-rate", "0.05", "--layers", "4", "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    results = json.loads((out / "results.json").read_text())
+    assert results["command"] == "train" and results["status"] == "finished"
+    assert results["config"]["layers"] == [2, 4, 1]
+    assert results["config"]["batch_size"] is None
+    (run,) = results["runs"]
+    assert run["optimizer"] == "momentum"
+    assert run["hyperparameters"] == {"learning_rate": 0.05, "beta": 0.9}
+    assert run["batches_per_epoch"] == 1 and run["cost_every"] == 100
+    assert len(run["costs"]) == 3  # epochs 0, 100, 200
+    assert "momentum" in result.stdout and "final cost" in result.stdout
+    for name in ("report.html", "cost_curves.png", "decision_boundaries.png"):
+        assert (out / name).stat().st_size > 0
+
+
+def test_json_flag_prints_exactly_the_results_document(tmp_path: Path) -> None:
+    out = tmp_path / "j"
+    result = run_cli("compare", "--epochs", "3", "--json", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == json.loads((out / "results.json").read_text())
+
+
+def test_quiet_prints_nothing(tmp_path: Path) -> None:
+    result = run_cli("compare", "--epochs", "2", "--quiet", "--out", str(tmp_path / "q"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and result.stderr == ""
+
+
+def test_default_out_is_a_timestamped_folder_under_runs(tmp_path: Path) -> None:
+    result = run_cli("train", "--optimizer", "gd", "--epochs", "1", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert folder.name.startswith("train-")
+    assert (folder / "results.json").exists()

@@ -1,0 +1,401 @@
+"""The report's pictures and HTML page, drawn from short real training runs."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import itertools
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from matplotlib import colormaps
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.image import imread
+
+from descentlab import datasets, metrics
+from descentlab.datasets import Dataset
+from descentlab.experiment import ExperimentConfig, RunOutcome, run_experiment
+from descentlab.history import History
+from descentlab.nn import Network, predict_proba
+from descentlab.report import plots
+from descentlab.report.html import format_accuracy, render_html
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+CONFIG = ExperimentConfig(epochs=50)
+MALICIOUS = "<script>alert('x')</script>"
+
+
+@pytest.fixture(scope="module")
+def moons() -> Dataset:
+    return datasets.moons()
+
+
+@pytest.fixture(scope="module")
+def network() -> Network:
+    return CONFIG.network(2)
+
+
+@pytest.fixture(scope="module")
+def outcomes(moons: Dataset) -> list[RunOutcome]:
+    return run_experiment(CONFIG, moons)
+
+
+def results_dict(outcomes: list[RunOutcome], dataset: Dataset) -> dict[str, Any]:
+    """A results.json dict in the documented shape."""
+    runs = []
+    for outcome in outcomes:
+        oscillation = outcome.oscillation
+        runs.append(
+            {
+                "optimizer": outcome.optimizer.name,
+                "hyperparameters": dict(outcome.optimizer.hyperparameters),
+                "status": "finished",
+                "train_accuracy": outcome.train_accuracy,
+                "train_correct": outcome.train_correct,
+                "n_examples": outcome.n_examples,
+                "final_cost": outcome.final_cost,
+                "cost_shape": outcome.cost_shape,
+                "oscillation": oscillation if np.isfinite(oscillation) else None,
+                "seconds": outcome.seconds,
+                "cost_every": 100,
+                "costs": outcome.result.history.costs_every(100).tolist(),
+            }
+        )
+    return {
+        "descentlab_version": "0.1.0",
+        "command": "compare",
+        "status": "finished",
+        "created": "2024-01-01T00:00:00+00:00",
+        "dataset": {"name": dataset.name, **dataset.params},
+        "config": CONFIG.to_dict(),
+        "runs": runs,
+    }
+
+
+def renamed(outcome: RunOutcome, name: str) -> RunOutcome:
+    return dataclasses.replace(outcome, optimizer=outcome.optimizer._replace(name=name))
+
+
+def png_shape(path: Path) -> tuple[int, ...]:
+    data = path.read_bytes()
+    assert data.startswith(PNG_SIGNATURE)
+    return tuple(imread(path).shape)
+
+
+# --- pictures ---------------------------------------------------------------------------
+
+
+def test_color_for_is_the_tab10_cycle() -> None:
+    tab10 = [to_hex(color) for color in colormaps["tab10"].colors]
+    assert [plots.color_for(i) for i in range(12)] == tab10 + tab10[:2]
+
+
+def test_cost_curves_png_has_the_documented_size(
+    tmp_path: Path, outcomes: list[RunOutcome]
+) -> None:
+    path = tmp_path / "cost.png"
+    plots.plot_cost_curves(path, outcomes)
+    height, width, _ = png_shape(path)
+    assert (width, height) == (990, 550)  # 9 x 5 in at 110 dpi
+    assert sorted(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_cost_curves_draw_each_optimizer_in_its_colour(outcomes: list[RunOutcome]) -> None:
+    fig = plots.cost_curves_figure(outcomes)
+    (ax,) = fig.axes
+    lines = ax.get_lines()
+    assert len(lines) == 2 * len(outcomes)
+    for index, outcome in enumerate(outcomes):
+        faint, solid = lines[2 * index], lines[2 * index + 1]
+        assert faint.get_color() == solid.get_color() == plots.color_for(index)
+        assert faint.get_alpha() is not None and faint.get_alpha() < 0.5
+        np.testing.assert_array_equal(solid.get_ydata(), outcome.result.history.epoch_costs)
+        assert solid.get_label() == (
+            f"{outcome.optimizer.name} ({outcome.cost_shape}, index {outcome.oscillation:.3f})"
+        )
+    legend = ax.get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == [
+        line.get_label() for line in lines[1::2]
+    ]
+    assert plots.figure_png_bytes(fig).startswith(PNG_SIGNATURE)
+    assert ax.get_xlabel() == "epoch"
+    assert ax.get_ylabel() == "cost (cross-entropy)"
+    assert ax.get_title()
+
+
+def test_minibatch_trace_short_runs_are_drawn_point_by_point(
+    outcomes: list[RunOutcome],
+) -> None:
+    history = outcomes[0].result.history
+    x, cost = plots.minibatch_trace(history)
+    np.testing.assert_array_equal(cost, history.minibatch_costs)
+    np.testing.assert_array_equal(x, np.arange(cost.size) / history.batches_per_epoch)
+
+
+def test_minibatch_trace_keeps_every_bins_extremes_on_long_runs() -> None:
+    rng = np.random.default_rng(0)
+    batches_per_epoch, epochs = 5, 10000
+    minibatch = np.exp(-np.arange(epochs * batches_per_epoch) / 20000) + rng.normal(
+        0, 0.05, epochs * batches_per_epoch
+    )
+    history = History(
+        epoch_costs=minibatch.reshape(epochs, batches_per_epoch).mean(axis=1),
+        minibatch_costs=minibatch,
+        batches_per_epoch=batches_per_epoch,
+    )
+    x, cost = plots.minibatch_trace(history, max_points=4000)
+    assert cost.size <= 4000
+    assert np.all(np.diff(x) > 0)
+    # Every drawn point is a real mini-batch cost at its own x.
+    np.testing.assert_array_equal(cost, minibatch[np.rint(x * batches_per_epoch).astype(int)])
+    # The band is exactly as wide as the full curve's, bin by bin.
+    edges = np.linspace(0, minibatch.size, 2001).astype(int)
+    for start, stop in itertools.pairwise(edges):
+        in_bin = (x * batches_per_epoch >= start) & (x * batches_per_epoch < stop)
+        assert cost[in_bin].max() == minibatch[start:stop].max()
+        assert cost[in_bin].min() == minibatch[start:stop].min()
+
+
+def test_cost_curves_survive_non_finite_costs(tmp_path: Path, outcomes: list[RunOutcome]) -> None:
+    history = outcomes[0].result.history
+    broken = np.array(history.minibatch_costs)
+    broken[10:20] = np.nan
+    broken[30] = np.inf
+    bad = dataclasses.replace(
+        outcomes[0],
+        result=dataclasses.replace(
+            outcomes[0].result, history=dataclasses.replace(history, minibatch_costs=broken)
+        ),
+        oscillation=float("inf"),
+        cost_shape="no decrease",
+    )
+    path = tmp_path / "cost.png"
+    plots.plot_cost_curves(path, [bad, outcomes[1]])
+    assert path.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_decision_boundaries_have_one_panel_per_outcome(
+    tmp_path: Path, network: Network, outcomes: list[RunOutcome], moons: Dataset
+) -> None:
+    for count in (1, len(outcomes)):
+        fig = plots.decision_boundaries_figure(network, outcomes[:count], moons)
+        assert len(fig.axes) == count
+        for index, (ax, outcome) in enumerate(zip(fig.axes, outcomes, strict=False)):
+            accuracy = format_accuracy(outcome.train_correct, outcome.n_examples)
+            assert ax.get_title() == f"{outcome.optimizer.name}\ntrain accuracy {accuracy}"
+            assert to_hex(ax.title.get_color()) == plots.color_for(index)
+            assert ax.get_xlim() == (-1.5, 2.5)  # the course's view of the moons
+            assert ax.get_ylim() == (-1.0, 1.5)
+    path = tmp_path / "boundaries.png"
+    plots.plot_decision_boundaries(path, network, outcomes, moons)
+    height, width, _ = png_shape(path)
+    assert width == round(plots.PANEL_WIDTH * plots.DPI * len(outcomes))
+    assert 200 < height < width
+    assert sorted(tmp_path.iterdir()) == [path]
+
+
+def test_title_shows_the_accuracy_as_the_course_reports_it() -> None:
+    assert format_accuracy(239, 300) == "79.7% (239/300)"
+    assert format_accuracy(282, 300) == "94.0% (282/300)"
+
+
+def test_decision_grid_is_the_networks_prediction(
+    network: Network, outcomes: list[RunOutcome]
+) -> None:
+    params = outcomes[-1].result.params
+    xx, yy, classes = plots.decision_grid(network, params, (-1.5, 2.5), (-1.0, 1.5))
+    assert xx.shape == yy.shape == classes.shape == (251, 401)  # 0.01 spacing
+    assert xx[0, 1] - xx[0, 0] == pytest.approx(0.01)
+    rows, cols = np.random.default_rng(1).integers(0, xx.shape, size=(50, 2)).T
+    points = np.vstack([xx[rows, cols], yy[rows, cols]])
+    expected = (predict_proba(network, params, points) > 0.5).ravel()
+    np.testing.assert_array_equal(classes[rows, cols], expected)
+
+
+def test_other_datasets_are_viewed_over_their_range_padded(
+    network: Network, outcomes: list[RunOutcome]
+) -> None:
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(2, 40)) * [[3.0], [0.5]] + [[10.0], [-4.0]]
+    blobs = Dataset("blobs", X, (X[0:1] > 10).astype(np.float64), params={})
+    xlim, ylim = plots.boundary_view(blobs)
+    assert xlim == (X[0].min() - 0.5, X[0].max() + 0.5)
+    assert ylim == (X[1].min() - 0.5, X[1].max() + 0.5)
+    fig = plots.decision_boundaries_figure(network, outcomes[:2], blobs)
+    assert [ax.get_xlim() for ax in fig.axes] == [xlim, xlim]
+
+
+def test_failed_savefig_leaves_the_old_file_untouched(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    network: Network,
+    outcomes: list[RunOutcome],
+    moons: Dataset,
+) -> None:
+    def broken_savefig(self: Figure, *args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Figure, "savefig", broken_savefig)
+    path = tmp_path / "picture.png"
+    path.write_bytes(b"the old picture")
+    with pytest.raises(RuntimeError, match="disk full"):
+        plots.plot_cost_curves(path, outcomes)
+    with pytest.raises(RuntimeError, match="disk full"):
+        plots.plot_decision_boundaries(path, network, outcomes, moons)
+    assert path.read_bytes() == b"the old picture"
+    assert sorted(tmp_path.iterdir()) == [path]
+
+
+def test_importing_the_report_does_not_import_matplotlib() -> None:
+    code = (
+        "import sys, descentlab.report, descentlab.report.plots, descentlab.report.html; "
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- HTML -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def images(
+    tmp_path_factory: pytest.TempPathFactory,
+    network: Network,
+    outcomes: list[RunOutcome],
+    moons: Dataset,
+) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("images")
+    plots.plot_cost_curves(folder / "cost.png", outcomes)
+    plots.plot_decision_boundaries(folder / "boundaries.png", network, outcomes, moons)
+    return {
+        "Cost per epoch and per mini-batch": folder / "cost.png",
+        "Decision boundaries": folder / "boundaries.png",
+    }
+
+
+class _Tags(HTMLParser):
+    """Collects start tags with their attributes and the page's text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(page: str) -> _Tags:
+    parser = _Tags()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+def table_rows(page: str) -> list[list[str]]:
+    return [
+        [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", page)
+    ]
+
+
+def test_page_title_and_results_table(
+    outcomes: list[RunOutcome], moons: Dataset, images: dict[str, Path]
+) -> None:
+    results = results_dict(outcomes, moons)
+    page = render_html(results, images)
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<title>descentlab compare — moons</title>" in page
+    rows = table_rows(page)
+    for outcome in outcomes:
+        accuracy = f"{100 * outcome.train_correct / outcome.n_examples:.1f}%"
+        expected = [
+            outcome.optimizer.name,
+            f"{accuracy} ({outcome.train_correct}/{outcome.n_examples})",
+            f"{outcome.final_cost:.6f}",
+            f"{outcome.oscillation:.3f} ({outcome.cost_shape})",
+            f"{outcome.seconds:.1f}",
+        ]
+        assert expected in rows
+    assert f"above {metrics.OSCILLATION_THRESHOLD:g}" in page
+
+
+def test_page_shows_the_exact_configuration(
+    outcomes: list[RunOutcome], moons: Dataset, images: dict[str, Path]
+) -> None:
+    rows = table_rows(render_html(results_dict(outcomes, moons), images))
+    assert ["learning_rate", "0.0007"] in rows
+    assert ["hidden_layers", "[5, 2]"] in rows
+    assert ["eps_inside_sqrt", "false"] in rows
+    assert ["noise", "0.2"] in rows
+    adam = next(row for row in rows if row[0] == "adam" and len(row) == 2)
+    assert adam[1] == (
+        "learning_rate=0.0007, beta1=0.9, beta2=0.999, epsilon=1e-08, eps_inside_sqrt=false"
+    )
+
+
+def test_images_are_embedded_as_data_uris(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    outcomes: list[RunOutcome],
+    moons: Dataset,
+    images: dict[str, Path],
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a stray relative write would land here
+    image_folder = next(iter(images.values())).parent
+    before = {path: path.stat().st_mtime_ns for path in image_folder.iterdir()}
+    page = render_html(results_dict(outcomes, moons), images)
+    assert {path: path.stat().st_mtime_ns for path in image_folder.iterdir()} == before
+    assert list(tmp_path.iterdir()) == []  # render_html writes nothing
+    tags = parse(page).tags
+    sources = [attrs["src"] for tag, attrs in tags if tag == "img"]
+    assert len(sources) == len(images)
+    for (caption, path), source in zip(images.items(), sources, strict=True):
+        assert source is not None and source.startswith("data:image/png;base64,")
+        assert base64.b64decode(source.split(",", 1)[1]) == path.read_bytes()
+        assert f"<figcaption>{caption}</figcaption>" in page
+    assert not [tag for tag, _ in tags if tag in {"script", "link", "iframe"}]
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|file:|//|/)""", page)
+    assert str(next(iter(images.values())).parent) not in page
+
+
+def test_every_string_is_escaped(
+    outcomes: list[RunOutcome], moons: Dataset, images: dict[str, Path]
+) -> None:
+    results = results_dict([renamed(outcomes[0], MALICIOUS), *outcomes[1:]], moons)
+    results["dataset"]["name"] = MALICIOUS
+    results["runs"][0]["cost_shape"] = MALICIOUS
+    results["runs"][0]["hyperparameters"][MALICIOUS] = MALICIOUS
+    results["config"][MALICIOUS] = MALICIOUS
+    results["command"] = MALICIOUS
+    page = render_html(results, {MALICIOUS: next(iter(images.values()))})
+    assert "<script" not in page
+    assert not [tag for tag, _ in parse(page).tags if tag == "script"]
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+
+
+def test_missing_numbers_are_shown_as_a_dash(outcomes: list[RunOutcome], moons: Dataset) -> None:
+    results = results_dict(outcomes, moons)
+    results["runs"][0].update(oscillation=None, cost_shape="no decrease", final_cost=None)
+    rows = table_rows(render_html(results, {}))
+    row = next(row for row in rows if row[0] == outcomes[0].optimizer.name)
+    assert row[2:4] == ["—", "— (no decrease)"]
+
+
+def test_a_non_png_image_is_refused(
+    tmp_path: Path, outcomes: list[RunOutcome], moons: Dataset
+) -> None:
+    fake = tmp_path / "fake.png"
+    fake.write_text("<svg/>")
+    with pytest.raises(ValueError, match="not a PNG"):
+        render_html(results_dict(outcomes, moons), {"fake": fake})

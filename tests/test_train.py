@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import course_reference as ref
+from descentlab import datasets, nn, optim
+from descentlab.seeds import run_seeds
+from descentlab.train import train
+from helpers import global_random_state
+
+NETWORK = nn.Network((2, 5, 2, 1))
+DATA = datasets.moons()
+
+
+@pytest.mark.parametrize(
+    ("name", "opt", "kwargs"),
+    [
+        ("gd", optim.gd(0.0007), {}),
+        ("momentum", optim.momentum(0.0007, 0.9), {}),
+        ("adam", optim.adam(0.0007), {}),
+        ("adam", optim.adam(0.0007, eps_inside_sqrt=True), {"eps_inside_sqrt": True}),
+        ("adam", optim.adam(0.01), {"learning_rate": 0.01, "size": 1}),
+        ("momentum", optim.momentum(0.05), {"learning_rate": 0.05, "size": 300}),
+    ],
+)
+def test_bit_identical_to_an_independent_course_implementation(
+    name: str, opt: optim.Optimizer, kwargs: dict[str, float]
+) -> None:
+    epochs = 3 if kwargs.get("size") == 1 else 30
+    ref_params, ref_epoch, ref_batches = ref.run(
+        DATA.X, DATA.Y, [2, 5, 2, 1], name, epochs, **kwargs
+    )
+    result = train(
+        NETWORK, DATA.X, DATA.Y, opt, epochs=epochs, batch_size=int(kwargs.get("size", 64))
+    )
+    expected = NETWORK.from_layers([(ref_params[f"W{i}"], ref_params[f"b{i}"]) for i in (1, 2, 3)])
+    assert np.array_equal(result.params, expected)
+    assert np.array_equal(result.history.epoch_costs, ref_epoch)
+    assert np.array_equal(result.history.minibatch_costs, ref_batches)
+
+
+def test_history_shapes_and_callback() -> None:
+    seen: list[tuple[int, float]] = []
+    result = train(
+        NETWORK,
+        DATA.X,
+        DATA.Y,
+        optim.gd(0.1),
+        epochs=4,
+        batch_size=64,
+        on_epoch_end=lambda e, c: seen.append((e, c)),
+    )
+    history = result.history
+    assert history.batches_per_epoch == 5  # 4 batches of 64 and one of 44
+    assert history.epoch_costs.shape == (4,) and history.minibatch_costs.shape == (20,)
+    assert [e for e, _ in seen] == [0, 1, 2, 3]
+    assert [c for _, c in seen] == history.epoch_costs.tolist()
+    # The epoch cost is the size-weighted mean of its mini-batch means.
+    weights = np.array([64, 64, 64, 64, 44]) / 300
+    np.testing.assert_allclose(history.epoch_costs[0], history.minibatch_costs[:5] @ weights)
+    assert result.opt_state.step == 20
+
+
+def test_full_batch_is_one_step_per_epoch() -> None:
+    result = train(NETWORK, DATA.X, DATA.Y, optim.gd(0.1), epochs=3, batch_size=None)
+    assert result.history.batches_per_epoch == 1
+    assert np.array_equal(result.history.epoch_costs, result.history.minibatch_costs)
+
+
+def test_same_seed_same_bits_and_no_global_state() -> None:
+    before = global_random_state()
+    seeds = run_seeds(7)
+    runs = [
+        train(
+            NETWORK,
+            DATA.X,
+            DATA.Y,
+            optim.adam(0.01),
+            epochs=5,
+            init_seed=seeds.init_seed,
+            shuffle_seed=seeds.shuffle_seed,
+        )
+        for _ in range(2)
+    ]
+    assert np.array_equal(runs[0].params, runs[1].params)
+    assert np.array_equal(global_random_state(), before)
+    other = train(NETWORK, DATA.X, DATA.Y, optim.adam(0.01), epochs=5)
+    assert not np.array_equal(runs[0].params, other.params)
+
+
+def test_seed_zero_is_the_course_protocol_and_others_differ() -> None:
+    assert run_seeds(0) == (3, 10)
+    assert run_seeds(1) != run_seeds(2)
+    assert run_seeds(1) == run_seeds(1)
+    with pytest.raises(ValueError, match="seed must be an integer >= 0, got -1"):
+        run_seeds(-1)
+
+
+def test_rejects_bad_epochs() -> None:
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1, got 0"):
+        train(NETWORK, DATA.X, DATA.Y, optim.gd(0.1), epochs=0)
