@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.descentlab-installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,6 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
-
-bench: $(STAMP)
-	$(BIN)/python tools/bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -156,3 +156,33 @@ def test_default_out_is_a_timestamped_folder_under_runs(tmp_path: Path) -> None:
     (folder,) = (tmp_path / "runs").iterdir()
     assert folder.name.startswith("train-")
     assert (folder / "results.json").exists()
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
+    import pty
+
+    primary, secondary = pty.openpty()
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "descentlab", "train", "--optimizer", "gd", "--epochs", "300",
+             "--out", str(tmp_path / "tty")],
+            stdout=secondary, stderr=subprocess.PIPE, timeout=120,
+        )  # fmt: skip
+    finally:
+        os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the terminal closed: everything was read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(primary)
+    assert process.returncode == 0
+    # tqdm draws on stderr; on a terminal it shows "gd:" and the epoch counter.
+    assert b"epoch" in process.stderr and b"gd" in process.stderr
+    piped = run_cli("train", "--optimizer", "gd", "--epochs", "300", "--out", str(tmp_path / "p"))
+    assert piped.stderr == ""
+    assert b"final cost" in b"".join(chunks)
