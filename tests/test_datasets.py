@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from sklearn.datasets import make_moons as sklearn_make_moons
 
 from descentlab import datasets
-from helpers import global_random_state
+from helpers import assert_same_random_state, global_random_state
 
 
 def test_course_moons_are_bit_identical_to_seeded_sklearn() -> None:
@@ -43,7 +43,7 @@ def test_make_moons_matches_sklearn_for_any_size_noise_and_seed(
 def test_moons_do_not_touch_global_random_state() -> None:
     before = global_random_state()
     datasets.moons()
-    assert np.array_equal(global_random_state(), before)
+    assert_same_random_state(before, global_random_state())
 
 
 def test_same_seed_same_data_other_seed_other_data() -> None:

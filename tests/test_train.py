@@ -7,7 +7,7 @@ import course_reference as ref
 from descentlab import datasets, nn, optim
 from descentlab.seeds import run_seeds
 from descentlab.train import train
-from helpers import global_random_state
+from helpers import assert_same_random_state, global_random_state
 
 NETWORK = nn.Network((2, 5, 2, 1))
 DATA = datasets.moons()
@@ -84,7 +84,7 @@ def test_same_seed_same_bits_and_no_global_state() -> None:
         for _ in range(2)
     ]
     assert np.array_equal(runs[0].params, runs[1].params)
-    assert np.array_equal(global_random_state(), before)
+    assert_same_random_state(before, global_random_state())
     other = train(NETWORK, DATA.X, DATA.Y, optim.adam(0.01), epochs=5)
     assert not np.array_equal(runs[0].params, other.params)
 

@@ -20,22 +20,70 @@ from descentlab.validation import check_int
 Parameters = dict[str, np.ndarray]
 
 
-def _network_of(parameters: Parameters) -> nn.Network:
+def _parameter_keys(parameters: Parameters) -> list[str]:
+    """["W1", "b1", ..., "WL", "bL"] for a dict of L layers, as the course counts them."""
     n_layers = len(parameters) // 2
-    if n_layers < 1 or any(f"W{i}" not in parameters for i in range(1, n_layers + 1)):
+    keys = [f"{kind}{i}" for i in range(1, n_layers + 1) for kind in ("W", "b")]
+    if n_layers < 1 or len(parameters) != 2 * n_layers or set(keys) != set(parameters):
         raise ValueError(f"parameters must hold W1, b1, ..., WL, bL; got keys {sorted(parameters)}")
-    sizes = [parameters["W1"].shape[1]] + [
-        parameters[f"W{i}"].shape[0] for i in range(1, n_layers + 1)
-    ]
+    return keys
+
+
+class _Packing:
+    """The course's dicts of arrays <-> one flat buffer for the optimizers.
+
+    The course's update functions work key by key on any dict of arrays (its test cases use
+    shapes that are not one network), so this packs by key and shape, not by architecture.
+    """
+
+    def __init__(self, parameters: Parameters) -> None:
+        self.keys = _parameter_keys(parameters)
+        self.shapes = [np.shape(parameters[key]) for key in self.keys]
+
+    def pack(self, tree: Parameters, prefix: str = "") -> np.ndarray:
+        arrays = []
+        for key, shape in zip(self.keys, self.shapes, strict=True):
+            name = prefix + key
+            if name not in tree:
+                raise ValueError(
+                    f"missing {name!r}; expected keys {[prefix + k for k in self.keys]}"
+                )
+            array = np.asarray(tree[name], dtype=float)
+            if array.shape != shape:
+                raise ValueError(f"{name} has shape {array.shape}, but {key} has shape {shape}")
+            arrays.append(array.ravel())
+        return np.concatenate(arrays)
+
+    def unpack(self, flat: np.ndarray, prefix: str = "") -> Parameters:
+        tree: Parameters = {}
+        start = 0
+        for key, shape in zip(self.keys, self.shapes, strict=True):
+            size = int(np.prod(shape))
+            tree[prefix + key] = flat[start : start + size].reshape(shape).copy()
+            start += size
+        return tree
+
+
+def _network_of(parameters: Parameters) -> nn.Network:
+    """The network whose layers the dict holds; W_l must chain (n_l, n_{l-1})."""
+    keys = _parameter_keys(parameters)
+    weights = [np.shape(parameters[key]) for key in keys[::2]]
+    sizes = [weights[0][1]] + [shape[0] for shape in weights]
+    for index, shape in enumerate(weights, start=1):
+        if len(shape) != 2 or shape[1] != sizes[index - 1]:
+            raise ValueError(
+                f"W{index} has shape {shape}; expected ({sizes[index]}, {sizes[index - 1]})"
+            )
     return nn.Network(tuple(sizes))
 
 
-def _flatten(network: nn.Network, tree: Parameters, w_key: str, b_key: str) -> np.ndarray:
-    layers = [
-        (np.asarray(tree[w_key.format(i)], float), np.asarray(tree[b_key.format(i)], float))
-        for i in range(1, network.n_layers + 1)
-    ]
-    return network.from_layers(layers)
+def _params_flat(network: nn.Network, parameters: Parameters) -> np.ndarray:
+    return network.from_layers(
+        [
+            (np.asarray(parameters[f"W{i}"], float), np.asarray(parameters[f"b{i}"], float))
+            for i in range(1, network.n_layers + 1)
+        ]
+    )
 
 
 def _unflatten(network: nn.Network, flat: np.ndarray, w_key: str, b_key: str) -> Parameters:
@@ -44,14 +92,6 @@ def _unflatten(network: nn.Network, flat: np.ndarray, w_key: str, b_key: str) ->
         tree[w_key.format(i)] = W.copy()
         tree[b_key.format(i)] = b.copy()
     return tree
-
-
-def _params_flat(network: nn.Network, parameters: Parameters) -> np.ndarray:
-    return _flatten(network, parameters, "W{}", "b{}")
-
-
-def _grads_flat(network: nn.Network, grads: Parameters) -> np.ndarray:
-    return _flatten(network, grads, "dW{}", "db{}")
 
 
 def load_dataset() -> tuple[np.ndarray, np.ndarray]:
@@ -141,18 +181,18 @@ def update_parameters_with_gd(
     parameters: Parameters, grads: Parameters, learning_rate: float
 ) -> Parameters:
     """W_l = W_l - learning_rate * dW_l;  b_l = b_l - learning_rate * db_l."""
-    network = _network_of(parameters)
-    params = _params_flat(network, parameters)
+    packing = _Packing(parameters)
+    params = packing.pack(parameters)
     opt = optim.gd(learning_rate)
-    updates, _ = opt.update(_grads_flat(network, grads), opt.init(params), params)
-    return _unflatten(network, optim.apply_updates(params, updates), "W{}", "b{}")
+    updates, _ = opt.update(packing.pack(grads, "d"), opt.init(params), params)
+    return packing.unpack(optim.apply_updates(params, updates))
 
 
 def initialize_velocity(parameters: Parameters) -> Parameters:
     """Zero velocities ``{"dW1", "db1", ...}`` shaped like the parameters."""
-    network = _network_of(parameters)
-    state = optim.momentum(1.0).init(_params_flat(network, parameters))
-    return _unflatten(network, state.velocity, "dW{}", "db{}")
+    packing = _Packing(parameters)
+    state = optim.momentum(1.0).init(packing.pack(parameters))
+    return packing.unpack(state.velocity, "d")
 
 
 def update_parameters_with_momentum(
@@ -160,24 +200,19 @@ def update_parameters_with_momentum(
 ) -> tuple[Parameters, Parameters]:
     """v = beta v + (1 - beta) dW;  W = W - learning_rate v (and the same for b).
     Returns ``(parameters, v)``."""
-    network = _network_of(parameters)
-    params = _params_flat(network, parameters)
+    packing = _Packing(parameters)
+    params = packing.pack(parameters)
     opt = optim.momentum(learning_rate, beta)
-    state = optim.MomentumState(step=0, velocity=_grads_flat(network, v))
-    updates, state = opt.update(_grads_flat(network, grads), state, params)
-    new_params = optim.apply_updates(params, updates)
-    return _unflatten(network, new_params, "W{}", "b{}"), _unflatten(
-        network, state.velocity, "dW{}", "db{}"
-    )
+    state = optim.MomentumState(step=0, velocity=packing.pack(v, "d"))
+    updates, state = opt.update(packing.pack(grads, "d"), state, params)
+    return packing.unpack(optim.apply_updates(params, updates)), packing.unpack(state.velocity, "d")
 
 
 def initialize_adam(parameters: Parameters) -> tuple[Parameters, Parameters]:
     """Zero first and second moment estimates ``(v, s)``, each ``{"dW1", "db1", ...}``."""
-    network = _network_of(parameters)
-    state = optim.adam(1.0).init(_params_flat(network, parameters))
-    return _unflatten(network, state.mu, "dW{}", "db{}"), _unflatten(
-        network, state.nu, "dW{}", "db{}"
-    )
+    packing = _Packing(parameters)
+    state = optim.adam(1.0).init(packing.pack(parameters))
+    return packing.unpack(state.mu, "d"), packing.unpack(state.nu, "d")
 
 
 def update_parameters_with_adam(
@@ -198,15 +233,15 @@ def update_parameters_with_adam(
     Returns ``(parameters, v, s)``.
     """
     t = check_int("t", t, minimum=1)
-    network = _network_of(parameters)
-    params = _params_flat(network, parameters)
+    packing = _Packing(parameters)
+    params = packing.pack(parameters)
     opt = optim.adam(learning_rate, beta1, beta2, epsilon)
-    state = optim.AdamState(step=t - 1, mu=_grads_flat(network, v), nu=_grads_flat(network, s))
-    updates, state = opt.update(_grads_flat(network, grads), state, params)
+    state = optim.AdamState(step=t - 1, mu=packing.pack(v, "d"), nu=packing.pack(s, "d"))
+    updates, state = opt.update(packing.pack(grads, "d"), state, params)
     return (
-        _unflatten(network, optim.apply_updates(params, updates), "W{}", "b{}"),
-        _unflatten(network, state.mu, "dW{}", "db{}"),
-        _unflatten(network, state.nu, "dW{}", "db{}"),
+        packing.unpack(optim.apply_updates(params, updates)),
+        packing.unpack(state.mu, "d"),
+        packing.unpack(state.nu, "d"),
     )
 
 
