@@ -6,8 +6,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from descentlab.optim.base import Optimizer, Params
-from descentlab.validation import check_decay, check_nonnegative_float, check_positive_float
+from descentlab.optim.base import (
+    Optimizer,
+    Params,
+    ScalarOrSchedule,
+    describe_learning_rate,
+    learning_rate_at,
+)
+from descentlab.validation import check_decay, check_nonnegative_float
 
 
 class AdamState(NamedTuple):
@@ -20,7 +26,7 @@ class AdamState(NamedTuple):
 
 
 def adam(
-    learning_rate: float,
+    learning_rate: ScalarOrSchedule,
     beta1: float = 0.9,
     beta2: float = 0.999,
     epsilon: float = 1e-8,
@@ -39,7 +45,7 @@ def adam(
     Output of its oldest unit test) put epsilon inside the square root: ``eps_inside_sqrt=True``
     gives that form, whose denominator never drops below sqrt(epsilon) = 1e-4 for epsilon = 1e-8.
     """
-    lr = check_positive_float("learning_rate", learning_rate)
+    lr_at = learning_rate_at(learning_rate)
     b1 = check_decay("beta1", beta1)
     b2 = check_decay("beta2", beta2)
     eps = check_nonnegative_float("epsilon", epsilon)
@@ -51,6 +57,7 @@ def adam(
     def update(
         grads: Params, state: AdamState, params: Params | None = None
     ) -> tuple[Params, AdamState]:
+        lr = lr_at(state.step)
         t = state.step + 1
         mu = b1 * state.mu + (1 - b1) * grads
         nu = b2 * state.nu + (1 - b2) * np.power(grads, 2)
@@ -63,7 +70,7 @@ def adam(
         return -step, AdamState(step=t, mu=mu, nu=nu)
 
     hyperparameters = {
-        "learning_rate": lr,
+        "learning_rate": describe_learning_rate(learning_rate),
         "beta1": b1,
         "beta2": b2,
         "epsilon": eps,

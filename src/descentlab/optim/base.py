@@ -14,11 +14,18 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from descentlab.validation import check_positive_float
+
 Params = np.ndarray
 """Parameters (and gradients, updates) are numpy arrays; descentlab keeps a whole network
 in one flat buffer, so one array is the whole model."""
 
 OptState = Any
+
+Schedule = Callable[[int], float]
+"""A learning rate as a function of the optimizer's step count (updates applied so far)."""
+
+ScalarOrSchedule = float | Schedule
 
 
 class Optimizer(NamedTuple):
@@ -26,9 +33,23 @@ class Optimizer(NamedTuple):
     ``update(grads, state, params) -> (updates, state)``."""
 
     name: str
-    hyperparameters: Mapping[str, float | bool]
+    hyperparameters: Mapping[str, float | bool | str]
     init: Callable[[Params], OptState]
     update: Callable[[Params, OptState, Params | None], tuple[Params, OptState]]
+
+
+def learning_rate_at(learning_rate: ScalarOrSchedule) -> Schedule:
+    """``learning_rate`` as a function of the step count; a number is validated (> 0)
+    and becomes a constant schedule."""
+    if callable(learning_rate):
+        return learning_rate
+    lr = check_positive_float("learning_rate", learning_rate)
+    return lambda step: lr
+
+
+def describe_learning_rate(learning_rate: ScalarOrSchedule) -> float | str:
+    """What ``Optimizer.hyperparameters`` records: the number, or "schedule"."""
+    return "schedule" if callable(learning_rate) else float(learning_rate)
 
 
 def apply_updates(params: Params, updates: Params) -> Params:

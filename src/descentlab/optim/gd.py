@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from descentlab.optim.base import Optimizer, Params
-from descentlab.validation import check_positive_float
+from descentlab.optim.base import (
+    Optimizer,
+    Params,
+    ScalarOrSchedule,
+    describe_learning_rate,
+    learning_rate_at,
+)
 
 
 class GDState(NamedTuple):
@@ -13,13 +18,13 @@ class GDState(NamedTuple):
     """Updates applied so far."""
 
 
-def gd(learning_rate: float) -> Optimizer:
+def gd(learning_rate: ScalarOrSchedule) -> Optimizer:
     r"""Gradient descent: ``W = W - learning_rate * dW``.
 
     The same rule is called SGD in torch.optim and optax when the gradient is a mini-batch's;
     here the batch size decides (full batch, mini-batch or one example).
     """
-    lr = check_positive_float("learning_rate", learning_rate)
+    lr_at = learning_rate_at(learning_rate)
 
     def init(params: Params) -> GDState:
         return GDState(step=0)
@@ -27,6 +32,7 @@ def gd(learning_rate: float) -> Optimizer:
     def update(
         grads: Params, state: GDState, params: Params | None = None
     ) -> tuple[Params, GDState]:
+        lr = lr_at(state.step)
         return -(lr * grads), GDState(step=state.step + 1)
 
-    return Optimizer("gd", {"learning_rate": lr}, init, update)
+    return Optimizer("gd", {"learning_rate": describe_learning_rate(learning_rate)}, init, update)

@@ -6,8 +6,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from descentlab.optim.base import Optimizer, Params
-from descentlab.validation import check_decay, check_positive_float
+from descentlab.optim.base import (
+    Optimizer,
+    Params,
+    ScalarOrSchedule,
+    describe_learning_rate,
+    learning_rate_at,
+)
+from descentlab.validation import check_decay
 
 
 class MomentumState(NamedTuple):
@@ -17,7 +23,7 @@ class MomentumState(NamedTuple):
     """v, the exponentially weighted average of past gradients (starts at zero)."""
 
 
-def momentum(learning_rate: float, beta: float = 0.9) -> Optimizer:
+def momentum(learning_rate: ScalarOrSchedule, beta: float = 0.9) -> Optimizer:
     r"""Momentum as the course writes it (an exponentially weighted average of gradients).
 
     v = beta * v + (1 - beta) * dW;   W = W - learning_rate * v;   v starts at 0.
@@ -27,7 +33,7 @@ def momentum(learning_rate: float, beta: float = 0.9) -> Optimizer:
     (the heavy-ball buffer v = beta v + g, no (1 - beta), starting at the first gradient): with
     the same beta their step is 1 / (1 - beta) times larger once the average has settled.
     """
-    lr = check_positive_float("learning_rate", learning_rate)
+    lr_at = learning_rate_at(learning_rate)
     b = check_decay("beta", beta)
 
     def init(params: Params) -> MomentumState:
@@ -36,7 +42,13 @@ def momentum(learning_rate: float, beta: float = 0.9) -> Optimizer:
     def update(
         grads: Params, state: MomentumState, params: Params | None = None
     ) -> tuple[Params, MomentumState]:
+        lr = lr_at(state.step)
         velocity = b * state.velocity + (1 - b) * grads
         return -(lr * velocity), MomentumState(step=state.step + 1, velocity=velocity)
 
-    return Optimizer("momentum", {"learning_rate": lr, "beta": b}, init, update)
+    return Optimizer(
+        "momentum",
+        {"learning_rate": describe_learning_rate(learning_rate), "beta": b},
+        init,
+        update,
+    )
