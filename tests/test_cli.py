@@ -67,6 +67,22 @@ BAD_INPUTS = [
     (["--layers", "five"], "layers must be comma-separated positive integers"),
     (["--seed", "-3"], "seed must be an integer >= 0, got -3"),
     (["--colour", "red"], "unrecognized arguments: --colour red"),
+    (["--learning-rate", "gd=0.1,adam=0.01"], "--learning-rate gives no rate for 'momentum'"),
+    (["--learning-rate", "gd=-1"], "learning rate of gd must be a finite number > 0, got -1.0"),
+    (["--learning-rate", "0.1,0.2"], "learning rate '0.1,0.2' gives more than one default rate"),
+    (["--learning-rate", "gdd=0.1"], "unknown optimizer 'gdd'"),
+    (
+        ["--optimizers", "gd", "--learning-rate", "adam=0.1"],
+        "--learning-rate names 'adam', which is not among the optimizers (gd)",
+    ),
+    (["-H", "nesterov=true"], "no chosen optimizer has a hyperparameter 'nesterov'; allowed: "),
+    (["-H", "momentum"], "hyperparameter must look like NAME=VALUE or OPTIMIZER.NAME=VALUE"),
+    (["-H", "beta=1.5"], r"beta must be a number in [0, 1), got 1.5"),
+    (["-H", "adam.beta1=x"], "beta1 must be a number, got 'x'"),
+    (["--schedule", "linear"], "argument --schedule: invalid choice: 'linear'"),
+    (["--schedule", "inverse-time", "--decay-every", "0"], "decay every must be an integer >= 1"),
+    (["--schedule", "exponential", "--decay-rate", "2"], "decay rate must be in (0, 1]"),
+    (["--schedule", "cosine", "--warmup", "5"], "warmup must be shorter than the schedule (1)"),
 ]
 
 
@@ -85,6 +101,27 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     assert message in lines[0]
     assert "Traceback" not in result.stderr
     assert not (out / "results.json").exists()
+
+
+def test_schedule_command_prints_and_plots(tmp_path: Path) -> None:
+    out = tmp_path / "schedule.png"
+    result = run_cli(
+        "schedule", "--schedule", "inverse-time", "--decay-every", "1000", "--length", "3000",
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "inverse-time schedule, lr0 0.1, per epoch"
+    table = dict(line.split() for line in lines[2:-1])
+    assert (table["0"], table["900"], table["1200"], table["2100"]) == (
+        "0.1",
+        "0.1",
+        "0.05",
+        "0.0333333",
+    )
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = run_cli("schedule", "--out", str(tmp_path / "schedule.txt"))
+    assert bad.returncode == 2 and "--out must name a .png file" in bad.stderr
 
 
 def test_unknown_train_optimizer(tmp_path: Path) -> None:

@@ -9,11 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, NoReturn, TypeVar
 
 from descentlab import __version__, optim
+from descentlab.schedules import SCHEDULES, UNITS
+
+if TYPE_CHECKING:
+    from descentlab.experiment import ExperimentConfig
 from descentlab.validation import (
     check_decay,
     check_int,
@@ -69,12 +73,119 @@ def parse_learning_rate(text: str) -> float:
     return check_positive_float("learning rate", _number("learning rate", text))
 
 
+class LearningRates(NamedTuple):
+    """``--learning-rate``: a rate for every optimizer and/or per-optimizer rates."""
+
+    default: float | None
+    per_optimizer: dict[str, float]
+
+    def resolve(self, names: Sequence[str]) -> float | dict[str, float]:
+        """One number when every optimizer shares it, else a rate for each name."""
+        unknown = sorted(set(self.per_optimizer) - set(names))
+        if unknown:
+            raise ValueError(
+                f"--learning-rate names {unknown[0]!r}, which is not among the optimizers "
+                f"({', '.join(names)})"
+            )
+        if not self.per_optimizer:
+            assert self.default is not None
+            return self.default
+        rates = {}
+        for name in names:
+            rate = self.per_optimizer.get(name, self.default)
+            if rate is None:
+                raise ValueError(
+                    f"--learning-rate gives no rate for {name!r}; add {name}=RATE or one "
+                    "number for the rest"
+                )
+            rates[name] = rate
+        return rates
+
+
+def parse_learning_rates(text: str) -> LearningRates:
+    """ "0.1", or "gd=0.1,adam=0.01", or "0.1,adam=0.01" (0.1 for the others)."""
+    default = None
+    per_optimizer: dict[str, float] = {}
+    for part in text.split(","):
+        name, equals, value = part.strip().rpartition("=")
+        if not equals:
+            if default is not None:
+                raise ValueError(f"learning rate {text!r} gives more than one default rate")
+            default = parse_learning_rate(value)
+            continue
+        name = parse_optimizer(name)
+        if name in per_optimizer:
+            raise ValueError(f"learning rate {text!r} names {name!r} twice")
+        per_optimizer[name] = check_positive_float(
+            f"learning rate of {name}", _number(f"learning rate of {name}", value)
+        )
+    return LearningRates(default, per_optimizer)
+
+
+def parse_hyperparameter(text: str) -> tuple[str | None, str, float | bool]:
+    """ "[OPTIMIZER.]NAME=VALUE", VALUE a number or true/false: ("sgd", "nesterov", True)."""
+    target, equals, value = text.partition("=")
+    if not equals or not target.strip() or not value.strip():
+        raise ValueError(
+            f"hyperparameter must look like NAME=VALUE or OPTIMIZER.NAME=VALUE, got {text!r}"
+        )
+    optimizer_name, dot, name = target.strip().rpartition(".")
+    lowered = value.strip().lower()
+    parsed: float | bool
+    parsed = lowered == "true" if lowered in ("true", "false") else _number(name, value.strip())
+    return (parse_optimizer(optimizer_name) if dot else None), name, parsed
+
+
+def resolve_hyperparameters(
+    settings: Sequence[tuple[str | None, str, float | bool]], names: Sequence[str]
+) -> dict[str, dict[str, float | bool]]:
+    """Per-optimizer keywords from ``-H`` settings: a scoped one goes to its optimizer, an
+    unscoped one to every chosen optimizer that has a keyword of that name."""
+    result: dict[str, dict[str, float | bool]] = {}
+    for optimizer_name, name, value in settings:
+        if name == "learning_rate":
+            raise ValueError("set learning rates with --learning-rate, not --hyperparameter")
+        targets = [optimizer_name] if optimizer_name is not None else list(names)
+        if optimizer_name is not None and optimizer_name not in names:
+            raise ValueError(
+                f"--hyperparameter {optimizer_name}.{name}: {optimizer_name!r} is not among "
+                f"the optimizers ({', '.join(names)})"
+            )
+        accepting = [t for t in targets if name in optim.hyperparameter_names(t)]
+        if not accepting:
+            allowed = sorted(
+                {k for t in targets for k in optim.hyperparameter_names(t)} - {"learning_rate"}
+            )
+            raise ValueError(
+                f"no chosen optimizer has a hyperparameter {name!r}; allowed: {', '.join(allowed)}"
+            )
+        for target in accepting:
+            result.setdefault(target, {})[name] = value
+    return result
+
+
 def parse_decay(name: str) -> Callable[[str], float]:
     return lambda text: check_decay(name, _number(name, text))
 
 
 def parse_epsilon(text: str) -> float:
     return check_nonnegative_float("epsilon", _number("epsilon", text))
+
+
+def parse_epsilon_named(name: str) -> Callable[[str], float]:
+    return lambda text: check_nonnegative_float(name, _number(name, text))
+
+
+def parse_decay_rate(text: str) -> float:
+    return check_nonnegative_float("decay rate", _number("decay rate", text))
+
+
+def parse_decay_every(text: str) -> int:
+    return _integer("decay every", text, minimum=1)
+
+
+def parse_warmup(text: str) -> int:
+    return _integer("warmup", text, minimum=0)
 
 
 def parse_epochs(text: str) -> int:
@@ -125,6 +236,54 @@ def parse_optimizers(text: str) -> tuple[str, ...]:
     return names
 
 
+def _add_schedule_options(parser: argparse.ArgumentParser) -> None:
+    decay = parser.add_argument_group("learning-rate schedule")
+    decay.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default="constant",
+        help="how the rate changes from its initial value: inverse-time is "
+        "lr0 / (1 + rate * floor(t / every)) (the course's update_lr with --decay-every 1, "
+        "schedule_lr_decay with --decay-every 1000); exponential and step multiply by "
+        "--decay-rate every --decay-every; cosine decays to --min-learning-rate over the run "
+        "(default: constant)",
+    )
+    decay.add_argument(
+        "--decay-rate",
+        type=_argument(parse_decay_rate, "decay rate"),
+        default=1.0,
+        help="the schedule's rate (default: %(default)s)",
+    )
+    decay.add_argument(
+        "--decay-every",
+        type=_argument(parse_decay_every, "decay every"),
+        default=1,
+        metavar="N",
+        help="units between decays (default: %(default)s)",
+    )
+    decay.add_argument(
+        "--schedule-unit",
+        choices=UNITS,
+        default="epoch",
+        help="what t counts: epochs (the new rate applies after each epoch, as the course "
+        "does) or optimizer steps (default: %(default)s)",
+    )
+    decay.add_argument(
+        "--warmup",
+        type=_argument(parse_warmup, "warmup"),
+        default=0,
+        metavar="N",
+        help="cosine only: units of linear warmup (default: %(default)s)",
+    )
+    decay.add_argument(
+        "--min-learning-rate",
+        type=_argument(parse_epsilon_named("minimum learning rate"), "minimum learning rate"),
+        default=0.0,
+        metavar="LR",
+        help="cosine only: the rate at the end (default: %(default)s)",
+    )
+
+
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("training (defaults: the published experiment)")
     group.add_argument(
@@ -135,10 +294,11 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--learning-rate",
-        type=_argument(parse_learning_rate, "learning rate"),
-        default=0.0007,
+        type=_argument(parse_learning_rates, "learning rate"),
+        default=LearningRates(0.0007, {}),
         metavar="LR",
-        help="step size, > 0 (default: %(default)s)",
+        help="step size, > 0: one number for every optimizer, or per optimizer as "
+        "gd=0.1,momentum=0.1,adam=0.01 (a bare number sets the rest) (default: 0.0007)",
     )
     group.add_argument(
         "--batch-size",
@@ -166,32 +326,41 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     hyper.add_argument(
         "--beta",
         type=_argument(parse_decay("beta"), "beta"),
-        default=0.9,
-        help="momentum's averaging coefficient, in [0, 1) (default: %(default)s)",
+        help="momentum's averaging coefficient, in [0, 1) (default: 0.9)",
     )
     hyper.add_argument(
         "--beta1",
         type=_argument(parse_decay("beta1"), "beta1"),
-        default=0.9,
-        help="Adam's first-moment coefficient, in [0, 1) (default: %(default)s)",
+        help="first-moment coefficient of adam, adamw, nadam, adamax, in [0, 1) (default: 0.9)",
     )
     hyper.add_argument(
         "--beta2",
         type=_argument(parse_decay("beta2"), "beta2"),
-        default=0.999,
-        help="Adam's second-moment coefficient, in [0, 1) (default: %(default)s)",
+        help="second-moment coefficient of adam, adamw, nadam, adamax, in [0, 1) (default: 0.999)",
     )
     hyper.add_argument(
         "--epsilon",
         type=_argument(parse_epsilon, "epsilon"),
-        default=1e-8,
-        help="Adam's epsilon, >= 0 (default: %(default)s)",
+        help="epsilon of every chosen optimizer that has one, >= 0 (default: each "
+        "optimizer's own, 1e-8 for adam)",
     )
     hyper.add_argument(
         "--eps-inside-sqrt",
         action="store_true",
         help="Adam divides by sqrt(s_hat + epsilon) instead of sqrt(s_hat) + epsilon",
     )
+    hyper.add_argument(
+        "-H",
+        "--hyperparameter",
+        type=_argument(parse_hyperparameter, "hyperparameter"),
+        action="append",
+        default=[],
+        metavar="[OPT.]NAME=VALUE",
+        help="any other optimizer keyword, repeatable: -H momentum=0.9 sets it for every "
+        "chosen optimizer that has it, -H sgd.nesterov=true for one; VALUE is a number or "
+        "true/false (see the README for each optimizer's keywords)",
+    )
+    _add_schedule_options(parser)
     output = parser.add_argument_group("output")
     output.add_argument(
         "--out",
@@ -248,6 +417,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_training_options(train)
     train.set_defaults(subparser=train)
+    schedule = commands.add_parser(
+        "schedule",
+        help="print (and plot) a learning-rate schedule",
+        description="Print a learning-rate schedule's value over a run, and with --out draw it "
+        "as a PNG; the same schedules compare and train take.",
+    )
+    schedule.add_argument(
+        "--learning-rate",
+        type=_argument(parse_learning_rate, "learning rate"),
+        default=0.1,
+        metavar="LR",
+        help="the initial rate lr0, > 0 (default: %(default)s)",
+    )
+    schedule.add_argument(
+        "--length",
+        type=_argument(parse_epochs, "length"),
+        default=5000,
+        metavar="N",
+        help="how many units to show (default: %(default)s)",
+    )
+    _add_schedule_options(schedule)
+    schedule.add_argument("--out", type=Path, metavar="FILE.png", help="write the plot here")
+    schedule.set_defaults(subparser=schedule)
     return parser
 
 
@@ -277,15 +469,75 @@ def _format_table(results: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+def _show_schedule(args: argparse.Namespace) -> int:
+    from descentlab.schedules import ScheduleSpec
+
+    spec = ScheduleSpec(
+        name=args.schedule,
+        decay_rate=args.decay_rate,
+        every=args.decay_every,
+        unit=args.schedule_unit,
+        warmup=args.warmup,
+        min_learning_rate=args.min_learning_rate,
+    )
+    if args.out is not None and Path(args.out).suffix.lower() != ".png":
+        raise ValueError(f"--out must name a .png file, got {str(args.out)!r}")
+    schedule = spec.build(args.learning_rate, total=args.length)
+    rates = [schedule(t) for t in range(args.length)]
+    shown = sorted({0, args.length - 1, *range(0, args.length, max(args.length // 10, 1))})
+    print(f"{spec.name} schedule, lr0 {args.learning_rate:g}, per {spec.unit}")
+    print(f"{spec.unit:>8}  learning rate")
+    for t in shown:
+        print(f"{t:>8}  {rates[t]:.6g}")
+    if args.out is not None:
+        import numpy as np
+
+        from descentlab.report.plots import plot_schedule
+
+        out = Path(args.out)
+        if not out.parent.is_dir():
+            raise ValueError(f"--out {str(out)!r}: folder {str(out.parent)!r} does not exist")
+        plot_schedule(out, {spec.name: np.array(rates)}, spec.unit)
+        print(f"wrote {out}")
+    return 0
+
+
+def _describe_rates(config: ExperimentConfig) -> str:
+    if isinstance(config.learning_rate, Mapping):
+        rates = "learning rates " + ", ".join(f"{k}={v:g}" for k, v in config.learning_rate.items())
+    else:
+        rates = f"learning rate {config.learning_rate:g}"
+    spec = config.schedule
+    if spec.is_constant:
+        return rates
+    details = ", ".join(
+        f"{k.replace('_', ' ')} {v:g}" if isinstance(v, float) else f"{k} {v}"
+        for k, v in spec.to_dict().items()
+        if k not in ("name", "unit")
+    )
+    return f"{rates}, {spec.name} schedule per {spec.unit} ({details})"
+
+
 def _run_training(args: argparse.Namespace) -> int:
     from descentlab import datasets
     from descentlab.experiment import ExperimentConfig, run_experiment
     from descentlab.run_folder import default_out_dir, prepare_out_dir, write_run_folder
+    from descentlab.schedules import ScheduleSpec
 
     names = args.optimizers if args.command == "compare" else (args.optimizer,)
+    schedule = ScheduleSpec(
+        name=args.schedule,
+        decay_rate=args.decay_rate,
+        every=args.decay_every,
+        unit=args.schedule_unit,
+        warmup=args.warmup,
+        min_learning_rate=args.min_learning_rate,
+    )
     config = ExperimentConfig(
         optimizers=names,
-        learning_rate=args.learning_rate,
+        learning_rate=args.learning_rate.resolve(names),
+        hyperparameters=resolve_hyperparameters(args.hyperparameter, names),
+        schedule=schedule,
         batch_size=args.batch_size,
         epochs=args.epochs,
         hidden_layers=args.layers,
@@ -324,7 +576,7 @@ def _run_training(args: argparse.Namespace) -> int:
         batch = "full" if config.batch_size is None else config.batch_size
         print(
             f"descentlab {args.command}: {dataset.name} ({dataset.n_examples} examples), "
-            f"layers {layers}, learning rate {config.learning_rate:g}, batch {batch}, "
+            f"layers {layers}, {_describe_rates(config)}, batch {batch}, "
             f"{config.epochs} epochs\n"
         )
         print(_format_table(results))
@@ -342,6 +594,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
+        if args.command == "schedule":
+            return _show_schedule(args)
         return _run_training(args)
     except ValueError as error:
         print(f"descentlab {args.command}: error: {error}", file=sys.stderr)

@@ -10,9 +10,11 @@ random state and nothing is plotted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from descentlab import batching, datasets, nn, optim
+from descentlab import batching, datasets, nn, optim, schedules
 from descentlab.seeds import COURSE_SHUFFLE_SEED
 from descentlab.train import train
 from descentlab.validation import check_int
@@ -245,6 +247,21 @@ def update_parameters_with_adam(
     )
 
 
+def update_lr(learning_rate0: float, epoch_num: int, decay_rate: float) -> float:
+    """learning_rate0 / (1 + decay_rate * epoch_num): decay after every epoch."""
+    return schedules.inverse_time(learning_rate0, decay_rate, every=1)(epoch_num)
+
+
+def schedule_lr_decay(
+    learning_rate0: float, epoch_num: int, decay_rate: float, time_interval: int = 1000
+) -> float:
+    """learning_rate0 / (1 + decay_rate * floor(epoch_num / time_interval)): the rate changes
+    only when epoch_num reaches a multiple of time_interval."""
+    return schedules.inverse_time(learning_rate0, decay_rate, every=time_interval)(epoch_num)
+
+
+Decay = Callable[[float, int, float], float]
+
 _COURSE_OPTIMIZERS = ("gd", "momentum", "adam")
 
 
@@ -261,26 +278,49 @@ def model(
     epsilon: float = 1e-8,
     num_epochs: int = 10000,
     print_cost: bool = True,
+    decay: Decay | None = None,
+    decay_rate: float = 1,
 ) -> Parameters:
     """Train the network ``layers_dims`` with "gd", "momentum" or "adam", the course's protocol:
     He initialisation with seed 3, epoch e shuffled with seed 10 + e + 1, batches of
     ``mini_batch_size``. Prints "Cost after epoch i: c" every 1000 epochs (c the epoch's mean
-    cost) when ``print_cost``; returns the trained parameters."""
+    cost) when ``print_cost``; returns the trained parameters.
+
+    With ``decay`` (``update_lr``, ``schedule_lr_decay`` or any function of
+    ``(learning_rate0, epoch_num, decay_rate)``) the rate becomes
+    ``decay(learning_rate, i, decay_rate)`` after epoch i, as the course applies it, and the
+    printout adds "learning rate after epoch i: r"."""
     if optimizer not in _COURSE_OPTIMIZERS:
         raise ValueError(
             f"unknown optimizer {optimizer!r}; choose one of: {', '.join(_COURSE_OPTIMIZERS)}"
         )
-    if optimizer == "gd":
-        opt = optim.gd(learning_rate)
-    elif optimizer == "momentum":
-        opt = optim.momentum(learning_rate, beta)
-    else:
-        opt = optim.adam(learning_rate, beta1, beta2, epsilon)
     network = nn.Network(tuple(layers_dims))
+    batches_per_epoch = -(-np.shape(X)[1] // mini_batch_size)
+    rate: optim.ScalarOrSchedule = learning_rate
+    if decay is not None:
+        decay_function = decay
+
+        def after_epoch(epoch: int) -> float:
+            return decay_function(learning_rate, epoch, decay_rate)
+
+        def rate_at(step: int) -> float:
+            # Epoch 0 runs at learning_rate; epoch e >= 1 at the rate set after epoch e - 1.
+            epoch = step // batches_per_epoch
+            return learning_rate if epoch == 0 else after_epoch(epoch - 1)
+
+        rate = rate_at
+    if optimizer == "gd":
+        opt = optim.gd(rate)
+    elif optimizer == "momentum":
+        opt = optim.momentum(rate, beta)
+    else:
+        opt = optim.adam(rate, beta1, beta2, epsilon)
 
     def report(epoch: int, cost: float) -> None:
         if print_cost and epoch % 1000 == 0:
             print(f"Cost after epoch {epoch}: {cost:f}")
+            if decay is not None:
+                print(f"learning rate after epoch {epoch}: {after_epoch(epoch):f}")
 
     result = train(
         network,

@@ -65,12 +65,16 @@ def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def run_record(outcome: RunOutcome, files: dict[str, str]) -> dict[str, object]:
+def run_record(
+    outcome: RunOutcome, files: dict[str, str], config: ExperimentConfig
+) -> dict[str, object]:
     """One entry of results.json's ``runs`` list."""
     history = outcome.result.history
+    hyperparameters = dict(outcome.optimizer.hyperparameters)
+    hyperparameters["learning_rate"] = config.learning_rate_for(outcome.optimizer.name)
     return {
         "optimizer": outcome.optimizer.name,
-        "hyperparameters": dict(outcome.optimizer.hyperparameters),
+        "hyperparameters": hyperparameters,
         "status": "finished",
         "train_accuracy": outcome.train_accuracy,
         "train_correct": outcome.train_correct,
@@ -80,6 +84,7 @@ def run_record(outcome: RunOutcome, files: dict[str, str]) -> dict[str, object]:
         "batches_per_epoch": history.batches_per_epoch,
         "cost_every": COST_EVERY,
         "costs": [_finite_or_none(float(c)) for c in history.costs_every(COST_EVERY)],
+        "learning_rates": [float(r) for r in outcome.learning_rates[::COST_EVERY]],
         "oscillation": _finite_or_none(outcome.oscillation),
         "oscillation_threshold": OSCILLATION_THRESHOLD,
         "cost_shape": outcome.cost_shape,
@@ -111,7 +116,7 @@ def results_dict(
             **config.to_dict(),
             "layers": list(config.network(dataset.n_features).layer_sizes),
         },
-        "runs": [run_record(o, f) for o, f in zip(outcomes, files, strict=True)],
+        "runs": [run_record(o, f, config) for o, f in zip(outcomes, files, strict=True)],
     }
 
 
@@ -130,10 +135,15 @@ def write_run_folder(
 
     Per optimizer: ``<name>-epoch-costs.npy``, ``<name>-minibatch-costs.npy`` and
     ``<name>-params.npy`` (the flat parameter buffer). Then cost_curves.png,
-    decision_boundaries.png (2-D data only), report.html and, last, results.json.
+    learning_rates.png (with a schedule), decision_boundaries.png (2-D data only),
+    report.html and, last, results.json.
     """
     from descentlab.report.html import render_html
-    from descentlab.report.plots import plot_cost_curves, plot_decision_boundaries
+    from descentlab.report.plots import (
+        plot_cost_curves,
+        plot_decision_boundaries,
+        plot_learning_rates,
+    )
 
     files = []
     for outcome in outcomes:
@@ -152,6 +162,9 @@ def write_run_folder(
     network = config.network(dataset.n_features)
     images = {"Cost per epoch and per mini-batch": out_dir / "cost_curves.png"}
     plot_cost_curves(out_dir / "cost_curves.png", outcomes)
+    if not config.schedule.is_constant:
+        images["Learning rate per epoch"] = out_dir / "learning_rates.png"
+        plot_learning_rates(out_dir / "learning_rates.png", outcomes)
     if dataset.n_features == 2:
         images["Decision boundaries"] = out_dir / "decision_boundaries.png"
         plot_decision_boundaries(out_dir / "decision_boundaries.png", network, outcomes, dataset)

@@ -9,7 +9,15 @@ import inspect
 from collections.abc import Callable
 
 from descentlab.optim.adam import AdamState, adam
-from descentlab.optim.base import Optimizer, OptState, Params, apply_updates
+from descentlab.optim.base import (
+    Optimizer,
+    OptState,
+    Params,
+    ScalarOrSchedule,
+    Schedule,
+    apply_updates,
+    learning_rate_at,
+)
 from descentlab.optim.gd import GDState, gd
 from descentlab.optim.momentum import MomentumState, momentum
 
@@ -39,7 +47,7 @@ def _factory(name: str) -> Callable[..., Optimizer]:
         ) from None
 
 
-def get(name: str, **hyperparameters: float | bool) -> Optimizer:
+def get(name: str, **hyperparameters: float | bool | Schedule) -> Optimizer:
     """The optimizer ``name`` with the given hyperparameters (``learning_rate`` is required)."""
     factory = _factory(name)
     allowed = hyperparameter_names(name)
@@ -61,11 +69,14 @@ __all__ = [
     "OptState",
     "Optimizer",
     "Params",
+    "ScalarOrSchedule",
+    "Schedule",
     "adam",
     "apply_updates",
     "gd",
     "get",
     "hyperparameter_names",
+    "learning_rate_at",
     "momentum",
     "names",
 ]

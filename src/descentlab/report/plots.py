@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,6 +41,7 @@ TAB10 = (
 )
 """matplotlib's tab10 cycle, spelled out so choosing a colour does not import matplotlib."""
 
+LINESTYLES = ("-", "--", ":", "-.")
 DPI = 110
 COST_FIGSIZE = (9.0, 5.0)
 PANEL_WIDTH = 4.0
@@ -144,6 +145,62 @@ def cost_curves_figure(outcomes: Sequence[RunOutcome]) -> Figure:
 def plot_cost_curves(path: Path, outcomes: Sequence[RunOutcome]) -> None:
     """Write ``cost_curves_figure(outcomes)`` to ``path`` as a PNG (atomically)."""
     save_png(path, cost_curves_figure(outcomes))
+
+
+def learning_rates_figure(outcomes: Sequence[RunOutcome]) -> Figure:
+    """One axes: the learning rate each optimizer's updates used, epoch by epoch (log scale
+    when the rates span more than a factor of 10)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(COST_FIGSIZE[0], 3.2), dpi=DPI, layout="constrained")
+    ax = fig.add_subplot()
+    for index, outcome in enumerate(outcomes):
+        rates = outcome.learning_rates
+        # Dashes keep optimizers that share a rate visible on top of each other.
+        ax.plot(
+            np.arange(rates.size), rates, color=color_for(index), linewidth=1.8,
+            linestyle=LINESTYLES[index % len(LINESTYLES)], label=outcome.optimizer.name,
+        )  # fmt: skip
+    _finish_rate_axes(ax, [outcome.learning_rates for outcome in outcomes], "epoch")
+    ax.set_title("Learning rate per epoch")
+    return fig
+
+
+def plot_learning_rates(path: Path, outcomes: Sequence[RunOutcome]) -> None:
+    """Write ``learning_rates_figure(outcomes)`` to ``path`` as a PNG (atomically)."""
+    save_png(path, learning_rates_figure(outcomes))
+
+
+def schedule_figure(rates: Mapping[str, np.ndarray], unit: str) -> Figure:
+    """One axes: each named schedule's rate against t = 0, 1, ... in ``unit``s."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.0, 3.6), dpi=DPI, layout="constrained")
+    ax = fig.add_subplot()
+    for index, (label, values) in enumerate(rates.items()):
+        ax.plot(np.arange(values.size), values, color=color_for(index), linewidth=1.8, label=label)
+    _finish_rate_axes(ax, list(rates.values()), unit)
+    ax.set_title("Learning-rate schedule")
+    return fig
+
+
+def plot_schedule(path: Path, rates: Mapping[str, np.ndarray], unit: str) -> None:
+    """Write ``schedule_figure(rates, unit)`` to ``path`` as a PNG (atomically)."""
+    save_png(path, schedule_figure(rates, unit))
+
+
+def _finish_rate_axes(ax: Axes, series: Sequence[np.ndarray], unit: str) -> None:
+    values = np.concatenate([np.asarray(s, dtype=float) for s in series]) if series else np.ones(1)
+    positive = values[values > 0]
+    if positive.size and positive.max() > 10 * positive.min():
+        ax.set_yscale("log")
+    ax.set_xlabel(unit)
+    ax.set_ylabel("learning rate")
+    ax.set_xlim(left=0)
+    ax.grid(True, color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+    if series:
+        ax.legend(loc="best", frameon=True, framealpha=0.9)
 
 
 def boundary_view(dataset: Dataset) -> tuple[tuple[float, float], tuple[float, float]]:
