@@ -183,7 +183,10 @@ def test_adam_engine_prints_each_published_epsilon_variant(
     names = list(parameters)
     flat_params = np.concatenate([parameters[name].ravel() for name in names])
     flat_grads = np.concatenate([grads["d" + name].ravel() for name in names])
-    opt = optim.adam(hp["learning_rate"], hp["beta1"], hp["beta2"], hp["epsilon"], eps_inside_sqrt)
+    opt = optim.adam(
+        hp["learning_rate"], hp["beta1"], hp["beta2"], hp["epsilon"],
+        eps_inside_sqrt=eps_inside_sqrt,
+    )  # fmt: skip
     zeros = np.zeros_like(flat_params)
     state = optim.AdamState(step=hp["t"] - 1, mu=zeros, nu=zeros)
     updates, _ = opt.update(flat_grads, state, flat_params)

@@ -1,16 +1,67 @@
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pytest
 
 from descentlab import optim
 
-OPTIMIZERS_UNDER_TEST = [
+OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
     ("gd", {"learning_rate": 0.1}),
     ("momentum", {"learning_rate": 0.1, "beta": 0.9}),
+    ("sgd", {"learning_rate": 0.1}),
+    ("sgd", {"learning_rate": 0.05, "momentum": 0.9}),
+    ("sgd", {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True}),
+    ("sgd", {"learning_rate": 0.05, "momentum": 0.9, "dampening": 0.5, "weight_decay": 0.01}),
+    ("rmsprop", {"learning_rate": 0.01}),
+    (
+        "rmsprop",
+        {"learning_rate": 0.01, "momentum": 0.5, "centered": True, "weight_decay": 0.01},
+    ),
+    ("adagrad", {"learning_rate": 0.5}),
+    (
+        "adagrad",
+        {
+            "learning_rate": 0.5,
+            "lr_decay": 0.01,
+            "initial_accumulator_value": 0.1,
+            "weight_decay": 0.01,
+        },
+    ),
     ("adam", {"learning_rate": 0.1}),
     ("adam", {"learning_rate": 0.1, "eps_inside_sqrt": True}),
+    ("adam", {"learning_rate": 0.1, "amsgrad": True, "weight_decay": 0.01}),
+    ("adamw", {"learning_rate": 0.1}),
+    ("adamw", {"learning_rate": 0.1, "amsgrad": True}),
+    ("nadam", {"learning_rate": 0.1}),
+    ("adamax", {"learning_rate": 0.1}),
 ]
+
+SCALAR_STATE_FIELDS = {"step", "mu_product"}
+"""State fields that are one number per run, not one per parameter."""
+
+
+def _inverse_time(lr0: float, every: int) -> Callable[[int], float]:
+    return lambda step: lr0 / (1 + step / every)
+
+
+ROSENBROCK_SETTINGS: dict[str, tuple[dict[str, Any], int]] = {
+    # name: (hyperparameters, steps). Each stays within 1e-3 of (1, 1) for at least its last
+    # fifth of steps. At a constant rate the adaptive ones circle the minimum, so they decay it.
+    "gd": ({"learning_rate": 0.0015}, 15000),
+    "momentum": ({"learning_rate": 0.005, "beta": 0.9}, 5000),
+    "sgd": ({"learning_rate": 0.001, "momentum": 0.9, "nesterov": True}, 2500),
+    "rmsprop": ({"learning_rate": _inverse_time(0.002, 500), "momentum": 0.9}, 2000),
+    "adagrad": ({"learning_rate": 1.0}, 17000),
+    "adam": ({"learning_rate": _inverse_time(0.05, 500)}, 5000),
+    # decoupled decay moves the minimum away from (1, 1), so none here
+    "adamw": ({"learning_rate": _inverse_time(0.05, 500), "weight_decay": 0.0}, 5000),
+    "nadam": ({"learning_rate": _inverse_time(0.05, 200)}, 9000),
+    "adamax": ({"learning_rate": _inverse_time(0.1, 500)}, 6000),
+}
 
 
 def _gradients(steps: int, shape: tuple[int, ...] = (3, 4)) -> list[np.ndarray]:
@@ -82,8 +133,62 @@ def test_adam_first_step_is_learning_rate_times_sign() -> None:
     np.testing.assert_allclose(updates, [-0.01, 0.01], rtol=1e-7)
 
 
+def test_sgd_without_momentum_is_gd_and_ignores_dampening() -> None:
+    # torch skips the buffer when momentum is 0, so dampening has no effect there.
+    params = np.ones((3, 4))
+    grads = _gradients(4)
+    expected = _run(optim.gd(0.05), params, grads)
+    assert np.array_equal(_run(optim.sgd(0.05), params, grads), expected)
+    assert np.array_equal(_run(optim.sgd(0.05, dampening=0.5), params, grads), expected)
+
+
+def test_sgd_recomputed_by_hand() -> None:
+    params = np.ones((3, 4))
+    grads = _gradients(4)
+    lr, m, d, wd = 0.05, 0.8, 0.25, 0.1
+    expected = params.copy()
+    buffer = np.zeros_like(params)
+    for t, g in enumerate(grads):
+        g = g + wd * expected
+        buffer = g.copy() if t == 0 else m * buffer + (1 - d) * g
+        expected = expected - lr * buffer
+    opt = optim.sgd(lr, momentum=m, dampening=d, weight_decay=wd)
+    np.testing.assert_allclose(_run(opt, params, grads), expected, rtol=1e-15, atol=0)
+
+
+def test_adamw_without_decay_is_adam_bit_for_bit() -> None:
+    params = np.ones((3, 4))
+    grads = _gradients(5)
+    expected = _run(optim.adam(0.01), params, grads)
+    assert np.array_equal(_run(optim.adamw(0.01, weight_decay=0.0), params, grads), expected)
+    assert np.array_equal(_run(optim.adam(0.01, weight_decay=0.0), params, grads), expected)
+
+
+def test_weight_decay_needs_the_parameters() -> None:
+    opt = optim.sgd(0.1, weight_decay=0.5)
+    with pytest.raises(ValueError, match=r"sgd with weight_decay=0.5 needs the parameters"):
+        opt.update(np.ones(2), opt.init(np.zeros(2)), None)
+    adamw = optim.adamw(0.1)
+    with pytest.raises(ValueError, match=r"adamw with weight_decay=0.01 needs the parameters"):
+        adamw.update(np.ones(2), adamw.init(np.zeros(2)), None)
+
+
+def test_amsgrad_from_a_state_built_without_a_maximum() -> None:
+    # course.py builds AdamState(step, mu, nu) by hand; amsgrad then starts its maximum at nu.
+    opt = optim.adam(0.1, amsgrad=True)
+    state = optim.AdamState(step=0, mu=np.zeros(2), nu=np.zeros(2))
+    updates, state = opt.update(np.array([1.0, -2.0]), state, np.zeros(2))
+    assert np.array_equal(state.nu_max, state.nu)
+    np.testing.assert_allclose(updates, [-0.1, 0.1], rtol=1e-7)
+
+
+def test_every_optimizer_is_under_test() -> None:
+    assert {name for name, _ in OPTIMIZERS_UNDER_TEST} == set(optim.names())
+    assert set(ROSENBROCK_SETTINGS) == set(optim.names())
+
+
 @pytest.mark.parametrize(("name", "kwargs"), OPTIMIZERS_UNDER_TEST)
-def test_goes_downhill_on_a_quadratic(name: str, kwargs: dict[str, float]) -> None:
+def test_goes_downhill_on_a_quadratic(name: str, kwargs: dict[str, Any]) -> None:
     opt = optim.get(name, **kwargs)
     params = np.array([3.0, -2.0])
     state = opt.init(params)
@@ -93,55 +198,210 @@ def test_goes_downhill_on_a_quadratic(name: str, kwargs: dict[str, float]) -> No
     assert float(params @ params) < 0.1 * 13.0
 
 
+def _rosenbrock_gradient(params: np.ndarray) -> np.ndarray:
+    """The gradient of (1 - x)^2 + 100 (y - x^2)^2, whose minimum is (1, 1)."""
+    x, y = params
+    return np.array([-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)])
+
+
+@pytest.mark.parametrize("name", list(ROSENBROCK_SETTINGS))
+def test_reaches_the_rosenbrock_minimum(name: str) -> None:
+    kwargs, steps = ROSENBROCK_SETTINGS[name]
+    opt = optim.get(name, **kwargs)
+    params = np.array([-1.5, 2.0])
+    state = opt.init(params)
+    for _ in range(steps):
+        updates, state = opt.update(_rosenbrock_gradient(params), state, params)
+        params = optim.apply_updates(params, updates)
+    assert np.linalg.norm(params - np.array([1.0, 1.0])) < 1e-3
+
+
 @pytest.mark.parametrize(("name", "kwargs"), OPTIMIZERS_UNDER_TEST)
-def test_pure_deterministic_and_shape_preserving(name: str, kwargs: dict[str, float]) -> None:
+def test_pure_deterministic_and_shape_preserving(name: str, kwargs: dict[str, Any]) -> None:
     opt = optim.get(name, **kwargs)
     params = np.ones((2, 3))
     grad = np.full((2, 3), 0.5)
     state = opt.init(params)
-    frozen = [np.copy(x) if isinstance(x, np.ndarray) else x for x in state]
+    state = opt.update(grad, state, params)[1]  # past the first step, where sgd differs
+    frozen = [np.copy(leaf) if leaf is not None else None for leaf in state]
     first = opt.update(grad, state, params)
     second = opt.update(grad, state, params)
     assert np.array_equal(first[0], second[0])  # same inputs, same outputs
     for before, after in zip(frozen, state, strict=True):  # the old state is not mutated
-        assert np.array_equal(before, after)
-    for leaf in first[1][1:]:
-        assert leaf.shape == params.shape
+        assert (before is None and after is None) or np.array_equal(before, after)
+    new_state = first[1]
+    assert type(new_state) is type(state)
+    assert new_state.step == state.step + 1
+    for field, old, new in zip(state._fields, state, new_state, strict=True):
+        if field in SCALAR_STATE_FIELDS:
+            assert np.ndim(new) == 0
+        elif old is None:
+            assert new is None  # an unused optional field (adam's nu_max without amsgrad)
+        else:
+            assert new.shape == params.shape, field
+    assert first[0].shape == params.shape
 
 
-def test_stacked_runs_broadcast_per_run_learning_rates() -> None:
-    grads = _gradients(3, shape=(2, 5))
-    params = np.zeros((2, 5))
-    alone = [_run(optim.adam(0.1), params[k], [g[k] for g in grads]) for k in range(2)]
-    stacked = _run(optim.adam(0.1), params, grads)
+@pytest.mark.parametrize(("name", "kwargs"), OPTIMIZERS_UNDER_TEST)
+def test_stacked_runs_equal_separate_runs(name: str, kwargs: dict[str, Any]) -> None:
+    # Two runs stacked on a leading axis, each with its own learning rate (a schedule that
+    # returns one rate per run broadcasts against the (2, 5) parameters).
+    rates = np.array([[kwargs["learning_rate"]], [kwargs["learning_rate"] / 2]])
+    others = {key: value for key, value in kwargs.items() if key != "learning_rate"}
+    grads = _gradients(6, shape=(2, 5))
+    params = np.random.default_rng(7).normal(size=(2, 5))
+    stacked = _run(optim.get(name, learning_rate=lambda step: rates, **others), params, grads)
     for k in range(2):
-        assert np.array_equal(stacked[k], alone[k])
+        alone_opt = optim.get(name, learning_rate=float(rates[k, 0]), **others)
+        alone = _run(alone_opt, params[k], [g[k] for g in grads])
+        assert np.array_equal(stacked[k], alone)
 
 
 def test_registry_names_and_get() -> None:
-    assert optim.names() == ["gd", "momentum", "adam"]
+    assert optim.names() == [
+        "gd",
+        "momentum",
+        "sgd",
+        "rmsprop",
+        "adagrad",
+        "adam",
+        "adamw",
+        "nadam",
+        "adamax",
+    ]
     assert optim.get("momentum", learning_rate=0.1, beta=0.5).hyperparameters == {
         "learning_rate": 0.1,
         "beta": 0.5,
     }
 
 
+CONTRACT = {
+    "gd": {},
+    "momentum": {"beta": 0.9},
+    "sgd": {"momentum": 0.0, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0},
+    "rmsprop": {
+        "rho": 0.99,
+        "epsilon": 1e-8,
+        "momentum": 0.0,
+        "centered": False,
+        "weight_decay": 0.0,
+    },
+    "adagrad": {
+        "epsilon": 1e-10,
+        "initial_accumulator_value": 0.0,
+        "lr_decay": 0.0,
+        "weight_decay": 0.0,
+    },
+    "adam": {
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "epsilon": 1e-8,
+        "amsgrad": False,
+        "weight_decay": 0.0,
+        "eps_inside_sqrt": False,
+    },
+    "adamw": {
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "epsilon": 1e-8,
+        "weight_decay": 0.01,
+        "amsgrad": False,
+    },
+    "nadam": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "momentum_decay": 0.004},
+    "adamax": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+}
+"""Every factory's keywords after learning_rate, in order, with their defaults."""
+
+
+@pytest.mark.parametrize("name", list(CONTRACT))
+def test_keywords_and_defaults_are_the_contract(name: str) -> None:
+    assert optim.hyperparameter_names(name) == ["learning_rate", *CONTRACT[name]]
+    parameters = inspect.signature(getattr(optim, name)).parameters
+    defaults = {key: p.default for key, p in parameters.items() if key != "learning_rate"}
+    assert defaults == CONTRACT[name]
+    assert parameters["learning_rate"].default is inspect.Parameter.empty
+    recorded = optim.get(name, learning_rate=0.1).hyperparameters
+    assert recorded == {"learning_rate": 0.1, **CONTRACT[name]}
+
+
+@pytest.mark.parametrize("name", list(CONTRACT))
+def test_unknown_keyword_is_rejected_by_get(name: str) -> None:
+    with pytest.raises(ValueError, match=f"unknown hyperparameter 'rate' for optimizer '{name}'"):
+        optim.get(name, learning_rate=0.1, rate=0.5)
+
+
+LR = {"learning_rate": 0.1}
+
+
 @pytest.mark.parametrize(
     ("name", "kwargs", "message"),
     [
-        ("nesterov", {"learning_rate": 0.1}, "unknown optimizer 'nesterov'; choose one of: gd"),
-        ("gd", {"learning_rate": 0.1, "beta": 0.9}, "unknown hyperparameter 'beta' for optimizer"),
+        ("nesterov", LR, "unknown optimizer 'nesterov'; choose one of: gd"),
+        ("gd", {**LR, "beta": 0.9}, "unknown hyperparameter 'beta' for optimizer"),
+        ("adamax", {**LR, "weight_decay": 0.1}, "unknown hyperparameter 'weight_decay'"),
         ("gd", {}, "optimizer 'gd' needs a learning_rate"),
         ("gd", {"learning_rate": 0.0}, "learning_rate must be a finite number > 0, got 0.0"),
         ("gd", {"learning_rate": float("inf")}, "learning_rate must be a finite number > 0"),
-        ("momentum", {"learning_rate": 0.1, "beta": 1.0}, r"beta must be a number in \[0, 1\)"),
-        ("adam", {"learning_rate": 0.1, "beta1": -0.1}, r"beta1 must be a number in \[0, 1\)"),
-        ("adam", {"learning_rate": 0.1, "beta2": 1}, r"beta2 must be a number in \[0, 1\), got 1"),
-        ("adam", {"learning_rate": 0.1, "epsilon": -1e-8}, "epsilon must be a finite number >= 0"),
+        ("momentum", {**LR, "beta": 1.0}, r"beta must be a number in \[0, 1\)"),
+        ("sgd", {"learning_rate": -0.1}, "learning_rate must be a finite number > 0, got -0.1"),
+        ("sgd", {**LR, "momentum": 1.0}, r"momentum must be a number in \[0, 1\), got 1.0"),
+        ("sgd", {**LR, "momentum": -0.5}, r"momentum must be a number in \[0, 1\), got -0.5"),
+        ("sgd", {**LR, "dampening": 1.5}, r"dampening must be a number in \[0, 1\], got 1.5"),
+        ("sgd", {**LR, "nesterov": "yes"}, "nesterov must be True or False, got 'yes'"),
+        (
+            "sgd",
+            {**LR, "nesterov": True},
+            "nesterov=True needs momentum > 0 and dampening = 0, got momentum=0.0",
+        ),
+        (
+            "sgd",
+            {**LR, "momentum": 0.9, "dampening": 0.1, "nesterov": True},
+            "nesterov=True needs momentum > 0 and dampening = 0, got momentum=0.9, dampening=0.1",
+        ),
+        ("sgd", {**LR, "weight_decay": -1}, "weight_decay must be a finite number >= 0, got -1"),
+        ("rmsprop", {**LR, "rho": 1.0}, r"rho must be a number in \[0, 1\), got 1.0"),
+        ("rmsprop", {**LR, "epsilon": -1e-8}, "epsilon must be a finite number >= 0, got -1e-08"),
+        ("rmsprop", {**LR, "momentum": 1.0}, r"momentum must be a number in \[0, 1\), got 1.0"),
+        ("rmsprop", {**LR, "centered": 1}, "centered must be True or False, got 1"),
+        (
+            "rmsprop",
+            {**LR, "weight_decay": float("nan")},
+            "weight_decay must be a finite number >= 0, got nan",
+        ),
+        ("adagrad", {**LR, "epsilon": -1.0}, "epsilon must be a finite number >= 0, got -1.0"),
+        (
+            "adagrad",
+            {**LR, "initial_accumulator_value": -0.1},
+            "initial_accumulator_value must be a finite number >= 0, got -0.1",
+        ),
+        ("adagrad", {**LR, "lr_decay": -0.01}, "lr_decay must be a finite number >= 0, got -0.01"),
+        ("adagrad", {**LR, "weight_decay": -0.1}, "weight_decay must be a finite number >= 0"),
+        ("adam", {**LR, "beta1": -0.1}, r"beta1 must be a number in \[0, 1\)"),
+        ("adam", {**LR, "beta2": 1}, r"beta2 must be a number in \[0, 1\), got 1"),
+        ("adam", {**LR, "epsilon": -1e-8}, "epsilon must be a finite number >= 0"),
+        ("adam", {**LR, "amsgrad": "no"}, "amsgrad must be True or False, got 'no'"),
+        ("adam", {**LR, "weight_decay": -0.1}, "weight_decay must be a finite number >= 0"),
+        ("adam", {**LR, "eps_inside_sqrt": None}, "eps_inside_sqrt must be True or False"),
+        ("adamw", {**LR, "beta1": 1.0}, r"beta1 must be a number in \[0, 1\), got 1.0"),
+        ("adamw", {**LR, "beta2": 1.5}, r"beta2 must be a number in \[0, 1\), got 1.5"),
+        ("adamw", {**LR, "epsilon": -1.0}, "epsilon must be a finite number >= 0, got -1.0"),
+        ("adamw", {**LR, "weight_decay": -0.01}, "weight_decay must be a finite number >= 0"),
+        ("adamw", {**LR, "amsgrad": 0}, "amsgrad must be True or False, got 0"),
+        ("nadam", {**LR, "beta1": 1.0}, r"beta1 must be a number in \[0, 1\), got 1.0"),
+        ("nadam", {**LR, "beta2": -0.5}, r"beta2 must be a number in \[0, 1\), got -0.5"),
+        ("nadam", {**LR, "epsilon": -1e-8}, "epsilon must be a finite number >= 0"),
+        (
+            "nadam",
+            {**LR, "momentum_decay": -0.004},
+            "momentum_decay must be a finite number >= 0, got -0.004",
+        ),
+        ("adamax", {**LR, "beta1": 1}, r"beta1 must be a number in \[0, 1\), got 1"),
+        ("adamax", {**LR, "beta2": 1.0}, r"beta2 must be a number in \[0, 1\), got 1.0"),
+        ("adamax", {**LR, "epsilon": -1e-8}, "epsilon must be a finite number >= 0"),
     ],
 )
 def test_invalid_hyperparameters_are_rejected_up_front(
-    name: str, kwargs: dict[str, float], message: str
+    name: str, kwargs: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
         optim.get(name, **kwargs)

@@ -340,7 +340,8 @@ def test_page_shows_the_exact_configuration(
     assert ["noise", "0.2"] in rows
     adam = next(row for row in rows if row[0] == "adam" and len(row) == 2)
     assert adam[1] == (
-        "learning_rate=0.0007, beta1=0.9, beta2=0.999, epsilon=1e-08, eps_inside_sqrt=false"
+        "learning_rate=0.0007, beta1=0.9, beta2=0.999, epsilon=1e-08, amsgrad=false, "
+        "weight_decay=0.0, eps_inside_sqrt=false"
     )
 
 

@@ -10,6 +10,8 @@ import math
 import numbers
 import operator
 
+import numpy as np
+
 
 def _as_float(name: str, value: object, allowed: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -58,3 +60,18 @@ def check_decay(name: str, value: object) -> float:
     if not 0.0 <= result < 1.0:
         raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
     return result
+
+
+def check_unit_interval(name: str, value: object) -> float:
+    """A number in [0, 1] (both ends allowed)."""
+    result = _as_float(name, value, "a number in [0, 1]")
+    if not 0.0 <= result <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    return result
+
+
+def check_bool(name: str, value: object) -> bool:
+    """``True`` or ``False`` (numpy booleans too); rejects 0, 1, strings and None."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)

@@ -8,7 +8,9 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 
-from descentlab.optim.adam import AdamState, adam
+from descentlab.optim.adagrad import AdagradState, adagrad
+from descentlab.optim.adam import AdamState, adam, adamw
+from descentlab.optim.adamax import AdamaxState, adamax
 from descentlab.optim.base import (
     Optimizer,
     OptState,
@@ -20,11 +22,20 @@ from descentlab.optim.base import (
 )
 from descentlab.optim.gd import GDState, gd
 from descentlab.optim.momentum import MomentumState, momentum
+from descentlab.optim.nadam import NAdamState, nadam
+from descentlab.optim.rmsprop import RMSpropState, rmsprop
+from descentlab.optim.sgd import SGDState, sgd
 
 _FACTORIES: dict[str, Callable[..., Optimizer]] = {
     "gd": gd,
     "momentum": momentum,
+    "sgd": sgd,
+    "rmsprop": rmsprop,
+    "adagrad": adagrad,
     "adam": adam,
+    "adamw": adamw,
+    "nadam": nadam,
+    "adamax": adamax,
 }
 
 
@@ -63,20 +74,31 @@ def get(name: str, **hyperparameters: float | bool | Schedule) -> Optimizer:
 
 
 __all__ = [
+    "AdagradState",
     "AdamState",
+    "AdamaxState",
     "GDState",
     "MomentumState",
+    "NAdamState",
     "OptState",
     "Optimizer",
     "Params",
+    "RMSpropState",
+    "SGDState",
     "ScalarOrSchedule",
     "Schedule",
+    "adagrad",
     "adam",
+    "adamax",
+    "adamw",
     "apply_updates",
     "gd",
     "get",
     "hyperparameter_names",
     "learning_rate_at",
     "momentum",
+    "nadam",
     "names",
+    "rmsprop",
+    "sgd",
 ]
