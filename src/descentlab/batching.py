@@ -11,10 +11,14 @@ import numpy as np
 from descentlab.validation import check_int
 
 
-def permutation(m: int, seed: int) -> np.ndarray:
+def permutation(m: int, seed: int, rng: np.random.RandomState | None = None) -> np.ndarray:
     """The permutation ``np.random.seed(seed); np.random.permutation(m)`` gives, without the
-    global state: a legacy ``RandomState(seed)`` stream."""
-    return np.random.RandomState(seed).permutation(m)
+    global state: a legacy ``RandomState(seed)`` stream. Passing ``rng`` (a RandomState the
+    caller owns) reseeds it instead of building a new one, which is several times cheaper."""
+    if rng is None:
+        return np.random.RandomState(seed).permutation(m)
+    rng.seed(seed)
+    return rng.permutation(m)
 
 
 def epoch_seed(shuffle_seed: int, epoch: int) -> int:

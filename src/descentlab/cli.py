@@ -556,12 +556,13 @@ def _run_training(args: argparse.Namespace) -> int:
     if show_progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=config.epochs * len(names), unit="epoch", leave=False)
+        bar = tqdm(
+            total=config.epochs, unit="epoch", leave=False, desc=",".join(names), miniters=50
+        )
 
-        def progress(name: str) -> Callable[[int, float], None]:
+        def progress(epoch: int, costs: object) -> None:
             assert bar is not None
-            bar.set_description(name)
-            return lambda epoch, cost: bar.update(1)
+            bar.update(1)
 
     try:
         outcomes = run_experiment(config, dataset, progress)
@@ -580,6 +581,12 @@ def _run_training(args: argparse.Namespace) -> int:
             f"{config.epochs} epochs\n"
         )
         print(_format_table(results))
+        if len(names) > 1:
+            total = sum(outcome.seconds for outcome in outcomes)
+            print(
+                f"\n{len(names)} runs trained together as one stack in {total:.1f} s; "
+                "seconds is each run's share"
+            )
         print(f"\nwrote {out_dir}/: results.json, report.html, cost_curves.png and more")
     return 0
 

@@ -14,7 +14,7 @@ from descentlab.nn import Network, predict
 from descentlab.optim import Optimizer
 from descentlab.schedules import ScheduleSpec
 from descentlab.seeds import run_seeds
-from descentlab.train import EpochCallback, TrainResult, train
+from descentlab.train import RunGroup, TrainResult, squeeze_state, train_stack
 from descentlab.validation import check_int, check_positive_float
 
 COURSE_OPTIMIZERS = ("gd", "momentum", "adam")
@@ -173,51 +173,58 @@ class RunOutcome:
         return float(self.result.history.epoch_costs[-1])
 
 
-ProgressFactory = Callable[[str], EpochCallback | None]
-"""Given an optimizer's name, a per-epoch callback for it (or None)."""
+ProgressCallback = Callable[[int, np.ndarray], None]
+"""Called after every epoch with the epoch index and every run's epoch cost."""
 
 
 def run_experiment(
     config: ExperimentConfig,
     dataset: Dataset,
-    progress: ProgressFactory | None = None,
+    progress: ProgressCallback | None = None,
 ) -> list[RunOutcome]:
-    """Train every optimizer of ``config`` on ``dataset`` from the same initial weights and
-    the same batch order, and measure each run."""
+    """Train every optimizer of ``config`` on ``dataset`` together, as one stack, from the
+    same initial weights and the same batch order, and measure each run.
+
+    A run's ``seconds`` is its share of the stack's training time (the stack's time divided
+    by the number of runs)."""
     network = config.network(dataset.n_features)
     seeds = run_seeds(config.seed)
     batches_per_epoch = config.batches_per_epoch(dataset.n_examples)
+    optimizers = config.built_optimizers(batches_per_epoch)
+    started = time.perf_counter()
+    stack = train_stack(
+        network,
+        dataset.X,
+        dataset.Y,
+        [RunGroup(optimizer, 1) for optimizer in optimizers],
+        init_seeds=[seeds.init_seed] * len(optimizers),
+        shuffle_seeds=[seeds.shuffle_seed] * len(optimizers),
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        on_epoch_end=progress,
+    )
+    share = (time.perf_counter() - started) / len(optimizers)
     outcomes = []
-    for optimizer in config.built_optimizers(batches_per_epoch):
+    for index, optimizer in enumerate(optimizers):
         rate = optim.learning_rate_at(config.learning_rate_of(optimizer.name, batches_per_epoch))
         learning_rates = np.array(
             [rate(epoch * batches_per_epoch) for epoch in range(config.epochs)]
         )
-        callback = progress(optimizer.name) if progress is not None else None
-        started = time.perf_counter()
-        result = train(
-            network,
-            dataset.X,
-            dataset.Y,
-            optimizer,
-            epochs=config.epochs,
-            batch_size=config.batch_size,
-            init_seed=seeds.init_seed,
-            shuffle_seed=seeds.shuffle_seed,
-            on_epoch_end=callback,
-        )
-        seconds = time.perf_counter() - started
+        result = stack.run(index, opt_state=squeeze_state(stack.opt_states[index]))
         correct = int((predict(network, result.params, dataset.X) == dataset.Y).sum())
-        index = metrics.oscillation_index(result.history)
+        index_value = metrics.oscillation_index(result.history)
+        shape = metrics.cost_shape(index_value)
+        if result.diverged_epoch is not None:
+            shape = "diverged"
         outcomes.append(
             RunOutcome(
                 optimizer=optimizer,
                 result=result,
                 train_correct=correct,
                 n_examples=dataset.n_examples,
-                oscillation=index,
-                cost_shape=metrics.cost_shape(index),
-                seconds=seconds,
+                oscillation=index_value,
+                cost_shape=shape,
+                seconds=share,
                 learning_rates=learning_rates,
             )
         )

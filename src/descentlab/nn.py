@@ -117,22 +117,107 @@ class ForwardCache(NamedTuple):
         return self.activations[-1]
 
 
+class Workspace:
+    """Preallocated buffers for forward and backward passes over batches of ``batch_size``
+    columns, bound to one parameter buffer and one gradient buffer.
+
+    The training loop keeps one per batch size and reuses it every step, so a step allocates
+    nothing for the network; ``forward`` and ``backward`` below build a fresh one per call.
+    The arrays a pass returns are the workspace's own and are overwritten by the next pass.
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        params: np.ndarray,
+        batch_size: int,
+        grads: np.ndarray | None = None,
+        lead: tuple[int, ...] | None = None,
+    ) -> None:
+        lead = params.shape[:-1] if lead is None else lead
+        dtype = np.result_type(params.dtype, np.float32)
+        self.layers = network.layers(params)
+        self.weights_t = [W.mT for W, _ in self.layers]
+        self.grads = np.zeros(params.shape, dtype) if grads is None else grads
+        self.grad_layers = network.layers(self.grads)
+        sizes = network.layer_sizes[1:]
+        self.Z = [np.empty((*lead, n, batch_size), dtype) for n in sizes]
+        self.A = [np.empty((*lead, n, batch_size), dtype) for n in sizes]
+        self.dZ = [np.empty((*lead, n, batch_size), dtype) for n in sizes]
+        self.active = [np.empty((*lead, n, batch_size), bool) for n in sizes[:-1]]
+        self.A_t = [A.mT for A in self.A]
+        self.last = len(self.layers) - 1
+        # Per-layer tuples, made once, keep the per-step Python work to a minimum.
+        self._hidden = [
+            (W, b, Z, A) for (W, b), Z, A in zip(self.layers, self.Z, self.A, strict=False)
+        ][: self.last]
+        self._backward = [
+            (index, *self.grad_layers[index], self.weights_t[index])
+            for index in range(self.last, -1, -1)
+        ]
+
+    def forward(
+        self,
+        X: np.ndarray,
+        output_logits: np.ndarray | None = None,
+        output: np.ndarray | None = None,
+    ) -> ForwardCache:
+        """Z_l = W_l A_{l-1} + b_l; A_l = max(0, Z_l) for hidden layers;
+        A_L = 1 / (1 + e^{-Z_L}) at the output. ``output_logits`` and ``output``, when given,
+        receive Z_L and A_L in place of the workspace's own buffers."""
+        A = X
+        for W, b, Z, out in self._hidden:
+            np.matmul(W, A, out=Z)
+            Z += b
+            np.maximum(0, Z, out=out)
+            A = out
+        W, b = self.layers[-1]
+        Z = self.Z[-1] if output_logits is None else output_logits
+        out = self.A[-1] if output is None else output
+        np.matmul(W, A, out=Z)
+        Z += b
+        np.negative(Z, out=out)
+        np.exp(out, out=out)
+        np.add(1, out, out=out)
+        np.divide(1, out, out=out)
+        return ForwardCache([*self.Z[:-1], Z], [X, *self.A[:-1], out])
+
+    def backward(self, cache: ForwardCache, Y: np.ndarray) -> np.ndarray:
+        """Gradients of the mean cross-entropy over the batch, written into ``self.grads``.
+
+        dZ_L = 1/m (A_L - Y); dW_l = dZ_l A_{l-1}^T; db_l = sum_columns(dZ_l);
+        dA_{l-1} = W_l^T dZ_l; dZ_{l-1} = dA_{l-1} * (A_{l-1} > 0).
+        """
+        activations = cache.activations
+        dZ = self.dZ[self.last]
+        np.subtract(activations[-1], Y, out=dZ)
+        np.multiply(1.0 / activations[0].shape[-1], dZ, out=dZ)
+        for index, dW, db, W_t in self._backward:
+            A_prev = activations[index]
+            if index == 0:
+                np.matmul(dZ, A_prev.mT, out=dW)
+                np.add.reduce(dZ, axis=-1, keepdims=True, out=db)
+                break
+            # The transposed views of the workspace's own buffers are made once, up front.
+            own = A_prev is self.A[index - 1]
+            np.matmul(dZ, self.A_t[index - 1] if own else A_prev.mT, out=dW)
+            np.add.reduce(dZ, axis=-1, keepdims=True, out=db)
+            dA_prev = self.dZ[index - 1]
+            active = self.active[index - 1]
+            np.matmul(W_t, dZ, out=dA_prev)
+            np.greater(A_prev, 0, out=active)
+            np.multiply(dA_prev, active, out=dA_prev)
+            dZ = dA_prev
+        return self.grads
+
+
+def _lead_shape(params: np.ndarray, X: np.ndarray) -> tuple[int, ...]:
+    return np.broadcast_shapes(params.shape[:-1], X.shape[:-2])
+
+
 def forward(network: Network, params: np.ndarray, X: np.ndarray) -> ForwardCache:
-    """Z_l = W_l A_{l-1} + b_l; A_l = relu(Z_l) for hidden layers, sigmoid(Z_L) at the output."""
-    layers = network.layers(params)
-    pre_activations = []
-    activations = [X]
-    A = X
-    for W, b in layers[:-1]:
-        Z = W @ A + b
-        A = relu(Z)
-        pre_activations.append(Z)
-        activations.append(A)
-    W, b = layers[-1]
-    Z = W @ A + b
-    pre_activations.append(Z)
-    activations.append(sigmoid(Z))
-    return ForwardCache(pre_activations, activations)
+    """Z_l = W_l A_{l-1} + b_l; A_l = max(0, Z_l) for hidden layers, sigmoid(Z_L) at the output."""
+    return Workspace(network, params, X.shape[-1], lead=_lead_shape(params, X)).forward(X)
 
 
 def backward(
@@ -142,27 +227,34 @@ def backward(
     Y: np.ndarray,
     out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Gradients of the mean cross-entropy over the batch, in the layout of ``params``.
+    """Gradients of the mean cross-entropy over the batch, in the layout of ``params``
+    (see ``Workspace.backward`` for the rule)."""
+    X = cache.activations[0]
+    workspace = Workspace(network, params, X.shape[-1], grads=out, lead=_lead_shape(params, X))
+    return workspace.backward(cache, Y)
 
-    dZ_L = 1/m (A_L - Y); dW_l = dZ_l A_{l-1}^T; db_l = sum_columns(dZ_l);
-    dA_{l-1} = W_l^T dZ_l; dZ_{l-1} = dA_{l-1} * (A_{l-1} > 0).
-    """
-    grads = np.empty_like(params) if out is None else out
-    activations = cache.activations
-    m = activations[0].shape[-1]
-    dZ = 1.0 / m * (activations[-1] - Y)
-    layers = network.layers(params)
-    grad_layers = network.layers(grads)
-    for index in range(network.n_layers - 1, -1, -1):
-        A_prev = activations[index]
-        dW, db = grad_layers[index]
-        dW[...] = dZ @ np.swapaxes(A_prev, -1, -2)
-        db[...] = np.sum(dZ, axis=-1, keepdims=True)
-        if index > 0:
-            W = layers[index][0]
-            dA_prev = np.swapaxes(W, -1, -2) @ dZ
-            dZ = dA_prev * (A_prev > 0)
-    return grads
+
+def label_probability(
+    output: np.ndarray, Y: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """The probability the network gives each example's true label: A where Y = 1, 1 - A
+    where Y = 0, computed as |(1 - Y) - A| (labels must be 0 or 1). Its negative log is the
+    example's cross-entropy, bit-identical to the course's two-term formula."""
+    result = np.subtract(1 - Y, output, out=out)
+    return np.abs(result, out=result)
+
+
+def cross_entropy_from_label_probability(
+    probability: np.ndarray, logits: np.ndarray, Y: np.ndarray
+) -> np.ndarray:
+    """Per-example loss -log(p); where p underflowed to 0 (a saturated output) the loss comes
+    from the logits instead (``stable_cross_entropy_terms``), so it stays finite."""
+    saturated = probability == 0
+    if not saturated.any():
+        return np.negative(np.log(probability))
+    terms = np.negative(np.log(probability, where=~saturated, out=np.zeros_like(probability)))
+    stable = stable_cross_entropy_terms(logits, Y)
+    return np.where(saturated, stable, terms)
 
 
 def cross_entropy_terms(probabilities: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -200,10 +292,8 @@ def cross_entropy_sum(cache: ForwardCache, Y: np.ndarray) -> np.ndarray:
     saturates, the logit form keeps the cost finite instead of log(0). Sums over the last axis,
     so a stacked cache gives one total per run.
     """
-    terms = cross_entropy_terms(cache.output, Y)
-    if not np.isfinite(terms).all():
-        stable = stable_cross_entropy_terms(cache.output_logits, Y)
-        terms = np.where(np.isfinite(terms), terms, stable)
+    probability = label_probability(cache.output, Y)
+    terms = cross_entropy_from_label_probability(probability, cache.output_logits, Y)
     return np.sum(terms, axis=(-2, -1))
 
 

@@ -1,8 +1,17 @@
-"""The one training loop: every optimizer, every batch size, the course's protocol."""
+"""The one training loop: every optimizer, every batch size, one run or a stack of K runs.
+
+A stack trains K runs of one architecture and batch size together: parameters of shape
+(K, n_params), one vectorised forward/backward per mini-batch for all runs, and one optimizer
+update per group of runs that share an optimizer kind (their hyperparameters may differ: they
+broadcast as (k, 1) arrays). Runs may also differ in initialisation and shuffle seeds. Every
+operation is elementwise per run or a per-run matrix product, so each run's history and
+parameters equal training it alone, bit for bit.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,16 +21,17 @@ from descentlab.history import History
 from descentlab.nn import (
     COURSE_INIT_SEED,
     Network,
-    backward,
-    cross_entropy_sum,
-    forward,
+    Workspace,
+    cross_entropy_from_label_probability,
     he_initialization,
+    label_probability,
 )
-from descentlab.optim import Optimizer, OptState, apply_updates
+from descentlab.optim import Optimizer, OptState
 from descentlab.seeds import COURSE_SHUFFLE_SEED
 from descentlab.validation import check_int
 
 EpochCallback = Callable[[int, float], None]
+StackEpochCallback = Callable[[int, np.ndarray], None]
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,167 @@ class TrainResult:
     """The final parameters, flat (see ``descentlab.nn.Network.layers``)."""
     opt_state: OptState
     history: History
+    diverged_epoch: int | None = None
+    """The first epoch whose cost was not finite (NaN or infinite), or None."""
+
+
+@dataclass(frozen=True)
+class RunGroup:
+    """``size`` consecutive runs of a stack updated by one optimizer (built for that many runs:
+    its hyperparameters are numbers or arrays of shape (size, 1))."""
+
+    optimizer: Optimizer
+    size: int
+
+
+@dataclass(frozen=True)
+class StackResult:
+    params: np.ndarray
+    """Final parameters, shape (K, n_params), runs in group order."""
+    opt_states: list[OptState]
+    """One optimizer state per group."""
+    histories: list[History]
+    diverged_epochs: list[int | None]
+
+    def run(self, index: int, opt_state: OptState = None) -> TrainResult:
+        return TrainResult(
+            params=self.params[index],
+            opt_state=opt_state,
+            history=self.histories[index],
+            diverged_epoch=self.diverged_epochs[index],
+        )
+
+
+def _initial_params(network: Network, init_seeds: Sequence[int], dtype: np.dtype) -> np.ndarray:
+    by_seed = {seed: he_initialization(network, seed) for seed in dict.fromkeys(init_seeds)}
+    return np.stack([by_seed[seed] for seed in init_seeds]).astype(dtype)
+
+
+def train_stack(
+    network: Network,
+    X: np.ndarray,
+    Y: np.ndarray,
+    groups: Sequence[RunGroup],
+    *,
+    init_seeds: Sequence[int],
+    shuffle_seeds: Sequence[int],
+    epochs: int = 10000,
+    batch_size: int | None = 64,
+    params: np.ndarray | None = None,
+    dtype: type[np.floating] = np.float64,
+    on_epoch_end: StackEpochCallback | None = None,
+) -> StackResult:
+    """Train K = sum(group sizes) runs together on X (n_x, m) and Y (1, m).
+
+    Run k starts from ``he_initialization(network, init_seeds[k])`` (unless ``params`` of
+    shape (K, n_params) is given); before epoch e its columns are shuffled with
+    ``permutation(m, shuffle_seeds[k] + e + 1)`` and cut into batches of ``batch_size``
+    (``None``: all m), the last one smaller when m is not a multiple. Each batch: forward,
+    backward, one update per group. The cost of each batch (measured before its update) and
+    each epoch (the sum over the epoch's examples divided by m) are recorded per run.
+    ``on_epoch_end(epoch, epoch_costs)`` gets the K epoch costs after every epoch.
+    """
+    epochs = check_int("epochs", epochs, minimum=1)
+    n_runs = sum(check_int("group size", group.size, minimum=1) for group in groups)
+    if len(init_seeds) != n_runs or len(shuffle_seeds) != n_runs:
+        raise ValueError(
+            f"need one init seed and one shuffle seed per run ({n_runs}), got "
+            f"{len(init_seeds)} and {len(shuffle_seeds)}"
+        )
+    m = X.shape[1]
+    X = np.asarray(X, dtype=dtype)
+    Y = np.asarray(Y, dtype=dtype)
+    bounds = batch_bounds(m, m if batch_size is None else batch_size)
+    if params is None:
+        params = _initial_params(network, init_seeds, np.dtype(dtype))
+    else:
+        params = np.array(params, dtype=dtype).reshape(n_runs, network.n_params)
+    grads = np.zeros_like(params)
+    lead = (n_runs,)
+    workspaces = {
+        stop - start: Workspace(network, params, stop - start, grads=grads, lead=lead)
+        for start, stop in bounds
+    }
+    starts = np.cumsum([0] + [group.size for group in groups])
+    slices = [slice(a, b) for a, b in itertools.pairwise(starts)]
+    states = [
+        group.optimizer.init(params[part]) for group, part in zip(groups, slices, strict=True)
+    ]
+    shared_order = len(set(shuffle_seeds)) == 1
+    distinct_seeds = list(dict.fromkeys(shuffle_seeds))
+    run_of_seed = [distinct_seeds.index(seed) for seed in shuffle_seeds]
+
+    n_batches = len(bounds)
+    # Z_L and A_L of batch j are written straight into logits[j] and outputs[j] (a smaller
+    # last batch uses a prefix), so the epoch's costs are computed once, after the epoch.
+    widest = max(stop - start for start, stop in bounds)
+    logits = np.empty((n_batches, n_runs, 1, widest), dtype)
+    outputs = np.empty((n_batches, n_runs, 1, widest), dtype)
+    shuffled_X = np.empty(X.shape if shared_order else (n_runs, *X.shape), dtype)
+    shuffled_Y = np.empty(Y.shape if shared_order else (n_runs, *Y.shape), dtype)
+    steps = [
+        (
+            workspaces[stop - start],
+            shuffled_X[..., start:stop],
+            shuffled_Y[..., start:stop],
+            logits[j, ..., : stop - start],
+            outputs[j, ..., : stop - start],
+        )
+        for j, (start, stop) in enumerate(bounds)
+    ]
+    updates_by_group = list(zip(groups, slices, strict=True))
+    rng = np.random.RandomState()
+    epoch_costs = np.empty((n_runs, epochs))
+    minibatch_costs = np.empty((n_runs, epochs * n_batches))
+    batch_totals = np.empty((n_runs, n_batches))
+    batch_sizes = np.array([stop - start for start, stop in bounds], dtype=float)
+    diverged: list[int | None] = [None] * n_runs
+    # Overflow and NaN are expected in runs that diverge; they are detected and recorded below.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for epoch in range(epochs):
+            if shared_order:
+                order = permutation(m, epoch_seed(shuffle_seeds[0], epoch), rng)
+                np.take(X, order, axis=1, out=shuffled_X)
+                np.take(Y, order, axis=1, out=shuffled_Y)
+            else:
+                orders = np.stack(
+                    [permutation(m, epoch_seed(seed, epoch), rng) for seed in distinct_seeds]
+                )[run_of_seed]
+                for run in range(n_runs):
+                    np.take(X, orders[run], axis=1, out=shuffled_X[run])
+                    np.take(Y, orders[run], axis=1, out=shuffled_Y[run])
+            for workspace, batch_X, batch_Y, batch_logits, batch_outputs in steps:
+                cache = workspace.forward(batch_X, output_logits=batch_logits, output=batch_outputs)
+                workspace.backward(cache, batch_Y)
+                for index, (group, part) in enumerate(updates_by_group):
+                    updates, states[index] = group.optimizer.update(
+                        grads[part], states[index], params[part]
+                    )
+                    params[part] += updates
+            epoch_logits = np.concatenate([step[3] for step in steps], axis=-1)
+            epoch_outputs = np.concatenate([step[4] for step in steps], axis=-1)
+            probabilities = label_probability(epoch_outputs, shuffled_Y)
+            terms = cross_entropy_from_label_probability(probabilities, epoch_logits, shuffled_Y)
+            # Each batch's total is a pairwise sum over its contiguous columns, as np.sum does;
+            # the epoch total adds the batch totals left to right, as the course's loop does.
+            for j, (start, stop) in enumerate(bounds):
+                batch_totals[:, j] = np.add.reduce(terms[:, 0, start:stop], axis=-1)
+            cost_total = np.add.accumulate(batch_totals, axis=-1)[:, -1]
+            minibatch_costs[:, epoch * n_batches : (epoch + 1) * n_batches] = (
+                batch_totals / batch_sizes
+            )
+            epoch_costs[:, epoch] = cost_total / m
+            if not np.isfinite(cost_total).all():
+                for bad in np.flatnonzero(~np.isfinite(cost_total)).tolist():
+                    if diverged[bad] is None:
+                        diverged[bad] = epoch
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, epoch_costs[:, epoch])
+    histories = [
+        History(epoch_costs[run], minibatch_costs[run], batches_per_epoch=len(bounds))
+        for run in range(n_runs)
+    ]
+    return StackResult(params, states, histories, diverged)
 
 
 def train(
@@ -43,45 +214,44 @@ def train(
     init_seed: int = COURSE_INIT_SEED,
     shuffle_seed: int = COURSE_SHUFFLE_SEED,
     params: np.ndarray | None = None,
+    dtype: type[np.floating] = np.float64,
     on_epoch_end: EpochCallback | None = None,
 ) -> TrainResult:
-    """Train ``network`` on X (n_x, m) and Y (1, m) with ``optimizer``; the course's ``model``.
+    """Train one run: ``train_stack`` with K = 1 (the course's ``model``).
 
-    Parameters start from ``he_initialization(network, init_seed)`` unless ``params`` is given.
-    Before epoch e (0-based) the columns are shuffled with ``permutation(m, shuffle_seed + e + 1)``
-    and cut into batches of ``batch_size`` (``None``: one batch of all m examples), the last one
-    smaller when m is not a multiple. Each batch: forward, cost, backward, one optimizer update.
+    Parameters start from ``he_initialization(network, init_seed)`` unless ``params`` is given;
+    before epoch e (0-based) the columns are shuffled with ``permutation(m, shuffle_seed + e + 1)``
+    and cut into batches of ``batch_size`` (``None``: one batch of all m examples).
     ``on_epoch_end(epoch, epoch_cost)`` is called after every epoch.
     """
-    epochs = check_int("epochs", epochs, minimum=1)
-    m = X.shape[1]
-    bounds = batch_bounds(m, m if batch_size is None else batch_size)
-    if params is None:
-        params = he_initialization(network, init_seed)
-    state = optimizer.init(params)
-    epoch_costs = np.empty(epochs)
-    minibatch_costs = np.empty(epochs * len(bounds))
-    step = 0
-    # exp(-Z) overflows harmlessly to inf (sigmoid -> 0) when an output saturates.
-    with np.errstate(over="ignore"):
-        for epoch in range(epochs):
-            order = permutation(m, epoch_seed(shuffle_seed, epoch))
-            shuffled_X = X[:, order]
-            shuffled_Y = Y[:, order]
-            cost_total = 0.0
-            for start, stop in bounds:
-                batch_X = shuffled_X[:, start:stop]
-                batch_Y = shuffled_Y[:, start:stop]
-                cache = forward(network, params, batch_X)
-                batch_cost = float(cross_entropy_sum(cache, batch_Y))
-                cost_total += batch_cost
-                minibatch_costs[step] = batch_cost / (stop - start)
-                grads = backward(network, params, cache, batch_Y)
-                updates, state = optimizer.update(grads, state, params)
-                params = apply_updates(params, updates)
-                step += 1
-            epoch_costs[epoch] = cost_total / m
-            if on_epoch_end is not None:
-                on_epoch_end(epoch, epoch_costs[epoch])
-    history = History(epoch_costs, minibatch_costs, batches_per_epoch=len(bounds))
-    return TrainResult(params=params, opt_state=state, history=history)
+    callback = None
+    if on_epoch_end is not None:
+        report = on_epoch_end
+
+        def callback(epoch: int, costs: np.ndarray) -> None:
+            report(epoch, float(costs[0]))
+
+    stacked = train_stack(
+        network,
+        X,
+        Y,
+        [RunGroup(optimizer, 1)],
+        init_seeds=[init_seed],
+        shuffle_seeds=[shuffle_seed],
+        epochs=epochs,
+        batch_size=batch_size,
+        params=None if params is None else params[np.newaxis],
+        dtype=dtype,
+        on_epoch_end=callback,
+    )
+    state = stacked.opt_states[0]
+    return stacked.run(0, opt_state=squeeze_state(state))
+
+
+def squeeze_state(state: OptState) -> OptState:
+    """A one-run group's state with the run axis dropped from its arrays."""
+    if isinstance(state, tuple) and hasattr(state, "_fields"):
+        return type(state)(*(squeeze_state(value) for value in state))
+    if isinstance(state, np.ndarray) and state.ndim >= 1 and state.shape[0] == 1:
+        return state[0]
+    return state

@@ -9,15 +9,29 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 
-def _as_float(name: str, value: object, allowed: str) -> float:
+def _as_float(
+    name: str, value: object, allowed: str, ok: Callable[[Any], Any] = lambda x: True
+) -> Any:
+    """``value`` as a finite float satisfying ``ok``, or, for an array of hyperparameters (one
+    per run of a stack), the array as float64 with every entry checked."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "fiu":
+            raise ValueError(f"{name} must be {allowed}, got an array of {value.dtype}")
+        array = value.astype(np.float64)
+        good = np.isfinite(array) & ok(array)
+        if not np.all(good):
+            raise ValueError(f"{name} must be {allowed}, got {array[~good].flat[0]!r}")
+        return array
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
     result = float(value)
-    if not math.isfinite(result):
+    if not math.isfinite(result) or not ok(result):
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
     return result
 
@@ -39,35 +53,23 @@ def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
 
 
 def check_positive_float(name: str, value: object) -> float:
-    """A finite float > 0."""
-    result = _as_float(name, value, "a finite number > 0")
-    if result <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return result
+    """A finite float > 0 (or an array of them)."""
+    return _as_float(name, value, "a finite number > 0", lambda x: x > 0)
 
 
 def check_nonnegative_float(name: str, value: object) -> float:
-    """A finite float >= 0."""
-    result = _as_float(name, value, "a finite number >= 0")
-    if result < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return result
+    """A finite float >= 0 (or an array of them)."""
+    return _as_float(name, value, "a finite number >= 0", lambda x: x >= 0)
 
 
 def check_decay(name: str, value: object) -> float:
-    """An exponential-average coefficient in [0, 1)."""
-    result = _as_float(name, value, "a number in [0, 1)")
-    if not 0.0 <= result < 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    return result
+    """An exponential-average coefficient in [0, 1) (or an array of them)."""
+    return _as_float(name, value, "a number in [0, 1)", lambda x: (x >= 0) & (x < 1))
 
 
 def check_unit_interval(name: str, value: object) -> float:
-    """A number in [0, 1] (both ends allowed)."""
-    result = _as_float(name, value, "a number in [0, 1]")
-    if not 0.0 <= result <= 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
-    return result
+    """A number in [0, 1], both ends allowed (or an array of them)."""
+    return _as_float(name, value, "a number in [0, 1]", lambda x: (x >= 0) & (x <= 1))
 
 
 def check_bool(name: str, value: object) -> bool:

@@ -58,7 +58,7 @@ def _factory(name: str) -> Callable[..., Optimizer]:
         ) from None
 
 
-def get(name: str, **hyperparameters: float | bool | Schedule) -> Optimizer:
+def get(name: str, **hyperparameters: float | bool | ScalarOrSchedule) -> Optimizer:
     """The optimizer ``name`` with the given hyperparameters (``learning_rate`` is required)."""
     factory = _factory(name)
     allowed = hyperparameter_names(name)

@@ -25,7 +25,9 @@ OptState = Any
 Schedule = Callable[[int], float]
 """A learning rate as a function of the optimizer's step count (updates applied so far)."""
 
-ScalarOrSchedule = float | Schedule
+ScalarOrSchedule = float | np.ndarray | Schedule
+"""A learning rate: a number, an array of them (one per run of a stack, shape (K, 1)), or a
+schedule."""
 
 
 class Optimizer(NamedTuple):
@@ -49,7 +51,11 @@ def learning_rate_at(learning_rate: ScalarOrSchedule) -> Schedule:
 
 def describe_learning_rate(learning_rate: ScalarOrSchedule) -> float | str:
     """What ``Optimizer.hyperparameters`` records: the number, or "schedule"."""
-    return "schedule" if callable(learning_rate) else float(learning_rate)
+    if callable(learning_rate):
+        return "schedule"
+    if isinstance(learning_rate, np.ndarray) and learning_rate.size > 1:
+        return "per run"
+    return float(learning_rate)
 
 
 def apply_updates(params: Params, updates: Params) -> Params:

@@ -62,13 +62,13 @@ def sgd(
     d = check_unit_interval("dampening", dampening)
     use_nesterov = check_bool("nesterov", nesterov)
     wd = check_nonnegative_float("weight_decay", weight_decay)
-    if use_nesterov and (m <= 0 or d != 0):
+    if use_nesterov and (np.any(m <= 0) or np.any(d != 0)):
         raise ValueError(
             f"nesterov=True needs momentum > 0 and dampening = 0, got momentum={momentum!r}, "
             f"dampening={dampening!r}"
         )
     # With momentum 0 torch skips the buffer; b = 0 * b + 1 * g = g is the same step.
-    buffer_dampening = d if m > 0 else 0.0
+    buffer_dampening = np.where(m > 0, d, 0.0)
     add_l2 = coupled(wd, "sgd")
 
     def init(params: Params) -> SGDState:

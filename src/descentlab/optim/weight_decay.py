@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from descentlab.optim.base import Params
 
 
@@ -27,7 +29,7 @@ def _require_params(params: Params | None, optimizer: str, weight_decay: float) 
 
 def coupled(weight_decay: float, optimizer: str) -> Callable[[Params, Params | None], Params]:
     """``(grads, params) -> grads + weight_decay * params``; the identity when the decay is 0."""
-    if weight_decay == 0:
+    if np.all(weight_decay == 0):
         return lambda grads, params: grads
 
     def add_l2(grads: Params, params: Params | None) -> Params:
@@ -41,7 +43,7 @@ def decoupled(
 ) -> Callable[[Params, float, Params | None], Params]:
     """``(updates, lr, params) -> updates - lr * weight_decay * params``; the identity when the
     decay is 0."""
-    if weight_decay == 0:
+    if np.all(weight_decay == 0):
         return lambda updates, lr, params: updates
 
     def shrink(updates: Params, lr: float, params: Params | None) -> Params:
