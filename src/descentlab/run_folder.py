@@ -75,7 +75,8 @@ def run_record(
     return {
         "optimizer": outcome.optimizer.name,
         "hyperparameters": hyperparameters,
-        "status": "finished",
+        "status": "finished" if outcome.result.diverged_epoch is None else "diverged",
+        "diverged_epoch": outcome.result.diverged_epoch,
         "train_accuracy": outcome.train_accuracy,
         "train_correct": outcome.train_correct,
         "n_examples": outcome.n_examples,

@@ -30,6 +30,13 @@ from descentlab.optim import Optimizer, OptState
 from descentlab.seeds import COURSE_SHUFFLE_SEED
 from descentlab.validation import check_int
 
+DIVERGENCE_FACTOR = 100.0
+"""A run has diverged once an epoch's cost is NaN, infinite, or more than this many times the
+cost of its very first mini-batch (measured at the initial parameters)."""
+
+GATHER_PER_EPOCH_LIMIT = 32 * 2**20
+"""Above this many bytes of (per-run) inputs, batches are gathered one at a time."""
+
 EpochCallback = Callable[[int, float], None]
 StackEpochCallback = Callable[[int, np.ndarray], None]
 
@@ -41,7 +48,8 @@ class TrainResult:
     opt_state: OptState
     history: History
     diverged_epoch: int | None = None
-    """The first epoch whose cost was not finite (NaN or infinite), or None."""
+    """The first epoch whose cost was NaN, infinite or above ``DIVERGENCE_FACTOR`` times the
+    initial cost, or None."""
 
 
 @dataclass(frozen=True)
@@ -136,15 +144,29 @@ def train_stack(
     widest = max(stop - start for start, stop in bounds)
     logits = np.empty((n_batches, n_runs, 1, widest), dtype)
     outputs = np.empty((n_batches, n_runs, 1, widest), dtype)
-    shuffled_X = np.empty(X.shape if shared_order else (n_runs, *X.shape), dtype)
-    shuffled_Y = np.empty(Y.shape if shared_order else (n_runs, *Y.shape), dtype)
+    run_axis = () if shared_order else (n_runs,)
+    # Small data is shuffled once per epoch into one buffer that the batches are views of, as
+    # the course does. Large data is gathered batch by batch instead, so no shuffled copy of
+    # the whole dataset is ever made; both give the same numbers.
+    per_batch = X.nbytes * (1 if shared_order else n_runs) > GATHER_PER_EPOCH_LIMIT
+    shuffled_Y = np.empty((*run_axis, *Y.shape), dtype)
+    if per_batch:
+        batch_buffers = {
+            stop - start: np.empty((*run_axis, X.shape[0], stop - start), dtype)
+            for start, stop in bounds
+        }
+        batch_sources = [batch_buffers[stop - start] for start, stop in bounds]
+    else:
+        shuffled_X = np.empty((*run_axis, *X.shape), dtype)
+        batch_sources = [shuffled_X[..., start:stop] for start, stop in bounds]
     steps = [
         (
             workspaces[stop - start],
-            shuffled_X[..., start:stop],
+            batch_sources[j],
             shuffled_Y[..., start:stop],
             logits[j, ..., : stop - start],
             outputs[j, ..., : stop - start],
+            slice(start, stop),
         )
         for j, (start, stop) in enumerate(bounds)
     ]
@@ -156,20 +178,28 @@ def train_stack(
     batch_sizes = np.array([stop - start for start, stop in bounds], dtype=float)
     diverged: list[int | None] = [None] * n_runs
     # Overflow and NaN are expected in runs that diverge; they are detected and recorded below.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         for epoch in range(epochs):
             if shared_order:
                 order = permutation(m, epoch_seed(shuffle_seeds[0], epoch), rng)
-                np.take(X, order, axis=1, out=shuffled_X)
                 np.take(Y, order, axis=1, out=shuffled_Y)
+                if not per_batch:
+                    np.take(X, order, axis=1, out=shuffled_X)
             else:
                 orders = np.stack(
                     [permutation(m, epoch_seed(seed, epoch), rng) for seed in distinct_seeds]
                 )[run_of_seed]
                 for run in range(n_runs):
-                    np.take(X, orders[run], axis=1, out=shuffled_X[run])
                     np.take(Y, orders[run], axis=1, out=shuffled_Y[run])
-            for workspace, batch_X, batch_Y, batch_logits, batch_outputs in steps:
+                    if not per_batch:
+                        np.take(X, orders[run], axis=1, out=shuffled_X[run])
+            for workspace, batch_X, batch_Y, batch_logits, batch_outputs, columns in steps:
+                if per_batch:
+                    if shared_order:
+                        np.take(X, order[columns], axis=1, out=batch_X)
+                    else:
+                        for run in range(n_runs):
+                            np.take(X, orders[run, columns], axis=1, out=batch_X[run])
                 cache = workspace.forward(batch_X, output_logits=batch_logits, output=batch_outputs)
                 workspace.backward(cache, batch_Y)
                 for index, (group, part) in enumerate(updates_by_group):
@@ -190,8 +220,9 @@ def train_stack(
                 batch_totals / batch_sizes
             )
             epoch_costs[:, epoch] = cost_total / m
-            if not np.isfinite(cost_total).all():
-                for bad in np.flatnonzero(~np.isfinite(cost_total)).tolist():
+            blown_up = ~(epoch_costs[:, epoch] <= DIVERGENCE_FACTOR * minibatch_costs[:, 0])
+            if blown_up.any():
+                for bad in np.flatnonzero(blown_up).tolist():
                     if diverged[bad] is None:
                         diverged[bad] = epoch
             if on_epoch_end is not None:

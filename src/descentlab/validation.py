@@ -26,7 +26,7 @@ def _as_float(
         array = value.astype(np.float64)
         good = np.isfinite(array) & ok(array)
         if not np.all(good):
-            raise ValueError(f"{name} must be {allowed}, got {array[~good].flat[0]!r}")
+            raise ValueError(f"{name} must be {allowed}, got {float(array[~good].flat[0])!r}")
         return array
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be {allowed}, got {value!r}")

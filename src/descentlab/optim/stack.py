@@ -20,16 +20,13 @@ Settings = Mapping[str, float | bool | ScalarOrSchedule]
 
 
 def stack_key(name: str, settings: Settings) -> Hashable:
-    """Runs with equal keys can share one stacked optimizer."""
-    switches: list[tuple[str, bool | str]] = []
-    for key, value in sorted(settings.items()):
-        if isinstance(value, bool | np.bool_):
-            switches.append((key, bool(value)))
-        elif callable(value):
-            switches.append((key, "schedule"))
-        elif key != "learning_rate":
-            switches.append((key, float(value) == 0.0))
-    return (name, tuple(switches))
+    """Runs with equal keys can share one stacked optimizer: the same optimizer, the same
+    keywords, and the same boolean switches."""
+    switches = tuple(
+        (key, bool(value)) if isinstance(value, bool | np.bool_) else (key, None)
+        for key, value in sorted(settings.items())
+    )
+    return (name, switches)
 
 
 def _stacked_rate(rates: Sequence[ScalarOrSchedule]) -> ScalarOrSchedule:

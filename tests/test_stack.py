@@ -1,0 +1,185 @@
+"""A stack of K runs equals K runs trained alone, bit for bit, for every optimizer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import descentlab.train as train_module
+from descentlab import datasets, nn, optim, schedules
+from descentlab.optim.stack import stack_key, stacked
+from descentlab.train import RunGroup, train, train_stack
+
+NETWORK = nn.Network((2, 5, 2, 1))
+DATA = datasets.moons()
+
+# Per optimizer: the settings of three runs that share one stacked optimizer.
+STACKS = {
+    "gd": [{"learning_rate": 0.1}, {"learning_rate": 0.03}, {"learning_rate": 0.3}],
+    "momentum": [
+        {"learning_rate": 0.1, "beta": 0.9},
+        {"learning_rate": 0.05, "beta": 0.5},
+        {"learning_rate": 0.1, "beta": 0.0},
+    ],
+    "sgd": [
+        {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True},
+        {"learning_rate": 0.01, "momentum": 0.5, "nesterov": True},
+        {"learning_rate": 0.02, "momentum": 0.7, "nesterov": True},
+    ],
+    "rmsprop": [
+        {"learning_rate": 0.01, "centered": True, "weight_decay": 1e-3},
+        {"learning_rate": 0.003, "centered": True, "weight_decay": 1e-2},
+        {"learning_rate": 0.001, "centered": True, "weight_decay": 1e-4},
+    ],
+    "adagrad": [
+        {"learning_rate": 0.1, "lr_decay": 0.01},
+        {"learning_rate": 0.3, "lr_decay": 0.1},
+        {"learning_rate": 0.01, "lr_decay": 0.001},
+    ],
+    "adam": [
+        {"learning_rate": 0.01, "beta1": 0.9},
+        {"learning_rate": 0.001, "beta1": 0.8},
+        {"learning_rate": 0.0007, "beta2": 0.99, "weight_decay": 0.01},
+    ],
+    "adamw": [{"learning_rate": 0.01}, {"learning_rate": 0.003, "weight_decay": 0.1}],
+    "nadam": [{"learning_rate": 0.01}, {"learning_rate": 0.002, "momentum_decay": 0.01}],
+    "adamax": [{"learning_rate": 0.02}, {"learning_rate": 0.002, "beta1": 0.5}],
+}
+
+
+def _complete(name: str, runs: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Every run sets the same keywords (missing ones take the factory's default)."""
+    defaults = dict(optim.get(name, learning_rate=1.0).hyperparameters)
+    keys = sorted({key for run in runs for key in run})
+    return [{key: run.get(key, defaults[key]) for key in keys} for run in runs]
+
+
+def test_every_optimizer_is_in_the_table() -> None:
+    assert sorted(STACKS) == sorted(optim.names())
+
+
+@pytest.mark.parametrize("name", list(STACKS))
+def test_stack_equals_runs_alone(name: str) -> None:
+    runs = _complete(name, STACKS[name])
+    k = len(runs)
+    init_seeds = [3, 11, 12][:k]
+    shuffle_seeds = [10, 10, 77][:k]
+    stack = train_stack(
+        NETWORK,
+        DATA.X,
+        DATA.Y,
+        [RunGroup(stacked(name, runs), k)],
+        init_seeds=init_seeds,
+        shuffle_seeds=shuffle_seeds,
+        epochs=15,
+    )
+    for index, settings in enumerate(runs):
+        alone = train(
+            NETWORK,
+            DATA.X,
+            DATA.Y,
+            optim.get(name, **settings),  # type: ignore[arg-type]
+            epochs=15,
+            init_seed=init_seeds[index],
+            shuffle_seed=shuffle_seeds[index],
+        )
+        assert np.array_equal(stack.params[index], alone.params), (name, index)
+        assert np.array_equal(stack.histories[index].epoch_costs, alone.history.epoch_costs)
+        assert np.array_equal(stack.histories[index].minibatch_costs, alone.history.minibatch_costs)
+
+
+def test_different_optimizer_kinds_share_one_stack() -> None:
+    groups = [RunGroup(optim.gd(0.0007), 1), RunGroup(optim.momentum(0.0007), 1)]
+    groups.append(RunGroup(optim.adam(0.0007), 1))
+    stack = train_stack(
+        NETWORK, DATA.X, DATA.Y, groups, init_seeds=[3] * 3, shuffle_seeds=[10] * 3, epochs=40
+    )
+    for index, group in enumerate(groups):
+        alone = train(NETWORK, DATA.X, DATA.Y, group.optimizer, epochs=40)
+        assert np.array_equal(stack.params[index], alone.params)
+        assert np.array_equal(stack.histories[index].epoch_costs, alone.history.epoch_costs)
+
+
+def test_per_run_schedules_in_one_stack() -> None:
+    rates = [
+        schedules.per_step(schedules.inverse_time(0.1, 1.0, every=3), 5),
+        schedules.per_step(schedules.exponential(0.05, 0.9), 5),
+    ]
+    runs = [{"learning_rate": rate} for rate in rates]
+    stack = train_stack(
+        NETWORK, DATA.X, DATA.Y, [RunGroup(stacked("momentum", runs), 2)],
+        init_seeds=[3, 3], shuffle_seeds=[10, 10], epochs=12,
+    )  # fmt: skip
+    for index, rate in enumerate(rates):
+        alone = train(NETWORK, DATA.X, DATA.Y, optim.momentum(rate), epochs=12)
+        assert np.array_equal(stack.params[index], alone.params)
+
+
+@pytest.mark.parametrize("shuffle_seeds", [[10, 10], [10, 99]])
+def test_batches_gathered_one_at_a_time_equal_the_epoch_shuffle(
+    shuffle_seeds: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def run() -> np.ndarray:
+        group = RunGroup(stacked("adam", [{"learning_rate": 0.01}, {"learning_rate": 0.002}]), 2)
+        result = train_stack(
+            NETWORK, DATA.X, DATA.Y, [group], init_seeds=[3, 4], shuffle_seeds=shuffle_seeds,
+            epochs=10,
+        )  # fmt: skip
+        return np.concatenate([result.params.ravel(), result.histories[1].minibatch_costs])
+
+    whole_epoch = run()
+    monkeypatch.setattr(train_module, "GATHER_PER_EPOCH_LIMIT", 0)
+    assert np.array_equal(run(), whole_epoch)
+
+
+def test_a_diverging_run_is_marked_and_leaves_the_others_alone() -> None:
+    runs = [{"learning_rate": 1e3}, {"learning_rate": 0.01}]
+    with np.errstate(all="raise"):  # no warning may escape the loop
+        stack = train_stack(
+            NETWORK, DATA.X, DATA.Y, [RunGroup(stacked("gd", runs), 2)],
+            init_seeds=[3, 3], shuffle_seeds=[10, 10], epochs=30,
+        )  # fmt: skip
+    first_bad = stack.diverged_epochs[0]
+    assert first_bad is not None
+    costs = stack.histories[0].epoch_costs
+    initial = stack.histories[0].minibatch_costs[0]
+    assert not costs[first_bad] <= 100 * initial
+    assert np.all(costs[:first_bad] <= 100 * initial)
+    assert stack.diverged_epochs[1] is None
+    alone = train(NETWORK, DATA.X, DATA.Y, optim.gd(0.01), epochs=30)
+    assert np.array_equal(stack.params[1], alone.params)
+
+
+def test_float32_training_tracks_float64() -> None:
+    wide = train(NETWORK, DATA.X, DATA.Y, optim.adam(0.01), epochs=50)
+    narrow = train(NETWORK, DATA.X, DATA.Y, optim.adam(0.01), epochs=50, dtype=np.float32)
+    assert narrow.params.dtype == np.float32
+    np.testing.assert_allclose(narrow.history.epoch_costs, wide.history.epoch_costs, rtol=1e-3)
+
+
+def test_stack_key_separates_switches_and_zero_patterns() -> None:
+    assert stack_key("adam", {"learning_rate": 0.1}) == stack_key("adam", {"learning_rate": 0.2})
+    assert stack_key("sgd", {"nesterov": True}) != stack_key("sgd", {"nesterov": False})
+    assert stack_key("adam", {"weight_decay": 0.0}) == stack_key("adam", {"weight_decay": 0.1})
+    assert stack_key("adam", {"amsgrad": True}) != stack_key("adamw", {"amsgrad": True})
+    with pytest.raises(ValueError, match="different switches cannot share one optimizer"):
+        stacked("sgd", [{"learning_rate": 0.1, "nesterov": True, "momentum": 0.9},
+                        {"learning_rate": 0.1, "nesterov": False, "momentum": 0.9}])  # fmt: skip
+
+
+def test_stacked_hyperparameters_are_validated_per_run() -> None:
+    with pytest.raises(ValueError, match=r"beta must be a number in \[0, 1\), got 1.5"):
+        stacked(
+            "momentum", [{"learning_rate": 0.1, "beta": 0.9}, {"learning_rate": 0.1, "beta": 1.5}]
+        )
+    with pytest.raises(ValueError, match=r"learning_rate must be a finite number > 0, got -0\.1"):
+        stacked("gd", [{"learning_rate": 0.1}, {"learning_rate": -0.1}])
+
+
+def test_nan_parameters_diverge_at_the_first_epoch() -> None:
+    params = nn.he_initialization(NETWORK)
+    params[0] = np.nan
+    with np.errstate(all="raise"):
+        result = train(NETWORK, DATA.X, DATA.Y, optim.adam(0.01), epochs=3, params=params)
+    assert result.diverged_epoch == 0
+    assert np.isnan(result.history.epoch_costs).all()
