@@ -6,22 +6,29 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import course_reference as ref
-from descentlab import nn
+from descentlab import losses, nn
 from descentlab.nn import Network
 
 
 def _mean_cost(network: Network, params: np.ndarray, X: np.ndarray, Y: np.ndarray) -> float:
     cache = nn.forward(network, params, X)
-    return float(nn.cross_entropy_sum(cache, Y)) / X.shape[1]
+    return float(losses.cross_entropy_sum(cache, Y)) / X.shape[1]
 
 
-@pytest.mark.parametrize("sizes", [(2, 5, 2, 1), (3, 1), (4, 6, 6, 3, 1)])
+def _labels(rng: np.random.Generator, classes: int, m: int) -> np.ndarray:
+    """0/1 labels (1, m) for one output unit, one-hot (C, m) for C > 1."""
+    if classes == 1:
+        return (rng.random((1, m)) > 0.5).astype(float)
+    return np.eye(classes)[:, rng.integers(0, classes, size=m)]
+
+
+@pytest.mark.parametrize("sizes", [(2, 5, 2, 1), (3, 1), (4, 6, 6, 3, 1), (3, 4, 3), (2, 5, 4)])
 def test_gradient_matches_central_finite_differences(sizes: tuple[int, ...]) -> None:
     rng = np.random.default_rng(0)
     network = Network(sizes)
     params = rng.normal(size=network.n_params)
     X = rng.normal(size=(sizes[0], 7))
-    Y = (rng.random((1, 7)) > 0.5).astype(float)
+    Y = _labels(rng, sizes[-1], 7)
     grads = nn.backward(network, params, nn.forward(network, params, X), Y)
     h = 1e-6
     numeric = np.empty_like(params)
@@ -77,7 +84,7 @@ def test_forward_backward_and_cost_are_bit_identical_to_the_course_formulas() ->
     ref_output, ref_activations = ref.forward(X, ref_params)
     cache = nn.forward(network, params, X)
     assert np.array_equal(cache.output, ref_output)
-    assert float(nn.cross_entropy_sum(cache, Y)) == ref.cost_total(ref_output, Y)
+    assert float(losses.cross_entropy_sum(cache, Y)) == ref.cost_total(ref_output, Y)
     ref_grads = ref.backward(Y, ref_params, ref_activations)
     grads = nn.backward(network, params, cache, Y)
     for index, (dW, db) in enumerate(network.layers(grads), start=1):
@@ -94,7 +101,7 @@ def test_cost_stays_finite_when_the_output_saturates(scale: float, label: float)
     Y = np.array([[label, label]])
     with np.errstate(over="ignore"):
         cache = nn.forward(network, params, X)
-        total = float(nn.cross_entropy_sum(cache, Y))
+        total = float(losses.cross_entropy_sum(cache, Y))
     assert np.isfinite(total)
     # One example is right with certainty (loss 0), the other wrong by logit `scale`.
     assert total == pytest.approx(scale, rel=1e-12)
@@ -112,3 +119,28 @@ def test_network_rejects_bad_sizes() -> None:
         Network((2, 0, 1))
     with pytest.raises(ValueError, match="at least an input and an output size"):
         Network((2,))
+
+
+def test_softmax_output_is_a_distribution_and_predicts_the_argmax() -> None:
+    rng = np.random.default_rng(3)
+    network = Network((2, 4, 3))
+    assert network.output == "softmax" and Network((2, 1)).output == "sigmoid"
+    params = rng.normal(size=network.n_params)
+    X = rng.normal(size=(2, 9))
+    probabilities = nn.predict_proba(network, params, X)
+    assert probabilities.shape == (3, 9)
+    np.testing.assert_allclose(probabilities.sum(axis=0), 1.0, rtol=1e-15)
+    assert nn.predict_classes(network, params, X).tolist() == np.argmax(probabilities, 0).tolist()
+
+
+def test_softmax_cost_is_categorical_cross_entropy_and_stays_finite() -> None:
+    network = Network((1, 3))
+    params = np.array([1.0, -1.0, 0.0, 0.0, 0.0, 0.0])  # W = [1, -1, 0]^T, b = 0
+    X = np.array([[2.0, 1e6]])
+    Y = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    with np.errstate(over="ignore", under="ignore"):
+        cache = nn.forward(network, params, X)
+        total = float(losses.cross_entropy_sum(cache, Y))
+    z = np.array([2.0, -2.0, 0.0])
+    first = np.log(np.exp(z).sum()) - z[1]
+    assert total == pytest.approx(first + 2e6, rel=1e-12)  # second: logit gap 1e6 + 1e6

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from descentlab import batching, datasets, nn, optim, schedules
+from descentlab import batching, datasets, losses, nn, optim, schedules
 from descentlab.seeds import COURSE_SHUFFLE_SEED
 from descentlab.train import train
 from descentlab.validation import check_int
@@ -153,7 +153,7 @@ def compute_cost(a3: np.ndarray, Y: np.ndarray) -> float:
     """The summed cross-entropy over the batch's examples (the course's ``cost_total``);
     the mean cost is ``compute_cost(a3, Y) / m``. Finite even when a3 saturates."""
     return float(
-        np.sum(nn.clipped_cross_entropy_terms(np.asarray(a3, float), np.asarray(Y, float)))
+        np.sum(losses.clipped_cross_entropy_terms(np.asarray(a3, float), np.asarray(Y, float)))
     )
 
 

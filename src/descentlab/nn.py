@@ -52,6 +52,12 @@ class Network:
     def n_params(self) -> int:
         return self._offsets[-1][2]
 
+    @property
+    def output(self) -> str:
+        """ "sigmoid" for one output unit (binary labels 0/1, Y of shape (1, m)), "softmax" for
+        C > 1 units (one-hot Y of shape (C, m))."""
+        return "sigmoid" if self.layer_sizes[-1] == 1 else "softmax"
+
     def layers(self, params: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Views ``(W_l, b_l)`` into ``params`` (shape (..., n_params)), layer by layer."""
         lead = params.shape[:-1]
@@ -146,6 +152,8 @@ class Workspace:
         self.dZ = [np.empty((*lead, n, batch_size), dtype) for n in sizes]
         self.active = [np.empty((*lead, n, batch_size), bool) for n in sizes[:-1]]
         self.A_t = [A.mT for A in self.A]
+        self.softmax = network.output == "softmax"
+        self.column = np.empty((*lead, 1, batch_size), dtype)
         self.last = len(self.layers) - 1
         # Per-layer tuples, made once, keep the per-step Python work to a minimum.
         self._hidden = [
@@ -162,8 +170,9 @@ class Workspace:
         output_logits: np.ndarray | None = None,
         output: np.ndarray | None = None,
     ) -> ForwardCache:
-        """Z_l = W_l A_{l-1} + b_l; A_l = max(0, Z_l) for hidden layers;
-        A_L = 1 / (1 + e^{-Z_L}) at the output. ``output_logits`` and ``output``, when given,
+        """Z_l = W_l A_{l-1} + b_l; A_l = max(0, Z_l) for hidden layers; at the output
+        A_L = 1 / (1 + e^{-Z_L}) (sigmoid) or A_L = e^{Z_L - max Z_L} / sum_c e^{Z_L - max Z_L}
+        (softmax over the C rows of each column). ``output_logits`` and ``output``, when given,
         receive Z_L and A_L in place of the workspace's own buffers."""
         A = X
         for W, b, Z, out in self._hidden:
@@ -176,16 +185,24 @@ class Workspace:
         out = self.A[-1] if output is None else output
         np.matmul(W, A, out=Z)
         Z += b
-        np.negative(Z, out=out)
-        np.exp(out, out=out)
-        np.add(1, out, out=out)
-        np.divide(1, out, out=out)
+        if self.softmax:
+            np.maximum.reduce(Z, axis=-2, keepdims=True, out=self.column)
+            np.subtract(Z, self.column, out=out)
+            np.exp(out, out=out)
+            np.add.reduce(out, axis=-2, keepdims=True, out=self.column)
+            np.divide(out, self.column, out=out)
+        else:
+            np.negative(Z, out=out)
+            np.exp(out, out=out)
+            np.add(1, out, out=out)
+            np.divide(1, out, out=out)
         return ForwardCache([*self.Z[:-1], Z], [X, *self.A[:-1], out])
 
     def backward(self, cache: ForwardCache, Y: np.ndarray) -> np.ndarray:
         """Gradients of the mean cross-entropy over the batch, written into ``self.grads``.
 
-        dZ_L = 1/m (A_L - Y); dW_l = dZ_l A_{l-1}^T; db_l = sum_columns(dZ_l);
+        dZ_L = 1/m (A_L - Y) (for sigmoid with binary cross-entropy and for softmax with
+        categorical cross-entropy alike); dW_l = dZ_l A_{l-1}^T; db_l = sum_columns(dZ_l);
         dA_{l-1} = W_l^T dZ_l; dZ_{l-1} = dA_{l-1} * (A_{l-1} > 0).
         """
         activations = cache.activations
@@ -234,75 +251,22 @@ def backward(
     return workspace.backward(cache, Y)
 
 
-def label_probability(
-    output: np.ndarray, Y: np.ndarray, out: np.ndarray | None = None
-) -> np.ndarray:
-    """The probability the network gives each example's true label: A where Y = 1, 1 - A
-    where Y = 0, computed as |(1 - Y) - A| (labels must be 0 or 1). Its negative log is the
-    example's cross-entropy, bit-identical to the course's two-term formula."""
-    result = np.subtract(1 - Y, output, out=out)
-    return np.abs(result, out=result)
-
-
-def cross_entropy_from_label_probability(
-    probability: np.ndarray, logits: np.ndarray, Y: np.ndarray
-) -> np.ndarray:
-    """Per-example loss -log(p); where p underflowed to 0 (a saturated output) the loss comes
-    from the logits instead (``stable_cross_entropy_terms``), so it stays finite."""
-    saturated = probability == 0
-    if not saturated.any():
-        return np.negative(np.log(probability))
-    terms = np.negative(np.log(probability, where=~saturated, out=np.zeros_like(probability)))
-    stable = stable_cross_entropy_terms(logits, Y)
-    return np.where(saturated, stable, terms)
-
-
-def cross_entropy_terms(probabilities: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Per-example loss -(Y log A + (1 - Y) log(1 - A)), written as the course writes it.
-
-    Where A saturates to exactly 0 or 1 a term is infinite or NaN; callers that have the logits
-    replace those entries with ``stable_cross_entropy_terms`` (see ``cross_entropy_sum``).
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.multiply(-np.log(probabilities), Y) + np.multiply(
-            -np.log(1 - probabilities), 1 - Y
-        )
-
-
-def clipped_cross_entropy_terms(probabilities: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """``cross_entropy_terms`` kept finite without logits: where a term is not finite, A is
-    clipped to [eps, 1 - eps] with eps = 2^-53 (a loss of at most 36.7 per example)."""
-    terms = cross_entropy_terms(probabilities, Y)
-    if not np.isfinite(terms).all():
-        eps = np.finfo(np.float64).epsneg
-        clipped = cross_entropy_terms(np.clip(probabilities, eps, 1 - eps), Y)
-        terms = np.where(np.isfinite(terms), terms, clipped)
-    return terms
-
-
-def stable_cross_entropy_terms(logits: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """The same loss from the logits Z, finite for any finite Z: log(1 + e^Z) - Y Z."""
-    return np.logaddexp(0, logits) - Y * logits
-
-
-def cross_entropy_sum(cache: ForwardCache, Y: np.ndarray) -> np.ndarray:
-    """Sum over the batch's examples of the cross-entropy (the course's ``cost_total``).
-
-    Bit-identical to the course's formula while the output is strictly inside (0, 1); where it
-    saturates, the logit form keeps the cost finite instead of log(0). Sums over the last axis,
-    so a stacked cache gives one total per run.
-    """
-    probability = label_probability(cache.output, Y)
-    terms = cross_entropy_from_label_probability(probability, cache.output_logits, Y)
-    return np.sum(terms, axis=(-2, -1))
-
-
 def predict_proba(network: Network, params: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """A_L for every column of X: the probability of class 1, shape (..., 1, m)."""
+    """A_L for every column of X: the probability of class 1, shape (..., 1, m) (sigmoid), or
+    of each class, shape (..., C, m) (softmax)."""
     with np.errstate(over="ignore"):
         return forward(network, params, X).output
 
 
 def predict(network: Network, params: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """Labels 0/1 as the course predicts them: 1 where A_L > 0.5."""
+    """Labels 0/1 as the course predicts them: 1 where A_L > 0.5, shape (..., 1, m)."""
     return (predict_proba(network, params, X) > 0.5).astype(np.int64)
+
+
+def predict_classes(network: Network, params: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Class indices, shape (..., m): A_L > 0.5 for a sigmoid output, the most probable row
+    for a softmax output."""
+    probabilities = predict_proba(network, params, X)
+    if network.output == "sigmoid":
+        return (probabilities[..., 0, :] > 0.5).astype(np.int64)
+    return np.argmax(probabilities, axis=-2)

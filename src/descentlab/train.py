@@ -18,14 +18,8 @@ import numpy as np
 
 from descentlab.batching import batch_bounds, epoch_seed, permutation
 from descentlab.history import History
-from descentlab.nn import (
-    COURSE_INIT_SEED,
-    Network,
-    Workspace,
-    cross_entropy_from_label_probability,
-    he_initialization,
-    label_probability,
-)
+from descentlab.losses import cross_entropy_from_label_probability, label_probability
+from descentlab.nn import COURSE_INIT_SEED, Network, Workspace, he_initialization
 from descentlab.optim import Optimizer, OptState
 from descentlab.seeds import COURSE_SHUFFLE_SEED
 from descentlab.validation import check_int
@@ -142,8 +136,9 @@ def train_stack(
     # Z_L and A_L of batch j are written straight into logits[j] and outputs[j] (a smaller
     # last batch uses a prefix), so the epoch's costs are computed once, after the epoch.
     widest = max(stop - start for start, stop in bounds)
-    logits = np.empty((n_batches, n_runs, 1, widest), dtype)
-    outputs = np.empty((n_batches, n_runs, 1, widest), dtype)
+    n_outputs = network.layer_sizes[-1]
+    logits = np.empty((n_batches, n_runs, n_outputs, widest), dtype)
+    outputs = np.empty((n_batches, n_runs, n_outputs, widest), dtype)
     run_axis = () if shared_order else (n_runs,)
     # Small data is shuffled once per epoch into one buffer that the batches are views of, as
     # the course does. Large data is gathered batch by batch instead, so no shuffled copy of
