@@ -100,3 +100,22 @@ def test_seed_zero_is_the_course_protocol_and_others_differ() -> None:
 def test_rejects_bad_epochs() -> None:
     with pytest.raises(ValueError, match="epochs must be an integer >= 1, got 0"):
         train(NETWORK, DATA.X, DATA.Y, optim.gd(0.1), epochs=0)
+
+
+@pytest.mark.parametrize(
+    "opt",
+    [optim.adam(0.01), optim.sgd(0.05, momentum=0.9), optim.nadam(0.01)],
+    ids=["adam", "sgd-momentum", "nadam"],
+)
+def test_continuing_a_run_equals_the_uninterrupted_run(opt: optim.Optimizer) -> None:
+    whole = train(NETWORK, DATA.X, DATA.Y, opt, epochs=12)
+    first = train(NETWORK, DATA.X, DATA.Y, opt, epochs=5)
+    rest = train(
+        NETWORK, DATA.X, DATA.Y, opt, epochs=7, params=first.params,
+        opt_state=first.opt_state, start_epoch=5,
+    )  # fmt: skip
+    assert np.array_equal(rest.params, whole.params)
+    assert np.array_equal(
+        np.concatenate([first.history.epoch_costs, rest.history.epoch_costs]),
+        whole.history.epoch_costs,
+    )

@@ -89,6 +89,8 @@ def train_stack(
     epochs: int = 10000,
     batch_size: int | None = 64,
     params: np.ndarray | None = None,
+    opt_states: Sequence[OptState] | None = None,
+    start_epoch: int = 0,
     dtype: type[np.floating] = np.float64,
     on_epoch_end: StackEpochCallback | None = None,
 ) -> StackResult:
@@ -101,6 +103,11 @@ def train_stack(
     backward, one update per group. The cost of each batch (measured before its update) and
     each epoch (the sum over the epoch's examples divided by m) are recorded per run.
     ``on_epoch_end(epoch, epoch_costs)`` gets the K epoch costs after every epoch.
+
+    To continue a stack, pass its ``params`` and ``opt_states`` and the number of epochs
+    already run as ``start_epoch``: the shuffles go on with epoch ``start_epoch`` and the
+    optimizers with their step counts, so the continuation equals one uninterrupted run.
+    Histories cover the ``epochs`` run by this call; divergence epochs count from 0 overall.
     """
     epochs = check_int("epochs", epochs, minimum=1)
     n_runs = sum(check_int("group size", group.size, minimum=1) for group in groups)
@@ -125,9 +132,15 @@ def train_stack(
     }
     starts = np.cumsum([0] + [group.size for group in groups])
     slices = [slice(a, b) for a, b in itertools.pairwise(starts)]
-    states = [
-        group.optimizer.init(params[part]) for group, part in zip(groups, slices, strict=True)
-    ]
+    if opt_states is None:
+        states = [
+            group.optimizer.init(params[part]) for group, part in zip(groups, slices, strict=True)
+        ]
+    else:
+        if len(opt_states) != len(groups):
+            raise ValueError(f"need one optimizer state per group ({len(groups)})")
+        states = list(opt_states)
+    start_epoch = check_int("start_epoch", start_epoch, minimum=0)
     shared_order = len(set(shuffle_seeds)) == 1
     distinct_seeds = list(dict.fromkeys(shuffle_seeds))
     run_of_seed = [distinct_seeds.index(seed) for seed in shuffle_seeds]
@@ -174,7 +187,7 @@ def train_stack(
     diverged: list[int | None] = [None] * n_runs
     # Overflow and NaN are expected in runs that diverge; they are detected and recorded below.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        for epoch in range(epochs):
+        for offset, epoch in enumerate(range(start_epoch, start_epoch + epochs)):
             if shared_order:
                 order = permutation(m, epoch_seed(shuffle_seeds[0], epoch), rng)
                 np.take(Y, order, axis=1, out=shuffled_Y)
@@ -211,17 +224,17 @@ def train_stack(
             for j, (start, stop) in enumerate(bounds):
                 batch_totals[:, j] = np.add.reduce(terms[:, 0, start:stop], axis=-1)
             cost_total = np.add.accumulate(batch_totals, axis=-1)[:, -1]
-            minibatch_costs[:, epoch * n_batches : (epoch + 1) * n_batches] = (
+            minibatch_costs[:, offset * n_batches : (offset + 1) * n_batches] = (
                 batch_totals / batch_sizes
             )
-            epoch_costs[:, epoch] = cost_total / m
-            blown_up = ~(epoch_costs[:, epoch] <= DIVERGENCE_FACTOR * minibatch_costs[:, 0])
+            epoch_costs[:, offset] = cost_total / m
+            blown_up = ~(epoch_costs[:, offset] <= DIVERGENCE_FACTOR * minibatch_costs[:, 0])
             if blown_up.any():
                 for bad in np.flatnonzero(blown_up).tolist():
                     if diverged[bad] is None:
                         diverged[bad] = epoch
             if on_epoch_end is not None:
-                on_epoch_end(epoch, epoch_costs[:, epoch])
+                on_epoch_end(epoch, epoch_costs[:, offset])
     histories = [
         History(epoch_costs[run], minibatch_costs[run], batches_per_epoch=len(bounds))
         for run in range(n_runs)
@@ -240,6 +253,8 @@ def train(
     init_seed: int = COURSE_INIT_SEED,
     shuffle_seed: int = COURSE_SHUFFLE_SEED,
     params: np.ndarray | None = None,
+    opt_state: OptState = None,
+    start_epoch: int = 0,
     dtype: type[np.floating] = np.float64,
     on_epoch_end: EpochCallback | None = None,
 ) -> TrainResult:
@@ -248,7 +263,8 @@ def train(
     Parameters start from ``he_initialization(network, init_seed)`` unless ``params`` is given;
     before epoch e (0-based) the columns are shuffled with ``permutation(m, shuffle_seed + e + 1)``
     and cut into batches of ``batch_size`` (``None``: one batch of all m examples).
-    ``on_epoch_end(epoch, epoch_cost)`` is called after every epoch.
+    ``on_epoch_end(epoch, epoch_cost)`` is called after every epoch. ``opt_state`` and
+    ``start_epoch`` continue an earlier run (see ``train_stack``).
     """
     callback = None
     if on_epoch_end is not None:
@@ -267,11 +283,23 @@ def train(
         epochs=epochs,
         batch_size=batch_size,
         params=None if params is None else params[np.newaxis],
+        opt_states=None if opt_state is None else [_stack_state(opt_state)],
+        start_epoch=start_epoch,
         dtype=dtype,
         on_epoch_end=callback,
     )
     state = stacked.opt_states[0]
     return stacked.run(0, opt_state=squeeze_state(state))
+
+
+def _stack_state(state: OptState) -> OptState:
+    """A one-run state with a run axis of 1 added to its arrays (the inverse of
+    ``squeeze_state``)."""
+    if isinstance(state, tuple) and hasattr(state, "_fields"):
+        return type(state)(*(_stack_state(value) for value in state))
+    if isinstance(state, np.ndarray) and state.ndim >= 1:
+        return state[np.newaxis]
+    return state
 
 
 def squeeze_state(state: OptState) -> OptState:
