@@ -1,32 +1,109 @@
-"""Datasets in the course's layout: X of shape (n_features, m), Y of shape (1, m).
+"""Datasets in the course's layout: examples in columns.
 
-Everything here is plain numpy: no dataset import pulls in scikit-learn, and no function
-touches numpy's global random state.
+``X`` has shape (n_features, m), float64. ``Y`` is what the network is trained against: one row
+of 0.0/1.0, shape (1, m), when there are two classes (one sigmoid output), one-hot of shape
+(C, m) when there are C > 2 (C softmax outputs). ``labels`` are the class indices 0..C-1,
+shape (m,), and ``classes`` the original label values: class i is ``classes[i]``.
+
+Every synthetic generator draws from its own ``np.random.RandomState(seed)`` and never from
+numpy's global random state. RandomState's streams are frozen by numpy's compatibility policy,
+so a seed gives the same data on every numpy version, and they are the streams scikit-learn
+draws from when given ``random_state=np.random.RandomState(seed)``: ``moons``, ``circles``,
+``blobs`` and ``gaussian_quantiles`` draw exactly what scikit-learn's ``make_moons``,
+``make_circles``, ``make_blobs`` and ``make_gaussian_quantiles`` draw, bit for bit. Nothing
+here imports scikit-learn at import time; only ``digits()`` does, when called.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import numbers
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from descentlab.validation import check_int, check_nonnegative_float
+from descentlab.validation import check_int, check_nonnegative_float, check_positive_float
 
 COURSE_MOONS_SEED = 3
 """The course calls ``np.random.seed(3)`` before ``make_moons(n_samples=300, noise=.2)``."""
 
+MAX_SEED = 2**32 - 1
+"""The largest seed ``np.random.RandomState`` accepts."""
 
-@dataclass(frozen=True)
+ClassLabel = str | int
+"""An original label value, as the user's data spelled it."""
+
+
+@dataclass(frozen=True, eq=False)
 class Dataset:
-    """A labelled dataset with examples in columns, as the course stores them."""
+    """A labelled dataset with examples in columns, as the course stores them.
+
+    Build one from ``Y`` (``Dataset(name, X, Y, params)``; the labels are read off ``Y``) or
+    from class indices (``Dataset.from_labels``). Every field is checked on construction.
+    """
 
     name: str
     X: np.ndarray
-    """Features, shape (n_features, m), float64."""
+    """Features, shape (n_features, m), float64, finite."""
     Y: np.ndarray
-    """Labels, shape (1, m), float64 with values 0.0 and 1.0."""
+    """Targets, float64: shape (1, m) of 0.0/1.0 for two classes, one-hot (C, m) for C > 2."""
     params: dict[str, object]
     """How the data was made (shown in results.json so a run can be repeated)."""
+    classes: tuple[ClassLabel, ...] = ()
+    """The original label of each class, class i being ``classes[i]`` (str or int, so it can
+    be written to JSON). Left empty, it becomes (0, 1, ..., C-1)."""
+    feature_names: tuple[str, ...] = ()
+    """One name per feature. Left empty, it becomes ("x1", "x2", ...)."""
+
+    def __post_init__(self) -> None:
+        X = np.asarray(self.X, dtype=np.float64)
+        Y = np.asarray(self.Y, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] == 0:
+            raise ValueError(f"X must have shape (n_features, m) with m >= 1, got {X.shape}")
+        m = X.shape[1]
+        if Y.ndim != 2 or Y.shape[1] != m or Y.shape[0] == 0:
+            raise ValueError(f"Y must have shape (1, {m}) or (C, {m}) with C > 2, got {Y.shape}")
+        if Y.shape[0] == 2:
+            raise ValueError("Y of two classes must be one row of 0/1, shape (1, m), not (2, m)")
+        if not ((Y == 0) | (Y == 1)).all():
+            raise ValueError("Y must hold only 0.0 and 1.0")
+        if Y.shape[0] > 2 and not (Y.sum(axis=0) == 1).all():
+            raise ValueError("Y with C > 2 rows must be one-hot: a single 1 in every column")
+        if not np.isfinite(X).all():
+            raise ValueError("X must hold only finite numbers (no NaN or infinity)")
+        n_classes = 2 if Y.shape[0] == 1 else Y.shape[0]
+        classes = _class_labels(self.classes) if self.classes else tuple(range(n_classes))
+        if len(classes) != n_classes:
+            raise ValueError(f"classes must name {n_classes} classes, got {len(classes)}")
+        if len(set(classes)) != len(classes):
+            raise ValueError(f"classes must be distinct, got {classes!r}")
+        names = tuple(self.feature_names) or tuple(f"x{i + 1}" for i in range(X.shape[0]))
+        if len(names) != X.shape[0] or not all(isinstance(n, str) for n in names):
+            raise ValueError(f"feature_names must be {X.shape[0]} strings, got {names!r}")
+        object.__setattr__(self, "X", X)
+        object.__setattr__(self, "Y", Y)
+        object.__setattr__(self, "classes", classes)
+        object.__setattr__(self, "feature_names", names)
+
+    @classmethod
+    def from_labels(
+        cls,
+        name: str,
+        X: np.ndarray,
+        labels: np.ndarray,
+        classes: Sequence[ClassLabel],
+        params: dict[str, object],
+        feature_names: Sequence[str] | None = None,
+    ) -> Dataset:
+        """A dataset from class indices ``labels`` (m,) in 0..C-1, C = len(classes) >= 2."""
+        if len(classes) < 2:
+            raise ValueError(f"a dataset needs at least 2 classes, got {tuple(classes)!r}")
+        Y = targets_from_labels(labels, len(classes))
+        if Y.shape[1] != np.shape(X)[-1]:
+            raise ValueError(f"X has {np.shape(X)[-1]} examples but labels has {Y.shape[1]}")
+        return cls(name, X, Y, params, tuple(classes), tuple(feature_names or ()))
 
     @property
     def n_features(self) -> int:
@@ -35,6 +112,98 @@ class Dataset:
     @property
     def n_examples(self) -> int:
         return int(self.X.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Class indices 0..C-1 of every example, shape (m,), int64."""
+        return labels_from_targets(self.Y)
+
+    def take(self, indices: np.ndarray) -> Dataset:
+        """The examples at ``indices`` (in that order), with the same classes and names."""
+        return dataclasses.replace(
+            self,
+            X=np.take(self.X, indices, axis=1),
+            Y=np.take(self.Y, indices, axis=1),
+            params=dict(self.params),
+        )
+
+
+def _class_labels(classes: Sequence[object]) -> tuple[ClassLabel, ...]:
+    """Class labels as plain Python str/int (numpy scalars converted, so JSON can hold them)."""
+    result: list[ClassLabel] = []
+    for label in classes:
+        if isinstance(label, str | np.str_):
+            result.append(str(label))
+        elif isinstance(label, numbers.Integral):
+            result.append(int(label))
+        else:
+            raise ValueError(f"class labels must be strings or integers, got {label!r}")
+    return tuple(result)
+
+
+def encode_labels(values: Sequence[ClassLabel]) -> tuple[np.ndarray, tuple[ClassLabel, ...]]:
+    """``(labels, classes)`` of original label values: the distinct values, sorted (numbers
+    numerically, strings by code point), are the classes, and ``labels`` (m,), int64, holds
+    each value's class index. The values must be all integers or all strings."""
+    classes = _class_labels(sorted(set(values), key=lambda v: (isinstance(v, str), v)))
+    if classes and isinstance(classes[0], int) and isinstance(classes[-1], str):
+        raise ValueError("labels must be all integers or all strings, not a mix")
+    index = {value: i for i, value in enumerate(classes)}
+    return np.array([index[value] for value in values], dtype=np.int64), classes
+
+
+def targets_from_labels(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """The network's targets for class indices ``labels`` (m,): a (1, m) row of 0.0/1.0 when
+    ``n_classes`` is 2, else one-hot (n_classes, m), float64."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise ValueError(
+            f"labels must be integers of shape (m,), got {labels.dtype} {labels.shape}"
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(
+            f"labels must lie in 0..{n_classes - 1}, got {labels.min()}..{labels.max()}"
+        )
+    if n_classes == 2:
+        return labels.reshape(1, -1).astype(np.float64)
+    Y = np.zeros((n_classes, labels.size))
+    Y[labels, np.arange(labels.size)] = 1.0
+    return Y
+
+
+def labels_from_targets(Y: np.ndarray) -> np.ndarray:
+    """Class indices (m,), int64, of targets ``Y``: the row itself when Y has one row, the row
+    of the 1 in each column when it is one-hot."""
+    if Y.shape[0] == 1:
+        return Y[0].astype(np.int64)
+    return np.argmax(Y, axis=0).astype(np.int64)
+
+
+def _check_seed(seed: object) -> int:
+    seed = check_int("seed", seed, minimum=0)
+    if seed > MAX_SEED:
+        raise ValueError(f"seed must be an integer in [0, 2**32 - 1], got {seed}")
+    return seed
+
+
+def _shuffled(
+    rng: np.random.RandomState, X: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """X and y reordered by ``rng.shuffle(np.arange(m))``, as scikit-learn's ``shuffle``."""
+    order = np.arange(len(y))
+    rng.shuffle(order)
+    return X[order], y[order]
+
+
+def _from_rows(
+    name: str, X: np.ndarray, y: np.ndarray, n_classes: int, params: dict[str, object]
+) -> Dataset:
+    """A dataset from scikit-learn's layout: X (m, n_features), class indices y (m,)."""
+    return Dataset.from_labels(name, np.ascontiguousarray(X.T), y, range(n_classes), params)
 
 
 def make_moons(
@@ -50,7 +219,7 @@ def make_moons(
     """
     n_samples = check_int("n_samples", n_samples, minimum=2)
     noise = check_nonnegative_float("noise", noise)
-    rng = np.random.RandomState(seed)
+    rng = np.random.RandomState(_check_seed(seed))
     n_out = n_samples // 2
     n_in = n_samples - n_out
     outer_x = np.cos(np.linspace(0, np.pi, n_out))
@@ -67,7 +236,10 @@ def make_moons(
 
 
 def moons(n_samples: int = 300, noise: float = 0.2, seed: int = COURSE_MOONS_SEED) -> Dataset:
-    """The course's moons data: X (2, m), Y (1, m). The defaults are the published set."""
+    """The course's moons data: X (2, m), Y (1, m). The defaults are the published set.
+
+    Draws exactly what ``make_moons`` describes; class 0 is the upper moon.
+    """
     X, y = make_moons(n_samples, noise, seed)
     return Dataset(
         name="moons",
@@ -77,14 +249,267 @@ def moons(n_samples: int = 300, noise: float = 0.2, seed: int = COURSE_MOONS_SEE
     )
 
 
-DATASETS = {"moons": moons}
+def circles(
+    n_samples: int = 300, noise: float = 0.1, seed: int = 0, factor: float = 0.5
+) -> Dataset:
+    """Two concentric circles: class 0 the outer (radius 1), class 1 the inner (``factor``).
+
+    Bit-identical to ``sklearn.datasets.make_circles(n_samples, noise=noise, factor=factor,
+    random_state=np.random.RandomState(seed))``: n_samples // 2 points at evenly spaced
+    angles 2 pi k / n on the outer circle, the rest likewise on the inner one; the indices
+    shuffled by the RandomState, then normal noise of standard deviation ``noise`` added to
+    both coordinates from the same stream.
+    """
+    n_samples = check_int("n_samples", n_samples, minimum=2)
+    noise = check_nonnegative_float("noise", noise)
+    factor = check_positive_float("factor", factor)
+    if factor >= 1:
+        raise ValueError(f"factor must be a number in (0, 1), got {factor!r}")
+    rng = np.random.RandomState(_check_seed(seed))
+    n_out = n_samples // 2
+    n_in = n_samples - n_out
+    angles_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
+    angles_in = np.linspace(0, 2 * np.pi, n_in, endpoint=False)
+    X = np.vstack(
+        [
+            np.append(np.cos(angles_out), np.cos(angles_in) * factor),
+            np.append(np.sin(angles_out), np.sin(angles_in) * factor),
+        ]
+    ).T
+    y = np.hstack([np.zeros(n_out, dtype=np.intp), np.ones(n_in, dtype=np.intp)])
+    X, y = _shuffled(rng, X, y)
+    X += rng.normal(scale=noise, size=X.shape)
+    params: dict[str, object] = {
+        "n_samples": n_samples,
+        "noise": noise,
+        "seed": seed,
+        "factor": factor,
+    }
+    return _from_rows("circles", X, y, 2, params)
+
+
+def blobs(
+    n_samples: int = 300,
+    noise: float = 1.0,
+    seed: int = 0,
+    n_classes: int | None = None,
+    centers: Sequence[Sequence[float]] | np.ndarray | None = None,
+) -> Dataset:
+    """Isotropic Gaussian blobs, one per class: 3 in 2-D unless ``n_classes`` or ``centers``.
+
+    Bit-identical to ``sklearn.datasets.make_blobs(n_samples, centers=..., cluster_std=noise,
+    random_state=np.random.RandomState(seed))``: without ``centers``, the n_classes centers
+    are drawn uniformly from the box [-10, 10]^2; blob i gets n_samples // C points (the first
+    n_samples % C blobs one more), drawn normal around its center with standard deviation
+    ``noise`` in every coordinate; then the indices are shuffled. With ``centers`` (one row of
+    coordinates per class, any dimension) nothing is drawn for the centers, and ``n_classes``,
+    if given, must equal their number.
+    """
+    n_samples = check_int("n_samples", n_samples, minimum=1)
+    noise = check_nonnegative_float("noise", noise)
+    rng = np.random.RandomState(_check_seed(seed))
+    if centers is None:
+        n_classes = 3 if n_classes is None else check_int("n_classes", n_classes, minimum=2)
+        center_array = rng.uniform(-10.0, 10.0, size=(n_classes, 2))
+    else:
+        center_array = np.array(centers, dtype=np.float64)
+        if center_array.ndim != 2 or len(center_array) < 2 or center_array.shape[1] < 1:
+            raise ValueError(
+                f"centers must be a list of at least 2 points (one per class), got shape "
+                f"{center_array.shape}"
+            )
+        if not np.isfinite(center_array).all():
+            raise ValueError("centers must be finite numbers")
+        if n_classes is not None and n_classes != len(center_array):
+            raise ValueError(
+                f"n_classes must equal the number of centers ({len(center_array)}), "
+                f"got {n_classes!r}"
+            )
+        n_classes = len(center_array)
+    if n_samples < n_classes:
+        raise ValueError(f"n_samples must be >= n_classes ({n_classes}), got {n_samples}")
+    counts = [n_samples // n_classes + (i < n_samples % n_classes) for i in range(n_classes)]
+    X = np.empty((n_samples, center_array.shape[1]))
+    y = np.repeat(np.arange(n_classes), counts)
+    start = 0
+    for center, count in zip(center_array, counts, strict=True):
+        X[start : start + count] = rng.normal(loc=center, scale=noise, size=(count, len(center)))
+        start += count
+    X, y = _shuffled(rng, X, y)
+    params: dict[str, object] = {
+        "n_samples": n_samples,
+        "noise": noise,
+        "seed": seed,
+        "n_classes": n_classes,
+        "centers": None if centers is None else center_array.tolist(),
+    }
+    return _from_rows("blobs", X, y, n_classes, params)
+
+
+def spirals(
+    n_samples: int = 300, noise: float = 0.05, seed: int = 0, turns: float = 1.5
+) -> Dataset:
+    """Two interleaved spirals, each winding ``turns`` times around the origin.
+
+    Spiral k (k = 0 gets n_samples // 2 points, k = 1 the rest, n_k each) has its points at
+    t = 1/n_k, 2/n_k, ..., 1: radius t, angle 2 pi turns t + k pi (spiral 1 is spiral 0
+    turned by half a turn, so neighbouring arms are 1 / (2 turns) apart). The indices are
+    shuffled by ``RandomState(seed)``, then normal noise of standard deviation ``noise`` is
+    added to both coordinates from the same stream.
+    """
+    n_samples = check_int("n_samples", n_samples, minimum=2)
+    noise = check_nonnegative_float("noise", noise)
+    turns = check_positive_float("turns", turns)
+    rng = np.random.RandomState(_check_seed(seed))
+    n_first = n_samples // 2
+    points, y = [], []
+    for k, count in enumerate((n_first, n_samples - n_first)):
+        t = np.arange(1, count + 1) / count
+        angle = 2 * np.pi * turns * t + k * np.pi
+        points.append(np.column_stack([t * np.cos(angle), t * np.sin(angle)]))
+        y.append(np.full(count, k, dtype=np.intp))
+    X, labels = _shuffled(rng, np.vstack(points), np.concatenate(y))
+    X += rng.normal(scale=noise, size=X.shape)
+    params: dict[str, object] = {
+        "n_samples": n_samples,
+        "noise": noise,
+        "seed": seed,
+        "turns": turns,
+    }
+    return _from_rows("spirals", X, labels, 2, params)
+
+
+XOR_CENTERS = np.array([[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]])
+"""The four cluster centers of ``xor``, one per quadrant, in quadrant order I..IV."""
+
+
+def xor(n_samples: int = 300, noise: float = 0.4, seed: int = 0) -> Dataset:
+    """Four Gaussian clusters, one per quadrant; the label is the xor of the center's signs.
+
+    The clusters are centered at (1, 1), (-1, 1), (-1, -1), (1, -1) with labels 0, 1, 0, 1
+    (1 where exactly one coordinate of the center is negative); cluster i gets
+    n_samples // 4 points (the first n_samples % 4 clusters one more). The indices are
+    shuffled by ``RandomState(seed)``, then normal noise of standard deviation ``noise`` is
+    added to both coordinates from the same stream; a point keeps its cluster's label even
+    if the noise carries it into another quadrant.
+    """
+    n_samples = check_int("n_samples", n_samples, minimum=4)
+    noise = check_nonnegative_float("noise", noise)
+    rng = np.random.RandomState(_check_seed(seed))
+    counts = [n_samples // 4 + (i < n_samples % 4) for i in range(4)]
+    X = np.repeat(XOR_CENTERS, counts, axis=0)
+    y = np.repeat(np.array([0, 1, 0, 1]), counts)
+    X, y = _shuffled(rng, X, y)
+    X += rng.normal(scale=noise, size=X.shape)
+    params: dict[str, object] = {"n_samples": n_samples, "noise": noise, "seed": seed}
+    return _from_rows("xor", X, y, 2, params)
+
+
+def gaussian_quantiles(
+    n_samples: int = 300,
+    noise: float = 0.0,
+    seed: int = 0,
+    n_classes: int = 2,
+    n_features: int = 2,
+) -> Dataset:
+    """A standard normal cloud cut into ``n_classes`` nested shells of equal size.
+
+    Bit-identical (for noise 0) to ``sklearn.datasets.make_gaussian_quantiles(
+    n_samples=n_samples, n_features=n_features, n_classes=n_classes,
+    random_state=np.random.RandomState(seed))``: the points are drawn by
+    ``multivariate_normal(0, I)``, sorted by distance from the origin and labelled by
+    quantile (the n_samples // C nearest are class 0, the next class 1, ...; the last class
+    also takes the remainder), then the indices are shuffled. Finally normal noise of
+    standard deviation ``noise`` is added to every coordinate from the same stream; the labels
+    stay those of the clean points, so noise blurs the shells' boundaries.
+    """
+    n_samples = check_int("n_samples", n_samples, minimum=2)
+    noise = check_nonnegative_float("noise", noise)
+    n_classes = check_int("n_classes", n_classes, minimum=2)
+    n_features = check_int("n_features", n_features, minimum=1)
+    if n_samples < n_classes:
+        raise ValueError(f"n_samples must be >= n_classes ({n_classes}), got {n_samples}")
+    rng = np.random.RandomState(_check_seed(seed))
+    X = rng.multivariate_normal(np.zeros(n_features), np.identity(n_features), (n_samples,))
+    X = X[np.argsort(np.sum(X**2, axis=1))]
+    step = n_samples // n_classes
+    y = np.hstack(
+        [
+            np.repeat(np.arange(n_classes), step),
+            np.repeat(n_classes - 1, n_samples - step * n_classes),
+        ]
+    )
+    X, y = _shuffled(rng, X, y)
+    X += rng.normal(scale=noise, size=X.shape)
+    params: dict[str, object] = {
+        "n_samples": n_samples,
+        "noise": noise,
+        "seed": seed,
+        "n_classes": n_classes,
+        "n_features": n_features,
+    }
+    return _from_rows("gaussian-quantiles", X, y, n_classes, params)
+
+
+def digits(
+    n_samples: int | None = None, noise: float | None = None, seed: int | None = None
+) -> Dataset:
+    """scikit-learn's bundled 8x8 handwritten digits: X (64, 1797), 10 classes 0..9.
+
+    ``sklearn.datasets.load_digits()`` (shipped with scikit-learn, never downloaded), pixel
+    intensities 0..16 as float64, features named pixel_<row>_<column>. Nothing is drawn; the
+    set has a fixed size, so ``n_samples``, ``noise`` and ``seed`` must be left unset.
+    """
+    for argument, value in (("n_samples", n_samples), ("noise", noise), ("seed", seed)):
+        if value is not None:
+            raise ValueError(
+                f"{argument} must be left unset (digits is scikit-learn's fixed set of 1797 "
+                f"images), got {value!r}"
+            )
+    try:
+        from sklearn.datasets import load_digits  # type: ignore[import-untyped]
+    except ImportError:
+        raise ValueError(
+            "digits needs scikit-learn, which is not installed (pip install scikit-learn)"
+        ) from None
+    bunch = load_digits()
+    return Dataset.from_labels(
+        "digits",
+        np.ascontiguousarray(bunch.data.T, dtype=np.float64),
+        np.asarray(bunch.target, dtype=np.int64),
+        [int(label) for label in bunch.target_names],
+        {"source": "sklearn.datasets.load_digits"},
+        feature_names=[str(name) for name in bunch.feature_names],
+    )
+
+
+DATASETS: dict[str, Callable[..., Dataset]] = {
+    "moons": moons,
+    "circles": circles,
+    "blobs": blobs,
+    "spirals": spirals,
+    "xor": xor,
+    "gaussian-quantiles": gaussian_quantiles,
+    "digits": digits,
+}
+"""Every named dataset, the course's default first."""
 
 
 def load(name: str, **kwargs: object) -> Dataset:
-    """Build a dataset by name (``descentlab.datasets.DATASETS`` lists the names)."""
+    """Build a dataset by name (``DATASETS`` lists the names) with the keyword arguments its
+    function takes; every error names the dataset and what is allowed."""
     try:
         factory = DATASETS[name]
     except KeyError:
-        allowed = ", ".join(sorted(DATASETS))
+        allowed = ", ".join(DATASETS)
         raise ValueError(f"unknown dataset {name!r}; choose one of: {allowed}") from None
-    return factory(**kwargs)  # type: ignore[arg-type]
+    accepted = list(inspect.signature(factory).parameters)
+    for key in kwargs:
+        if key not in accepted:
+            raise ValueError(
+                f"dataset {name!r} takes no argument {key!r}; it takes: {', '.join(accepted)}"
+            )
+    try:
+        return factory(**kwargs)
+    except ValueError as error:
+        raise ValueError(f"dataset {name!r}: {error}") from None
