@@ -113,6 +113,11 @@ def test_results_document_contract(compare_run: tuple[Any, Path, dict[str, Any]]
         "n_samples": 300,
         "noise": 0.2,
         "seed": 3,
+        "n_classes": 2,
+        "classes": [0, 1],
+        "feature_names": ["x1", "x2"],
+        "splits": {"train": 300},
+        "scaling": None,
     }
     config = results["config"]
     assert config["layers"] == [2, 5, 2, 1]

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
 from descentlab import metrics, optim
 from descentlab.datasets import Dataset
-from descentlab.nn import Network, predict
+from descentlab.evaluation import Monitor, confusion_matrix
+from descentlab.history import History
+from descentlab.nn import Network, predict_classes
 from descentlab.optim import Optimizer
 from descentlab.schedules import ScheduleSpec
 from descentlab.seeds import run_seeds
+from descentlab.splits import split, standardize
 from descentlab.train import RunGroup, TrainResult, squeeze_state, train_stack
 from descentlab.validation import check_int, check_positive_float
 
@@ -50,6 +53,12 @@ class ExperimentConfig:
     hyperparameters: Mapping[str, Mapping[str, float | bool]] = field(default_factory=dict)
     schedule: ScheduleSpec = field(default_factory=ScheduleSpec)
     seed: int = 0
+    validation_fraction: float = 0.0
+    test_fraction: float = 0.0
+    standardize: bool | None = None
+    early_stopping: bool = False
+    patience: int = 10
+    dtype: str = "float64"
 
     def __post_init__(self) -> None:
         if not self.optimizers:
@@ -85,6 +94,11 @@ class ExperimentConfig:
         for size in self.hidden_layers:
             check_int("hidden layer size", size, minimum=1)
         check_int("seed", self.seed, minimum=0)
+        check_int("patience", self.patience, minimum=1)
+        if self.early_stopping and not self.validation_fraction:
+            raise ValueError("early stopping needs a validation split (--validation-fraction)")
+        if self.dtype not in ("float64", "float32"):
+            raise ValueError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}")
         self.built_optimizers(batches_per_epoch=1)  # bad hyperparameters fail here, up front
 
     def learning_rate_for(self, name: str) -> float:
@@ -129,9 +143,15 @@ class ExperimentConfig:
         batch = n_examples if self.batch_size is None else self.batch_size
         return -(-n_examples // batch)
 
-    def network(self, n_features: int) -> Network:
-        """The network [n_features, *hidden_layers, 1]."""
-        return Network((n_features, *self.hidden_layers, 1))
+    def network(self, n_features: int, n_classes: int = 2) -> Network:
+        """The network [n_features, *hidden_layers, n_out]: one sigmoid output for two classes,
+        ``n_classes`` softmax outputs for more."""
+        return Network((n_features, *self.hidden_layers, 1 if n_classes == 2 else n_classes))
+
+    def standardizes(self, dataset: Dataset) -> bool:
+        """Whether features are standardised: as set, or by default for every dataset but the
+        course's moons (whose published numbers need the raw features)."""
+        return dataset.name != "moons" if self.standardize is None else self.standardize
 
     def to_dict(self) -> dict[str, object]:
         settings = asdict(self)
@@ -163,6 +183,17 @@ class RunOutcome:
     seconds: float
     learning_rates: np.ndarray
     """The rate each epoch's updates used, shape (epochs,)."""
+    validation_costs: np.ndarray | None = None
+    """Mean cost on the validation split after every epoch, or None without one."""
+    validation_accuracies: np.ndarray | None = None
+    accuracies: Mapping[str, float] = field(default_factory=dict)
+    """Accuracy of the final parameters on "train", and "validation" / "test" when split."""
+    confusion: Mapping[str, np.ndarray] = field(default_factory=dict)
+    """Confusion matrix (true class x predicted class) per split."""
+    stopped_epoch: int | None = None
+    """The epoch early stopping ended this run, or None."""
+    best_epoch: int | None = None
+    """With early stopping: the epoch whose parameters were kept."""
 
     @property
     def train_accuracy(self) -> float:
@@ -177,55 +208,132 @@ ProgressCallback = Callable[[int, np.ndarray], None]
 """Called after every epoch with the epoch index and every run's epoch cost."""
 
 
+@dataclass(frozen=True)
+class PreparedData:
+    """The splits a run trains and is evaluated on, after standardisation."""
+
+    train: Dataset
+    validation: Dataset | None
+    test: Dataset | None
+    scaling: dict[str, list[float]] | None
+    """The standardiser learned on the training split, or None."""
+
+    def named(self) -> dict[str, Dataset]:
+        parts = {"train": self.train, "validation": self.validation, "test": self.test}
+        return {name: part for name, part in parts.items() if part is not None}
+
+
+def prepare_data(config: ExperimentConfig, dataset: Dataset) -> PreparedData:
+    """Split ``dataset`` (stratified, seeded with ``config.seed``) and standardise every split
+    with the mean and deviation of the training split when ``config.standardizes``."""
+    parts = split(dataset, config.validation_fraction, config.test_fraction, seed=config.seed)
+    scaling = None
+    if config.standardizes(dataset):
+        parts, scaler = standardize(parts)
+        scaling = scaler.to_dict()
+    return PreparedData(parts.train, parts.validation, parts.test, scaling)
+
+
 def run_experiment(
     config: ExperimentConfig,
     dataset: Dataset,
     progress: ProgressCallback | None = None,
+    data: PreparedData | None = None,
 ) -> list[RunOutcome]:
-    """Train every optimizer of ``config`` on ``dataset`` together, as one stack, from the
-    same initial weights and the same batch order, and measure each run.
+    """Train every optimizer of ``config`` on ``dataset``'s training split together, as one
+    stack, from the same initial weights and the same batch order, and measure each run.
 
     A run's ``seconds`` is its share of the stack's training time (the stack's time divided
-    by the number of runs)."""
-    network = config.network(dataset.n_features)
+    by the number of runs). With a validation split every epoch is evaluated on it, and with
+    ``early_stopping`` each run stops once its validation cost has not improved for
+    ``patience`` epochs and keeps its best epoch's parameters."""
+    data = prepare_data(config, dataset) if data is None else data
+    train_set = data.train
+    network = config.network(train_set.n_features, dataset.n_classes)
     seeds = run_seeds(config.seed)
-    batches_per_epoch = config.batches_per_epoch(dataset.n_examples)
+    batches_per_epoch = config.batches_per_epoch(train_set.n_examples)
     optimizers = config.built_optimizers(batches_per_epoch)
+    monitor = None
+    if data.validation is not None:
+        monitor = Monitor(
+            network,
+            data.validation,
+            n_runs=len(optimizers),
+            epochs=config.epochs,
+            patience=config.patience if config.early_stopping else None,
+        )
     started = time.perf_counter()
     stack = train_stack(
         network,
-        dataset.X,
-        dataset.Y,
+        train_set.X,
+        train_set.Y,
         [RunGroup(optimizer, 1) for optimizer in optimizers],
         init_seeds=[seeds.init_seed] * len(optimizers),
         shuffle_seeds=[seeds.shuffle_seed] * len(optimizers),
         epochs=config.epochs,
         batch_size=config.batch_size,
+        dtype=np.dtype(config.dtype).type,
         on_epoch_end=progress,
+        should_stop=None if monitor is None else monitor.after_epoch,
     )
     share = (time.perf_counter() - started) / len(optimizers)
+    final_params = stack.params if monitor is None else monitor.final_params(stack.params)
     outcomes = []
     for index, optimizer in enumerate(optimizers):
         rate = optim.learning_rate_at(config.learning_rate_of(optimizer.name, batches_per_epoch))
-        learning_rates = np.array(
-            [rate(epoch * batches_per_epoch) for epoch in range(config.epochs)]
-        )
+        epochs_run = stack.histories[index].epochs
+        learning_rates = np.array([rate(epoch * batches_per_epoch) for epoch in range(epochs_run)])
         result = stack.run(index, opt_state=squeeze_state(stack.opt_states[index]))
-        correct = int((predict(network, result.params, dataset.X) == dataset.Y).sum())
+        stopped = None if monitor is None else monitor.stopped_epoch[index]
+        if stopped is not None:
+            result = _truncated(result, stopped + 1)
+        params = final_params[index]
+        result = replace(result, params=params)
+        accuracies: dict[str, float] = {}
+        confusion: dict[str, np.ndarray] = {}
+        for name, part in data.named().items():
+            predictions = predict_classes(network, params, part.X)
+            accuracies[name] = float(np.mean(predictions == part.labels))
+            confusion[name] = confusion_matrix(part.labels, predictions, dataset.n_classes)
+        correct = int(np.trace(confusion["train"]))
         index_value = metrics.oscillation_index(result.history)
         shape = metrics.cost_shape(index_value)
         if result.diverged_epoch is not None:
             shape = "diverged"
+        validation_costs = validation_accuracies = None
+        if monitor is not None:
+            last = result.history.epochs
+            validation_costs = monitor.costs[index, :last].copy()
+            validation_accuracies = monitor.accuracies[index, :last].copy()
         outcomes.append(
             RunOutcome(
                 optimizer=optimizer,
                 result=result,
                 train_correct=correct,
-                n_examples=dataset.n_examples,
+                n_examples=train_set.n_examples,
                 oscillation=index_value,
                 cost_shape=shape,
                 seconds=share,
                 learning_rates=learning_rates,
+                validation_costs=validation_costs,
+                validation_accuracies=validation_accuracies,
+                accuracies=accuracies,
+                confusion=confusion,
+                stopped_epoch=stopped,
+                best_epoch=None
+                if monitor is None or not config.early_stopping
+                else int(monitor.best_epoch[index]),
             )
         )
     return outcomes
+
+
+def _truncated(result: TrainResult, epochs: int) -> TrainResult:
+    """``result`` with its history cut after ``epochs`` epochs."""
+    history = result.history
+    cut = History(
+        history.epoch_costs[:epochs],
+        history.minibatch_costs[: epochs * history.batches_per_epoch],
+        history.batches_per_epoch,
+    )
+    return replace(result, history=cut)

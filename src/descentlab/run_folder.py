@@ -18,7 +18,7 @@ import numpy as np
 from descentlab import __version__
 from descentlab.atomic import write_atomic, write_text_atomic
 from descentlab.datasets import Dataset
-from descentlab.experiment import ExperimentConfig, RunOutcome
+from descentlab.experiment import ExperimentConfig, PreparedData, RunOutcome, prepare_data
 from descentlab.metrics import OSCILLATION_THRESHOLD
 
 COST_EVERY = 100
@@ -90,8 +90,37 @@ def run_record(
         "oscillation_threshold": OSCILLATION_THRESHOLD,
         "cost_shape": outcome.cost_shape,
         "seconds": outcome.seconds,
+        **_held_out_record(outcome),
         **files,
     }
+
+
+def _held_out_record(outcome: RunOutcome) -> dict[str, object]:
+    """Accuracy per split, confusion matrices, validation curves and early stopping."""
+    record: dict[str, object] = {
+        f"{name}_accuracy": value for name, value in outcome.accuracies.items() if name != "train"
+    }
+    record["confusion_matrices"] = {
+        name: matrix.tolist() for name, matrix in outcome.confusion.items()
+    }
+    if outcome.validation_costs is not None and outcome.validation_accuracies is not None:
+        record["validation_costs"] = [
+            _finite_or_none(float(c)) for c in outcome.validation_costs[::COST_EVERY]
+        ]
+        record["validation_accuracies"] = [
+            float(a) for a in outcome.validation_accuracies[::COST_EVERY]
+        ]
+    if outcome.best_epoch is not None:
+        record["early_stopping"] = {
+            "stopped_epoch": outcome.stopped_epoch,
+            "best_epoch": outcome.best_epoch,
+            "reason": (
+                "patience ran out: no better validation cost since the best epoch"
+                if outcome.stopped_epoch is not None
+                else "ran every epoch; kept the best validation epoch"
+            ),
+        }
+    return record
 
 
 def results_dict(
@@ -100,8 +129,17 @@ def results_dict(
     dataset: Dataset,
     outcomes: Sequence[RunOutcome],
     files: Sequence[dict[str, str]],
+    data: PreparedData | None = None,
 ) -> dict[str, object]:
     """The whole results.json document (its keys are a contract other tools read)."""
+    splits = (
+        {}
+        if data is None
+        else {
+            "splits": {name: part.n_examples for name, part in data.named().items()},
+            "scaling": data.scaling,
+        }
+    )
     return {
         "descentlab_version": __version__,
         "command": command,
@@ -111,11 +149,15 @@ def results_dict(
             "name": dataset.name,
             "n_features": dataset.n_features,
             "n_examples": dataset.n_examples,
+            "n_classes": dataset.n_classes,
+            "classes": list(dataset.classes),
+            "feature_names": list(dataset.feature_names),
             **dataset.params,
+            **splits,
         },
         "config": {
             **config.to_dict(),
-            "layers": list(config.network(dataset.n_features).layer_sizes),
+            "layers": list(config.network(dataset.n_features, dataset.n_classes).layer_sizes),
         },
         "runs": [run_record(o, f, config) for o, f in zip(outcomes, files, strict=True)],
     }
@@ -131,16 +173,19 @@ def write_run_folder(
     config: ExperimentConfig,
     dataset: Dataset,
     outcomes: Sequence[RunOutcome],
+    data: PreparedData | None = None,
 ) -> dict[str, object]:
     """Write every file of a finished run into ``out_dir``; return the results document.
 
     Per optimizer: ``<name>-epoch-costs.npy``, ``<name>-minibatch-costs.npy`` and
-    ``<name>-params.npy`` (the flat parameter buffer). Then cost_curves.png,
-    learning_rates.png (with a schedule), decision_boundaries.png (2-D data only),
-    report.html and, last, results.json.
+    ``<name>-params.npy`` (the flat parameter buffer). Then cost_curves.png (with the
+    validation cost when there is a validation split), learning_rates.png (with a schedule),
+    decision_boundaries.png (2-D data only), confusion_matrices.png, report.html and, last,
+    results.json.
     """
     from descentlab.report.html import render_html
     from descentlab.report.plots import (
+        plot_confusion_matrices,
         plot_cost_curves,
         plot_decision_boundaries,
         plot_learning_rates,
@@ -160,7 +205,8 @@ def write_run_folder(
         _save_npy(out_dir / names["params_file"], outcome.result.params)
         files.append(names)
 
-    network = config.network(dataset.n_features)
+    data = prepare_data(config, dataset) if data is None else data
+    network = config.network(dataset.n_features, dataset.n_classes)
     images = {"Cost per epoch and per mini-batch": out_dir / "cost_curves.png"}
     plot_cost_curves(out_dir / "cost_curves.png", outcomes)
     if not config.schedule.is_constant:
@@ -168,9 +214,11 @@ def write_run_folder(
         plot_learning_rates(out_dir / "learning_rates.png", outcomes)
     if dataset.n_features == 2:
         images["Decision boundaries"] = out_dir / "decision_boundaries.png"
-        plot_decision_boundaries(out_dir / "decision_boundaries.png", network, outcomes, dataset)
+        plot_decision_boundaries(out_dir / "decision_boundaries.png", network, outcomes, data.train)
+    images["Confusion matrices"] = out_dir / "confusion_matrices.png"
+    plot_confusion_matrices(out_dir / "confusion_matrices.png", outcomes, dataset.classes)
 
-    results = results_dict(command, config, dataset, outcomes, files)
+    results = results_dict(command, config, dataset, outcomes, files, data)
     write_text_atomic(out_dir / "report.html", render_html(results, images))
     write_text_atomic(out_dir / RESULTS_FILE, json.dumps(results, indent=2, allow_nan=False) + "\n")
     return results

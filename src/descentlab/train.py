@@ -93,6 +93,7 @@ def train_stack(
     start_epoch: int = 0,
     dtype: type[np.floating] = np.float64,
     on_epoch_end: StackEpochCallback | None = None,
+    should_stop: Callable[[int, np.ndarray], bool] | None = None,
 ) -> StackResult:
     """Train K = sum(group sizes) runs together on X (n_x, m) and Y (1, m).
 
@@ -108,6 +109,8 @@ def train_stack(
     already run as ``start_epoch``: the shuffles go on with epoch ``start_epoch`` and the
     optimizers with their step counts, so the continuation equals one uninterrupted run.
     Histories cover the ``epochs`` run by this call; divergence epochs count from 0 overall.
+    ``should_stop(epoch, params)``, called after every epoch, ends training early when it
+    returns True (the histories then end at that epoch).
     """
     epochs = check_int("epochs", epochs, minimum=1)
     n_runs = sum(check_int("group size", group.size, minimum=1) for group in groups)
@@ -235,6 +238,10 @@ def train_stack(
                         diverged[bad] = epoch
             if on_epoch_end is not None:
                 on_epoch_end(epoch, epoch_costs[:, offset])
+            if should_stop is not None and should_stop(epoch, params):
+                epoch_costs = epoch_costs[:, : offset + 1]
+                minibatch_costs = minibatch_costs[:, : (offset + 1) * n_batches]
+                break
     histories = [
         History(epoch_costs[run], minibatch_costs[run], batches_per_epoch=len(bounds))
         for run in range(n_runs)

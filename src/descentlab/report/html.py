@@ -117,19 +117,28 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, Path]) -> str:
 
 
 def _results_table(runs: list[Mapping[str, Any]]) -> str:
+    held_out = [
+        name for name in ("validation", "test") if any(f"{name}_accuracy" in run for run in runs)
+    ]
     header = (
-        "<tr><th>optimizer</th><th>train accuracy</th><th>final cost</th>"
-        "<th>oscillation index</th><th>seconds</th></tr>"
+        "<tr><th>optimizer</th><th>train accuracy</th>"
+        + "".join(f"<th>{name} accuracy</th>" for name in held_out)
+        + "<th>final cost</th><th>oscillation index</th><th>seconds</th></tr>"
     )
     rows = []
     for run in runs:
         accuracy = format_accuracy(int(run["train_correct"]), int(run["n_examples"]))
         oscillation = f"{_number(run.get('oscillation'), 3)} ({run.get('cost_shape', '?')})"
+        extra = "".join(
+            f'<td class="num">{escape(_percent(run.get(f"{name}_accuracy")))}</td>'
+            for name in held_out
+        )
         rows.append(
             "<tr>"
             f"<td>{escape(str(run['optimizer']))}</td>"
             f'<td class="num">{escape(accuracy)}</td>'
-            f'<td class="num">{escape(_number(run.get("final_cost"), 6))}</td>'
+            + extra
+            + f'<td class="num">{escape(_number(run.get("final_cost"), 6))}</td>'
             f'<td class="num">{escape(oscillation)}</td>'
             f'<td class="num">{escape(_number(run.get("seconds"), 1))}</td>'
             "</tr>"
@@ -167,6 +176,12 @@ def _hyperparameters_table(runs: list[Mapping[str, Any]]) -> str:
             f"<td><code>{escape(settings)}</code></td></tr>"
         )
     return "<table>\n" + "\n".join(rows) + "\n</table>"
+
+
+def _percent(value: object) -> str:
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return MISSING
+    return f"{100.0 * value:.1f}%"
 
 
 def _number(value: object, decimals: int) -> str:

@@ -20,7 +20,7 @@ from descentlab.atomic import write_atomic
 from descentlab.datasets import Dataset
 from descentlab.experiment import RunOutcome
 from descentlab.history import History
-from descentlab.nn import Network, predict_proba
+from descentlab.nn import Network, predict_classes
 from descentlab.report.html import format_accuracy
 
 if TYPE_CHECKING:
@@ -131,6 +131,12 @@ def cost_curves_figure(outcomes: Sequence[RunOutcome]) -> Figure:
             zorder=2,
             label=f"{outcome.optimizer.name} ({_shape_label(outcome)})",
         )
+        if outcome.validation_costs is not None:
+            ax.plot(
+                np.arange(outcome.validation_costs.size), outcome.validation_costs,
+                color=color, linewidth=1.4, linestyle="--", zorder=3,
+                label=f"{outcome.optimizer.name} validation",
+            )  # fmt: skip
     ax.set_xlabel("epoch")
     ax.set_ylabel("cost (cross-entropy)")
     ax.set_title("Training cost: per epoch (solid) and per mini-batch (faint)")
@@ -224,15 +230,15 @@ def decision_grid(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(xx, yy, classes)`` over a grid of spacing ``step`` covering the view (coarser if
     a side would pass ``GRID_MAX_POINTS_PER_AXIS`` points); ``classes`` is 1 where the
-    network's probability is > 0.5, as the course predicts. One ``predict_proba`` call."""
+    network's probability is > 0.5, as the course predicts (the most probable class with a
+    softmax output). One forward pass over the whole grid."""
     axes = []
     for low, high in (xlim, ylim):
         count = min(int(np.ceil((high - low) / step)) + 1, GRID_MAX_POINTS_PER_AXIS)
         axes.append(np.linspace(low, high, max(count, 2)))
     xx, yy = np.meshgrid(*axes)
     points = np.vstack([xx.ravel(), yy.ravel()])
-    probabilities = predict_proba(network, params, points)
-    classes = (probabilities > 0.5).astype(np.float64).reshape(xx.shape)
+    classes = predict_classes(network, params, points).astype(np.float64).reshape(xx.shape)
     return xx, yy, classes
 
 
@@ -265,17 +271,18 @@ def decision_boundaries_figure(
     if not outcomes:
         return fig
     axes = fig.subplots(1, len(outcomes), sharex=True, sharey=True, squeeze=False)[0]
-    labels = dataset.Y.ravel()
+    labels = dataset.labels
+    top = max(dataset.n_classes - 1, 1)
     for index, (ax, outcome) in enumerate(zip(axes, outcomes, strict=True)):
         xx, yy, classes = decision_grid(network, outcome.result.params, xlim, ylim)
-        _fill_classes(ax, xx, yy, classes)
+        _fill_classes(ax, xx, yy, classes, dataset.n_classes)
         ax.scatter(
             dataset.X[0],
             dataset.X[1],
             c=labels,
             cmap="Spectral",
             vmin=0.0,
-            vmax=1.0,
+            vmax=top,
             s=14,
             edgecolors="black",
             linewidths=0.4,
@@ -295,6 +302,52 @@ def decision_boundaries_figure(
     return fig
 
 
+def confusion_matrices_figure(outcomes: Sequence[RunOutcome], classes: Sequence[object]) -> Figure:
+    """A grid of confusion matrices: one row per optimizer, one column per split (train,
+    validation, test), counts written in each cell; rows are true classes, columns predicted."""
+    from matplotlib.figure import Figure
+
+    splits = [
+        name
+        for name in ("train", "validation", "test")
+        if outcomes and name in outcomes[0].confusion
+    ]
+    n_rows, n_cols = max(len(outcomes), 1), max(len(splits), 1)
+    size = 1.2 + 0.45 * len(classes)
+    fig = Figure(figsize=(size * n_cols + 0.5, size * n_rows + 0.3), dpi=DPI, layout="constrained")
+    if not outcomes:
+        return fig
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    names = [str(c) for c in classes]
+    for row, outcome in enumerate(outcomes):
+        for col, split_name in enumerate(splits):
+            ax = axes[row][col]
+            matrix = outcome.confusion[split_name]
+            ax.imshow(matrix, cmap="Blues", vmin=0, vmax=max(int(matrix.max()), 1))
+            for (true, predicted), count in np.ndenumerate(matrix):
+                dark = count > 0.6 * matrix.max()
+                ax.text(predicted, true, str(count), ha="center", va="center", fontsize=8,
+                        color="white" if dark else "black")  # fmt: skip
+            ax.set_xticks(
+                range(len(names)), names, fontsize=7, rotation=45 if len(names) > 4 else 0
+            )
+            ax.set_yticks(range(len(names)), names, fontsize=7)
+            accuracy = outcome.accuracies.get(split_name, float("nan"))
+            ax.set_title(f"{outcome.optimizer.name}, {split_name}: {100 * accuracy:.1f}%",
+                         fontsize=9, color=color_for(row))  # fmt: skip
+            if col == 0:
+                ax.set_ylabel("true class", fontsize=8)
+            ax.set_xlabel("predicted class", fontsize=8)
+    return fig
+
+
+def plot_confusion_matrices(
+    path: Path, outcomes: Sequence[RunOutcome], classes: Sequence[object]
+) -> None:
+    """Write ``confusion_matrices_figure(outcomes, classes)`` to ``path`` as a PNG."""
+    save_png(path, confusion_matrices_figure(outcomes, classes))
+
+
 def plot_decision_boundaries(
     path: Path, network: Network, outcomes: Sequence[RunOutcome], dataset: Dataset
 ) -> None:
@@ -302,16 +355,21 @@ def plot_decision_boundaries(
     save_png(path, decision_boundaries_figure(network, outcomes, dataset))
 
 
-def _fill_classes(ax: Axes, xx: np.ndarray, yy: np.ndarray, classes: np.ndarray) -> None:
-    """Fill each predicted class with a light tint of its Spectral end colour."""
+def _fill_classes(
+    ax: Axes, xx: np.ndarray, yy: np.ndarray, classes: np.ndarray, n_classes: int = 2
+) -> None:
+    """Fill each predicted class with a light tint of its Spectral colour (the two end
+    colours for two classes, evenly spaced ones for more)."""
     from matplotlib import colormaps
     from matplotlib.colors import ListedColormap
 
     spectral = colormaps["Spectral"]
-    tints = ListedColormap([_lighten(spectral(0.0)), _lighten(spectral(1.0))])
-    ax.contourf(xx, yy, classes, levels=[-0.5, 0.5, 1.5], cmap=tints)
-    if classes.min() != classes.max():  # draw the boundary line only where there is one
-        ax.contour(xx, yy, classes, levels=[0.5], colors="#444444", linewidths=0.8)
+    positions = np.linspace(0.0, 1.0, max(n_classes, 2))
+    tints = ListedColormap([_lighten(spectral(float(p))) for p in positions])
+    levels = np.arange(max(n_classes, 2) + 1) - 0.5
+    ax.contourf(xx, yy, classes, levels=levels, cmap=tints)
+    if classes.min() != classes.max():  # draw the boundary lines only where there are some
+        ax.contour(xx, yy, classes, levels=levels[1:-1], colors="#444444", linewidths=0.8)
 
 
 def _lighten(rgba: tuple[float, float, float, float], amount: float = 0.7) -> tuple[float, ...]:
