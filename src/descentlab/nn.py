@@ -155,14 +155,22 @@ class Workspace:
         self.softmax = network.output == "softmax"
         self.column = np.empty((*lead, 1, batch_size), dtype)
         self.last = len(self.layers) - 1
-        # Per-layer tuples, made once, keep the per-step Python work to a minimum.
-        self._hidden = [
-            (W, b, Z, A) for (W, b), Z, A in zip(self.layers, self.Z, self.A, strict=False)
-        ][: self.last]
-        self._backward = [
-            (index, *self.grad_layers[index], self.weights_t[index])
-            for index in range(self.last, -1, -1)
-        ]
+
+    def cache_for(
+        self,
+        X: np.ndarray,
+        output_logits: np.ndarray | None = None,
+        output: np.ndarray | None = None,
+    ) -> ForwardCache:
+        """The cache a pass over ``X`` fills: the workspace's buffers, with Z_L and A_L in
+        ``output_logits`` and ``output`` when given."""
+        Z_L = self.Z[-1] if output_logits is None else output_logits
+        A_L = self.A[-1] if output is None else output
+        return ForwardCache([*self.Z[:-1], Z_L], [X, *self.A[:-1], A_L])
+
+    def bind(self, cache: ForwardCache) -> Pass:
+        """A pass over ``cache``'s input into ``cache``'s arrays, ready to run every step."""
+        return Pass(self, cache)
 
     def forward(
         self,
@@ -170,20 +178,54 @@ class Workspace:
         output_logits: np.ndarray | None = None,
         output: np.ndarray | None = None,
     ) -> ForwardCache:
+        """One forward pass over X (see ``Pass.forward``); returns the filled cache."""
+        return self.bind(self.cache_for(X, output_logits, output)).forward()
+
+    def backward(self, cache: ForwardCache, Y: np.ndarray) -> np.ndarray:
+        """Gradients for a forward pass already in ``cache`` (see ``Pass.backward``)."""
+        return self.bind(cache).backward(Y)
+
+
+class Pass:
+    """One batch's forward and backward pass through a workspace. Every array and view the two
+    need is worked out once, here, so that a training step does numpy calls and little else."""
+
+    def __init__(self, workspace: Workspace, cache: ForwardCache) -> None:
+        self.cache = cache
+        self.grads = workspace.grads
+        self.softmax = workspace.softmax
+        self.column = workspace.column
+        Zs, As = cache.pre_activations, cache.activations
+        last = workspace.last
+        self.layers = [
+            (W, As[index], b, Zs[index], As[index + 1])
+            for index, (W, b) in enumerate(workspace.layers)
+        ]
+        self.inverse_m = 1.0 / As[0].shape[-1]
+        self.dZ_L = workspace.dZ[last]
+        self.backward_layers = [
+            (
+                workspace.dZ[index],
+                As[index].mT,
+                *workspace.grad_layers[index],
+                workspace.weights_t[index],
+                workspace.dZ[index - 1] if index > 0 else None,
+                As[index],
+                workspace.active[index - 1] if index > 0 else None,
+            )
+            for index in range(last, -1, -1)
+        ]
+
+    def forward(self) -> ForwardCache:
         """Z_l = W_l A_{l-1} + b_l; A_l = max(0, Z_l) for hidden layers; at the output
         A_L = 1 / (1 + e^{-Z_L}) (sigmoid) or A_L = e^{Z_L - max Z_L} / sum_c e^{Z_L - max Z_L}
-        (softmax over the C rows of each column). ``output_logits`` and ``output``, when given,
-        receive Z_L and A_L in place of the workspace's own buffers."""
-        A = X
-        for W, b, Z, out in self._hidden:
-            np.matmul(W, A, out=Z)
+        (softmax over the C rows of each column). Fills and returns the cache."""
+        for W, A_prev, b, Z, A in self.layers[:-1]:
+            np.matmul(W, A_prev, out=Z)
             Z += b
-            np.maximum(0, Z, out=out)
-            A = out
-        W, b = self.layers[-1]
-        Z = self.Z[-1] if output_logits is None else output_logits
-        out = self.A[-1] if output is None else output
-        np.matmul(W, A, out=Z)
+            np.maximum(0, Z, out=A)
+        W, A_prev, b, Z, out = self.layers[-1]
+        np.matmul(W, A_prev, out=Z)
         Z += b
         if self.softmax:
             np.maximum.reduce(Z, axis=-2, keepdims=True, out=self.column)
@@ -196,35 +238,26 @@ class Workspace:
             np.exp(out, out=out)
             np.add(1, out, out=out)
             np.divide(1, out, out=out)
-        return ForwardCache([*self.Z[:-1], Z], [X, *self.A[:-1], out])
+        return self.cache
 
-    def backward(self, cache: ForwardCache, Y: np.ndarray) -> np.ndarray:
-        """Gradients of the mean cross-entropy over the batch, written into ``self.grads``.
+    def backward(self, Y: np.ndarray) -> np.ndarray:
+        """Gradients of the mean cross-entropy over the batch, written into the workspace's
+        gradient buffer (returned).
 
         dZ_L = 1/m (A_L - Y) (for sigmoid with binary cross-entropy and for softmax with
         categorical cross-entropy alike); dW_l = dZ_l A_{l-1}^T; db_l = sum_columns(dZ_l);
         dA_{l-1} = W_l^T dZ_l; dZ_{l-1} = dA_{l-1} * (A_{l-1} > 0).
         """
-        activations = cache.activations
-        dZ = self.dZ[self.last]
-        np.subtract(activations[-1], Y, out=dZ)
-        np.multiply(1.0 / activations[0].shape[-1], dZ, out=dZ)
-        for index, dW, db, W_t in self._backward:
-            A_prev = activations[index]
-            if index == 0:
-                np.matmul(dZ, A_prev.mT, out=dW)
-                np.add.reduce(dZ, axis=-1, keepdims=True, out=db)
-                break
-            # The transposed views of the workspace's own buffers are made once, up front.
-            own = A_prev is self.A[index - 1]
-            np.matmul(dZ, self.A_t[index - 1] if own else A_prev.mT, out=dW)
+        dZ_L = self.dZ_L
+        np.subtract(self.cache.activations[-1], Y, out=dZ_L)
+        np.multiply(self.inverse_m, dZ_L, out=dZ_L)
+        for dZ, A_prev_t, dW, db, W_t, dA_prev, A_prev, active in self.backward_layers:
+            np.matmul(dZ, A_prev_t, out=dW)
             np.add.reduce(dZ, axis=-1, keepdims=True, out=db)
-            dA_prev = self.dZ[index - 1]
-            active = self.active[index - 1]
-            np.matmul(W_t, dZ, out=dA_prev)
-            np.greater(A_prev, 0, out=active)
-            np.multiply(dA_prev, active, out=dA_prev)
-            dZ = dA_prev
+            if dA_prev is not None and active is not None:
+                np.matmul(W_t, dZ, out=dA_prev)
+                np.greater(A_prev, 0, out=active)
+                np.multiply(dA_prev, active, out=dA_prev)
         return self.grads
 
 

@@ -149,12 +149,11 @@ def train_stack(
     run_of_seed = [distinct_seeds.index(seed) for seed in shuffle_seeds]
 
     n_batches = len(bounds)
-    # Z_L and A_L of batch j are written straight into logits[j] and outputs[j] (a smaller
-    # last batch uses a prefix), so the epoch's costs are computed once, after the epoch.
-    widest = max(stop - start for start, stop in bounds)
+    # Z_L and A_L of every batch are written straight into the epoch's logits and outputs, so
+    # the epoch's costs are computed once, after the epoch.
     n_outputs = network.layer_sizes[-1]
-    logits = np.empty((n_batches, n_runs, n_outputs, widest), dtype)
-    outputs = np.empty((n_batches, n_runs, n_outputs, widest), dtype)
+    logits = np.empty((n_runs, n_outputs, m), dtype)
+    outputs = np.empty((n_runs, n_outputs, m), dtype)
     run_axis = () if shared_order else (n_runs,)
     # Small data is shuffled once per epoch into one buffer that the batches are views of, as
     # the course does. Large data is gathered batch by batch instead, so no shuffled copy of
@@ -172,16 +171,23 @@ def train_stack(
         batch_sources = [shuffled_X[..., start:stop] for start, stop in bounds]
     steps = [
         (
-            workspaces[stop - start],
-            batch_sources[j],
+            workspaces[stop - start].bind(
+                workspaces[stop - start].cache_for(
+                    batch_sources[j], logits[..., start:stop], outputs[..., start:stop]
+                )
+            ),
             shuffled_Y[..., start:stop],
-            logits[j, ..., : stop - start],
-            outputs[j, ..., : stop - start],
             slice(start, stop),
         )
         for j, (start, stop) in enumerate(bounds)
     ]
-    updates_by_group = list(zip(groups, slices, strict=True))
+    updates_by_group = [
+        (index, group.optimizer.update, grads[part], params[part])
+        for index, (group, part) in enumerate(zip(groups, slices, strict=True))
+    ]
+    # Batch totals: one reduction over the equal full batches, one for a smaller last batch.
+    full = bounds[0][1] - bounds[0][0]
+    n_full = sum(1 for start, stop in bounds if stop - start == full)
     rng = np.random.RandomState()
     epoch_costs = np.empty((n_runs, epochs))
     minibatch_costs = np.empty((n_runs, epochs * n_batches))
@@ -204,27 +210,28 @@ def train_stack(
                     np.take(Y, orders[run], axis=1, out=shuffled_Y[run])
                     if not per_batch:
                         np.take(X, orders[run], axis=1, out=shuffled_X[run])
-            for workspace, batch_X, batch_Y, batch_logits, batch_outputs, columns in steps:
+            for step, batch_Y, columns in steps:
                 if per_batch:
+                    batch_X = step.cache.activations[0]
                     if shared_order:
                         np.take(X, order[columns], axis=1, out=batch_X)
                     else:
                         for run in range(n_runs):
                             np.take(X, orders[run, columns], axis=1, out=batch_X[run])
-                cache = workspace.forward(batch_X, output_logits=batch_logits, output=batch_outputs)
-                workspace.backward(cache, batch_Y)
-                for index, (group, part) in enumerate(updates_by_group):
-                    updates, states[index] = group.optimizer.update(
-                        grads[part], states[index], params[part]
-                    )
-                    params[part] += updates
-            epoch_logits = np.concatenate([step[3] for step in steps], axis=-1)
-            epoch_outputs = np.concatenate([step[4] for step in steps], axis=-1)
-            probabilities = label_probability(epoch_outputs, shuffled_Y)
-            terms = cross_entropy_from_label_probability(probabilities, epoch_logits, shuffled_Y)
+                step.forward()
+                step.backward(batch_Y)
+                for index, update, group_grads, group_params in updates_by_group:
+                    updates, states[index] = update(group_grads, states[index], group_params)
+                    group_params += updates
+            probabilities = label_probability(outputs, shuffled_Y)
+            terms = cross_entropy_from_label_probability(probabilities, logits, shuffled_Y)
             # Each batch's total is a pairwise sum over its contiguous columns, as np.sum does;
             # the epoch total adds the batch totals left to right, as the course's loop does.
-            for j, (start, stop) in enumerate(bounds):
+            batch_totals[:, :n_full] = np.add.reduce(
+                terms[:, 0, : n_full * full].reshape(n_runs, n_full, full), axis=-1
+            )
+            for j in range(n_full, n_batches):
+                start, stop = bounds[j]
                 batch_totals[:, j] = np.add.reduce(terms[:, 0, start:stop], axis=-1)
             cost_total = np.add.accumulate(batch_totals, axis=-1)[:, -1]
             minibatch_costs[:, offset * n_batches : (offset + 1) * n_batches] = (

@@ -10,6 +10,7 @@ import numpy as np
 from descentlab.optim.base import (
     Optimizer,
     Params,
+    Powers,
     ScalarOrSchedule,
     Schedule,
     describe_learning_rate,
@@ -153,6 +154,7 @@ def _adam_pair(
     """The ``init`` / ``update`` pair shared by adam and adamw. ``add_l2`` turns the gradient
     into g + wd W (coupled decay), ``shrink`` subtracts lr wd W from the updates (decoupled);
     ``None`` leaves the arithmetic exactly the plain Adam step."""
+    b1_powers, b2_powers = Powers(b1), Powers(b2)
 
     def init(params: Params) -> AdamState:
         nu_max = np.zeros_like(params) if keep_max else None
@@ -170,13 +172,15 @@ def _adam_pair(
         nu_max = None
         if keep_max:  # s is never negative, so a missing maximum counts as 0
             nu_max = nu if state.nu_max is None else np.maximum(state.nu_max, nu)
-        mu_hat = mu / (1 - np.power(b1, t))
-        nu_hat = (nu if nu_max is None else nu_max) / (1 - np.power(b2, t))
+        mu_hat = mu / (1 - b1_powers(t))
+        nu_hat = (nu if nu_max is None else nu_max) / (1 - b2_powers(t))
+        # (-lr * m) / d is exactly -(lr * m / d): negating first saves one pass.
         if inside:
-            step = lr * mu_hat / np.sqrt(nu_hat + eps)
+            updates = -lr * mu_hat / np.sqrt(nu_hat + eps)
         else:
-            step = lr * mu_hat / (np.sqrt(nu_hat) + eps)
-        updates = -step if shrink is None else shrink(-step, lr, params)
+            updates = -lr * mu_hat / (np.sqrt(nu_hat) + eps)
+        if shrink is not None:
+            updates = shrink(updates, lr, params)
         return updates, AdamState(step=t, mu=mu, nu=nu, nu_max=nu_max)
 
     return init, update
