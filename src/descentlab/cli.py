@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from descentlab.schedules import SCHEDULES, UNITS
 
 if TYPE_CHECKING:
     from descentlab.experiment import ExperimentConfig
+    from descentlab.sweep import SweepConfig
 from descentlab.validation import (
     check_decay,
     check_int,
@@ -27,6 +29,7 @@ from descentlab.validation import (
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
 
 T = TypeVar("T")
 
@@ -236,6 +239,81 @@ def parse_optimizers(text: str) -> tuple[str, ...]:
     return names
 
 
+def parse_grid_values(name: str, *, positive: bool = False) -> Callable[[str], str]:
+    """A sweep option's type: its text, once ``descentlab.sweep.grid.parse_values`` accepts it
+    (a number, a list 0.001,0.01 or a range LO..HI:log:N / LO..HI:lin:N)."""
+
+    def check(text: str) -> str:
+        from descentlab.sweep.grid import parse_values
+
+        parse_values(text, name, positive=positive)
+        return text.strip()
+
+    return check
+
+
+def parse_learning_rate_grid(text: str) -> str:
+    """``sweep --learning-rate``: values for all, or per optimizer (adam=1e-4..1e-1:log:13)."""
+    from descentlab.sweep.grid import parse_learning_rates
+
+    parse_learning_rates(text)
+    return text.strip()
+
+
+def parse_hyperparameter_grid(text: str) -> tuple[str, str]:
+    """ "[OPTIMIZER.]NAME=VALUES" -> ("adam.beta1", "0.8,0.9"), VALUES checked."""
+    target, equals, values = text.partition("=")
+    owner, dot, name = target.strip().rpartition(".")
+    if not equals or not name or not values.strip() or (dot and not owner):
+        raise ValueError(
+            f"hyperparameter must look like NAME=VALUES or OPTIMIZER.NAME=VALUES, got {text!r}"
+        )
+    if dot:
+        parse_optimizer(owner)
+    return target.strip(), parse_grid_values(name)(values)
+
+
+def parse_seed_count(text: str) -> tuple[int, ...]:
+    """``--seeds N``: seeds 0..N-1 (seed 0 is the course's protocol)."""
+    return tuple(range(_integer("seeds", text, minimum=1)))
+
+
+def parse_seed_list(text: str) -> tuple[int, ...]:
+    """``--seed-list 0,5,9``: distinct seeds >= 0."""
+    seeds = tuple(_integer("seed", part.strip(), minimum=0) for part in text.split(","))
+    for seed in seeds:
+        if seeds.count(seed) > 1:
+            raise ValueError(f"seed {seed} is listed twice in {text!r}")
+    return seeds
+
+
+def parse_jobs(text: str) -> int | str:
+    """A number of processes >= 1, or "auto"."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"jobs must be an integer >= 1 or 'auto', got {text!r}") from None
+    if value < 1:
+        raise ValueError(f"jobs must be an integer >= 1 or 'auto', got {text!r}")
+    return value
+
+
+def parse_positive_count(name: str) -> Callable[[str], int]:
+    return lambda text: _integer(name, text, minimum=1)
+
+
+def parse_dataset(text: str) -> str:
+    """A name from ``descentlab.datasets.DATASETS``."""
+    from descentlab.datasets import DATASETS
+
+    name = text.strip()
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose from: {', '.join(DATASETS)}")
+    return name
+
+
 def _add_schedule_options(parser: argparse.ArgumentParser) -> None:
     decay = parser.add_argument_group("learning-rate schedule")
     decay.add_argument(
@@ -378,6 +456,164 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+GRID_VALUES_HELP = "VALUES: 0.01, a list 0.001,0.01,0.1, or a range LO..HI:log:N or LO..HI:lin:N"
+
+
+def _add_sweep_command(commands: argparse._SubParsersAction[_Parser]) -> None:
+    from descentlab.datasets import DATASETS
+    from descentlab.sweep.config import SEARCHES
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="train a grid (or a random sample) of optimizers x hyperparameters x seeds",
+        description="Train every configuration with every seed, many runs at once, and print "
+        "the mean and standard deviation over seeds of each configuration's final cost and "
+        "accuracy, and the best configuration per optimizer. Writes results.json and "
+        f"sensitivity.png. {GRID_VALUES_HELP} (N values, both ends included).",
+    )
+    sweep.add_argument(
+        "--optimizers",
+        type=_argument(parse_optimizers, "optimizers"),
+        default=("gd", "momentum", "adam"),
+        metavar="NAME,NAME,...",
+        help=f"optimizers to sweep, from: {', '.join(optim.names())} (default: gd,momentum,adam)",
+    )
+    grid = sweep.add_argument_group("what to sweep (" + GRID_VALUES_HELP + ")")
+    grid.add_argument(
+        "--learning-rate",
+        type=_argument(parse_learning_rate_grid, "learning rate"),
+        default="1e-4..1e-1:log:13",
+        metavar="VALUES",
+        help="learning rates, > 0, for every optimizer, or per optimizer as "
+        "adam=1e-4..1e-1:log:13,gd=0.1 (values before the first NAME= go to the optimizers not "
+        "named) (default: %(default)s)",
+    )
+    for name, what in (
+        ("beta", "momentum's averaging coefficient"),
+        ("beta1", "first-moment coefficient of the Adam family"),
+        ("beta2", "second-moment coefficient of the Adam family"),
+        ("epsilon", "epsilon of every chosen optimizer that has one"),
+    ):
+        grid.add_argument(
+            f"--{name}",
+            type=_argument(parse_grid_values(name), name),
+            metavar="VALUES",
+            help=f"{what}; the same as -H {name}=VALUES",
+        )
+    grid.add_argument(
+        "--eps-inside-sqrt",
+        action="store_true",
+        help="Adam divides by sqrt(s_hat + epsilon) instead of sqrt(s_hat) + epsilon",
+    )
+    grid.add_argument(
+        "-H",
+        "--hyperparameter",
+        type=_argument(parse_hyperparameter_grid, "hyperparameter"),
+        action="append",
+        default=[],
+        metavar="[OPT.]NAME=VALUES",
+        help="any optimizer keyword, repeatable: -H beta1=0.8,0.9 sets it for every chosen "
+        "optimizer that has it, -H adam.beta1=0.8..0.99:lin:4 for one (which wins); a switch "
+        "takes true/false",
+    )
+    seeds = grid.add_mutually_exclusive_group()
+    seeds.add_argument(
+        "--seeds",
+        type=_argument(parse_seed_count, "seeds"),
+        default=(0, 1, 2),
+        metavar="N",
+        help="train every configuration with seeds 0..N-1; seed 0 is the course's protocol "
+        "(default: 3)",
+    )
+    seeds.add_argument(
+        "--seed-list",
+        type=_argument(parse_seed_list, "seed list"),
+        metavar="S,S,...",
+        help="train every configuration with these seeds instead",
+    )
+    grid.add_argument(
+        "--search",
+        choices=SEARCHES,
+        default="grid",
+        help="grid: every combination of the values; random: --samples configurations per "
+        "optimizer, each value drawn log-uniformly (log range), uniformly (lin range) or from "
+        "the list (default: grid)",
+    )
+    grid.add_argument(
+        "--samples",
+        type=_argument(parse_positive_count("samples"), "samples"),
+        metavar="N",
+        help="random search: configurations per optimizer (default: 20)",
+    )
+    grid.add_argument(
+        "--search-seed",
+        type=_argument(parse_seed, "search seed"),
+        metavar="S",
+        help="random search: the seed of the draws (default: 0)",
+    )
+    training = sweep.add_argument_group("training (defaults: the published experiment)")
+    training.add_argument(
+        "--dataset",
+        type=_argument(parse_dataset, "dataset"),
+        default=next(iter(DATASETS)),
+        metavar="NAME",
+        help=f"one of: {', '.join(DATASETS)} (default: %(default)s)",
+    )
+    training.add_argument(
+        "--epochs",
+        type=_argument(parse_epochs, "epochs"),
+        default=10000,
+        help="passes over the data (default: %(default)s)",
+    )
+    training.add_argument(
+        "--batch-size",
+        type=_argument(parse_batch_size, "batch size"),
+        default=64,
+        metavar="N|full",
+        help="examples per mini-batch, or 'full' (default: %(default)s)",
+    )
+    training.add_argument(
+        "--layers",
+        type=_argument(parse_layers, "layers"),
+        default=(5, 2),
+        metavar="H1,H2,...",
+        help="hidden layer sizes (default: 5,2)",
+    )
+    _add_schedule_options(sweep)
+    execution = sweep.add_argument_group("execution (never changes the results)")
+    execution.add_argument(
+        "--max-stack",
+        type=_argument(parse_positive_count("max stack"), "max stack"),
+        metavar="N",
+        help="at most N runs per stack; larger sweeps are cut into chunks (default: as many "
+        "as fit in 512 MiB by the memory estimate)",
+    )
+    execution.add_argument(
+        "--jobs",
+        type=_argument(parse_jobs, "jobs"),
+        default=1,
+        metavar="N|auto",
+        help="train chunks in N processes; auto: one per core that other processes leave idle, "
+        "when the sweep is big enough to gain from it (default: 1)",
+    )
+    output = sweep.add_argument_group("output")
+    output.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="folder for results.json and sensitivity.png (default: runs/sweep-<time>/)",
+    )
+    output.add_argument(
+        "--quiet", action="store_true", help="print nothing on success and show no progress bar"
+    )
+    output.add_argument(
+        "--json",
+        action="store_true",
+        help="print the results document (results.json) on stdout instead of the table",
+    )
+    sweep.set_defaults(subparser=sweep)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="descentlab",
@@ -440,6 +676,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_schedule_options(schedule)
     schedule.add_argument("--out", type=Path, metavar="FILE.png", help="write the plot here")
     schedule.set_defaults(subparser=schedule)
+    _add_sweep_command(commands)
     return parser
 
 
@@ -454,9 +691,10 @@ def _format_table(results: dict[str, object]) -> str:
         )
         final = "n/a" if run["final_cost"] is None else f"{run['final_cost']:.6f}"
         index = "inf" if run["oscillation"] is None else f"{run['oscillation']:.3f}"
-        rows.append(
-            (run["optimizer"], accuracy, final, index, run["cost_shape"], f"{run['seconds']:.1f}")
-        )
+        shape = run["cost_shape"]
+        if run["status"] == "diverged":
+            shape = f"diverged at epoch {run['diverged_epoch']}"
+        rows.append((run["optimizer"], accuracy, final, index, shape, f"{run['seconds']:.1f}"))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
     right = {2, 3, 5}
     lines = []
@@ -591,6 +829,106 @@ def _run_training(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep_config(args: argparse.Namespace) -> SweepConfig:
+    """The sweep the command line asks for; every value checked (``ValueError`` otherwise)."""
+    from descentlab.schedules import ScheduleSpec
+    from descentlab.sweep import SweepConfig
+
+    if args.search == "grid" and (args.samples is not None or args.search_seed is not None):
+        raise ValueError("--samples and --search-seed go with --search random")
+    hyperparameters: dict[str, str] = {}
+    given = [(name, getattr(args, name)) for name in ("beta", "beta1", "beta2", "epsilon")]
+    given += [("eps_inside_sqrt", "true")] if args.eps_inside_sqrt else []
+    for target, values in [*given, *args.hyperparameter]:
+        if values is None:
+            continue
+        if target in hyperparameters:
+            raise ValueError(f"hyperparameter {target!r} is given twice")
+        hyperparameters[target] = values
+    return SweepConfig(
+        optimizers=args.optimizers,
+        learning_rate=args.learning_rate,
+        hyperparameters=hyperparameters,
+        seeds=args.seed_list if args.seed_list is not None else args.seeds,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        hidden_layers=args.layers,
+        schedule=ScheduleSpec(
+            name=args.schedule,
+            decay_rate=args.decay_rate,
+            every=args.decay_every,
+            unit=args.schedule_unit,
+            warmup=args.warmup,
+            min_learning_rate=args.min_learning_rate,
+        ),
+        search=args.search,
+        samples=20 if args.samples is None else args.samples,
+        search_seed=0 if args.search_seed is None else args.search_seed,
+    )
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
+    from descentlab import datasets
+    from descentlab.run_folder import default_out_dir, prepare_out_dir
+    from descentlab.sweep import (
+        AUTO_MIN_RUN_EPOCHS,
+        busy_cores,
+        describe_execution,
+        format_table,
+        resolve_jobs,
+        run_sweep,
+        summarize,
+        write_sweep_folder,
+    )
+    from descentlab.sweep.results import SENSITIVITY_FILE
+
+    config = _sweep_config(args)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    busy = busy_cores() if args.jobs == "auto" else 0.0
+    jobs = resolve_jobs(args.jobs, config, cores or 1, busy)
+    dataset = datasets.load(args.dataset)
+    out_dir = prepare_out_dir(args.out if args.out is not None else default_out_dir("sweep"))
+    bar = None
+    if sys.stdout.isatty() and not args.quiet and not args.json:
+        from tqdm import tqdm
+
+        total = len(config.runs) * config.epochs
+        bar = tqdm(total=total, unit=" run-epochs", unit_scale=True, leave=False, desc="sweep")
+    try:
+        outcome = run_sweep(
+            config,
+            dataset,
+            max_stack=args.max_stack,
+            jobs=jobs,
+            progress=None if bar is None else bar.update,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    results = write_sweep_folder(out_dir, outcome, dataset)
+    if args.json:
+        print(json.dumps(results, indent=2, allow_nan=False))
+    elif not args.quiet:
+        layers = list(config.network(dataset.n_features, dataset.Y.shape[0]).layer_sizes)
+        batch = "full" if config.batch_size is None else config.batch_size
+        print(
+            f"descentlab sweep: {dataset.name} ({dataset.n_examples} examples), layers {layers}, "
+            f"batch {batch}, {config.epochs} epochs; {config.search} search: "
+            f"{len(config.configurations)} configurations x {len(config.seeds)} seeds = "
+            f"{len(config.runs)} runs\n"
+        )
+        print(format_table(summarize(outcome)))
+        print(f"\n{describe_execution(outcome)}")
+        if args.jobs == "auto":
+            print(
+                f"--jobs auto chose {jobs}: {cores} cores, {busy:.1f} kept busy by other "
+                f"processes, {len(config.runs) * config.epochs} run-epochs to train (at least "
+                f"{AUTO_MIN_RUN_EPOCHS} per process)"
+            )
+        print(f"wrote {out_dir}/: results.json, {SENSITIVITY_FILE}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
@@ -603,6 +941,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "schedule":
             return _show_schedule(args)
+        if args.command == "sweep":
+            return _run_sweep(args)
         return _run_training(args)
     except ValueError as error:
         print(f"descentlab {args.command}: error: {error}", file=sys.stderr)
@@ -610,6 +950,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"descentlab {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of stdout went away (e.g. `| head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

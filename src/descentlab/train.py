@@ -128,7 +128,7 @@ def train_stack(
     else:
         params = np.array(params, dtype=dtype).reshape(n_runs, network.n_params)
     grads = np.zeros_like(params)
-    lead = (n_runs,)
+    lead: tuple[int, ...] = (n_runs,)
     # A lone run trains on 2-D arrays (no run axis): numpy's calls are a little cheaper.
     lone = n_runs == 1 and len(set(shuffle_seeds)) == 1
     pass_params, pass_grads, lead = (params[0], grads[0], ()) if lone else (params, grads, lead)

@@ -1,0 +1,205 @@
+"""What a sweep trains: its configurations (optimizer x hyperparameter values) and seeds."""
+
+from __future__ import annotations
+
+import itertools
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import NamedTuple
+
+import numpy as np
+
+from descentlab import optim
+from descentlab.nn import Network
+from descentlab.schedules import ScheduleSpec
+from descentlab.sweep.grid import Axis, Value, parse_learning_rates, parse_values
+from descentlab.validation import check_int
+
+SEARCHES = ("grid", "random")
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """One optimizer with one value for each hyperparameter the sweep sets."""
+
+    index: int
+    optimizer: str
+    settings: Mapping[str, Value]
+    """The learning rate (the initial one under a schedule), then every hyperparameter given."""
+    hyperparameters: Mapping[str, Value | str]
+    """Every hyperparameter of the optimizer, its defaults included."""
+
+
+class RunSpec(NamedTuple):
+    """One run of a sweep: a configuration trained with one user-facing seed."""
+
+    configuration: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """Everything that decides a sweep's results (how it is executed does not).
+
+    ``learning_rate`` is ``--learning-rate``'s text (see ``grid.parse_learning_rates``);
+    ``hyperparameters`` maps ``"NAME"`` (every chosen optimizer that has it) or
+    ``"OPTIMIZER.NAME"`` (that one; it wins over an unscoped NAME) to values in the same
+    syntax. ``search="grid"`` takes the product of every value of every hyperparameter;
+    ``search="random"`` draws ``samples`` configurations per optimizer from a generator seeded
+    by (``search_seed``, the optimizer's name), so adding an optimizer or reordering options
+    never changes another optimizer's draws. Every configuration is trained once per seed.
+    """
+
+    optimizers: tuple[str, ...] = ("gd", "momentum", "adam")
+    learning_rate: str = "1e-4..1e-1:log:13"
+    hyperparameters: Mapping[str, str] = field(default_factory=dict)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    epochs: int = 10000
+    batch_size: int | None = 64
+    hidden_layers: tuple[int, ...] = (5, 2)
+    schedule: ScheduleSpec = field(default_factory=ScheduleSpec)
+    search: str = "grid"
+    samples: int = 20
+    search_seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_unique("optimizer", self.optimizers)
+        for name in self.optimizers:
+            optim.hyperparameter_names(name)  # an unknown name fails here
+        _check_unique("seed", self.seeds)
+        for seed in self.seeds:
+            check_int("seed", seed, minimum=0)
+        check_int("epochs", self.epochs, minimum=1)
+        if self.batch_size is not None:
+            check_int("batch_size", self.batch_size, minimum=1)
+        for size in self.hidden_layers:
+            check_int("hidden layer size", size, minimum=1)
+        if self.search not in SEARCHES:
+            raise ValueError(f"search must be 'grid' or 'random', got {self.search!r}")
+        check_int("samples", self.samples, minimum=1)
+        check_int("search seed", self.search_seed, minimum=0)
+        _ = self.configurations  # expands every value and builds every optimizer, up front
+
+    @cached_property
+    def axes(self) -> dict[str, dict[str, Axis]]:
+        """Per optimizer: its learning rates first, then each hyperparameter given."""
+        rates = parse_learning_rates(self.learning_rate)
+        for owner in rates:
+            if owner is not None and owner not in self.optimizers:
+                raise ValueError(
+                    f"--learning-rate names {owner!r}, which is not among the optimizers "
+                    f"({', '.join(self.optimizers)})"
+                )
+        axes: dict[str, dict[str, Axis]] = {}
+        for name in self.optimizers:
+            text = rates.get(name, rates.get(None))
+            if text is None:
+                raise ValueError(
+                    f"--learning-rate gives no values for {name!r}; add {name}=VALUES or "
+                    "values for the rest"
+                )
+            items = parse_values(text, f"learning rate of {name}", positive=True)
+            axes[name] = {"learning_rate": Axis("learning_rate", text, items)}
+        for (name, key), text in self._hyperparameter_texts().items():
+            axes[name][key] = Axis(key, text, parse_values(text, key))
+        return axes
+
+    def _hyperparameter_texts(self) -> dict[tuple[str, str], str]:
+        """(optimizer, hyperparameter) -> values; a scoped setting wins over an unscoped one."""
+        texts: dict[tuple[str, str], str] = {}
+        for scoped in (False, True):
+            for target, text in self.hyperparameters.items():
+                owner, dot, key = target.rpartition(".")
+                if bool(dot) == scoped:
+                    for name in self._accepting(owner if dot else None, key):
+                        texts[(name, key)] = text
+        return texts
+
+    def _accepting(self, owner: str | None, key: str) -> list[str]:
+        """The chosen optimizers a setting of ``key`` goes to (``owner``: only that one)."""
+        if key == "learning_rate":
+            raise ValueError("set learning rates with --learning-rate, not --hyperparameter")
+        if owner is not None and owner not in self.optimizers:
+            optim.hyperparameter_names(owner)  # an unknown optimizer fails here
+            raise ValueError(
+                f"--hyperparameter {owner}.{key}: {owner!r} is not among the optimizers "
+                f"({', '.join(self.optimizers)})"
+            )
+        targets = [owner] if owner is not None else list(self.optimizers)
+        accepting = [name for name in targets if key in optim.hyperparameter_names(name)]
+        if not accepting:
+            allowed = {k for name in targets for k in optim.hyperparameter_names(name)}
+            raise ValueError(
+                f"no chosen optimizer has a hyperparameter {key!r}; allowed: "
+                f"{', '.join(sorted(allowed - {'learning_rate'}))}"
+            )
+        return accepting
+
+    @cached_property
+    def configurations(self) -> list[Configuration]:
+        """Every configuration, optimizer by optimizer. Each one's optimizer is built here, so
+        a value the optimizer refuses fails up front with the optimizer's own message."""
+        configurations: list[Configuration] = []
+        for name in self.optimizers:
+            for settings in self._settings_of(name):
+                built = optim.get(name, **settings)
+                hyperparameters = {**built.hyperparameters, **settings}
+                configurations.append(
+                    Configuration(len(configurations), name, settings, hyperparameters)
+                )
+        return configurations
+
+    def _settings_of(self, name: str) -> list[dict[str, Value]]:
+        axes = self.axes[name]
+        if self.search == "grid":
+            grids = [axis.grid() for axis in axes.values()]
+            return [dict(zip(axes, values, strict=True)) for values in itertools.product(*grids)]
+        for axis in axes.values():
+            axis.check_drawable()
+        rng = np.random.default_rng([self.search_seed, zlib.crc32(name.encode())])
+        draws = []
+        for _ in range(self.samples):
+            drawn = {key: axes[key].draw(rng) for key in sorted(axes)}  # the option order is moot
+            draws.append({key: drawn[key] for key in axes})
+        return draws
+
+    @cached_property
+    def runs(self) -> list[RunSpec]:
+        """Every configuration with every seed, configuration by configuration."""
+        return [RunSpec(c.index, seed) for c in self.configurations for seed in self.seeds]
+
+    def network(self, n_features: int, n_outputs: int = 1) -> Network:
+        """The network [n_features, *hidden_layers, n_outputs] (n_outputs: rows of Y)."""
+        return Network((n_features, *self.hidden_layers, n_outputs))
+
+    def to_dict(self) -> dict[str, object]:
+        """results.json's ``config``: the values as given and as expanded per optimizer."""
+        return {
+            "search": self.search,
+            "optimizers": list(self.optimizers),
+            "learning_rate": self.learning_rate,
+            "hyperparameters": dict(self.hyperparameters),
+            "expanded": {
+                name: {key: axis.describe(self.search) for key, axis in axes.items()}
+                for name, axes in self.axes.items()
+            },
+            "configurations": len(self.configurations),
+            "samples": self.samples if self.search == "random" else None,
+            "search_seed": self.search_seed if self.search == "random" else None,
+            "seeds": list(self.seeds),
+            "runs": len(self.runs),
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "hidden_layers": list(self.hidden_layers),
+            "schedule": self.schedule.to_dict(),
+        }
+
+
+def _check_unique(what: str, values: tuple[object, ...]) -> None:
+    if not values:
+        raise ValueError(f"a sweep needs at least one {what}")
+    for value in values:
+        if values.count(value) > 1:
+            raise ValueError(f"{what} {value!r} is listed twice")
