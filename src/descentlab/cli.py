@@ -18,6 +18,7 @@ from descentlab import __version__, optim
 from descentlab.schedules import SCHEDULES, UNITS
 
 if TYPE_CHECKING:
+    from descentlab.datasets import Dataset
     from descentlab.experiment import ExperimentConfig
     from descentlab.sweep import SweepConfig
 from descentlab.validation import (
@@ -362,6 +363,134 @@ def _add_schedule_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def parse_fraction(name: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = _number(name, text)
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"{name} must be a number in [0, 1), got {text!r}")
+        return value
+
+    return parse
+
+
+def parse_patience(text: str) -> int:
+    return _integer("patience", text, minimum=1)
+
+
+def parse_n_samples(text: str) -> int:
+    return _integer("n-samples", text, minimum=2)
+
+
+def parse_noise(text: str) -> float:
+    return check_nonnegative_float("noise", _number("noise", text))
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    from descentlab.datasets import DATASETS
+
+    data = parser.add_argument_group("data (default: the course's moons)")
+    data.add_argument(
+        "--dataset",
+        type=_argument(parse_dataset, "dataset"),
+        metavar="NAME",
+        help=f"a named dataset: {', '.join(DATASETS)} (default: moons)",
+    )
+    data.add_argument(
+        "--data",
+        type=Path,
+        metavar="FILE",
+        help="your own data: a .csv with a header row, a .npz with arrays X and y, or a .npy "
+        "with its labels in <stem>_y.npy (one example per row)",
+    )
+    data.add_argument(
+        "--target",
+        metavar="COLUMN",
+        help="with --data: the label column of a CSV (default: the last), the label array of "
+        "an .npz (default: y), or the labels file of an .npy",
+    )
+    data.add_argument(
+        "--n-samples",
+        type=_argument(parse_n_samples, "n-samples"),
+        metavar="N",
+        help="examples a synthetic dataset draws (default: the dataset's own, 300)",
+    )
+    data.add_argument(
+        "--noise",
+        type=_argument(parse_noise, "noise"),
+        help="noise of a synthetic dataset (default: the dataset's own; moons 0.2)",
+    )
+    data.add_argument(
+        "--data-seed",
+        type=_argument(parse_seed, "data seed"),
+        metavar="S",
+        help="seed of a synthetic dataset (default: the dataset's own; moons 3)",
+    )
+    data.add_argument(
+        "--standardize",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="scale every feature to mean 0 and deviation 1, learned on the training split "
+        "(default: on for every dataset but the course's moons)",
+    )
+    data.add_argument(
+        "--validation-fraction",
+        type=_argument(parse_fraction("validation fraction"), "validation fraction"),
+        default=0.0,
+        metavar="F",
+        help="hold out this fraction, stratified, to measure validation cost and accuracy "
+        "every epoch (default: 0)",
+    )
+    data.add_argument(
+        "--test-fraction",
+        type=_argument(parse_fraction("test fraction"), "test fraction"),
+        default=0.0,
+        metavar="F",
+        help="hold out this fraction, stratified, for a final test accuracy (default: 0)",
+    )
+    data.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="stop a run once its validation cost has not improved for --patience epochs and "
+        "keep its best epoch's weights (needs --validation-fraction)",
+    )
+    data.add_argument(
+        "--patience",
+        type=_argument(parse_patience, "patience"),
+        default=10,
+        metavar="N",
+        help="epochs without a better validation cost before stopping (default: %(default)s)",
+    )
+    data.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        default="float64",
+        help="precision of training (float32 halves memory and is faster on big data; "
+        "default: %(default)s)",
+    )
+
+
+def load_data(args: argparse.Namespace) -> Dataset:
+    """The dataset the options name: ``--data FILE`` or ``--dataset NAME`` with its settings."""
+    from descentlab import datasets, loaders
+
+    settings = {
+        "n_samples": getattr(args, "n_samples", None),
+        "noise": getattr(args, "noise", None),
+        "seed": getattr(args, "data_seed", None),
+    }
+    given = {key: value for key, value in settings.items() if value is not None}
+    if args.data is not None:
+        if args.dataset is not None or given:
+            raise ValueError(
+                "--data reads your own file; --dataset, --n-samples, --noise and --data-seed "
+                "are for named datasets"
+            )
+        return loaders.load_file(args.data, target=args.target)
+    if args.target is not None:
+        raise ValueError("--target goes with --data")
+    return datasets.load(args.dataset or "moons", **given)
+
+
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("training (defaults: the published experiment)")
     group.add_argument(
@@ -439,6 +568,7 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
         "true/false (see the README for each optimizer's keywords)",
     )
     _add_schedule_options(parser)
+    _add_data_options(parser)
     output = parser.add_argument_group("output")
     output.add_argument(
         "--out",
@@ -683,20 +813,35 @@ def build_parser() -> argparse.ArgumentParser:
 def _format_table(results: dict[str, object]) -> str:
     runs = results["runs"]
     assert isinstance(runs, list)
-    header = ("optimizer", "train accuracy", "final cost", "oscillation", "cost shape", "seconds")
+    held_out = [name for name in ("validation", "test") if f"{name}_accuracy" in runs[0]]
+    header = (
+        "optimizer",
+        "train accuracy",
+        *(f"{name} accuracy" for name in held_out),
+        "final cost",
+        "oscillation",
+        "cost shape",
+        "seconds",
+    )
     rows = [header]
     for run in runs:
         accuracy = (
             f"{100 * run['train_accuracy']:.1f}% ({run['train_correct']}/{run['n_examples']})"
         )
+        extra = [f"{100 * run[f'{name}_accuracy']:.1f}%" for name in held_out]
         final = "n/a" if run["final_cost"] is None else f"{run['final_cost']:.6f}"
         index = "inf" if run["oscillation"] is None else f"{run['oscillation']:.3f}"
         shape = run["cost_shape"]
         if run["status"] == "diverged":
             shape = f"diverged at epoch {run['diverged_epoch']}"
-        rows.append((run["optimizer"], accuracy, final, index, shape, f"{run['seconds']:.1f}"))
+        stopping = run.get("early_stopping")
+        if stopping and stopping["stopped_epoch"] is not None:
+            shape += f", stopped at {stopping['stopped_epoch']} (best {stopping['best_epoch']})"
+        rows.append(
+            (run["optimizer"], accuracy, *extra, final, index, shape, f"{run['seconds']:.1f}")
+        )
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
-    right = {2, 3, 5}
+    right = {2 + len(held_out), 3 + len(held_out), 5 + len(held_out)}
     lines = []
     for row in rows:
         cells = [
@@ -757,8 +902,7 @@ def _describe_rates(config: ExperimentConfig) -> str:
 
 
 def _run_training(args: argparse.Namespace) -> int:
-    from descentlab import datasets
-    from descentlab.experiment import ExperimentConfig, run_experiment
+    from descentlab.experiment import ExperimentConfig, prepare_data, run_experiment
     from descentlab.run_folder import default_out_dir, prepare_out_dir, write_run_folder
     from descentlab.schedules import ScheduleSpec
 
@@ -785,9 +929,16 @@ def _run_training(args: argparse.Namespace) -> int:
         epsilon=args.epsilon,
         eps_inside_sqrt=args.eps_inside_sqrt,
         seed=args.seed,
+        validation_fraction=args.validation_fraction,
+        test_fraction=args.test_fraction,
+        standardize=args.standardize,
+        early_stopping=args.early_stopping,
+        patience=args.patience,
+        dtype=args.dtype,
     )
+    dataset = load_data(args)
+    data = prepare_data(config, dataset)
     out_dir = prepare_out_dir(args.out if args.out is not None else default_out_dir(args.command))
-    dataset = datasets.moons()
     show_progress = sys.stdout.isatty() and not args.quiet and not args.json
     bar = None
     progress = None
@@ -803,11 +954,11 @@ def _run_training(args: argparse.Namespace) -> int:
             bar.update(1)
 
     try:
-        outcomes = run_experiment(config, dataset, progress)
+        outcomes = run_experiment(config, dataset, progress, data=data)
     finally:
         if bar is not None:
             bar.close()
-    results = write_run_folder(out_dir, args.command, config, dataset, outcomes)
+    results = write_run_folder(out_dir, args.command, config, dataset, outcomes, data)
     if args.json:
         print(json.dumps(results, indent=2, allow_nan=False))
     elif not args.quiet:
@@ -909,7 +1060,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(results, indent=2, allow_nan=False))
     elif not args.quiet:
-        layers = list(config.network(dataset.n_features, dataset.Y.shape[0]).layer_sizes)
+        layers = list(config.network(dataset.n_features, dataset.n_classes).layer_sizes)
         batch = "full" if config.batch_size is None else config.batch_size
         print(
             f"descentlab sweep: {dataset.name} ({dataset.n_examples} examples), layers {layers}, "
