@@ -90,6 +90,31 @@ class Monitor:
                 self.stopped_epoch[run] = epoch
         return all(stop is not None for stop in self.stopped_epoch)
 
+    def state(self) -> dict[str, np.ndarray | list[int | None]]:
+        """What a checkpoint keeps of the monitor."""
+        state: dict[str, np.ndarray | list[int | None]] = {
+            "costs": self.costs,
+            "accuracies": self.accuracies,
+            "best_epoch": self.best_epoch,
+            "stopped_epoch": list(self.stopped_epoch),
+        }
+        if self.best_params is not None:
+            state["best_params"] = self.best_params
+        return state
+
+    def restore(self, state: dict[str, np.ndarray | list[int | None]]) -> None:
+        """Continue from ``state()`` of an earlier run."""
+        self.costs = np.asarray(state["costs"]).copy()
+        self.accuracies = np.asarray(state["accuracies"]).copy()
+        self.best_epoch = np.asarray(state["best_epoch"]).copy()
+        self.stopped_epoch = list(state["stopped_epoch"])
+        best = state.get("best_params")
+        self.best_params = None if best is None else np.asarray(best).copy()
+
+    @property
+    def all_stopped(self) -> bool:
+        return self.patience is not None and all(e is not None for e in self.stopped_epoch)
+
     def final_params(self, params: np.ndarray) -> np.ndarray:
         """With early stopping, every run's parameters of its best validation epoch (whether
         or not its patience ran out); otherwise ``params`` unchanged."""

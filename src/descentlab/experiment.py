@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +19,14 @@ from descentlab.optim import Optimizer
 from descentlab.schedules import ScheduleSpec
 from descentlab.seeds import run_seeds
 from descentlab.splits import split, standardize
-from descentlab.train import RunGroup, TrainResult, squeeze_state, train_stack
+from descentlab.train import (
+    EpochSnapshot,
+    RunGroup,
+    StackResult,
+    TrainResult,
+    squeeze_state,
+    train_stack,
+)
 from descentlab.validation import check_int, check_positive_float
 
 COURSE_OPTIMIZERS = ("gd", "momentum", "adam")
@@ -234,11 +243,29 @@ def prepare_data(config: ExperimentConfig, dataset: Dataset) -> PreparedData:
     return PreparedData(parts.train, parts.validation, parts.test, scaling)
 
 
+@dataclass(frozen=True)
+class Checkpointing:
+    """Where and how often a run saves checkpoints, and whether it continues one.
+
+    ``every`` epochs (0: never on a schedule) and whenever ``interrupted()`` turns True at an
+    epoch's end, the run's state goes to ``path`` (with ``description`` so that it can be
+    rebuilt). With ``resume`` the run continues from the checkpoint at ``path`` and ends
+    exactly as if it had never stopped.
+    """
+
+    path: Path
+    every: int = 0
+    interrupted: Callable[[], bool] | None = None
+    description: Mapping[str, Any] = field(default_factory=dict)
+    resume: bool = False
+
+
 def run_experiment(
     config: ExperimentConfig,
     dataset: Dataset,
     progress: ProgressCallback | None = None,
     data: PreparedData | None = None,
+    checkpointing: Checkpointing | None = None,
 ) -> list[RunOutcome]:
     """Train every optimizer of ``config`` on ``dataset``'s training split together, as one
     stack, from the same initial weights and the same batch order, and measure each run.
@@ -262,20 +289,62 @@ def run_experiment(
             epochs=config.epochs,
             patience=config.patience if config.early_stopping else None,
         )
+    groups = [RunGroup(optimizer, 1) for optimizer in optimizers]
+    continuation: dict[str, Any] = {}
+    prior = None
+    if checkpointing is not None:
+        from descentlab import checkpoint
+
+        path = checkpointing.path
+
+        def write(snapshot: EpochSnapshot) -> None:
+            state = None if monitor is None else monitor.state()
+            checkpoint.save(
+                path, checkpoint.Checkpoint(snapshot, state, dict(checkpointing.description))
+            )
+
+        continuation.update(
+            checkpoint=write,
+            checkpoint_every=checkpointing.every,
+            interrupted=checkpointing.interrupted,
+        )
+        if checkpointing.resume:
+            probe = np.zeros((1, network.n_params), dtype=np.dtype(config.dtype))
+            saved = checkpoint.load(path, [opt.init(probe) for opt in optimizers])
+            prior = saved.snapshot
+            if monitor is not None and saved.monitor is not None:
+                monitor.restore(saved.monitor)
+            continuation.update(
+                params=prior.params,
+                opt_states=prior.opt_states,
+                start_epoch=prior.epochs_done,
+                reference_costs=prior.reference_costs,
+                diverged_epochs=prior.diverged_epochs,
+            )
+    remaining = config.epochs - (0 if prior is None else prior.epochs_done)
+    if monitor is not None and monitor.all_stopped:
+        remaining = 0
     started = time.perf_counter()
-    stack = train_stack(
-        network,
-        train_set.X,
-        train_set.Y,
-        [RunGroup(optimizer, 1) for optimizer in optimizers],
-        init_seeds=[seeds.init_seed] * len(optimizers),
-        shuffle_seeds=[seeds.shuffle_seed] * len(optimizers),
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        dtype=np.dtype(config.dtype).type,
-        on_epoch_end=progress,
-        should_stop=None if monitor is None else monitor.after_epoch,
-    )
+    if remaining > 0:
+        stack = train_stack(
+            network,
+            train_set.X,
+            train_set.Y,
+            groups,
+            init_seeds=[seeds.init_seed] * len(optimizers),
+            shuffle_seeds=[seeds.shuffle_seed] * len(optimizers),
+            epochs=remaining,
+            batch_size=config.batch_size,
+            dtype=np.dtype(config.dtype).type,
+            on_epoch_end=progress,
+            should_stop=None if monitor is None else monitor.after_epoch,
+            **continuation,
+        )
+        if prior is not None:
+            stack = _joined(prior, stack)
+    else:
+        assert prior is not None
+        stack = _stack_of(prior, batches_per_epoch)
     share = (time.perf_counter() - started) / len(optimizers)
     final_params = stack.params if monitor is None else monitor.final_params(stack.params)
     outcomes = []
@@ -326,6 +395,30 @@ def run_experiment(
             )
         )
     return outcomes
+
+
+def _stack_of(snapshot: EpochSnapshot, batches_per_epoch: int) -> StackResult:
+    """A finished stack as a checkpoint left it."""
+    histories = [
+        History(snapshot.epoch_costs[run], snapshot.minibatch_costs[run], batches_per_epoch)
+        for run in range(snapshot.params.shape[0])
+    ]
+    return StackResult(
+        snapshot.params, snapshot.opt_states, histories, list(snapshot.diverged_epochs)
+    )
+
+
+def _joined(prior: EpochSnapshot, stack: StackResult) -> StackResult:
+    """The histories of a checkpoint followed by those of the run that continued it."""
+    histories = [
+        History(
+            np.concatenate([prior.epoch_costs[run], history.epoch_costs]),
+            np.concatenate([prior.minibatch_costs[run], history.minibatch_costs]),
+            history.batches_per_epoch,
+        )
+        for run, history in enumerate(stack.histories)
+    ]
+    return StackResult(stack.params, stack.opt_states, histories, stack.diverged_epochs)
 
 
 def _truncated(result: TrainResult, epochs: int) -> TrainResult:

@@ -56,6 +56,30 @@ class RunGroup:
 
 
 @dataclass(frozen=True)
+class EpochSnapshot:
+    """Everything a stack needs to continue after ``epochs_done`` epochs (a checkpoint)."""
+
+    epochs_done: int
+    params: np.ndarray
+    opt_states: list[OptState]
+    epoch_costs: np.ndarray
+    """(K, epochs run by this call so far)."""
+    minibatch_costs: np.ndarray
+    diverged_epochs: list[int | None]
+    reference_costs: np.ndarray
+    """Each run's first mini-batch cost, the yardstick of divergence."""
+
+
+class TrainingInterrupted(Exception):
+    """Raised at an epoch boundary when ``interrupted()`` said so; the snapshot of that epoch
+    has been handed to ``checkpoint`` first."""
+
+    def __init__(self, epochs_done: int) -> None:
+        super().__init__(f"interrupted after epoch {epochs_done - 1}")
+        self.epochs_done = epochs_done
+
+
+@dataclass(frozen=True)
 class StackResult:
     params: np.ndarray
     """Final parameters, shape (K, n_params), runs in group order."""
@@ -94,6 +118,11 @@ def train_stack(
     dtype: type[np.floating] = np.float64,
     on_epoch_end: StackEpochCallback | None = None,
     should_stop: Callable[[int, np.ndarray], bool] | None = None,
+    checkpoint: Callable[[EpochSnapshot], None] | None = None,
+    checkpoint_every: int = 0,
+    interrupted: Callable[[], bool] | None = None,
+    reference_costs: np.ndarray | None = None,
+    diverged_epochs: Sequence[int | None] | None = None,
 ) -> StackResult:
     """Train K = sum(group sizes) runs together on X (n_x, m) and Y (1, m).
 
@@ -111,6 +140,11 @@ def train_stack(
     Histories cover the ``epochs`` run by this call; divergence epochs count from 0 overall.
     ``should_stop(epoch, params)``, called after every epoch, ends training early when it
     returns True (the histories then end at that epoch).
+
+    ``checkpoint(snapshot)`` is called after every ``checkpoint_every``-th epoch (counting
+    from epoch 0 overall) and, when ``interrupted()`` returns True after an epoch, once more
+    before ``TrainingInterrupted`` is raised. To continue from a snapshot, pass its params,
+    opt_states, ``start_epoch=epochs_done``, ``reference_costs`` and ``diverged_epochs``.
     """
     epochs = check_int("epochs", epochs, minimum=1)
     n_runs = sum(check_int("group size", group.size, minimum=1) for group in groups)
@@ -198,7 +232,9 @@ def train_stack(
     minibatch_costs = np.empty((n_runs, epochs * n_batches))
     batch_totals = np.empty((n_runs, n_batches))
     batch_sizes = np.array([stop - start for start, stop in bounds], dtype=float)
-    diverged: list[int | None] = [None] * n_runs
+    diverged: list[int | None] = (
+        [None] * n_runs if diverged_epochs is None else list(diverged_epochs)
+    )
     # Overflow and NaN are expected in runs that diverge; they are detected and recorded below.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         for offset, epoch in enumerate(range(start_epoch, start_epoch + epochs)):
@@ -243,14 +279,34 @@ def train_stack(
                 batch_totals / batch_sizes
             )
             epoch_costs[:, offset] = cost_total / m
-            blown_up = ~(epoch_costs[:, offset] <= DIVERGENCE_FACTOR * minibatch_costs[:, 0])
+            if reference_costs is None:
+                reference_costs = minibatch_costs[:, 0].copy()
+            blown_up = ~(epoch_costs[:, offset] <= DIVERGENCE_FACTOR * reference_costs)
             if blown_up.any():
                 for bad in np.flatnonzero(blown_up).tolist():
                     if diverged[bad] is None:
                         diverged[bad] = epoch
             if on_epoch_end is not None:
                 on_epoch_end(epoch, epoch_costs[:, offset])
-            if should_stop is not None and should_stop(epoch, params):
+            stop = should_stop is not None and should_stop(epoch, params)
+            halt = interrupted is not None and interrupted()
+            if checkpoint is not None and (
+                halt or stop or (checkpoint_every and (epoch + 1) % checkpoint_every == 0)
+            ):
+                checkpoint(
+                    EpochSnapshot(
+                        epochs_done=epoch + 1,
+                        params=params,
+                        opt_states=states,
+                        epoch_costs=epoch_costs[:, : offset + 1],
+                        minibatch_costs=minibatch_costs[:, : (offset + 1) * n_batches],
+                        diverged_epochs=diverged,
+                        reference_costs=reference_costs,
+                    )
+                )
+            if halt:
+                raise TrainingInterrupted(epoch + 1)
+            if stop:
                 epoch_costs = epoch_costs[:, : offset + 1]
                 minibatch_costs = minibatch_costs[:, : (offset + 1) * n_batches]
                 break
