@@ -1060,7 +1060,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(results, indent=2, allow_nan=False))
     elif not args.quiet:
-        layers = list(config.network(dataset.n_features, dataset.n_classes).layer_sizes)
+        layers = list(config.network(dataset.n_features, dataset.Y.shape[0]).layer_sizes)
         batch = "full" if config.batch_size is None else config.batch_size
         print(
             f"descentlab sweep: {dataset.name} ({dataset.n_examples} examples), layers {layers}, "
