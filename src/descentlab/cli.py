@@ -9,17 +9,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
 
 from descentlab import __version__, optim
 from descentlab.schedules import SCHEDULES, UNITS
 
 if TYPE_CHECKING:
     from descentlab.datasets import Dataset
-    from descentlab.experiment import ExperimentConfig
+    from descentlab.experiment import Checkpointing, ExperimentConfig, PreparedData
     from descentlab.sweep import SweepConfig
 from descentlab.validation import (
     check_decay,
@@ -373,6 +374,10 @@ def parse_fraction(name: str) -> Callable[[str], float]:
     return parse
 
 
+def parse_checkpoint_every(text: str) -> int:
+    return _integer("checkpoint every", text, minimum=0)
+
+
 def parse_patience(text: str) -> int:
     return _integer("patience", text, minimum=1)
 
@@ -575,6 +580,14 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="DIR",
         help="folder for results.json, plots and report.html (default: runs/<command>-<time>/)",
+    )
+    output.add_argument(
+        "--checkpoint-every",
+        type=_argument(parse_checkpoint_every, "checkpoint every"),
+        default=1000,
+        metavar="N",
+        help="save a checkpoint (checkpoint.npz in the run folder) every N epochs, 0 for never; "
+        "Ctrl-C always saves one; resume with 'descentlab resume DIR' (default: %(default)s)",
     )
     output.add_argument(
         "--quiet", action="store_true", help="print nothing on success and show no progress bar"
@@ -806,6 +819,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_schedule_options(schedule)
     schedule.add_argument("--out", type=Path, metavar="FILE.png", help="write the plot here")
     schedule.set_defaults(subparser=schedule)
+    resume = commands.add_parser(
+        "resume",
+        help="continue an interrupted train or compare from its last checkpoint",
+        description="Continue the train or compare run in RUN_DIR from its checkpoint.npz, with "
+        "the options it was started with; the result is the same as if it had never stopped.",
+    )
+    resume.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    resume.add_argument("--quiet", action="store_true", help="print nothing on success")
+    resume.set_defaults(subparser=resume)
     _add_sweep_command(commands)
     return parser
 
@@ -901,9 +923,20 @@ def _describe_rates(config: ExperimentConfig) -> str:
     return f"{rates}, {spec.name} schedule per {spec.unit} ({details})"
 
 
-def _run_training(args: argparse.Namespace) -> int:
-    from descentlab.experiment import ExperimentConfig, prepare_data, run_experiment
-    from descentlab.run_folder import default_out_dir, prepare_out_dir, write_run_folder
+def _run_training(
+    args: argparse.Namespace, argv: Sequence[str], resume_dir: Path | None = None
+) -> int:
+    from descentlab.experiment import (
+        Checkpointing,
+        ExperimentConfig,
+        prepare_data,
+    )
+    from descentlab.run_folder import (
+        FolderLock,
+        default_out_dir,
+        prepare_out_dir,
+        write_status,
+    )
     from descentlab.schedules import ScheduleSpec
 
     names = args.optimizers if args.command == "compare" else (args.optimizer,)
@@ -938,7 +971,99 @@ def _run_training(args: argparse.Namespace) -> int:
     )
     dataset = load_data(args)
     data = prepare_data(config, dataset)
-    out_dir = prepare_out_dir(args.out if args.out is not None else default_out_dir(args.command))
+    resuming = resume_dir is not None
+    if resume_dir is not None:
+        out_dir = prepare_out_dir(resume_dir, resuming=True)
+    else:
+        out_dir = prepare_out_dir(
+            args.out if args.out is not None else default_out_dir(args.command)
+        )
+    with FolderLock(out_dir):
+        description = {"command": args.command, "argv": list(argv), "cwd": os.getcwd()}
+        checkpoint_path = out_dir / "checkpoint.npz"
+        if not resuming:
+            write_status(
+                out_dir,
+                {"status": "running", "command": args.command, "config": config.to_dict(),
+                 "run": description, "resume": f"descentlab resume {out_dir}"},
+            )  # fmt: skip
+        stop = _GracefulStop()
+        checkpointing = Checkpointing(
+            path=checkpoint_path,
+            every=args.checkpoint_every,
+            interrupted=stop.requested,
+            description=description,
+            # Killed before its first checkpoint, a run starts again from epoch 0.
+            resume=resuming and checkpoint_path.exists(),
+        )
+        return _train_and_report(args, config, dataset, data, out_dir, names, checkpointing, stop)
+
+
+def _resume(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Re-run the command recorded in RUN_DIR's checkpoint, continuing from it."""
+    from descentlab.checkpoint import read_description
+    from descentlab.run_folder import read_status
+
+    run_dir = Path(args.run_dir).resolve()
+    status = read_status(run_dir)
+    if status is None:
+        raise ValueError(f"{run_dir}: not a descentlab run folder (no readable results.json)")
+    if status == "finished":
+        raise ValueError(f"{run_dir}: this run already finished; nothing to resume")
+    checkpoint = run_dir / "checkpoint.npz"
+    if checkpoint.exists():
+        description = read_description(checkpoint)
+    else:  # killed before its first checkpoint: results.json says how it was started
+        description = json.loads((run_dir / "results.json").read_text()).get("run") or {}
+        if not description.get("argv"):
+            raise ValueError(f"{run_dir}: no checkpoint and no record of how the run started")
+    argv = [str(word) for word in description["argv"]]
+    original, _ = parser.parse_known_args(argv)
+    if original.command not in ("train", "compare"):
+        raise ValueError(f"{run_dir}: 'descentlab resume' continues train and compare runs")
+    if args.quiet:
+        original.quiet = True
+    cwd = os.getcwd()
+    os.chdir(description.get("cwd", cwd))  # relative paths mean what they meant at the start
+    try:
+        return _run_training(original, argv, resume_dir=run_dir)
+    finally:
+        os.chdir(cwd)
+
+
+class _GracefulStop:
+    """The first Ctrl-C asks training to stop at the end of the current epoch (after a
+    checkpoint); a second one stops at once."""
+
+    def __init__(self) -> None:
+        self.flag = False
+
+    def requested(self) -> bool:
+        return self.flag
+
+    def install(self) -> Any:
+        def handle(signum: int, frame: object) -> None:
+            if self.flag:
+                raise KeyboardInterrupt
+            self.flag = True
+
+        return signal.signal(signal.SIGINT, handle)
+
+
+def _train_and_report(
+    args: argparse.Namespace,
+    config: ExperimentConfig,
+    dataset: Dataset,
+    data: PreparedData,
+    out_dir: Path,
+    names: tuple[str, ...],
+    checkpointing: Checkpointing,
+    stop: _GracefulStop,
+) -> int:
+    from descentlab.experiment import run_experiment
+    from descentlab.run_folder import write_run_folder, write_status
+    from descentlab.train import TrainingInterrupted
+
     show_progress = sys.stdout.isatty() and not args.quiet and not args.json
     bar = None
     progress = None
@@ -953,9 +1078,32 @@ def _run_training(args: argparse.Namespace) -> int:
             assert bar is not None
             bar.update(1)
 
+    previous = stop.install()
     try:
-        outcomes = run_experiment(config, dataset, progress, data=data)
+        outcomes = run_experiment(
+            config,
+            dataset,
+            progress,
+            data=data,
+            checkpointing=checkpointing,
+        )
+    except TrainingInterrupted as interrupted:
+        if bar is not None:
+            bar.close()
+        write_status(
+            out_dir,
+            {"status": "interrupted", "command": args.command, "config": config.to_dict(),
+             "run": checkpointing.description, "epochs_done": interrupted.epochs_done,
+             "resume": f"descentlab resume {out_dir}"},
+        )  # fmt: skip
+        print(
+            f"descentlab {args.command}: interrupted after epoch {interrupted.epochs_done - 1}; "
+            f"checkpoint saved; resume with: descentlab resume {out_dir}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     finally:
+        signal.signal(signal.SIGINT, previous)
         if bar is not None:
             bar.close()
     results = write_run_folder(out_dir, args.command, config, dataset, outcomes, data)
@@ -1082,6 +1230,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         # Report the stray words against the subcommand the user typed, in one line.
@@ -1094,7 +1243,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _show_schedule(args)
         if args.command == "sweep":
             return _run_sweep(args)
-        return _run_training(args)
+        if args.command == "resume":
+            return _resume(parser, args)
+        return _run_training(args, argv)
     except ValueError as error:
         print(f"descentlab {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE

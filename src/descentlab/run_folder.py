@@ -38,14 +38,33 @@ def default_out_dir(command: str, root: Path = Path("runs")) -> Path:
     return candidate
 
 
-def prepare_out_dir(out_dir: Path) -> Path:
+LOCK_FILE = ".descentlab.lock"
+
+
+def read_status(out_dir: Path) -> str | None:
+    """The ``status`` field of ``out_dir``'s results.json, or None without a readable one."""
+    try:
+        document = json.loads((Path(out_dir) / RESULTS_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    status = document.get("status") if isinstance(document, dict) else None
+    return status if isinstance(status, str) else None
+
+
+def prepare_out_dir(out_dir: Path, *, resuming: bool = False) -> Path:
     """Create ``out_dir`` and prove it is writable, before any training starts.
 
     Raises ``ValueError`` (one line, naming the folder) when it cannot be created or written,
-    or when it already holds a run's results.json.
+    or when it already holds a run's results.json (unless ``resuming`` an unfinished one).
     """
     out_dir = Path(out_dir)
-    if (out_dir / RESULTS_FILE).exists():
+    status = read_status(out_dir)
+    if (out_dir / RESULTS_FILE).exists() and not resuming:
+        if status in ("running", "interrupted"):
+            raise ValueError(
+                f"--out {str(out_dir)!r} holds an unfinished run (status {status}); continue it "
+                f"with: descentlab resume {out_dir}"
+            )
         raise ValueError(
             f"--out {str(out_dir)!r} already holds a run ({RESULTS_FILE}); "
             "choose a new folder or remove it"
@@ -59,6 +78,56 @@ def prepare_out_dir(out_dir: Path) -> Path:
         reason = error.strerror or type(error).__name__
         raise ValueError(f"--out {str(out_dir)!r} is not a writable folder: {reason}") from None
     return out_dir
+
+
+class FolderLock:
+    """An exclusive claim on a run folder: ``.descentlab.lock`` holding the owner's pid,
+    created with O_EXCL. A lock whose process is gone (killed) is taken over."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.path = Path(out_dir) / LOCK_FILE
+
+    def __enter__(self) -> FolderLock:
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                owner = self._owner()
+                if owner is not None and _alive(owner):
+                    raise ValueError(
+                        f"{self.path.parent}: another descentlab process (pid {owner}) is "
+                        "writing to this folder"
+                    ) from None
+                self.path.unlink(missing_ok=True)  # left by a process that was killed
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(str(os.getpid()))
+            return self
+        raise ValueError(f"{self.path.parent}: could not claim the folder")
+
+    def __exit__(self, *exc: object) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def _owner(self) -> int | None:
+        try:
+            return int(self.path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_status(out_dir: Path, document: dict[str, object]) -> None:
+    """Write a results.json that is not (yet) a finished run's, atomically."""
+    write_text_atomic(Path(out_dir) / RESULTS_FILE, json.dumps(document, indent=2) + "\n")
 
 
 def _finite_or_none(value: float) -> float | None:
