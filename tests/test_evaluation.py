@@ -72,3 +72,13 @@ def test_splits_standardise_everything_but_moons_by_default() -> None:
     assert not ExperimentConfig(standardize=False).standardizes(datasets.load("circles"))
     with pytest.raises(ValueError, match="early stopping needs a validation split"):
         ExperimentConfig(early_stopping=True)
+
+
+def test_a_diverged_run_stops_at_its_epoch_and_the_others_finish() -> None:
+    config = ExperimentConfig(
+        optimizers=("gd", "adam"), learning_rate={"gd": 1000.0, "adam": 0.01}, epochs=30
+    )
+    gd, adam = run_experiment(config, datasets.moons())
+    assert gd.result.diverged_epoch is not None and gd.cost_shape == "diverged"
+    assert gd.result.history.epochs == gd.result.diverged_epoch + 1
+    assert adam.result.diverged_epoch is None and adam.result.history.epochs == 30

@@ -356,6 +356,10 @@ def run_experiment(
         stopped = None if monitor is None else monitor.stopped_epoch[index]
         if stopped is not None:
             result = _truncated(result, stopped + 1)
+        if result.diverged_epoch is not None:
+            # A diverged run stops at the epoch it diverged; what the stack computed for it
+            # afterwards is discarded (the other runs are unaffected).
+            result = _truncated(result, result.diverged_epoch + 1)
         params = final_params[index]
         result = replace(result, params=params)
         accuracies: dict[str, float] = {}
