@@ -14,16 +14,62 @@ from hypothesis import strategies as st
 
 from descentlab.cli import main
 
-VALUES = (
-    "0 -1 1 2 0.5 1e-3 nan inf abc full 5,2 5,,2 gd adam,gd moons xor digits gd=0.1 adam=x "
-    "1..0:log:3 true"
-).split() + [""]
-OPTIONS = (
-    "--optimizers --optimizer --learning-rate --batch-size --layers --seed --beta --beta1 "
-    "--beta2 --epsilon -H --schedule --decay-rate --decay-every --dataset --n-samples --noise "
-    "--data --target --validation-fraction --test-fraction --patience --dtype"
-).split()
-FLAGS = ["--early-stopping", "--standardize", "--no-standardize", "--eps-inside-sqrt", "--json"]
+VALUES = [
+    "0",
+    "-1",
+    "1",
+    "2",
+    "0.5",
+    "1e-3",
+    "nan",
+    "inf",
+    "abc",
+    "full",
+    "5,2",
+    "5,,2",
+    "gd",
+    "adam,gd",
+    "moons",
+    "xor",
+    "digits",
+    "gd=0.1",
+    "adam=x",
+    "1..0:log:3",
+    "true",
+    "",
+]
+OPTIONS = [
+    "--optimizers",
+    "--optimizer",
+    "--learning-rate",
+    "--batch-size",
+    "--layers",
+    "--seed",
+    "--beta",
+    "--beta1",
+    "--beta2",
+    "--epsilon",
+    "-H",
+    "--schedule",
+    "--decay-rate",
+    "--decay-every",
+    "--dataset",
+    "--n-samples",
+    "--noise",
+    "--data",
+    "--target",
+    "--validation-fraction",
+    "--test-fraction",
+    "--patience",
+    "--dtype",
+]
+FLAGS = [
+    "--early-stopping",
+    "--standardize",
+    "--no-standardize",
+    "--eps-inside-sqrt",
+    "--json",
+]
 
 words = st.one_of(
     st.tuples(st.sampled_from(OPTIONS), st.sampled_from(VALUES)).map(list),
