@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
 
+import numpy as np
+
 from descentlab import __version__, optim
 from descentlab.schedules import SCHEDULES, UNITS
 
@@ -739,6 +741,15 @@ def _add_sweep_command(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="train chunks in N processes; auto: one per core that other processes leave idle, "
         "when the sweep is big enough to gain from it (default: 1)",
     )
+    execution.add_argument(
+        "--checkpoint-every",
+        type=_argument(parse_checkpoint_every, "checkpoint every"),
+        default=1000,
+        metavar="N",
+        help="save each chunk's state (checkpoints/chunk-<i>.npz in the sweep folder) every N "
+        "epochs, 0 for never; Ctrl-C always saves, and so does a chunk that finishes; resume "
+        "with 'descentlab resume DIR' (default: %(default)s)",
+    )
     output = sweep.add_argument_group("output")
     output.add_argument(
         "--out",
@@ -795,7 +806,43 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"one of: {', '.join(optim.names())} (default: %(default)s)",
     )
     _add_training_options(train)
+    train.add_argument(
+        "--save",
+        type=Path,
+        metavar="MODEL.npz",
+        help="write the trained network (with its classes, feature names and scaling) as a "
+        "model file for 'descentlab predict'",
+    )
     train.set_defaults(subparser=train)
+    predict = commands.add_parser(
+        "predict",
+        help="predict with a saved model",
+        description="Load a model file written by 'descentlab train --save' and predict every "
+        "row of --data; writes the predictions as CSV and, when the file has labels, prints "
+        "the accuracy.",
+    )
+    predict.add_argument("--model", type=Path, required=True, metavar="MODEL.npz")
+    predict.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="a .csv with a header row (the model's feature columns, and optionally the label "
+        "column), an .npz with X (and y), or an .npy of features",
+    )
+    predict.add_argument(
+        "--target",
+        metavar="COLUMN",
+        help="the label column of a CSV (default: the column that is not a feature, if any)",
+    )
+    predict.add_argument(
+        "--out",
+        type=Path,
+        default=Path("predictions.csv"),
+        metavar="FILE.csv",
+        help="where to write the predictions (refused if it exists; default: %(default)s)",
+    )
+    predict.set_defaults(subparser=predict)
     schedule = commands.add_parser(
         "schedule",
         help="print (and plot) a learning-rate schedule",
@@ -971,6 +1018,7 @@ def _run_training(
     )
     dataset = load_data(args)
     data = prepare_data(config, dataset)
+    _check_save_path(getattr(args, "save", None))
     resuming = resume_dir is not None
     if resume_dir is not None:
         out_dir = prepare_out_dir(resume_dir, resuming=True)
@@ -999,8 +1047,82 @@ def _run_training(
         return _train_and_report(args, config, dataset, data, out_dir, names, checkpointing, stop)
 
 
+def _check_save_path(path: Path | None) -> None:
+    if path is None:
+        return
+    if path.suffix != ".npz":
+        raise ValueError(f"--save must name a .npz file, got {str(path)!r}")
+    if not path.resolve().parent.is_dir():
+        raise ValueError(f"--save {str(path)!r}: folder {str(path.parent)!r} does not exist")
+
+
+def _save_model(
+    path: Path, config: ExperimentConfig, dataset: Dataset, data: PreparedData, outcome: Any
+) -> None:
+    from descentlab import __version__
+    from descentlab.model_file import Model, save
+
+    network = config.network(dataset.n_features, dataset.n_classes)
+    optimizer = {
+        "name": outcome.optimizer.name,
+        "hyperparameters": {
+            key: value
+            for key, value in outcome.optimizer.hyperparameters.items()
+            if isinstance(value, bool | int | float | str)
+        },
+    }
+    metadata = {
+        "dataset": dataset.name,
+        "epochs": int(outcome.result.history.epochs),
+        "train_accuracy": float(outcome.train_accuracy),
+        "descentlab_version": __version__,
+    }
+    model = Model(
+        network,
+        outcome.result.params,
+        tuple(dataset.classes),
+        tuple(dataset.feature_names),
+        data.scaling,
+        optimizer,
+        metadata,
+    )
+    save(path, model)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    """``descentlab predict``: predictions of a saved model for every row of a file."""
+    from descentlab.atomic import write_text_atomic
+    from descentlab.model_file import load
+    from descentlab.prediction import read_rows
+
+    if args.out.exists():
+        raise ValueError(f"--out {str(args.out)!r} exists; choose another file or remove it")
+    if not args.out.resolve().parent.is_dir():
+        raise ValueError(f"--out {str(args.out)!r}: its folder does not exist")
+    model = load(args.model)
+    rows, labels = read_rows(args.data, model.feature_names, args.target)
+    probabilities = model.predict_proba(rows)
+    predictions = model.predict(rows)
+    classes = [str(c) for c in model.classes]
+    header = ["row", "prediction"] + (
+        [f"probability_{classes[1]}"] if probabilities.shape[1] == 1 else
+        [f"probability_{c}" for c in classes]
+    )  # fmt: skip
+    lines = [",".join(header)]
+    for index, (prediction, row) in enumerate(zip(predictions, probabilities, strict=True)):
+        lines.append(",".join([str(index + 1), str(prediction), *(f"{p:.6g}" for p in row)]))
+    write_text_atomic(args.out, "\n".join(lines) + "\n")
+    message = f"predicted {len(predictions)} rows with {args.model}; wrote {args.out}"
+    if labels is not None:
+        correct = int(np.sum(np.asarray(predictions).astype(str) == np.asarray(labels).astype(str)))
+        message += f"; accuracy {100 * correct / len(labels):.1f}% ({correct}/{len(labels)})"
+    print(message)
+    return 0
+
+
 def _resume(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    """Re-run the command recorded in RUN_DIR's checkpoint, continuing from it."""
+    """Re-run the command recorded in RUN_DIR's checkpoint (a sweep's: in its results.json),
+    continuing from its checkpoints."""
     from descentlab.checkpoint import read_description
     from descentlab.run_folder import read_status
 
@@ -1019,13 +1141,15 @@ def _resume(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             raise ValueError(f"{run_dir}: no checkpoint and no record of how the run started")
     argv = [str(word) for word in description["argv"]]
     original, _ = parser.parse_known_args(argv)
-    if original.command not in ("train", "compare"):
-        raise ValueError(f"{run_dir}: 'descentlab resume' continues train and compare runs")
+    if original.command not in ("train", "compare", "sweep"):
+        raise ValueError(f"{run_dir}: 'descentlab resume' continues train, compare and sweep runs")
     if args.quiet:
         original.quiet = True
     cwd = os.getcwd()
     os.chdir(description.get("cwd", cwd))  # relative paths mean what they meant at the start
     try:
+        if original.command == "sweep":
+            return _run_sweep(original, argv, resume_dir=run_dir)
         return _run_training(original, argv, resume_dir=run_dir)
     finally:
         os.chdir(cwd)
@@ -1107,6 +1231,8 @@ def _train_and_report(
         if bar is not None:
             bar.close()
     results = write_run_folder(out_dir, args.command, config, dataset, outcomes, data)
+    if getattr(args, "save", None) is not None:
+        _save_model(args.save, config, dataset, data, outcomes[0])
     if args.json:
         print(json.dumps(results, indent=2, allow_nan=False))
     elif not args.quiet:
@@ -1166,9 +1292,19 @@ def _sweep_config(args: argparse.Namespace) -> SweepConfig:
     )
 
 
-def _run_sweep(args: argparse.Namespace) -> int:
+def _run_sweep(
+    args: argparse.Namespace,
+    argv: Sequence[str] | None = None,
+    resume_dir: Path | None = None,
+) -> int:
+    """Run (or, with ``resume_dir``, continue) a sweep in its folder: lock it, record how it
+    was started (``argv``: the command line; by default this process's, when it is the one
+    that ``args`` came from), save chunk checkpoints, stop cleanly on Ctrl-C (exit 130)."""
+    import contextlib
+    import io
+
     from descentlab import datasets
-    from descentlab.run_folder import default_out_dir, prepare_out_dir
+    from descentlab.run_folder import FolderLock, default_out_dir, prepare_out_dir, write_status
     from descentlab.sweep import (
         AUTO_MIN_RUN_EPOCHS,
         busy_cores,
@@ -1179,32 +1315,77 @@ def _run_sweep(args: argparse.Namespace) -> int:
         summarize,
         write_sweep_folder,
     )
+    from descentlab.sweep.checkpoints import CHECKPOINT_DIR, SweepCheckpoints
     from descentlab.sweep.results import SENSITIVITY_FILE
+    from descentlab.train import TrainingInterrupted
 
     config = _sweep_config(args)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     busy = busy_cores() if args.jobs == "auto" else 0.0
     jobs = resolve_jobs(args.jobs, config, cores or 1, busy)
     dataset = datasets.load(args.dataset)
-    out_dir = prepare_out_dir(args.out if args.out is not None else default_out_dir("sweep"))
-    bar = None
-    if sys.stdout.isatty() and not args.quiet and not args.json:
-        from tqdm import tqdm
-
-        total = len(config.runs) * config.epochs
-        bar = tqdm(total=total, unit=" run-epochs", unit_scale=True, leave=False, desc="sweep")
-    try:
-        outcome = run_sweep(
-            config,
-            dataset,
-            max_stack=args.max_stack,
-            jobs=jobs,
-            progress=None if bar is None else bar.update,
+    if resume_dir is not None:
+        out_dir = prepare_out_dir(resume_dir, resuming=True)
+    else:
+        out_dir = prepare_out_dir(args.out if args.out is not None else default_out_dir("sweep"))
+    if argv is None:
+        # main() does not hand its argv on; this process's command line is the sweep's when it
+        # parses to the same options (not so when main() is called with a list): otherwise
+        # nothing is recorded, and resume says so rather than guess.
+        words = sys.argv[1:]
+        options = {k: v for k, v in vars(args).items() if k != "subparser"}
+        if words[:1] == ["sweep"]:
+            try:
+                with contextlib.redirect_stderr(io.StringIO()):
+                    again, _ = build_parser().parse_known_args(words)
+            except SystemExit:
+                again = argparse.Namespace()
+            if {k: v for k, v in vars(again).items() if k != "subparser"} == options:
+                argv = words
+    with FolderLock(out_dir):
+        started = {"command": "sweep", "argv": None if argv is None else list(argv)}
+        started["cwd"] = os.getcwd()
+        status = {"command": "sweep", "config": config.to_dict(), "run": started}
+        status["resume"] = f"descentlab resume {out_dir}"
+        write_status(out_dir, {"status": "running", **status})
+        stop = _GracefulStop()
+        checkpoints = SweepCheckpoints(
+            out_dir / CHECKPOINT_DIR,
+            every=args.checkpoint_every,
+            interrupted=stop.requested,
+            resume=resume_dir is not None,
         )
-    finally:
-        if bar is not None:
-            bar.close()
-    results = write_sweep_folder(out_dir, outcome, dataset)
+        bar = None
+        if sys.stdout.isatty() and not args.quiet and not args.json:
+            from tqdm import tqdm
+
+            total = len(config.runs) * config.epochs
+            bar = tqdm(total=total, unit=" run-epochs", unit_scale=True, leave=False, desc="sweep")
+        previous = stop.install()
+        try:
+            outcome = run_sweep(
+                config,
+                dataset,
+                max_stack=args.max_stack,
+                jobs=jobs,
+                progress=None if bar is None else bar.update,
+                checkpoints=checkpoints,
+            )
+        except TrainingInterrupted as interrupted:
+            if bar is not None:
+                bar.close()
+            write_status(out_dir, {"status": "interrupted", **status})
+            print(
+                f"descentlab sweep: interrupted after epoch {interrupted.epochs_done - 1}; "
+                f"checkpoint saved; resume with: descentlab resume {out_dir}",
+                file=sys.stderr,
+            )
+            return EXIT_INTERRUPTED
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            if bar is not None:
+                bar.close()
+        results = write_sweep_folder(out_dir, outcome, dataset)
     if args.json:
         print(json.dumps(results, indent=2, allow_nan=False))
     elif not args.quiet:
@@ -1224,7 +1405,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
                 f"processes, {len(config.runs) * config.epochs} run-epochs to train (at least "
                 f"{AUTO_MIN_RUN_EPOCHS} per process)"
             )
-        print(f"wrote {out_dir}/: results.json, {SENSITIVITY_FILE}")
+        print(f"wrote {out_dir}/: results.json, {SENSITIVITY_FILE}, {CHECKPOINT_DIR}/")
     return 0
 
 
@@ -1245,6 +1426,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_sweep(args)
         if args.command == "resume":
             return _resume(parser, args)
+        if args.command == "predict":
+            return _predict(args)
         return _run_training(args, argv)
     except ValueError as error:
         print(f"descentlab {args.command}: error: {error}", file=sys.stderr)
