@@ -82,3 +82,24 @@ def test_damaged_or_missing_checkpoints_are_refused(tmp_path: Path) -> None:
     broken.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(ValueError, match="not a readable checkpoint"):
         checkpoint.read_description(broken)
+
+
+def test_resuming_twice_keeps_the_whole_history(tmp_path: Path) -> None:
+    config = ExperimentConfig(epochs=30)
+    dataset = datasets.moons()
+    whole = run_experiment(config, dataset)
+    path = tmp_path / "checkpoint.npz"
+    for stop_after, resume in ((7, False), (9, True)):
+        calls = []
+
+        def interrupted(calls: list[int] = calls, stop_after: int = stop_after) -> bool:
+            calls.append(1)
+            return len(calls) == stop_after
+
+        with pytest.raises(TrainingInterrupted):
+            run_experiment(
+                config, dataset,
+                checkpointing=Checkpointing(path, every=5, interrupted=interrupted, resume=resume),
+            )  # fmt: skip
+    resumed = run_experiment(config, dataset, checkpointing=Checkpointing(path, resume=True))
+    _same(resumed, whole)

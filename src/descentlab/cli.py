@@ -868,9 +868,10 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.set_defaults(subparser=schedule)
     resume = commands.add_parser(
         "resume",
-        help="continue an interrupted train or compare from its last checkpoint",
-        description="Continue the train or compare run in RUN_DIR from its checkpoint.npz, with "
-        "the options it was started with; the result is the same as if it had never stopped.",
+        help="continue an interrupted train, compare or sweep from its last checkpoint",
+        description="Continue the train, compare or sweep run in RUN_DIR from its checkpoints, "
+        "with the options it was started with; the result is the same as if it had never "
+        "stopped.",
     )
     resume.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     resume.add_argument("--quiet", action="store_true", help="print nothing on success")
@@ -1423,7 +1424,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "schedule":
             return _show_schedule(args)
         if args.command == "sweep":
-            return _run_sweep(args)
+            return _run_sweep(args, argv)
         if args.command == "resume":
             return _resume(parser, args)
         if args.command == "predict":

@@ -291,13 +291,21 @@ def run_experiment(
         )
     groups = [RunGroup(optimizer, 1) for optimizer in optimizers]
     continuation: dict[str, Any] = {}
-    prior = None
+    prior: EpochSnapshot | None = None
     if checkpointing is not None:
         from descentlab import checkpoint
 
         path = checkpointing.path
 
         def write(snapshot: EpochSnapshot) -> None:
+            if prior is not None:  # a checkpoint always holds the whole history
+                snapshot = replace(
+                    snapshot,
+                    epoch_costs=np.concatenate([prior.epoch_costs, snapshot.epoch_costs], 1),
+                    minibatch_costs=np.concatenate(
+                        [prior.minibatch_costs, snapshot.minibatch_costs], 1
+                    ),
+                )
             state = None if monitor is None else monitor.state()
             checkpoint.save(
                 path, checkpoint.Checkpoint(snapshot, state, dict(checkpointing.description))

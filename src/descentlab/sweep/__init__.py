@@ -4,6 +4,7 @@
 ``config``   ``SweepConfig``: its configurations (grid or random search) and seeds
 ``plan``     packing the runs into as few stacks as memory allows
 ``engine``   ``run_sweep``: each stack through ``train_stack``, in this process or a pool
+``checkpoints``  ``SweepCheckpoints``: the stored plan and one checkpoint file per chunk (resume)
 ``summary``  statistics over seeds (diverged runs counted, never averaged in) and the table
 ``results``  results.json and sensitivity.png
 
@@ -12,6 +13,7 @@
     print(format_table(summarize(outcome)))
 """
 
+from descentlab.sweep.checkpoints import SweepCheckpoints
 from descentlab.sweep.config import Configuration, RunSpec, SweepConfig
 from descentlab.sweep.engine import (
     AUTO_MIN_RUN_EPOCHS,
@@ -44,6 +46,7 @@ __all__ = [
     "RunSpec",
     "Stats",
     "Summary",
+    "SweepCheckpoints",
     "SweepConfig",
     "SweepOutcome",
     "best_per_optimizer",

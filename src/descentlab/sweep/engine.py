@@ -13,6 +13,7 @@ import concurrent.futures
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from descentlab.optim.stack import stacked
 from descentlab.run_folder import COST_EVERY
 from descentlab.schedules import ScheduleSpec
 from descentlab.seeds import run_seeds
+from descentlab.sweep.checkpoints import ChunkSaving, SweepCheckpoints
 from descentlab.sweep.config import Configuration, RunSpec, SweepConfig
 from descentlab.sweep.plan import (
     ChunkPlan,
@@ -38,7 +40,7 @@ from descentlab.sweep.plan import (
     default_max_stack,
     plan_chunks,
 )
-from descentlab.train import RunGroup, train_stack
+from descentlab.train import EpochSnapshot, RunGroup, TrainingInterrupted, train_stack
 from descentlab.validation import check_int
 
 PROGRESS_EVERY = 10
@@ -101,10 +103,18 @@ def train_chunk(
     chunk: ChunkPlan,
     progress: RunEpochsCallback | None = None,
     keep_histories: bool = False,
+    saving: ChunkSaving | None = None,
+    interrupted: Callable[[], bool] | None = None,
 ) -> ChunkResult:
-    """Train one chunk with one ``train_stack`` call and measure each run's accuracy."""
+    """Train one chunk with one ``train_stack`` call and measure each run's accuracy.
+
+    With ``saving`` the chunk's state goes to its checkpoint file every ``saving.every``
+    epochs, when ``interrupted()`` turns True (then ``TrainingInterrupted`` is raised) and when
+    it finishes; when resuming, a finished chunk is read back without training and a partial
+    one continues from its file, ending exactly as if it had never stopped."""
     network = Network(job.layer_sizes)
     seeds = [run_seeds(seed) for seed in chunk.seeds]
+    groups = [job.run_group(group) for group in chunk.groups]
     callback = None
     if progress is not None:
         report = progress
@@ -112,20 +122,77 @@ def train_chunk(
         def callback(epoch: int, costs: np.ndarray) -> None:
             report(costs.shape[0])
 
-    stack = train_stack(
-        network, job.X, job.Y, [job.run_group(group) for group in chunk.groups],
-        init_seeds=[s.init_seed for s in seeds], shuffle_seeds=[s.shuffle_seed for s in seeds],
-        epochs=job.epochs, batch_size=job.batch_size, on_epoch_end=callback,
-    )  # fmt: skip
-    epoch_costs = np.stack([history.epoch_costs for history in stack.histories])
+    continuation: dict[str, Any] = {}
+    prior = None
+    if saving is not None:
+        probe = np.zeros((1, network.n_params))
+        prior = saving.load(
+            [group.optimizer.init(np.repeat(probe, group.size, axis=0)) for group in groups]
+        )
+        if prior is not None:
+            continuation.update(
+                params=prior.params,
+                opt_states=prior.opt_states,
+                start_epoch=prior.epochs_done,
+                reference_costs=prior.reference_costs,
+                diverged_epochs=prior.diverged_epochs,
+            )
+        writer = saving
+
+        def write(snapshot: EpochSnapshot) -> None:
+            writer.save(snapshot, prior)
+
+        continuation.update(
+            checkpoint=write, checkpoint_every=saving.every, interrupted=interrupted
+        )
+    done = 0 if prior is None else prior.epochs_done
+    if done >= job.epochs:
+        assert prior is not None
+        params, diverged_epochs = prior.params, list(prior.diverged_epochs)
+        epoch_costs, minibatch_costs = prior.epoch_costs, prior.minibatch_costs
+    else:
+        stack = train_stack(
+            network, job.X, job.Y, groups,
+            init_seeds=[s.init_seed for s in seeds], shuffle_seeds=[s.shuffle_seed for s in seeds],
+            epochs=job.epochs - done, batch_size=job.batch_size, on_epoch_end=callback,
+            **continuation,
+        )  # fmt: skip
+        params, diverged_epochs = stack.params, stack.diverged_epochs
+        epoch_costs = np.stack([history.epoch_costs for history in stack.histories])
+        minibatch_costs = np.stack([history.minibatch_costs for history in stack.histories])
+        if prior is not None:
+            epoch_costs = np.concatenate([prior.epoch_costs, epoch_costs], axis=1)
+            minibatch_costs = np.concatenate([prior.minibatch_costs, minibatch_costs], axis=1)
+        if saving is not None:
+            # The finished state, so that a resumed sweep reads this chunk back untrained.
+            saving.save(
+                EpochSnapshot(
+                    epochs_done=job.epochs, params=params, opt_states=stack.opt_states,
+                    epoch_costs=epoch_costs, minibatch_costs=minibatch_costs,
+                    diverged_epochs=diverged_epochs, reference_costs=_reference(minibatch_costs),
+                ),
+                None,
+            )  # fmt: skip
+    histories = None
+    if keep_histories:
+        per_epoch = minibatch_costs.shape[1] // epoch_costs.shape[1]
+        histories = [
+            History(epoch_costs[run], minibatch_costs[run], batches_per_epoch=per_epoch)
+            for run in range(epoch_costs.shape[0])
+        ]
     return ChunkResult(
-        params=stack.params,
+        params=params,
         final_costs=epoch_costs[:, -1].copy(),
         costs=epoch_costs[:, ::COST_EVERY].copy(),
-        diverged_epochs=stack.diverged_epochs,
-        train_correct=count_correct(network, stack.params, job.X, job.Y),
-        histories=stack.histories if keep_histories else None,
+        diverged_epochs=diverged_epochs,
+        train_correct=count_correct(network, params, job.X, job.Y),
+        histories=histories,
     )
+
+
+def _reference(minibatch_costs: np.ndarray) -> np.ndarray:
+    """Each run's first mini-batch cost (``train_stack``'s yardstick of divergence)."""
+    return minibatch_costs[:, 0].copy()
 
 
 def count_correct(network: Network, params: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -137,21 +204,52 @@ def count_correct(network: Network, params: np.ndarray, X: np.ndarray, Y: np.nda
 
 
 class _Stopped(Exception):
-    """Raised in a worker when the parent asked the workers to stop (Ctrl-C)."""
+    """Raised in a worker when the parent asked the workers to stop (Ctrl-C) or is gone."""
+
+
+@dataclass(frozen=True)
+class _Interrupted:
+    """A worker's answer for a chunk it stopped (checkpoint saved) at a stop request."""
+
+    epochs_done: int
 
 
 _worker: dict[str, Any] = {}
-"""A worker process's share of the pool: the job, the progress queue and the stop event."""
+"""A worker process's share of the pool: the job, the progress queue, the stop event and the
+parent's pid."""
 
 
 def _start_worker(job: TrainingJob, queue: Any, stop: Any) -> None:
     # Ctrl-C reaches every process of the terminal: the parent handles it and sets ``stop``.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker.update(job=job, queue=queue, stop=stop)
+    _worker.update(job=job, queue=queue, stop=stop, parent=os.getppid(), busy=False)
+    threading.Thread(target=_watch_parent, daemon=True).start()
 
 
-def _train_in_worker(chunk: ChunkPlan, keep_histories: bool) -> ChunkResult:
-    queue, stop = _worker["queue"], _worker["stop"]
+def _parent_gone() -> bool:
+    return os.getppid() != _worker["parent"]
+
+
+def _watch_parent() -> None:
+    """End an idle worker whose parent died (SIGKILL): the pool's pipes stay open between the
+    workers, so nothing else would ever end it. A busy one ends in ``_train_in_worker``, after
+    its chunk has saved its state."""
+    while True:
+        time.sleep(0.2)
+        if _parent_gone() and not _worker["busy"]:
+            os._exit(1)
+
+
+def _should_stop() -> bool:
+    """The parent asked the workers to stop, or died (SIGKILL): then the pool is orphaned and
+    its chunks stop at the next epoch's end rather than train for nobody."""
+    return bool(_worker["stop"].is_set()) or _parent_gone()
+
+
+def _train_in_worker(
+    chunk: ChunkPlan, keep_histories: bool, saving: ChunkSaving | None
+) -> ChunkResult | _Interrupted:
+    queue = _worker["queue"]
     pending = {"run_epochs": 0, "epochs": 0}
 
     def progress(run_epochs: int) -> None:
@@ -159,13 +257,24 @@ def _train_in_worker(chunk: ChunkPlan, keep_histories: bool) -> ChunkResult:
         pending["epochs"] += 1
         if pending["epochs"] < PROGRESS_EVERY:
             return
-        if stop.is_set():
-            raise _Stopped
+        if saving is None and _should_stop():
+            raise _Stopped  # without checkpoints there is nothing to save first
         if queue is not None:
             queue.put(pending["run_epochs"])
         pending.update(run_epochs=0, epochs=0)
 
-    result = train_chunk(_worker["job"], chunk, progress, keep_histories)
+    if saving is not None and _should_stop():
+        return _Interrupted(0)  # not started: its file (if any) is where resume begins
+    _worker["busy"] = True
+    try:
+        result = train_chunk(_worker["job"], chunk, progress, keep_histories, saving, _should_stop)
+    except TrainingInterrupted as interrupted:
+        # An exception with a custom constructor does not survive pickling: answer instead.
+        return _Interrupted(interrupted.epochs_done)
+    finally:
+        _worker["busy"] = False
+        if _parent_gone():
+            os._exit(1)  # orphaned: the chunk's state is saved and nobody awaits the answer
     if queue is not None and pending["run_epochs"]:
         queue.put(pending["run_epochs"])
     return result
@@ -177,28 +286,49 @@ def _train_in_processes(
     processes: int,
     progress: RunEpochsCallback | None,
     keep_histories: bool,
+    checkpoints: SweepCheckpoints | None = None,
 ) -> list[ChunkResult]:
-    """Every chunk as a task of a pool of ``processes`` workers, results in chunk order."""
+    """Every chunk as a task of a pool of ``processes`` workers, results in chunk order.
+
+    With ``checkpoints``, each worker writes its chunks' files itself; when
+    ``checkpoints.interrupted()`` turns True the workers are told to stop, each running chunk
+    saves its state at its next epoch's end, chunks not started stay untouched, and
+    ``TrainingInterrupted`` is raised here once every worker has stopped."""
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     queue = context.SimpleQueue() if progress is not None else None
     stop = context.Event()
+    interrupted = None if checkpoints is None else checkpoints.interrupted
     pool = concurrent.futures.ProcessPoolExecutor(
         processes, mp_context=context, initializer=_start_worker, initargs=(job, queue, stop)
     )
     try:
-        futures = [pool.submit(_train_in_worker, chunk, keep_histories) for chunk in chunks]
+        futures = [
+            pool.submit(
+                _train_in_worker,
+                chunk,
+                keep_histories,
+                None if checkpoints is None else checkpoints.chunk(index, chunk),
+            )
+            for index, chunk in enumerate(chunks)
+        ]
         waiting = set(futures)
         while waiting:
             _, waiting = concurrent.futures.wait(waiting, timeout=0.1)
             while queue is not None and progress is not None and not queue.empty():
                 progress(queue.get())
-        return [future.result() for future in futures]
+            if interrupted is not None and interrupted():
+                stop.set()
+        answers = [future.result() for future in futures]
     except BaseException:
-        stop.set()  # the workers stop within PROGRESS_EVERY epochs
+        stop.set()  # the workers stop within an epoch (with checkpoints) or PROGRESS_EVERY
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+    stopped = [answer.epochs_done for answer in answers if isinstance(answer, _Interrupted)]
+    if stopped:
+        raise TrainingInterrupted(max(stopped))
+    return [answer for answer in answers if isinstance(answer, ChunkResult)]
 
 
 @dataclass(frozen=True)
@@ -290,16 +420,27 @@ def run_sweep(
     jobs: int = 1,
     progress: RunEpochsCallback | None = None,
     keep_histories: bool = False,
+    checkpoints: SweepCheckpoints | None = None,
 ) -> SweepOutcome:
     """Train every run of ``config`` on ``dataset`` in chunks of at most ``max_stack`` runs
     (default: ``plan.default_max_stack``), in this process (``jobs=1``) or in ``jobs`` worker
     processes (then in at least ``jobs`` chunks). ``progress`` receives run-epochs as they are
-    trained; ``keep_histories`` keeps every run's whole ``History``."""
+    trained; ``keep_histories`` keeps every run's whole ``History``.
+
+    With ``checkpoints`` every chunk saves its state (see ``sweep.checkpoints``) and the chunk
+    plan is stored; when ``checkpoints.interrupted()`` turns True, the running chunks save
+    theirs and ``TrainingInterrupted`` is raised. With ``checkpoints.resume`` the stored plan
+    is used, finished chunks are read back and partial ones continue: the outcome equals the
+    uninterrupted sweep's, run for run.
+    """
     jobs = check_int("jobs", jobs, minimum=1)
     n_outputs = dataset.Y.shape[0]
     per_run = bytes_per_run(config, dataset.n_features, dataset.n_examples, n_outputs)
     limit = default_max_stack(per_run) if max_stack is None else max_stack
-    chunks = plan_chunks(config, limit, min_chunks=jobs)
+    if checkpoints is None:
+        chunks = plan_chunks(config, limit, min_chunks=jobs)
+    else:
+        chunks = checkpoints.plan(config, lambda: plan_chunks(config, limit, min_chunks=jobs))
     processes = min(jobs, len(chunks))
     job = TrainingJob(
         config.network(dataset.n_features, n_outputs).layer_sizes, dataset.X, dataset.Y,
@@ -307,9 +448,13 @@ def run_sweep(
     )  # fmt: skip
     started = time.perf_counter()
     if processes == 1:
-        results = [train_chunk(job, chunk, progress, keep_histories) for chunk in chunks]
+        results = []
+        for index, chunk in enumerate(chunks):
+            saving = None if checkpoints is None else checkpoints.chunk(index, chunk)
+            interrupted = None if checkpoints is None else checkpoints.interrupted
+            results.append(train_chunk(job, chunk, progress, keep_histories, saving, interrupted))
     else:
-        results = _train_in_processes(job, chunks, processes, progress, keep_histories)
+        results = _train_in_processes(job, chunks, processes, progress, keep_histories, checkpoints)
     seconds = time.perf_counter() - started
     runs = _collect(config, chunks, results, dataset.n_examples)
     return SweepOutcome(config, runs, Execution(len(chunks), processes, seconds, limit, per_run))

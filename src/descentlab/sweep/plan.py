@@ -10,7 +10,7 @@ stack larger than ``max_stack`` runs is cut into chunks of near-equal size; the 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,3 +116,13 @@ def _chunk(config: SweepConfig, members: list[int]) -> ChunkPlan:
         group = [configurations[runs[index].configuration] for index in stretch]
         groups.append(GroupPlan(group[0].optimizer, tuple(c.settings for c in group)))
     return ChunkPlan(tuple(members), tuple(groups), tuple(runs[i].seed for i in members))
+
+
+def chunks_of(config: SweepConfig, parts: Sequence[Sequence[int]]) -> list[ChunkPlan]:
+    """The chunks holding ``parts`` (each a list of indices into ``config.runs``, in stack
+    order), as ``plan_chunks`` would build them: how a resumed sweep rebuilds its stored plan."""
+    n_runs = len(config.runs)
+    members = [int(index) for part in parts for index in part]
+    if sorted(members) != list(range(n_runs)) or any(not part for part in parts):
+        raise ValueError(f"a stored sweep plan does not cover this sweep's {n_runs} runs")
+    return [_chunk(config, [int(index) for index in part]) for part in parts]

@@ -1,0 +1,100 @@
+"""A sweep's checkpoints: one file per chunk, so an interrupted sweep loses no finished work.
+
+The sweep folder holds ``checkpoints/plan.json`` (which runs each chunk trains, written before
+any training, so a resumed sweep cuts its chunks the same way whatever ``--jobs`` resolves to)
+and ``checkpoints/chunk-<i>.npz``: chunk i's ``descentlab.checkpoint`` file, written every
+``every`` epochs, when training is interrupted, and once more when the chunk finishes (then
+``epochs_done`` equals the sweep's epochs). Each file holds the chunk's whole history so far,
+so a chunk resumed any number of times ends with the same numbers as one never stopped.
+Every file is written atomically; a worker process writes its own chunks' files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from descentlab import checkpoint
+from descentlab.atomic import write_text_atomic
+from descentlab.optim import OptState
+from descentlab.sweep.config import SweepConfig
+from descentlab.sweep.plan import ChunkPlan, chunks_of
+from descentlab.train import EpochSnapshot
+
+CHECKPOINT_DIR = "checkpoints"
+PLAN_FILE = "plan.json"
+
+
+@dataclass(frozen=True)
+class SweepCheckpoints:
+    """Where and how often a sweep saves its chunks, and whether it continues saved ones.
+
+    ``folder`` receives the plan and the chunk files; ``every`` epochs (0: never on a
+    schedule) and whenever ``interrupted()`` turns True at an epoch's end, a chunk's state is
+    saved. With ``resume`` finished chunks are read back instead of trained, partial ones
+    continue from their files and the others start from scratch.
+    """
+
+    folder: Path
+    every: int = 0
+    interrupted: Callable[[], bool] | None = None
+    resume: bool = False
+
+    def plan(self, config: SweepConfig, fresh: Callable[[], list[ChunkPlan]]) -> list[ChunkPlan]:
+        """The stored plan when resuming one, else ``fresh()``, stored before it is used."""
+        path = Path(self.folder) / PLAN_FILE
+        if self.resume and path.exists():
+            try:
+                parts = json.loads(path.read_text())["chunks"]
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                raise ValueError(f"{path}: not a readable sweep plan ({error})") from None
+            return chunks_of(config, parts)
+        chunks = fresh()
+        Path(self.folder).mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"chunks": [list(chunk.runs) for chunk in chunks]}) + "\n"
+        write_text_atomic(path, text)
+        return chunks
+
+    def chunk(self, index: int, chunk: ChunkPlan) -> ChunkSaving:
+        """What the trainer of chunk ``index`` needs (picklable, for a worker process)."""
+        return ChunkSaving(
+            Path(self.folder) / f"chunk-{index}.npz", self.every, self.resume, chunk.runs
+        )
+
+
+@dataclass(frozen=True)
+class ChunkSaving:
+    """One chunk's checkpoint file, its schedule, and whether to continue it."""
+
+    path: Path
+    every: int
+    resume: bool
+    runs: tuple[int, ...]
+    """The chunk's runs: the file must hold these, or it belongs to another plan."""
+
+    def load(self, initial_states: list[OptState]) -> EpochSnapshot | None:
+        """The saved state to continue from, or None (not resuming, or nothing saved yet)."""
+        if not self.resume or not self.path.exists():
+            return None
+        saved = checkpoint.load(self.path, initial_states)
+        if saved.description.get("runs") != list(self.runs):
+            raise ValueError(f"{self.path}: this checkpoint holds other runs than its chunk")
+        return saved.snapshot
+
+    def save(self, snapshot: EpochSnapshot, prior: EpochSnapshot | None) -> None:
+        """Write ``snapshot`` (what the current ``train_stack`` call has done), preceded by
+        the costs of ``prior`` (what earlier sessions did), atomically."""
+        if prior is not None:
+            snapshot = replace(
+                snapshot,
+                epoch_costs=np.concatenate([prior.epoch_costs, snapshot.epoch_costs], axis=1),
+                minibatch_costs=np.concatenate(
+                    [prior.minibatch_costs, snapshot.minibatch_costs], axis=1
+                ),
+            )
+        description = {"kind": "sweep-chunk", "runs": list(self.runs)}
+        checkpoint.save(self.path, checkpoint.Checkpoint(snapshot, None, description))
