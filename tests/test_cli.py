@@ -243,3 +243,19 @@ def test_every_optimizer_runs_from_the_cli_with_scoped_hyperparameters(tmp_path:
     for name in ("sgd", "rmsprop", "adagrad", "adam", "adamw"):
         assert runs[name]["hyperparameters"]["weight_decay"] == 0.001
     assert "weight_decay" not in runs["nadam"]["hyperparameters"]
+
+
+def test_a_diverging_run_is_reported_while_the_others_finish(tmp_path: Path) -> None:
+    out = tmp_path / "div"
+    result = run_cli(
+        "compare", "--learning-rate", "gd=1000,momentum=0.1,adam=0.01", "--epochs", "60",
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no numpy warnings
+    assert "diverged at epoch 0" in result.stdout
+    runs = {run["optimizer"]: run for run in json.loads((out / "results.json").read_text())["runs"]}
+    assert runs["gd"]["status"] == "diverged" and runs["gd"]["diverged_epoch"] == 0
+    assert "rose above 100 times its initial value" in runs["gd"]["diverged_cause"]
+    assert runs["gd"]["epochs"] == 1
+    assert runs["adam"]["status"] == "finished" and runs["adam"]["epochs"] == 60

@@ -20,6 +20,7 @@ from descentlab.atomic import write_atomic, write_text_atomic
 from descentlab.datasets import Dataset
 from descentlab.experiment import ExperimentConfig, PreparedData, RunOutcome, prepare_data
 from descentlab.metrics import OSCILLATION_THRESHOLD
+from descentlab.train import DIVERGENCE_FACTOR
 
 COST_EVERY = 100
 """results.json keeps the epoch cost every 100 epochs, as the course's ``costs`` list does."""
@@ -146,6 +147,7 @@ def run_record(
         "hyperparameters": hyperparameters,
         "status": "finished" if outcome.result.diverged_epoch is None else "diverged",
         "diverged_epoch": outcome.result.diverged_epoch,
+        "diverged_cause": _divergence_cause(outcome),
         "train_accuracy": outcome.train_accuracy,
         "train_correct": outcome.train_correct,
         "n_examples": outcome.n_examples,
@@ -162,6 +164,16 @@ def run_record(
         **_held_out_record(outcome),
         **files,
     }
+
+
+def _divergence_cause(outcome: RunOutcome) -> str | None:
+    epoch = outcome.result.diverged_epoch
+    if epoch is None:
+        return None
+    cost = float(outcome.result.history.epoch_costs[epoch])
+    if not math.isfinite(cost):
+        return f"the epoch cost became {cost} (NaN or infinite)"
+    return f"the epoch cost ({cost:.4g}) rose above {DIVERGENCE_FACTOR:g} times its initial value"
 
 
 def _held_out_record(outcome: RunOutcome) -> dict[str, object]:

@@ -137,6 +137,22 @@ def cost_curves_figure(outcomes: Sequence[RunOutcome]) -> Figure:
                 color=color, linewidth=1.4, linestyle="--", zorder=3,
                 label=f"{outcome.optimizer.name} validation",
             )  # fmt: skip
+    diverged = [o for o in outcomes if o.result.diverged_epoch is not None]
+    healthy = [o for o in outcomes if o.result.diverged_epoch is None]
+    top = None
+    if diverged and healthy:
+        # Keep the readable runs readable: a diverged run's cost would set the scale.
+        top = max(float(np.nanmax(o.result.history.minibatch_costs)) for o in healthy)
+        ax.set_ylim(0, 1.1 * top)
+    for outcome in diverged:  # an x where the run stopped (on the upper edge when clipped)
+        epoch = int(outcome.result.diverged_epoch)  # type: ignore[arg-type]
+        cost = outcome.result.history.epoch_costs[epoch]
+        height = 1.08 * top if top is not None else cost
+        ax.plot(
+            [epoch], [height], marker="x", markersize=10, linestyle="none",
+            color=color_for(outcomes.index(outcome)),
+            label=f"{outcome.optimizer.name} diverged at epoch {epoch}",
+        )  # fmt: skip
     ax.set_xlabel("epoch")
     ax.set_ylabel("cost (cross-entropy)")
     ax.set_title("Training cost: per epoch (solid) and per mini-batch (faint)")
