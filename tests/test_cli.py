@@ -259,3 +259,10 @@ def test_a_diverging_run_is_reported_while_the_others_finish(tmp_path: Path) -> 
     assert "rose above 100 times its initial value" in runs["gd"]["diverged_cause"]
     assert runs["gd"]["epochs"] == 1
     assert runs["adam"]["status"] == "finished" and runs["adam"]["epochs"] == 60
+
+
+@pytest.mark.parametrize("word", ["\x1e", "a\nb", "\x1bx", "\u2028"])
+def test_control_characters_in_arguments_keep_errors_on_one_line(word: str) -> None:
+    result = run_cli("compare", "--learning-rate", word)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, repr(result.stderr)

@@ -42,10 +42,19 @@ class UsageError(Exception):
     """A bad command line or argument value: one line for the user, exit code 2."""
 
 
+def one_line(message: str) -> str:
+    """``message`` with every unprintable character (newlines, control characters a user may
+    have typed into a value) escaped, so an error stays one line."""
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in message
+    )
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # argparse prints the whole usage block before the message; one line says more.
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
 def _argument(check: Callable[[str], T], what: str) -> Callable[[str], T]:
@@ -1431,7 +1440,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _predict(args)
         return _run_training(args, argv)
     except ValueError as error:
-        print(f"descentlab {args.command}: error: {error}", file=sys.stderr)
+        print(f"descentlab {args.command}: error: {one_line(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"descentlab {args.command}: interrupted", file=sys.stderr)
