@@ -777,6 +777,118 @@ def _add_sweep_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     sweep.set_defaults(subparser=sweep)
 
 
+def _add_landscape_command(commands: argparse._SubParsersAction[_Parser]) -> None:
+    import re
+
+    from descentlab import landscapes
+
+    landscape = commands.add_parser(
+        "landscape",
+        help="watch optimizers move on a 2-D function",
+        description="Run every optimizer from the same start on a 2-D function, through the "
+        "same optimizer code the networks train with, and write trajectories.png, "
+        "trajectories.gif, loss.png and results.json. Learning rates, start and steps default "
+        "to the function's own (see the README's Landscapes table).",
+    )
+    # "--start -1.5,2": argparse would take the value for an option; values that begin with
+    # "-" and a digit are values here (this parser has no options that look like numbers).
+    landscape._negative_number_matcher = re.compile(r"^-\.?\d")
+    landscape.add_argument(
+        "--function",
+        type=_argument(parse_landscape, "function"),
+        default="rosenbrock",
+        metavar="NAME",
+        help=f"one of: {', '.join(landscapes.names())} (default: %(default)s)",
+    )
+    landscape.add_argument(
+        "--optimizers",
+        type=_argument(parse_optimizers, "optimizers"),
+        default=("gd", "momentum", "adam", "rmsprop"),
+        metavar="NAME,NAME,...",
+        help=f"from: {', '.join(optim.names())} (default: gd,momentum,adam,rmsprop)",
+    )
+    landscape.add_argument(
+        "--steps",
+        type=_argument(parse_positive_count("steps"), "steps"),
+        metavar="N",
+        help="updates per optimizer, >= 1 (default: the function's own)",
+    )
+    landscape.add_argument(
+        "--start",
+        type=_argument(landscapes.parse_start, "start"),
+        metavar="X,Y",
+        help="the starting point (default: the function's own)",
+    )
+    landscape.add_argument(
+        "--learning-rate",
+        type=_argument(parse_learning_rates, "learning rate"),
+        metavar="LR",
+        help="one number for all, or per optimizer gd=0.001,adam=0.05; optimizers not named "
+        "keep the function's default rate",
+    )
+    landscape.add_argument(
+        "-H",
+        "--hyperparameter",
+        type=_argument(parse_hyperparameter, "hyperparameter"),
+        action="append",
+        default=[],
+        metavar="[OPT.]NAME=VALUE",
+        help="any other optimizer keyword, repeatable: -H beta=0.5, -H sgd.nesterov=true",
+    )
+    landscape.add_argument(
+        "--noise",
+        type=_argument(parse_noise, "noise"),
+        default=0.0,
+        metavar="SCALE",
+        help="add N(0, SCALE^2) noise to each gradient coordinate, like a mini-batch gradient "
+        "(default: 0, exact gradients)",
+    )
+    landscape.add_argument(
+        "--noise-seed",
+        type=_argument(parse_seed, "noise seed"),
+        default=0,
+        metavar="S",
+        help="seed of the gradient noise; every optimizer sees the same noise (default: 0)",
+    )
+    landscape.add_argument(
+        "--tolerance",
+        type=_argument(parse_learning_rate_like("tolerance"), "tolerance"),
+        default=landscapes.TOLERANCE,
+        metavar="TOL",
+        help="steps to tolerance counts updates until the distance to the minimum is at most "
+        "TOL (default: %(default)s)",
+    )
+    landscape.add_argument(
+        "--frames",
+        type=_argument(parse_positive_count("frames"), "frames"),
+        default=60,
+        metavar="N",
+        help="frames of trajectories.gif, >= 1 (default: %(default)s)",
+    )
+    landscape.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="output folder (default: runs/landscape-<YYYYmmdd-HHMMSS>/)",
+    )
+    landscape.add_argument("--quiet", action="store_true", help="print nothing on success")
+    landscape.add_argument(
+        "--json", action="store_true", help="print results.json instead of the table"
+    )
+    landscape.set_defaults(subparser=landscape)
+
+
+def parse_landscape(text: str) -> str:
+    """A name from ``descentlab.landscapes.names()``."""
+    from descentlab import landscapes
+
+    return landscapes.get(text.strip()).name
+
+
+def parse_learning_rate_like(name: str) -> Callable[[str], float]:
+    return lambda text: check_positive_float(name, _number(name, text))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="descentlab",
@@ -886,6 +998,7 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--quiet", action="store_true", help="print nothing on success")
     resume.set_defaults(subparser=resume)
     _add_sweep_command(commands)
+    _add_landscape_command(commands)
     return parser
 
 
@@ -1419,6 +1532,126 @@ def _run_sweep(
     return 0
 
 
+def _run_landscape(args: argparse.Namespace) -> int:
+    """``descentlab landscape``: every optimizer on one 2-D function, then the pictures and
+    results.json (written last, atomically)."""
+    import datetime as _dt
+
+    from descentlab import landscapes
+    from descentlab.atomic import write_text_atomic
+    from descentlab.report.trajectories import (
+        describe_distance,
+        plot_loss,
+        plot_trajectories,
+        save_animation,
+    )
+    from descentlab.run_folder import RESULTS_FILE, default_out_dir, prepare_out_dir
+
+    function = landscapes.get(args.function)
+    names = list(args.optimizers)
+    given = args.learning_rate if args.learning_rate is not None else LearningRates(None, {})
+    fallback = {
+        name: given.default if given.default is not None else
+        landscapes.default_learning_rate(function, name)
+        for name in names
+    }  # fmt: skip
+    rates = LearningRates(None, {**fallback, **given.per_optimizer}).resolve(names)
+    assert isinstance(rates, dict)
+    settings = resolve_hyperparameters(args.hyperparameter, names)
+    optimizers = [
+        optim.get(name, learning_rate=rates[name], **settings.get(name, {})) for name in names
+    ]
+    landscape = (
+        function if args.noise == 0 else landscapes.noisy(function, args.noise, args.noise_seed)
+    )
+    start = args.start if args.start is not None else function.start
+    steps = args.steps if args.steps is not None else function.steps
+    out_dir = prepare_out_dir(args.out if args.out is not None else default_out_dir("landscape"))
+
+    trajectories = landscapes.run_trajectories(
+        landscape, optimizers, start, steps, tolerance=args.tolerance
+    )
+    plot_trajectories(out_dir / "trajectories.png", landscape, trajectories)
+    plot_loss(out_dir / "loss.png", landscape, trajectories)
+    save_animation(out_dir / "trajectories.gif", landscape, trajectories, args.frames)
+
+    runs = []
+    for trajectory in trajectories:
+        path_steps, path = landscapes.subsample(trajectory.path)
+        runs.append(
+            {
+                "optimizer": trajectory.optimizer,
+                "hyperparameters": dict(trajectory.hyperparameters),
+                "status": trajectory.status,
+                "diverged_step": trajectory.diverged_step,
+                "steps_run": len(trajectory.path) - 1,
+                "final_point": [float(v) for v in trajectory.final_point],
+                "final_value": trajectory.final_value,
+                "distance_to_minimum": trajectory.final_distance,
+                "steps_to_tolerance": trajectory.steps_to_tolerance,
+                "path_steps": path_steps,
+                "path": path.tolist(),
+            }
+        )
+    results = {
+        "descentlab_version": __version__,
+        "command": "landscape",
+        "status": "finished",
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "function": {
+            "name": function.name,
+            "formula": function.formula,
+            "minima": [list(point) for point in function.minima],
+            "has_minimum": function.has_minimum,
+            "f_min": function.f_min,
+            "noise": None if args.noise == 0 else {"scale": args.noise, "seed": args.noise_seed},
+        },
+        "start": [float(v) for v in start],
+        "steps": steps,
+        "tolerance": args.tolerance,
+        "frames": args.frames,
+        "runs": runs,
+        "files": ["trajectories.png", "trajectories.gif", "loss.png"],
+    }
+    document = json.dumps(results, indent=2, allow_nan=False)
+    write_text_atomic(out_dir / RESULTS_FILE, document + "\n")
+    if args.json:
+        print(document)
+    elif not args.quiet:
+        noise = (
+            "" if args.noise == 0 else f", gradient noise {args.noise:g} (seed {args.noise_seed})"
+        )
+        print(
+            f"descentlab landscape: {function.name}, {function.formula}, start "
+            f"({start[0]:g}, {start[1]:g}), {steps} steps{noise}\n"
+        )
+        target = "distance to minimum" if function.has_minimum else "distance to saddle"
+        rows = [("optimizer", "learning rate", target, f"steps to {args.tolerance:g}", "status")]
+        for trajectory in trajectories:
+            distance = describe_distance(function, trajectory).split(" from ")[0]
+            reached = trajectory.steps_to_tolerance
+            rows.append(
+                (
+                    trajectory.optimizer,
+                    f"{rates[trajectory.optimizer]:g}",
+                    distance if trajectory.status == "finished" else "-",
+                    "-" if reached is None else str(reached),
+                    trajectory.status
+                    if trajectory.status == "finished"
+                    else f"diverged at step {trajectory.diverged_step}",
+                )
+            )
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        for row in rows:
+            print(
+                "  ".join(
+                    cell.ljust(width) for cell, width in zip(row, widths, strict=True)
+                ).rstrip()
+            )
+        print(f"\nwrote {out_dir}/: trajectories.png, trajectories.gif, loss.png, results.json")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -1438,6 +1671,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _resume(parser, args)
         if args.command == "predict":
             return _predict(args)
+        if args.command == "landscape":
+            return _run_landscape(args)
         return _run_training(args, argv)
     except ValueError as error:
         print(f"descentlab {args.command}: error: {one_line(str(error))}", file=sys.stderr)

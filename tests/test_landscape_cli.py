@@ -1,0 +1,137 @@
+"""``descentlab landscape``: its files, its table, and its one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from descentlab import __version__, optim
+from descentlab.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["landscape", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_writes_pictures_animation_and_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    code, stdout, _ = run(
+        capsys, "--function", "rosenbrock", "--optimizers", "gd,momentum,adam,rmsprop",
+        "--steps", "30", "--start", "-1.5,2", "--learning-rate", "gd=0.001,adam=0.05",
+        "--frames", "4", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0
+    for name in ("trajectories.png", "loss.png"):
+        with Image.open(out / name) as image:
+            assert image.format == "PNG" and image.size[0] > 100
+    with Image.open(out / "trajectories.gif") as gif:
+        assert gif.format == "GIF" and gif.n_frames == 4
+    results = json.loads((out / "results.json").read_text())
+    assert results["descentlab_version"] == __version__
+    assert (results["command"], results["status"]) == ("landscape", "finished")
+    assert results["function"]["name"] == "rosenbrock"
+    assert results["function"]["minima"] == [[1.0, 1.0]]
+    assert results["start"] == [-1.5, 2.0] and results["steps"] == 30
+    runs = {run["optimizer"]: run for run in results["runs"]}
+    assert list(runs) == ["gd", "momentum", "adam", "rmsprop"]
+    assert runs["gd"]["hyperparameters"]["learning_rate"] == 0.001
+    assert runs["adam"]["hyperparameters"]["learning_rate"] == 0.05
+    assert runs["rmsprop"]["hyperparameters"]["learning_rate"] == 0.01  # rosenbrock's default
+    for record in runs.values():
+        assert record["status"] == "finished" and record["steps_run"] == 30
+        assert record["path"][0] == [-1.5, 2.0] and record["path"][-1] == record["final_point"]
+        assert record["distance_to_minimum"] > 0 and record["steps_to_tolerance"] is None
+    for optimizer in ("gd", "momentum", "adam", "rmsprop", "distance to minimum", "status"):
+        assert optimizer in stdout
+
+
+def test_every_optimizer_is_accepted_with_scoped_hyperparameters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "--function", "quadratic", "--optimizers", ",".join(optim.names()),
+        "--steps", "3", "--frames", "1", "-H", "sgd.nesterov=true", "-H", "sgd.momentum=0.5",
+        "-H", "beta1=0.8", "--noise", "0.1", "--noise-seed", "4", "--out", str(tmp_path / "all"),
+    )  # fmt: skip
+    assert code == 0, err
+    results = json.loads((tmp_path / "all" / "results.json").read_text())
+    runs = {run["optimizer"]: run for run in results["runs"]}
+    assert set(runs) == set(optim.names())
+    assert runs["sgd"]["hyperparameters"]["nesterov"] is True
+    assert runs["adam"]["hyperparameters"]["beta1"] == 0.8
+    assert results["function"]["noise"] == {"scale": 0.1, "seed": 4}
+
+
+def test_saddle_reports_its_saddle_point_and_a_divergence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, stdout, _ = run(
+        capsys, "--function", "saddle", "--optimizers", "gd,adam", "--learning-rate", "gd=5",
+        "--steps", "40", "--frames", "2", "--out", str(tmp_path / "saddle"),
+    )  # fmt: skip
+    assert code == 0
+    assert "distance to saddle" in stdout and "diverged at step" in stdout
+    runs = json.loads((tmp_path / "saddle" / "results.json").read_text())["runs"]
+    assert runs[0]["status"] == "diverged" and runs[1]["status"] == "finished"
+
+
+def test_refuses_a_folder_that_already_holds_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "results.json").write_text("{}")
+    code, _, err = run(capsys, "--steps", "2", "--frames", "1", "--out", str(tmp_path))
+    assert code == 2 and "already holds a run" in err
+    assert (tmp_path / "results.json").read_text() == "{}"
+
+
+BAD_INPUTS = [
+    (["--function", "banana"], "unknown function 'banana'; choose from: quadratic, rosenbrock"),
+    (["--start", "1,2,3"], "start must be two numbers X,Y (e.g. -1.5,2), got '1,2,3'"),
+    (["--start", "1"], "start must be two numbers X,Y"),
+    (["--start", "a,b"], "start must be two numbers X,Y"),
+    (["--steps", "0"], "steps must be an integer >= 1, got 0"),
+    (["--steps", "-5"], "steps must be an integer >= 1"),
+    (["--frames", "0"], "frames must be an integer >= 1, got 0"),
+    (["--optimizers", "gd,lbfgs"], "unknown optimizer 'lbfgs'"),
+    (["--learning-rate", "sgd=0.1"], "--learning-rate names 'sgd', which is not among"),
+    (["-H", "nesterov=true"], "no chosen optimizer has a hyperparameter 'nesterov'"),
+    (["--noise", "-1"], "noise must be a finite number >= 0"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD_INPUTS)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:  # argparse's errors exit; ValueErrors return 2
+        raise SystemExit(main(["landscape", *args, "--out", str(tmp_path / "out")]))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out" / "results.json").exists()
+
+
+def test_bad_input_from_the_shell_has_no_traceback(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "descentlab", "landscape", "--start", "-1.5,2,0", "--out",
+         str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=60, env={**os.environ},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "descentlab landscape: error: argument --start: start must be two numbers X,Y "
+        "(e.g. -1.5,2), got '-1.5,2,0' (see descentlab landscape --help)"
+    )
+    assert not (tmp_path / "out").exists()
