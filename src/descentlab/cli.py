@@ -593,6 +593,14 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
         help="folder for results.json, plots and report.html (default: runs/<command>-<time>/)",
     )
     output.add_argument(
+        "--weight-paths",
+        type=_argument(parse_checkpoint_every, "weight paths"),
+        default=0,
+        metavar="EVERY",
+        help="record every run's weights every EVERY epochs and draw their paths projected onto "
+        "the two principal directions of all of them (weight_paths.png; 0: off; default: 0)",
+    )
+    output.add_argument(
         "--checkpoint-every",
         type=_argument(parse_checkpoint_every, "checkpoint every"),
         default=1000,
@@ -1333,6 +1341,7 @@ def _train_and_report(
             progress,
             data=data,
             checkpointing=checkpointing,
+            path_every=args.weight_paths,
         )
     except TrainingInterrupted as interrupted:
         if bar is not None:

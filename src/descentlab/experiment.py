@@ -14,7 +14,7 @@ from descentlab import metrics, optim
 from descentlab.datasets import Dataset
 from descentlab.evaluation import Monitor, confusion_matrix
 from descentlab.history import History
-from descentlab.nn import Network, predict_classes
+from descentlab.nn import Network, he_initialization, predict_classes
 from descentlab.optim import Optimizer
 from descentlab.schedules import ScheduleSpec
 from descentlab.seeds import run_seeds
@@ -203,6 +203,9 @@ class RunOutcome:
     """The epoch early stopping ended this run, or None."""
     best_epoch: int | None = None
     """With early stopping: the epoch whose parameters were kept."""
+    weight_path: np.ndarray | None = None
+    """With ``path_every``: the parameters at the start and every ``path_every`` epochs,
+    shape (snapshots, n_params)."""
 
     @property
     def train_accuracy(self) -> float:
@@ -266,6 +269,7 @@ def run_experiment(
     progress: ProgressCallback | None = None,
     data: PreparedData | None = None,
     checkpointing: Checkpointing | None = None,
+    path_every: int = 0,
 ) -> list[RunOutcome]:
     """Train every optimizer of ``config`` on ``dataset``'s training split together, as one
     stack, from the same initial weights and the same batch order, and measure each run.
@@ -273,7 +277,9 @@ def run_experiment(
     A run's ``seconds`` is its share of the stack's training time (the stack's time divided
     by the number of runs). With a validation split every epoch is evaluated on it, and with
     ``early_stopping`` each run stops once its validation cost has not improved for
-    ``patience`` epochs and keeps its best epoch's parameters."""
+    ``patience`` epochs and keeps its best epoch's parameters. With ``path_every`` each run
+    records its parameters at the start and every ``path_every`` epochs (``weight_path``;
+    a resumed run records only the epochs of its last session)."""
     data = prepare_data(config, dataset) if data is None else data
     train_set = data.train
     network = config.network(train_set.n_features, dataset.n_classes)
@@ -329,6 +335,22 @@ def run_experiment(
                 reference_costs=prior.reference_costs,
                 diverged_epochs=prior.diverged_epochs,
             )
+    snapshots: list[np.ndarray] = []
+    should_stop = None if monitor is None else monitor.after_epoch
+    if path_every:
+        start = continuation.get("params")
+        if start is None:
+            start = np.stack(
+                [he_initialization(network, seeds.init_seed)] * len(optimizers)
+            ).astype(config.dtype)
+        snapshots.append(np.array(start))
+        stop_rule = should_stop
+
+        def should_stop(epoch: int, params: np.ndarray) -> bool:
+            if (epoch + 1) % path_every == 0 or epoch + 1 == config.epochs:
+                snapshots.append(params.copy())
+            return stop_rule(epoch, params) if stop_rule is not None else False
+
     remaining = config.epochs - (0 if prior is None else prior.epochs_done)
     if monitor is not None and monitor.all_stopped:
         remaining = 0
@@ -345,7 +367,7 @@ def run_experiment(
             batch_size=config.batch_size,
             dtype=np.dtype(config.dtype).type,
             on_epoch_end=progress,
-            should_stop=None if monitor is None else monitor.after_epoch,
+            should_stop=should_stop,
             **continuation,
         )
         if prior is not None:
@@ -404,6 +426,9 @@ def run_experiment(
                 best_epoch=None
                 if monitor is None or not config.early_stopping
                 else int(monitor.best_epoch[index]),
+                weight_path=(
+                    np.stack([snapshot[index] for snapshot in snapshots]) if snapshots else None
+                ),
             )
         )
     return outcomes

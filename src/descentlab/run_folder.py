@@ -296,10 +296,26 @@ def write_run_folder(
     if dataset.n_features == 2:
         images["Decision boundaries"] = out_dir / "decision_boundaries.png"
         plot_decision_boundaries(out_dir / "decision_boundaries.png", network, outcomes, data.train)
+    projection = None
+    if all(outcome.weight_path is not None for outcome in outcomes):
+        from descentlab.report.weight_paths import plot_weight_paths, project_paths
+
+        images["Weight paths (a projection onto two principal directions)"] = (
+            out_dir / "weight_paths.png"
+        )
+        plot_weight_paths(out_dir / "weight_paths.png", outcomes)
+        _, explained = project_paths([o.weight_path for o in outcomes])  # type: ignore[misc]
+        projection = {
+            "file": "weight_paths.png",
+            "snapshots": int(outcomes[0].weight_path.shape[0]),  # type: ignore[union-attr]
+            "explained_variance": [float(v) for v in explained],
+        }
     images["Confusion matrices"] = out_dir / "confusion_matrices.png"
     plot_confusion_matrices(out_dir / "confusion_matrices.png", outcomes, dataset.classes)
 
     results = results_dict(command, config, dataset, outcomes, files, data)
+    if projection is not None:
+        results["weight_path_projection"] = projection
     write_text_atomic(out_dir / "report.html", render_html(results, images))
     write_text_atomic(out_dir / RESULTS_FILE, json.dumps(results, indent=2, allow_nan=False) + "\n")
     return results
