@@ -77,6 +77,11 @@ def _number(name: str, text: str) -> float:
         raise ValueError(f"{name} must be a number, got {text!r}") from None
 
 
+def integer_option(name: str, minimum: int) -> Callable[[str], int]:
+    """A parser of an integer option named ``name`` that must be >= ``minimum``."""
+    return lambda text: _integer(name, text, minimum)
+
+
 def _integer(name: str, text: str, minimum: int) -> int:
     try:
         value = int(text)
@@ -196,20 +201,16 @@ def parse_decay_rate(text: str) -> float:
     return check_nonnegative_float("decay rate", _number("decay rate", text))
 
 
-def parse_decay_every(text: str) -> int:
-    return _integer("decay every", text, minimum=1)
+parse_decay_every = integer_option("decay every", minimum=1)
 
 
-def parse_warmup(text: str) -> int:
-    return _integer("warmup", text, minimum=0)
+parse_warmup = integer_option("warmup", minimum=0)
 
 
-def parse_epochs(text: str) -> int:
-    return _integer("epochs", text, minimum=1)
+parse_epochs = integer_option("epochs", minimum=1)
 
 
-def parse_seed(text: str) -> int:
-    return _integer("seed", text, minimum=0)
+parse_seed = integer_option("seed", minimum=0)
 
 
 def parse_batch_size(text: str) -> int | None:
@@ -385,16 +386,13 @@ def parse_fraction(name: str) -> Callable[[str], float]:
     return parse
 
 
-def parse_checkpoint_every(text: str) -> int:
-    return _integer("checkpoint every", text, minimum=0)
+parse_checkpoint_every = integer_option("checkpoint every", minimum=0)
 
 
-def parse_patience(text: str) -> int:
-    return _integer("patience", text, minimum=1)
+parse_patience = integer_option("patience", minimum=1)
 
 
-def parse_n_samples(text: str) -> int:
-    return _integer("n-samples", text, minimum=2)
+parse_n_samples = integer_option("n-samples", minimum=2)
 
 
 def parse_noise(text: str) -> float:
