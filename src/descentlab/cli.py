@@ -505,21 +505,13 @@ def load_data(args: argparse.Namespace) -> Dataset:
     return datasets.load(args.dataset or "moons", **given)
 
 
-def _add_training_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("training (defaults: the published experiment)")
+def _add_shape_options(group: argparse._ArgumentGroup) -> None:
+    """--epochs, --batch-size and --layers, which every command that trains networks takes."""
     group.add_argument(
         "--epochs",
         type=_argument(parse_epochs, "epochs"),
         default=10000,
         help="passes over the data (default: %(default)s)",
-    )
-    group.add_argument(
-        "--learning-rate",
-        type=_argument(parse_learning_rates, "learning rate"),
-        default=LearningRates(0.0007, {}),
-        metavar="LR",
-        help="step size, > 0: one number for every optimizer, or per optimizer as "
-        "gd=0.1,momentum=0.1,adam=0.01 (a bare number sets the rest) (default: 0.0007)",
     )
     group.add_argument(
         "--batch-size",
@@ -534,7 +526,20 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
         type=_argument(parse_layers, "layers"),
         default=(5, 2),
         metavar="H1,H2,...",
-        help="hidden layer sizes; the network is [n_x, H1, H2, ..., 1] (default: 5,2)",
+        help="hidden layer sizes; the network is [n_x, H1, H2, ..., n_out] (default: 5,2)",
+    )
+
+
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("training (defaults: the published experiment)")
+    _add_shape_options(group)
+    group.add_argument(
+        "--learning-rate",
+        type=_argument(parse_learning_rates, "learning rate"),
+        default=LearningRates(0.0007, {}),
+        metavar="LR",
+        help="step size, > 0: one number for every optimizer, or per optimizer as "
+        "gd=0.1,momentum=0.1,adam=0.01 (a bare number sets the rest) (default: 0.0007)",
     )
     group.add_argument(
         "--seed",
@@ -719,26 +724,7 @@ def _add_sweep_command(commands: argparse._SubParsersAction[_Parser]) -> None:
         metavar="NAME",
         help=f"one of: {', '.join(DATASETS)} (default: %(default)s)",
     )
-    training.add_argument(
-        "--epochs",
-        type=_argument(parse_epochs, "epochs"),
-        default=10000,
-        help="passes over the data (default: %(default)s)",
-    )
-    training.add_argument(
-        "--batch-size",
-        type=_argument(parse_batch_size, "batch size"),
-        default=64,
-        metavar="N|full",
-        help="examples per mini-batch, or 'full' (default: %(default)s)",
-    )
-    training.add_argument(
-        "--layers",
-        type=_argument(parse_layers, "layers"),
-        default=(5, 2),
-        metavar="H1,H2,...",
-        help="hidden layer sizes (default: 5,2)",
-    )
+    _add_shape_options(training)
     _add_schedule_options(sweep)
     execution = sweep.add_argument_group("execution (never changes the results)")
     execution.add_argument(
