@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.descentlab-installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test check lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,22 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The whole suite, then the bit-exactness tests (marker `exact`) again on numpy's next older
+# kernel family (tools/older_kernels.py names the targets to disable on this machine), so results
+# that depend on which kernel ran are caught on any machine that has two families.
 test: lint
 	$(BIN)/python -m pytest
+	@older="$$($(BIN)/python tools/older_kernels.py)"; \
+	if [ -n "$$older" ]; then \
+	  echo "The exact tests again with NPY_DISABLE_CPU_FEATURES=\"$$older\""; \
+	  NPY_DISABLE_CPU_FEATURES="$$older" $(BIN)/python -m pytest -m exact -q; \
+	else \
+	  echo "numpy has no kernel family below this one here: the exact tests ran once"; \
+	fi
+
+# The fast inner loop: lint, then everything but the slow published experiments.
+check: lint
+	$(BIN)/python -m pytest -m "not slow" -q
 
 # Times the reference loop against descentlab on the published workload (a few minutes; not part
 # of `make test`). Pass options through BENCH_ARGS, e.g. `make bench BENCH_ARGS=--quick`.

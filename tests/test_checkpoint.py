@@ -11,6 +11,8 @@ from descentlab import checkpoint, datasets
 from descentlab.experiment import Checkpointing, ExperimentConfig, RunOutcome, run_experiment
 from descentlab.train import TrainingInterrupted
 
+pytestmark = pytest.mark.exact
+
 CONFIGS = {
     "course": ExperimentConfig(epochs=40),
     "schedule-early-stopping": ExperimentConfig(

@@ -14,7 +14,7 @@ PUBLISHED = json.loads(
     (Path(__file__).parent / "fixtures" / "published_comparison.json").read_text()
 )["learning_rate_decay"]
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.exact]
 
 
 def test_compare_with_fixed_interval_decay_reproduces_the_published_lines(

@@ -20,7 +20,7 @@ PUBLISHED = json.loads(
 )
 OPTIMIZERS = ("gd", "momentum", "adam")
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.exact]
 
 
 @pytest.fixture(scope="module")

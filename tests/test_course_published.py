@@ -23,6 +23,8 @@ from descentlab.train import train
 FIXTURE = json.loads(
     (Path(__file__).parent / "fixtures" / "course_test_cases.json").read_text(encoding="utf-8")
 )
+
+pytestmark = pytest.mark.exact
 CASES: dict[str, Any] = FIXTURE["cases"]
 
 Tree = dict[str, np.ndarray]

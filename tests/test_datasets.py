@@ -9,6 +9,8 @@ from sklearn.datasets import make_moons as sklearn_make_moons
 from descentlab import datasets
 from helpers import assert_same_random_state, global_random_state
 
+pytestmark = pytest.mark.exact
+
 
 def test_course_moons_are_bit_identical_to_seeded_sklearn() -> None:
     # np.random.seed(3) then make_moons(300, noise=.2) draws from the global RandomState(3);

@@ -98,6 +98,7 @@ def test_every_optimizer_with_its_defaults_approaches_the_quadratic_minimum(name
     assert trajectory.values[-1] < trajectory.values[0]
 
 
+@pytest.mark.exact
 def test_path_is_exactly_optims_update_applied_by_hand() -> None:
     rosenbrock = landscapes.get("rosenbrock")
     optimizer = optim.get("adam", learning_rate=0.05, beta1=0.8)
@@ -113,6 +114,7 @@ def test_path_is_exactly_optims_update_applied_by_hand() -> None:
     np.testing.assert_array_equal(trajectory.values, rosenbrock.f(np.stack(expected)))
 
 
+@pytest.mark.exact
 def test_every_optimizer_on_a_noisy_landscape_sees_the_same_noise() -> None:
     noisy = landscapes.noisy(landscapes.get("quadratic"), 1.0, seed=3)
     gd = optim.get("gd", learning_rate=0.01)

@@ -66,6 +66,7 @@ def test_stacked_buffer_gives_per_run_views() -> None:
             assert np.array_equal(W[run], W_run) and np.array_equal(b[run], b_run)
 
 
+@pytest.mark.exact
 def test_he_initialisation_is_the_courses() -> None:
     network = Network((2, 5, 2, 1))
     expected = ref.init_params([2, 5, 2, 1])
@@ -74,6 +75,7 @@ def test_he_initialisation_is_the_courses() -> None:
         assert np.array_equal(b, np.zeros_like(b))
 
 
+@pytest.mark.exact
 def test_forward_backward_and_cost_are_bit_identical_to_the_course_formulas() -> None:
     rng = np.random.default_rng(1)
     network = Network((2, 5, 2, 1))

@@ -16,6 +16,8 @@ import pytest
 
 from test_cli import run_cli
 
+pytestmark = pytest.mark.exact
+
 ARGS = ["compare", "--epochs", "1500", "--checkpoint-every", "100", "--quiet"]
 
 

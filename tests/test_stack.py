@@ -10,6 +10,8 @@ from descentlab import datasets, nn, optim, schedules
 from descentlab.optim.stack import stack_key, stacked
 from descentlab.train import RunGroup, train, train_stack
 
+pytestmark = pytest.mark.exact
+
 NETWORK = nn.Network((2, 5, 2, 1))
 DATA = datasets.moons()
 

@@ -167,6 +167,7 @@ def assert_same_runs(left: SweepOutcome, right: SweepOutcome) -> None:
         assert np.array_equal(a.history.minibatch_costs, b.history.minibatch_costs)
 
 
+@pytest.mark.exact
 def test_every_run_of_a_sweep_equals_training_it_alone(small_outcome: SweepOutcome) -> None:
     network = SMALL.network(DATA.n_features)
     assert len(small_outcome.runs) == 2 * (2 + 2 + 4)
@@ -185,6 +186,7 @@ def test_every_run_of_a_sweep_equals_training_it_alone(small_outcome: SweepOutco
         assert run.status == "finished"
 
 
+@pytest.mark.exact
 def test_a_scheduled_sweep_run_equals_training_it_alone() -> None:
     spec = ScheduleSpec(name="inverse-time", decay_rate=0.5, every=10)
     config = SweepConfig(
@@ -206,6 +208,7 @@ def test_a_scheduled_sweep_run_equals_training_it_alone() -> None:
         assert np.array_equal(run.history.minibatch_costs, alone.history.minibatch_costs)
 
 
+@pytest.mark.exact
 def test_chunked_equals_unchunked(small_outcome: SweepOutcome) -> None:
     chunked = run_sweep(SMALL, DATA, max_stack=3, keep_histories=True)
     assert small_outcome.execution.stacks == 1
@@ -213,6 +216,7 @@ def test_chunked_equals_unchunked(small_outcome: SweepOutcome) -> None:
     assert_same_runs(small_outcome, chunked)
 
 
+@pytest.mark.exact
 def test_two_processes_equal_one(small_outcome: SweepOutcome) -> None:
     seen: list[int] = []
     parallel = run_sweep(SMALL, DATA, jobs=2, keep_histories=True, progress=seen.append)

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.exact
+
 SWEEP = [
     "sweep", "--optimizers", "gd,adam", "--learning-rate", "1e-3..1e-1:log:3", "--seeds", "2",
     "--epochs", "600", "--checkpoint-every", "50", "--max-stack", "4", "--quiet",
@@ -36,6 +38,13 @@ def _start(out: Path, jobs: int) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _wait_for_the_run_folder(out: Path) -> None:
+    deadline = time.monotonic() + 60
+    while _status(out) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _status(out) == "running"
 
 
 def _results(out: Path) -> dict[str, Any]:
@@ -90,12 +99,15 @@ def test_sigkill_at_any_moment_then_resume_equals_uninterrupted(
 ) -> None:
     out = tmp_path / "sweep"
     process = _start(out, jobs)
+    _wait_for_the_run_folder(out)  # the delays count from there, however slow the start-up
+    resumed = 0
     for delay in delays:  # kill the sweep, then kill its resumption too (when there are two)
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
         if _status(out) == "finished":
             break
+        resumed += 1
         process = subprocess.Popen(
             [sys.executable, "-m", "descentlab", "resume", str(out)],
             stdout=subprocess.PIPE,
@@ -105,6 +117,7 @@ def test_sigkill_at_any_moment_then_resume_equals_uninterrupted(
     if _status(out) != "finished":
         _, stderr = process.communicate(timeout=120)
         assert process.returncode == 0, stderr
+    assert resumed >= 1, "the sweep finished before the first kill: nothing was resumed"
     assert _numbers(out) == uninterrupted
     deadline = time.monotonic() + 5
     while not _workers_gone(os.getpid()) and time.monotonic() < deadline:

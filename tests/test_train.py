@@ -24,6 +24,7 @@ DATA = datasets.moons()
         ("momentum", optim.momentum(0.05), {"learning_rate": 0.05, "size": 300}),
     ],
 )
+@pytest.mark.exact
 def test_bit_identical_to_an_independent_course_implementation(
     name: str, opt: optim.Optimizer, kwargs: dict[str, float]
 ) -> None:
@@ -68,6 +69,7 @@ def test_full_batch_is_one_step_per_epoch() -> None:
     assert np.array_equal(result.history.epoch_costs, result.history.minibatch_costs)
 
 
+@pytest.mark.exact
 def test_same_seed_same_bits_and_no_global_state() -> None:
     before = global_random_state()
     seeds = run_seeds(7)
@@ -102,6 +104,7 @@ def test_rejects_bad_epochs() -> None:
         train(NETWORK, DATA.X, DATA.Y, optim.gd(0.1), epochs=0)
 
 
+@pytest.mark.exact
 @pytest.mark.parametrize(
     "opt",
     [optim.adam(0.01), optim.sgd(0.05, momentum=0.9), optim.nadam(0.01)],

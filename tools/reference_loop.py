@@ -152,9 +152,9 @@ def update_parameters_with_adam(
         for name in ("W", "b"):
             key = "d" + name + str(layer)
             v[key] = beta1 * v[key] + (1 - beta1) * grads[key]
-            v_corrected[key] = v[key] / (1 - beta1**t)
-            s[key] = beta2 * s[key] + (1 - beta2) * np.square(grads[key])
-            s_corrected[key] = s[key] / (1 - beta2**t)
+            v_corrected[key] = v[key] / (1 - np.power(beta1, t))
+            s[key] = beta2 * s[key] + (1 - beta2) * np.power(grads[key], 2)
+            s_corrected[key] = s[key] / (1 - np.power(beta2, t))
             parameters[name + str(layer)] = parameters[
                 name + str(layer)
             ] - learning_rate * v_corrected[key] / (np.sqrt(s_corrected[key]) + epsilon)

@@ -10,12 +10,12 @@ import numpy as np
 from descentlab.optim.base import (
     Optimizer,
     Params,
-    Powers,
     ScalarOrSchedule,
     Schedule,
     describe_learning_rate,
     learning_rate_at,
 )
+from descentlab.optim.powers import Powers
 from descentlab.optim.weight_decay import coupled, decoupled
 from descentlab.validation import check_bool, check_decay, check_nonnegative_float
 

@@ -13,6 +13,7 @@ from descentlab.optim.base import (
     describe_learning_rate,
     learning_rate_at,
 )
+from descentlab.optim.powers import Powers
 from descentlab.validation import check_decay, check_nonnegative_float
 
 
@@ -52,6 +53,8 @@ def adamax(
     b2 = check_decay("beta2", beta2)
     eps = check_nonnegative_float("epsilon", epsilon)
 
+    b1_powers = Powers(b1)
+
     def init(params: Params) -> AdamaxState:
         return AdamaxState(step=0, mu=np.zeros_like(params), infinity_norm=np.zeros_like(params))
 
@@ -62,7 +65,7 @@ def adamax(
         t = state.step + 1
         mu = b1 * state.mu + (1 - b1) * grads
         infinity_norm = np.maximum(b2 * state.infinity_norm, np.abs(grads) + eps)
-        step = lr / (1 - np.power(b1, t)) * mu / infinity_norm
+        step = lr / (1 - b1_powers(t)) * mu / infinity_norm
         return -step, AdamaxState(step=t, mu=mu, infinity_norm=infinity_norm)
 
     hyperparameters = {

@@ -58,26 +58,6 @@ def describe_learning_rate(learning_rate: ScalarOrSchedule) -> float | str:
     return float(learning_rate)
 
 
-class Powers:
-    """``base ** t`` for t = 1, 2, ... as ``np.power(base, t)`` gives it, looked up rather
-    than recomputed each step (a numpy call on a scalar costs as much as a whole small array
-    operation). The table grows in blocks; vectorised ``np.power`` gives the same bits as the
-    scalar call. A memo only: the optimizer stays a pure function of its inputs."""
-
-    def __init__(self, base: float | np.ndarray) -> None:
-        self.base = base
-        self.table: list[Any] = []
-
-    def __call__(self, t: int) -> Any:
-        if t > len(self.table):
-            exponents = np.arange(len(self.table) + 1, max(2 * len(self.table), t) + 1025)
-            block = np.power(
-                np.asarray(self.base)[np.newaxis], exponents.reshape(-1, *[1] * np.ndim(self.base))
-            )
-            self.table.extend(block.tolist() if np.ndim(self.base) == 0 else list(block))
-        return self.table[t - 1]
-
-
 def apply_updates(params: Params, updates: Params) -> Params:
     """``params + updates``: every optimizer returns the step already signed and scaled."""
     return params + updates

@@ -13,6 +13,7 @@ from descentlab.optim.base import (
     describe_learning_rate,
     learning_rate_at,
 )
+from descentlab.optim.powers import Powers
 from descentlab.validation import check_decay, check_nonnegative_float
 
 
@@ -64,8 +65,10 @@ def nadam(
     eps = check_nonnegative_float("epsilon", epsilon)
     psi = check_nonnegative_float("momentum_decay", momentum_decay)
 
+    decay_powers, b2_powers = Powers(0.96, scale=psi), Powers(b2)
+
     def momentum_at(t: int) -> float:
-        return b1 * (1.0 - 0.5 * np.power(0.96, t * psi))
+        return b1 * (1.0 - 0.5 * decay_powers(t))
 
     def init(params: Params) -> NAdamState:
         return NAdamState(
@@ -82,7 +85,7 @@ def nadam(
         mu_product = state.mu_product * mu_t
         mu = b1 * state.mu + (1 - b1) * grads
         nu = b2 * state.nu + (1 - b2) * np.power(grads, 2)
-        denominator = np.sqrt(nu / (1 - np.power(b2, t))) + eps
+        denominator = np.sqrt(nu / (1 - b2_powers(t))) + eps
         gradient_weight = lr * (1 - mu_t) / (1 - mu_product)
         momentum_weight = lr * mu_next / (1 - mu_product * mu_next)
         step = (gradient_weight * grads + momentum_weight * mu) / denominator
