@@ -84,3 +84,19 @@ def cross_entropy_sum(cache: ForwardCache, Y: np.ndarray) -> np.ndarray:
     probability = label_probability(cache.output, Y)
     terms = cross_entropy_from_label_probability(probability, cache.output_logits, Y)
     return np.sum(terms, axis=(-2, -1))
+
+
+def weighted_cross_entropy_mean(
+    cache: ForwardCache, Y: np.ndarray, sample_weight: np.ndarray
+) -> np.ndarray:
+    """The weighted mean cross-entropy sum_i w_i L_i / sum_i w_i over the batch's examples
+    (scikit-learn's ``MLPClassifier`` loss with ``sample_weight``, without its L2 term).
+
+    ``sample_weight`` has shape (m,) or (..., 1, m) and a positive sum; L_i are the terms of
+    ``cross_entropy_sum``. One value per run for a stacked cache. ``nn.backward`` with the
+    same ``sample_weight`` gives its gradient."""
+    probability = label_probability(cache.output, Y)
+    terms = cross_entropy_from_label_probability(probability, cache.output_logits, Y)
+    w = np.asarray(sample_weight, dtype=terms.dtype)
+    w = w.reshape(1, -1) if w.ndim == 1 else w
+    return np.sum(terms * w, axis=(-2, -1)) / np.sum(w, axis=(-2, -1))

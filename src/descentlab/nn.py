@@ -98,6 +98,21 @@ def he_initialization(network: Network, seed: int = COURSE_INIT_SEED) -> np.ndar
     return params
 
 
+def glorot_uniform_initialization(network: Network, seed: int = COURSE_INIT_SEED) -> np.ndarray:
+    """Glorot (Xavier) uniform initialisation as scikit-learn's ``MLPClassifier`` draws it
+    for ReLU networks: one legacy ``RandomState(seed)`` stream; layer by layer, with
+    r = sqrt(6 / (n_{l-1} + n_l)), ``W_l^T = uniform(-r, r, (n_{l-1}, n_l))`` then
+    ``b_l = uniform(-r, r, n_l)``, so the same seed gives MLPClassifier's initial weights."""
+    rng = np.random.RandomState(seed)
+    params = np.zeros(network.n_params)
+    for W, b in network.layers(params):
+        n, n_prev = W.shape
+        bound = np.sqrt(6 / (n_prev + n))
+        W[...] = rng.uniform(-bound, bound, (n_prev, n)).T
+        b[:, 0] = rng.uniform(-bound, bound, n)
+    return params
+
+
 def relu(Z: np.ndarray) -> np.ndarray:
     return np.maximum(0, Z)
 
@@ -168,9 +183,11 @@ class Workspace:
         A_L = self.A[-1] if output is None else output
         return ForwardCache([*self.Z[:-1], Z_L], [X, *self.A[:-1], A_L])
 
-    def bind(self, cache: ForwardCache) -> Pass:
-        """A pass over ``cache``'s input into ``cache``'s arrays, ready to run every step."""
-        return Pass(self, cache)
+    def bind(self, cache: ForwardCache, weights: np.ndarray | None = None) -> Pass:
+        """A pass over ``cache``'s input into ``cache``'s arrays, ready to run every step.
+        ``weights`` (shape (..., 1, batch_size), read at every ``backward``) are the
+        examples' normalised weights w_i / sum_j w_j; None is the unweighted mean."""
+        return Pass(self, cache, weights)
 
     def forward(
         self,
@@ -181,17 +198,22 @@ class Workspace:
         """One forward pass over X (see ``Pass.forward``); returns the filled cache."""
         return self.bind(self.cache_for(X, output_logits, output)).forward()
 
-    def backward(self, cache: ForwardCache, Y: np.ndarray) -> np.ndarray:
+    def backward(
+        self, cache: ForwardCache, Y: np.ndarray, weights: np.ndarray | None = None
+    ) -> np.ndarray:
         """Gradients for a forward pass already in ``cache`` (see ``Pass.backward``)."""
-        return self.bind(cache).backward(Y)
+        return self.bind(cache, weights).backward(Y)
 
 
 class Pass:
     """One batch's forward and backward pass through a workspace. Every array and view the two
     need is worked out once, here, so that a training step does numpy calls and little else."""
 
-    def __init__(self, workspace: Workspace, cache: ForwardCache) -> None:
+    def __init__(
+        self, workspace: Workspace, cache: ForwardCache, weights: np.ndarray | None = None
+    ) -> None:
         self.cache = cache
+        self.weights = weights
         self.grads = workspace.grads
         self.softmax = workspace.softmax
         self.column = workspace.column
@@ -247,10 +269,16 @@ class Pass:
         dZ_L = 1/m (A_L - Y) (for sigmoid with binary cross-entropy and for softmax with
         categorical cross-entropy alike); dW_l = dZ_l A_{l-1}^T; db_l = sum_columns(dZ_l);
         dA_{l-1} = W_l^T dZ_l; dZ_{l-1} = dA_{l-1} * (A_{l-1} > 0).
+        With the pass's ``weights`` v_i = w_i / sum_j w_j the loss is the weighted mean
+        sum_i w_i L_i / sum_i w_i and dZ_L = (A_L - Y) * v instead (v broadcast over rows);
+        without them the unweighted arithmetic above runs unchanged, bit for bit.
         """
         dZ_L = self.dZ_L
         np.subtract(self.cache.activations[-1], Y, out=dZ_L)
-        np.multiply(self.inverse_m, dZ_L, out=dZ_L)
+        if self.weights is None:
+            np.multiply(self.inverse_m, dZ_L, out=dZ_L)
+        else:
+            np.multiply(dZ_L, self.weights, out=dZ_L)
         for dZ, A_prev_t, dW, db, W_t, dA_prev, A_prev, active in self.backward_layers:
             np.matmul(dZ, A_prev_t, out=dW)
             np.add.reduce(dZ, axis=-1, keepdims=True, out=db)
@@ -276,12 +304,22 @@ def backward(
     cache: ForwardCache,
     Y: np.ndarray,
     out: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> np.ndarray:
     """Gradients of the mean cross-entropy over the batch, in the layout of ``params``
-    (see ``Workspace.backward`` for the rule)."""
+    (see ``Pass.backward`` for the rule).
+
+    With ``sample_weight`` (shape (m,) or (..., 1, m), finite, >= 0, positive sum) they are
+    the gradients of the weighted mean sum_i w_i L_i / sum_i w_i
+    (``losses.weighted_cross_entropy_mean``)."""
     X = cache.activations[0]
     workspace = Workspace(network, params, X.shape[-1], grads=out, lead=_lead_shape(params, X))
-    return workspace.backward(cache, Y)
+    weights = None
+    if sample_weight is not None:
+        w = np.asarray(sample_weight, dtype=workspace.grads.dtype)
+        w = w.reshape(1, -1) if w.ndim == 1 else w
+        weights = w / np.sum(w, axis=-1, keepdims=True)
+    return workspace.backward(cache, Y, weights)
 
 
 def predict_proba(network: Network, params: np.ndarray, X: np.ndarray) -> np.ndarray:

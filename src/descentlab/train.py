@@ -123,6 +123,7 @@ def train_stack(
     interrupted: Callable[[], bool] | None = None,
     reference_costs: np.ndarray | None = None,
     diverged_epochs: Sequence[int | None] | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> StackResult:
     """Train K = sum(group sizes) runs together on X (n_x, m) and Y (1, m).
 
@@ -145,6 +146,15 @@ def train_stack(
     from epoch 0 overall) and, when ``interrupted()`` returns True after an epoch, once more
     before ``TrainingInterrupted`` is raised. To continue from a snapshot, pass its params,
     opt_states, ``start_epoch=epochs_done``, ``reference_costs`` and ``diverged_epochs``.
+
+    ``sample_weight`` (shape (m,): finite, >= 0, not all 0) weights the examples, as
+    scikit-learn's ``MLPClassifier`` does: each mini-batch minimises its weighted mean cost
+    sum_i w_i L_i / sum_i w_i (the gradient of a batch whose weights sum to 0 is 0; the
+    optimizer still takes its step), a mini-batch's recorded cost is that weighted mean (0 for
+    a zero-weight batch) and an epoch's is sum_i w_i L_i / sum_i w_i over all m examples. The
+    weights are shuffled with the columns. The yardstick of divergence is then the first
+    mini-batch of positive weight. ``None`` (the default) is the unweighted path, unchanged,
+    bit for bit: it is not computed as weights of one.
     """
     epochs = check_int("epochs", epochs, minimum=1)
     n_runs = sum(check_int("group size", group.size, minimum=1) for group in groups)
@@ -156,6 +166,7 @@ def train_stack(
     m = X.shape[1]
     X = np.asarray(X, dtype=dtype)
     Y = np.asarray(Y, dtype=dtype)
+    weights = None if sample_weight is None else _checked_sample_weight(sample_weight, m, dtype)
     bounds = batch_bounds(m, m if batch_size is None else batch_size)
     if params is None:
         params = _initial_params(network, init_seeds, np.dtype(dtype))
@@ -197,6 +208,12 @@ def train_stack(
     # the whole dataset is ever made; both give the same numbers.
     per_batch = X.nbytes * (1 if shared_order else n_runs) > GATHER_PER_EPOCH_LIMIT
     shuffled_Y = np.empty((*run_axis, *Y.shape), dtype)
+    # Sample weights are an extra path: the weights shuffled with the columns, and each
+    # batch's weights divided by their sum (what its backward pass multiplies dZ_L by).
+    shuffled_w = normalised_w = None
+    if weights is not None:
+        shuffled_w = np.empty((*run_axis, 1, m), dtype)
+        normalised_w = np.empty_like(shuffled_w)
     if per_batch:
         batch_buffers = {
             stop - start: np.empty((*run_axis, X.shape[0], stop - start), dtype)
@@ -213,7 +230,8 @@ def train_stack(
                     batch_sources[j],
                     (logits[0] if lone else logits)[..., start:stop],
                     (outputs[0] if lone else outputs)[..., start:stop],
-                )
+                ),
+                None if normalised_w is None else normalised_w[..., start:stop],
             ),
             shuffled_Y[..., start:stop],
             slice(start, stop),
@@ -241,6 +259,8 @@ def train_stack(
             if shared_order:
                 order = permutation(m, epoch_seed(shuffle_seeds[0], epoch), rng)
                 np.take(Y, order, axis=1, out=shuffled_Y)
+                if weights is not None and shuffled_w is not None:
+                    np.take(weights, order, axis=1, out=shuffled_w)
                 if not per_batch:
                     np.take(X, order, axis=1, out=shuffled_X)
             else:
@@ -249,8 +269,22 @@ def train_stack(
                 )[run_of_seed]
                 for run in range(n_runs):
                     np.take(Y, orders[run], axis=1, out=shuffled_Y[run])
+                    if weights is not None and shuffled_w is not None:
+                        np.take(weights, orders[run], axis=1, out=shuffled_w[run])
                     if not per_batch:
                         np.take(X, orders[run], axis=1, out=shuffled_X[run])
+            if shuffled_w is not None and normalised_w is not None:
+                weight_totals = np.stack(
+                    [np.add.reduce(shuffled_w[..., 0, a:b], axis=-1) for a, b in bounds], axis=-1
+                )
+                # A batch of total weight 0 is divided by infinity: weights 0, gradient 0.
+                divisors = np.where(weight_totals > 0, weight_totals, np.inf)
+                for j, (start, stop) in enumerate(bounds):
+                    np.divide(
+                        shuffled_w[..., start:stop],
+                        divisors[..., j, np.newaxis, np.newaxis],
+                        out=normalised_w[..., start:stop],
+                    )
             for step, batch_Y, columns in steps:
                 if per_batch:
                     batch_X = step.cache.activations[0]
@@ -266,6 +300,8 @@ def train_stack(
                     group_params += updates
             probabilities = label_probability(outputs, shuffled_Y)
             terms = cross_entropy_from_label_probability(probabilities, logits, shuffled_Y)
+            if shuffled_w is not None:
+                terms = terms * shuffled_w
             # Each batch's total is a pairwise sum over its contiguous columns, as np.sum does;
             # the epoch total adds the batch totals left to right, as the course's loop does.
             batch_totals[:, :n_full] = np.add.reduce(
@@ -275,10 +311,22 @@ def train_stack(
                 start, stop = bounds[j]
                 batch_totals[:, j] = np.add.reduce(terms[:, 0, start:stop], axis=-1)
             cost_total = np.add.accumulate(batch_totals, axis=-1)[:, -1]
-            minibatch_costs[:, offset * n_batches : (offset + 1) * n_batches] = (
-                batch_totals / batch_sizes
-            )
-            epoch_costs[:, offset] = cost_total / m
+            if shuffled_w is None:
+                minibatch_costs[:, offset * n_batches : (offset + 1) * n_batches] = (
+                    batch_totals / batch_sizes
+                )
+                epoch_costs[:, offset] = cost_total / m
+            else:
+                minibatch_costs[:, offset * n_batches : (offset + 1) * n_batches] = (
+                    batch_totals / divisors
+                )
+                epoch_costs[:, offset] = (
+                    cost_total / np.add.accumulate(weight_totals, axis=-1)[..., -1]
+                )
+            if reference_costs is None and shuffled_w is not None:
+                positive = np.broadcast_to(weight_totals > 0, (n_runs, n_batches))
+                first = np.argmax(positive, axis=-1)
+                reference_costs = minibatch_costs[np.arange(n_runs), first]
             if reference_costs is None:
                 reference_costs = minibatch_costs[:, 0].copy()
             blown_up = ~(epoch_costs[:, offset] <= DIVERGENCE_FACTOR * reference_costs)
@@ -332,6 +380,8 @@ def train(
     start_epoch: int = 0,
     dtype: type[np.floating] = np.float64,
     on_epoch_end: EpochCallback | None = None,
+    should_stop: Callable[[int, np.ndarray], bool] | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> TrainResult:
     """Train one run: ``train_stack`` with K = 1 (the course's ``model``).
 
@@ -339,7 +389,8 @@ def train(
     before epoch e (0-based) the columns are shuffled with ``permutation(m, shuffle_seed + e + 1)``
     and cut into batches of ``batch_size`` (``None``: one batch of all m examples).
     ``on_epoch_end(epoch, epoch_cost)`` is called after every epoch. ``opt_state`` and
-    ``start_epoch`` continue an earlier run (see ``train_stack``).
+    ``start_epoch`` continue an earlier run, ``should_stop(epoch, params)`` ends it early and
+    ``sample_weight`` weights its examples (see ``train_stack``).
     """
     callback = None
     if on_epoch_end is not None:
@@ -362,9 +413,31 @@ def train(
         start_epoch=start_epoch,
         dtype=dtype,
         on_epoch_end=callback,
+        should_stop=None if should_stop is None else _one_run(should_stop),
+        sample_weight=sample_weight,
     )
     state = stacked.opt_states[0]
     return stacked.run(0, opt_state=squeeze_state(state))
+
+
+def _one_run(
+    should_stop: Callable[[int, np.ndarray], bool],
+) -> Callable[[int, np.ndarray], bool]:
+    """``should_stop`` for a stack of one run: it sees that run's parameters, (n_params,)."""
+    return lambda epoch, params: should_stop(epoch, params[0])
+
+
+def _checked_sample_weight(
+    sample_weight: np.ndarray, m: int, dtype: type[np.floating]
+) -> np.ndarray:
+    """``sample_weight`` as a (1, m) row of ``dtype``; a ValueError unless it has shape (m,),
+    is finite and >= 0 and has a positive sum."""
+    weights: np.ndarray = np.asarray(sample_weight, dtype=dtype)
+    if weights.shape != (m,):
+        raise ValueError(f"sample_weight must have shape ({m},), got {weights.shape}")
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or not np.sum(weights) > 0:
+        raise ValueError("sample_weight must be finite and >= 0 with a positive sum")
+    return weights[np.newaxis]
 
 
 def _stack_state(state: OptState) -> OptState:
