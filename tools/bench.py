@@ -1,6 +1,8 @@
 """Benchmark descentlab against a plain per-run loop written from the course (issue 4).
 
     python tools/bench.py [--quick] [--epochs N] [--repeat N] [--threads 1|2|both] [--out FILE]
+    python tools/bench.py --threads-only [--repeat N]   # part 4 alone, a minute or two
+    python tools/bench.py --crossover [--repeat N]      # the scan behind threads.CROSSOVER
 
 Everything is timed in this one process and one invocation, interleaved, so that the ratios
 hold on a noisy machine:
@@ -18,11 +20,15 @@ hold on a noisy machine:
    run and the sweep again with ``--jobs 2``;
 3. a FLOP-bound case: 60000 x 784 synthetic inputs, [784, 256, 10] with a softmax output
    (when descentlab has one) and [784, 256, 1] with a sigmoid output, batch 128, one epoch of
-   Adam through ``train`` in float64 and float32 (examples per second).
+   Adam through ``train`` in float64 and float32 (examples per second);
+4. descentlab's BLAS thread policy (issue 10) against numpy's default threads, on breast_cancer
+   and digits with a (100,) network, on an idle machine and with one core kept busy by a
+   process the benchmark starts and stops itself (``tools/bench_threads.py``).
 
-Each time is the best of ``--repeat`` runs. ``--threads both`` (the default) measures
-everything with one BLAS thread and with two: in process through threadpoolctl when it is
-installed, in subprocesses through OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS.
+Each time is the best of ``--repeat`` runs. ``--threads both`` (the default) measures parts 1
+to 3 with one BLAS thread and with two: in process through threadpoolctl and descentlab's
+``threads.blas_threads``, in subprocesses through DESCENTLAB_BLAS_THREADS and
+OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS.
 The targets are those of issue 4 and are meant for the full 10000-epoch workload; ``--quick``
 divides the epochs by 10, where fixed costs (imports, plots) weigh ten times more.
 """
@@ -48,7 +54,8 @@ from typing import Any
 
 import numpy as np
 
-import reference_loop  # tools/ is sys.path[0] when this file is run as a script
+import bench_threads  # tools/ is sys.path[0] when this file is run as a script
+import reference_loop
 
 try:
     from threadpoolctl import threadpool_info, threadpool_limits
@@ -242,16 +249,19 @@ class Timing:
 
 @contextmanager
 def blas_threads(threads: int) -> Iterator[int | None]:
-    """Limit this process's BLAS to ``threads``; yields the count it actually runs with."""
+    """Limit this process's BLAS to ``threads``, descentlab's training included (its thread
+    policy would otherwise choose); yields the count it actually runs with."""
+    from descentlab.threads import blas_threads as descentlab_threads
+
     if threadpool_limits is None:
         yield current_blas_threads()
         return
-    with threadpool_limits(limits=threads, user_api="blas"):
+    with threadpool_limits(limits=threads, user_api="blas"), descentlab_threads(threads):
         yield current_blas_threads()
 
 
 def thread_env(threads: int) -> dict[str, str]:
-    return os.environ | {name: str(threads) for name in BLAS_ENV}
+    return os.environ | {name: str(threads) for name in (*BLAS_ENV, "DESCENTLAB_BLAS_THREADS")}
 
 
 # ----------------------------------------------------------------------------- in process
@@ -804,6 +814,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, help="also write the measurements as JSON here")
     parser.add_argument(
+        "--threads-only",
+        action="store_true",
+        help="run only the thread-policy part (4): default threads vs descentlab's policy, "
+        "idle and with one core busy",
+    )
+    parser.add_argument(
+        "--crossover",
+        action="store_true",
+        help="run only the scan behind descentlab.threads.CROSSOVER: one epoch of [256, H, 1] "
+        "with one and two BLAS threads, idle and with one core busy",
+    )
+    parser.add_argument(
         "--sweep-args",
         default=" ".join(SWEEP_CLI_ARGS),
         help="the grid arguments given to `descentlab sweep` (default: %(default)s)",
@@ -812,6 +834,41 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.epochs < 1 or args.repeat < 1:
         parser.error("--epochs and --repeat must be >= 1")
     return args
+
+
+def thread_policy_part(repeat: int, emit: Callable[..., None]) -> dict[str, Any]:
+    """Part 4: default threads against descentlab's thread policy, idle and loaded."""
+    log("thread policy: default threads vs descentlab's policy, idle and with one core busy ...")
+    results = bench_threads.run_policy(repeat, log)
+    emit(
+        "",
+        f"THREAD POLICY: {', '.join(bench_threads.POLICY_DATASETS)} (scikit-learn, "
+        f"standardised), hidden {list(bench_threads.POLICY_HIDDEN)}, adam "
+        f"{bench_threads.POLICY_LEARNING_RATE}, {bench_threads.POLICY_EPOCHS} epochs, batch "
+        f"{bench_threads.POLICY_BATCH}, through train; best of {repeat}; others: cores that "
+        "other processes kept busy meanwhile (the benchmark's spinner included)",
+        *bench_threads.policy_table(results),
+    )
+    return results
+
+
+def crossover_part(repeat: int, emit: Callable[..., None]) -> dict[str, Any]:
+    log("crossover scan: one and two BLAS threads by network size ...")
+    results = bench_threads.run_crossover(repeat, log)
+    emit(
+        "",
+        f"CROSSOVER SCAN: one epoch of [{bench_threads.SCAN_INPUTS}, H, 1], batch "
+        f"{bench_threads.SCAN_BATCH}, {bench_threads.SCAN_EXAMPLES} examples, adam, best of "
+        f"{repeat}; size = multiply-adds of the largest product of a step",
+        *bench_threads.crossover_table(results),
+    )
+    return results
+
+
+def write_json(path: Path, document: dict[str, Any], emit: Callable[..., None]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    emit(f"wrote {path}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -825,6 +882,19 @@ def main(argv: list[str] | None = None) -> int:
         for line in lines:
             print(line, flush=True)
             out.append(line)
+
+    if args.threads_only or args.crossover:
+        emit("descentlab benchmark (tools/bench.py): BLAS threads", *describe_machine(machine))
+        parts: dict[str, Any] = {}
+        if args.threads_only:
+            parts["thread_policy"] = thread_policy_part(args.repeat, emit)
+        if args.crossover:
+            parts["crossover"] = crossover_part(args.repeat, emit)
+        if args.out:
+            command = ["tools/bench.py", *(sys.argv[1:] if argv is None else argv)]
+            document = {"command": command, "repeat": args.repeat, "machine": machine}
+            write_json(args.out, document | parts | {"printed": out}, emit)
+        return 0
 
     emit(
         "descentlab benchmark (tools/bench.py): "
@@ -889,6 +959,8 @@ def main(argv: list[str] | None = None) -> int:
         *flop_table(flop),
     )
 
+    thread_policy = thread_policy_part(args.repeat, emit)
+
     summary, records = targets_summary(in_process, end_to_end)
     emit("", *summary)
     finding = thread_finding(in_process, end_to_end, flop)
@@ -922,13 +994,12 @@ def main(argv: list[str] | None = None) -> int:
                 "batch_size": FLOP_BATCH,
                 "results": {str(threads): per_dtype for threads, per_dtype in flop.items()},
             },
+            "thread_policy": thread_policy,
             "targets": records,
             "peak_memory_mib": peak,
             "printed": out,
         }
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        emit(f"wrote {args.out}")
+        write_json(args.out, document, emit)
     return 0
 
 

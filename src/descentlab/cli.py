@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
 
 import numpy as np
 
-from descentlab import __version__, optim
+from descentlab import __version__, optim, threads
 from descentlab.schedules import SCHEDULES, UNITS
 
 if TYPE_CHECKING:
@@ -506,7 +506,8 @@ def load_data(args: argparse.Namespace) -> Dataset:
 
 
 def _add_shape_options(group: argparse._ArgumentGroup) -> None:
-    """--epochs, --batch-size and --layers, which every command that trains networks takes."""
+    """--epochs, --batch-size, --layers and --blas-threads, which every command that trains
+    networks takes."""
     group.add_argument(
         "--epochs",
         type=_argument(parse_epochs, "epochs"),
@@ -527,6 +528,14 @@ def _add_shape_options(group: argparse._ArgumentGroup) -> None:
         default=(5, 2),
         metavar="H1,H2,...",
         help="hidden layer sizes; the network is [n_x, H1, H2, ..., n_out] (default: 5,2)",
+    )
+    group.add_argument(
+        "--blas-threads",
+        type=_argument(threads.parse_setting, "blas threads"),
+        metavar="auto|N",
+        help="BLAS threads while training: auto uses one for matrices too small to gain from "
+        "more (see the README), N uses N; wins over the environment variable "
+        f"{threads.ENVIRONMENT_VARIABLE} (default: auto)",
     )
 
 
@@ -1263,9 +1272,10 @@ def _resume(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     cwd = os.getcwd()
     os.chdir(description.get("cwd", cwd))  # relative paths mean what they meant at the start
     try:
-        if original.command == "sweep":
-            return _run_sweep(original, argv, resume_dir=run_dir)
-        return _run_training(original, argv, resume_dir=run_dir)
+        with threads.blas_threads(original.blas_threads):  # as the run was started
+            if original.command == "sweep":
+                return _run_sweep(original, argv, resume_dir=run_dir)
+            return _run_training(original, argv, resume_dir=run_dir)
     finally:
         os.chdir(cwd)
 
@@ -1656,17 +1666,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        if args.command == "schedule":
-            return _show_schedule(args)
-        if args.command == "sweep":
-            return _run_sweep(args, argv)
-        if args.command == "resume":
-            return _resume(parser, args)
-        if args.command == "predict":
-            return _predict(args)
-        if args.command == "landscape":
-            return _run_landscape(args)
-        return _run_training(args, argv)
+        if hasattr(args, "blas_threads") or args.command == "resume":
+            threads.configured()  # a bad DESCENTLAB_BLAS_THREADS fails here, before any work
+        with threads.blas_threads(getattr(args, "blas_threads", None)):
+            if args.command == "schedule":
+                return _show_schedule(args)
+            if args.command == "sweep":
+                return _run_sweep(args, argv)
+            if args.command == "resume":
+                return _resume(parser, args)
+            if args.command == "predict":
+                return _predict(args)
+            if args.command == "landscape":
+                return _run_landscape(args)
+            return _run_training(args, argv)
     except ValueError as error:
         print(f"descentlab {args.command}: error: {one_line(str(error))}", file=sys.stderr)
         return EXIT_USAGE

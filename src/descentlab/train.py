@@ -22,6 +22,7 @@ from descentlab.losses import cross_entropy_from_label_probability, label_probab
 from descentlab.nn import COURSE_INIT_SEED, Network, Workspace, he_initialization
 from descentlab.optim import Optimizer, OptState
 from descentlab.seeds import COURSE_SHUFFLE_SEED
+from descentlab.threads import blas_threads_for, product_size
 from descentlab.validation import check_int
 
 DIVERGENCE_FACTOR = 100.0
@@ -254,7 +255,11 @@ def train_stack(
         [None] * n_runs if diverged_epochs is None else list(diverged_epochs)
     )
     # Overflow and NaN are expected in runs that diverge; they are detected and recorded below.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+    # BLAS threads follow descentlab's thread policy while the epochs run (descentlab.threads).
+    with (
+        np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"),
+        blas_threads_for(product_size(network.layer_sizes, full)),
+    ):
         for offset, epoch in enumerate(range(start_epoch, start_epoch + epochs)):
             if shared_order:
                 order = permutation(m, epoch_seed(shuffle_seeds[0], epoch), rng)

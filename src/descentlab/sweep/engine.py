@@ -1,10 +1,14 @@
 """Training a sweep's chunks: one ``train_stack`` call each, in this process or in a pool.
 
 Every chunk trains through ``descentlab.train.train_stack``, the one training loop, so each
-run equals training it alone with ``train``, whatever the chunking and the process count.
+run equals training it alone with ``train`` with the same BLAS thread count (below),
+whatever the chunking and the process count.
 Worker processes receive the data once, when they start (``fork`` shares it without a copy),
 and each chunk's plan as the argument of its task; they send back parameters, costs every
-``COST_EVERY`` epochs and accuracies (full histories only when asked).
+``COST_EVERY`` epochs and accuracies (full histories only when asked). Under the default
+thread policy every process, this one included, trains with one BLAS thread
+(``descentlab.threads.one_thread_per_process``): a sweep's parallelism is its processes, and a
+product's last bits can depend on its thread count.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from descentlab.sweep.plan import (
     default_max_stack,
     plan_chunks,
 )
+from descentlab.threads import Setting, blas_threads, configured, one_thread_per_process
 from descentlab.train import EpochSnapshot, RunGroup, TrainingInterrupted, train_stack
 from descentlab.validation import check_int
 
@@ -151,12 +156,15 @@ def train_chunk(
         params, diverged_epochs = prior.params, list(prior.diverged_epochs)
         epoch_costs, minibatch_costs = prior.epoch_costs, prior.minibatch_costs
     else:
-        stack = train_stack(
-            network, job.X, job.Y, groups,
-            init_seeds=[s.init_seed for s in seeds], shuffle_seeds=[s.shuffle_seed for s in seeds],
-            epochs=job.epochs - done, batch_size=job.batch_size, on_epoch_end=callback,
-            **continuation,
-        )  # fmt: skip
+        # One BLAS thread per process whatever --jobs, so the process count changes no bit.
+        with one_thread_per_process():
+            stack = train_stack(
+                network, job.X, job.Y, groups,
+                init_seeds=[s.init_seed for s in seeds],
+                shuffle_seeds=[s.shuffle_seed for s in seeds],
+                epochs=job.epochs - done, batch_size=job.batch_size, on_epoch_end=callback,
+                **continuation,
+            )  # fmt: skip
         params, diverged_epochs = stack.params, stack.diverged_epochs
         epoch_costs = np.stack([history.epoch_costs for history in stack.histories])
         minibatch_costs = np.stack([history.minibatch_costs for history in stack.histories])
@@ -215,14 +223,14 @@ class _Interrupted:
 
 
 _worker: dict[str, Any] = {}
-"""A worker process's share of the pool: the job, the progress queue, the stop event and the
-parent's pid."""
+"""A worker process's share of the pool: the job, the progress queue, the stop event, the
+parent's pid and the parent's BLAS thread setting (``descentlab.threads.configured``)."""
 
 
-def _start_worker(job: TrainingJob, queue: Any, stop: Any) -> None:
+def _start_worker(job: TrainingJob, queue: Any, stop: Any, blas: Setting | None) -> None:
     # Ctrl-C reaches every process of the terminal: the parent handles it and sets ``stop``.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker.update(job=job, queue=queue, stop=stop, parent=os.getppid(), busy=False)
+    _worker.update(job=job, queue=queue, stop=stop, parent=os.getppid(), busy=False, blas=blas)
     threading.Thread(target=_watch_parent, daemon=True).start()
 
 
@@ -267,7 +275,10 @@ def _train_in_worker(
         return _Interrupted(0)  # not started: its file (if any) is where resume begins
     _worker["busy"] = True
     try:
-        result = train_chunk(_worker["job"], chunk, progress, keep_histories, saving, _should_stop)
+        with blas_threads(_worker["blas"]):
+            result = train_chunk(
+                _worker["job"], chunk, progress, keep_histories, saving, _should_stop
+            )
     except TrainingInterrupted as interrupted:
         # An exception with a custom constructor does not survive pickling: answer instead.
         return _Interrupted(interrupted.epochs_done)
@@ -300,7 +311,10 @@ def _train_in_processes(
     stop = context.Event()
     interrupted = None if checkpoints is None else checkpoints.interrupted
     pool = concurrent.futures.ProcessPoolExecutor(
-        processes, mp_context=context, initializer=_start_worker, initargs=(job, queue, stop)
+        processes,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(job, queue, stop, configured()),
     )
     try:
         futures = [
