@@ -23,7 +23,6 @@ from descentlab.atomic import write_bytes_atomic
 from descentlab.optim import OptState
 from descentlab.train import EpochSnapshot
 
-CHECKPOINT_FILE = "checkpoint.npz"
 FORMAT = "descentlab-checkpoint"
 FORMAT_VERSION = 1
 

@@ -9,8 +9,10 @@ import numpy as np
 
 from descentlab.datasets import Dataset
 from descentlab.losses import cross_entropy_from_label_probability, label_probability
-from descentlab.nn import Network, forward
+from descentlab.nn import Network, forward, predicted_classes
 from descentlab.validation import check_int
+
+__all__ = ["Monitor", "confusion_matrix", "evaluate", "predicted_classes"]
 
 
 def evaluate(
@@ -24,14 +26,6 @@ def evaluate(
         terms = cross_entropy_from_label_probability(probability, cache.output_logits, dataset.Y)
     costs = terms[..., 0, :].mean(axis=-1)
     return costs, (predicted_classes(cache.output) == dataset.labels).mean(axis=-1)
-
-
-def predicted_classes(output: np.ndarray) -> np.ndarray:
-    """Class indices (..., m) from network outputs (..., C, m): A > 0.5 for one sigmoid row,
-    the most probable row for softmax."""
-    if output.shape[-2] == 1:
-        return (output[..., 0, :] > 0.5).astype(np.int64)
-    return np.argmax(output, axis=-2)
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, n_classes: int) -> np.ndarray:

@@ -155,7 +155,7 @@ class ExperimentConfig:
     def network(self, n_features: int, n_classes: int = 2) -> Network:
         """The network [n_features, *hidden_layers, n_out]: one sigmoid output for two classes,
         ``n_classes`` softmax outputs for more."""
-        return Network((n_features, *self.hidden_layers, 1 if n_classes == 2 else n_classes))
+        return Network.for_classes(n_features, self.hidden_layers, n_classes)
 
     def standardizes(self, dataset: Dataset) -> bool:
         """Whether features are standardised: as set, or by default for every dataset but the

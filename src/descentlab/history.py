@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+COST_EVERY = 100
+"""Results keep the epoch cost every 100 epochs, as the course's ``costs`` list does."""
+
 
 @dataclass(frozen=True)
 class History:

@@ -13,6 +13,7 @@ The arithmetic follows the course's ``opt_utils`` operation by operation (for ex
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -42,6 +43,14 @@ class Network:
             offsets.append((start, start + n * n_prev, start + n * n_prev + n))
             start += n * n_prev + n
         object.__setattr__(self, "_offsets", tuple(offsets))
+
+    @classmethod
+    def for_classes(
+        cls, n_features: int, hidden_layers: Sequence[int], n_classes: int = 2
+    ) -> Network:
+        """[n_features, *hidden_layers, n_out]: one sigmoid output for two classes,
+        ``n_classes`` softmax outputs for more."""
+        return cls((n_features, *hidden_layers, 1 if n_classes == 2 else n_classes))
 
     @property
     def n_layers(self) -> int:
@@ -335,9 +344,14 @@ def predict(network: Network, params: np.ndarray, X: np.ndarray) -> np.ndarray:
 
 
 def predict_classes(network: Network, params: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """Class indices, shape (..., m): A_L > 0.5 for a sigmoid output, the most probable row
-    for a softmax output."""
-    probabilities = predict_proba(network, params, X)
-    if network.output == "sigmoid":
-        return (probabilities[..., 0, :] > 0.5).astype(np.int64)
-    return np.argmax(probabilities, axis=-2)
+    """Class indices, shape (..., m), of every column of X (``predicted_classes``)."""
+    return predicted_classes(predict_proba(network, params, X))
+
+
+def predicted_classes(output: np.ndarray) -> np.ndarray:
+    """Class indices (..., m) from network outputs A_L (..., C, m): A_L > 0.5 for one sigmoid
+    row, as the course predicts, the most probable row for softmax (the one rule of class
+    prediction)."""
+    if output.shape[-2] == 1:
+        return (output[..., 0, :] > 0.5).astype(np.int64)
+    return np.argmax(output, axis=-2)

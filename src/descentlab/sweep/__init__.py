@@ -6,7 +6,6 @@
 ``engine``   ``run_sweep``: each stack through ``train_stack``, in this process or a pool
 ``checkpoints``  ``SweepCheckpoints``: the stored plan and one checkpoint file per chunk (resume)
 ``summary``  statistics over seeds (diverged runs counted, never averaged in) and the table
-``results``  results.json and sensitivity.png
 
     config = SweepConfig(optimizers=("adam",), learning_rate="1e-4..1e-1:log:13", seeds=(0, 1))
     outcome = run_sweep(config, datasets.moons())
@@ -26,7 +25,6 @@ from descentlab.sweep.engine import (
 )
 from descentlab.sweep.grid import Axis, Range, parse_learning_rates, parse_values
 from descentlab.sweep.plan import bytes_per_run, default_max_stack, plan_chunks
-from descentlab.sweep.results import results_dict, write_sweep_folder
 from descentlab.sweep.summary import (
     Stats,
     Summary,
@@ -59,8 +57,6 @@ __all__ = [
     "parse_values",
     "plan_chunks",
     "resolve_jobs",
-    "results_dict",
     "run_sweep",
     "summarize",
-    "write_sweep_folder",
 ]

@@ -1,11 +1,12 @@
 """A sweep's checkpoints: one file per chunk, so an interrupted sweep loses no finished work.
 
-The sweep folder holds ``checkpoints/plan.json`` (which runs each chunk trains, written before
-any training, so a resumed sweep cuts its chunks the same way whatever ``--jobs`` resolves to)
-and ``checkpoints/chunk-<i>.npz``: chunk i's ``descentlab.checkpoint`` file, written every
-``every`` epochs, when training is interrupted, and once more when the chunk finishes (then
-``epochs_done`` equals the sweep's epochs). Each file holds the chunk's whole history so far,
-so a chunk resumed any number of times ends with the same numbers as one never stopped.
+A sweep's checkpoint folder (``checkpoints/`` in its run folder) holds ``plan.json`` (which
+runs each chunk trains, written before any training, so a resumed sweep cuts its chunks the
+same way whatever ``--jobs`` resolves to) and ``chunk-<i>.npz``: chunk i's
+``descentlab.checkpoint`` file, written every ``every`` epochs, when training is interrupted,
+and once more when the chunk finishes (then ``epochs_done`` equals the sweep's epochs). Each
+file holds the chunk's whole history so far, so a chunk resumed any number of times ends with
+the same numbers as one never stopped.
 Every file is written atomically; a worker process writes its own chunks' files.
 """
 
@@ -25,7 +26,6 @@ from descentlab.sweep.config import SweepConfig
 from descentlab.sweep.plan import ChunkPlan, chunks_of
 from descentlab.train import EpochSnapshot
 
-CHECKPOINT_DIR = "checkpoints"
 PLAN_FILE = "plan.json"
 
 

@@ -170,9 +170,9 @@ class SweepConfig:
         """Every configuration with every seed, configuration by configuration."""
         return [RunSpec(c.index, seed) for c in self.configurations for seed in self.seeds]
 
-    def network(self, n_features: int, n_outputs: int = 1) -> Network:
-        """The network [n_features, *hidden_layers, n_outputs] (n_outputs: rows of Y)."""
-        return Network((n_features, *self.hidden_layers, n_outputs))
+    def network(self, n_features: int, n_classes: int = 2) -> Network:
+        """The network [n_features, *hidden_layers, n_out] (``Network.for_classes``)."""
+        return Network.for_classes(n_features, self.hidden_layers, n_classes)
 
     def to_dict(self) -> dict[str, object]:
         """results.json's ``config``: the values as given and as expanded per optimizer."""

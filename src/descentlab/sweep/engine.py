@@ -27,12 +27,10 @@ from typing import Any
 import numpy as np
 
 from descentlab.datasets import Dataset, labels_from_targets
-from descentlab.evaluation import predicted_classes
-from descentlab.history import History
-from descentlab.nn import Network, predict_proba
+from descentlab.history import COST_EVERY, History
+from descentlab.nn import Network, predict_classes
 from descentlab.optim import ScalarOrSchedule
 from descentlab.optim.stack import stacked
-from descentlab.run_folder import COST_EVERY
 from descentlab.schedules import ScheduleSpec
 from descentlab.seeds import run_seeds
 from descentlab.sweep.checkpoints import ChunkSaving, SweepCheckpoints
@@ -205,9 +203,9 @@ def _reference(minibatch_costs: np.ndarray) -> np.ndarray:
 
 def count_correct(network: Network, params: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """How many examples each of the K runs of ``params`` (K, n_params) classifies right
-    (``evaluation.predicted_classes``: A > 0.5 for one output, else the most probable class)."""
+    (``nn.predicted_classes``: A > 0.5 for one output, else the most probable class)."""
     with np.errstate(over="ignore", invalid="ignore"):  # a diverged run's parameters are NaN
-        predictions = predicted_classes(predict_proba(network, params, X))
+        predictions = predict_classes(network, params, X)
     return (predictions == labels_from_targets(Y)).sum(axis=-1)
 
 
@@ -448,8 +446,7 @@ def run_sweep(
     uninterrupted sweep's, run for run.
     """
     jobs = check_int("jobs", jobs, minimum=1)
-    n_outputs = dataset.Y.shape[0]
-    per_run = bytes_per_run(config, dataset.n_features, dataset.n_examples, n_outputs)
+    per_run = bytes_per_run(config, dataset.n_features, dataset.n_examples, dataset.n_classes)
     limit = default_max_stack(per_run) if max_stack is None else max_stack
     if checkpoints is None:
         chunks = plan_chunks(config, limit, min_chunks=jobs)
@@ -457,7 +454,7 @@ def run_sweep(
         chunks = checkpoints.plan(config, lambda: plan_chunks(config, limit, min_chunks=jobs))
     processes = min(jobs, len(chunks))
     job = TrainingJob(
-        config.network(dataset.n_features, n_outputs).layer_sizes, dataset.X, dataset.Y,
+        config.network(dataset.n_features, dataset.n_classes).layer_sizes, dataset.X, dataset.Y,
         config.epochs, config.batch_size, config.schedule,
     )  # fmt: skip
     started = time.perf_counter()

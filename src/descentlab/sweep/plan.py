@@ -45,7 +45,7 @@ class ChunkPlan:
     """The user-facing seed of each run, in stack order."""
 
 
-def bytes_per_run(config: SweepConfig, n_features: int, n_examples: int, n_outputs: int = 1) -> int:
+def bytes_per_run(config: SweepConfig, n_features: int, n_examples: int, n_classes: int = 2) -> int:
     """An upper estimate, in bytes, of the memory one run of a stack takes while it trains.
 
     In floats of 8 bytes, per run: parameters, gradients, the largest optimizer state of the
@@ -55,7 +55,8 @@ def bytes_per_run(config: SweepConfig, n_features: int, n_examples: int, n_outpu
     and six (1, m) rows for its cost; a private shuffled copy of the data; the cost histories,
     epochs x (1 + batches per epoch), and one more copy of the epoch costs.
     """
-    network = config.network(n_features, n_outputs)
+    network = config.network(n_features, n_classes)
+    n_outputs = network.layer_sizes[-1]
     n_params = network.n_params
     state = max(_state_arrays(c.optimizer, c.settings, n_params) for c in config.configurations)
     batch = n_examples if config.batch_size is None else min(config.batch_size, n_examples)

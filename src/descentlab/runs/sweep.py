@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
-import json
-import math
 from pathlib import Path
 
-from descentlab import __version__
-from descentlab.atomic import write_text_atomic
 from descentlab.datasets import Dataset
-from descentlab.run_folder import COST_EVERY, RESULTS_FILE
-from descentlab.sweep.engine import RunResult, SweepOutcome
-from descentlab.sweep.summary import Stats, Summary, best_per_optimizer, summarize
-
-SENSITIVITY_FILE = "sensitivity.png"
-
-
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None
+from descentlab.history import COST_EVERY
+from descentlab.runs.folder import write_results
+from descentlab.runs.header import dataset_record, finite_or_none, results_header
+from descentlab.runs.names import SENSITIVITY_FILE
+from descentlab.sweep import RunResult, Stats, Summary, SweepOutcome, best_per_optimizer, summarize
 
 
 def _stats(stats: Stats | None) -> dict[str, float | None] | None:
@@ -36,11 +27,11 @@ def run_record(run: RunResult) -> dict[str, object]:
         "seed": run.spec.seed,
         "status": run.status,
         "diverged_epoch": run.diverged_epoch,
-        "final_cost": _finite_or_none(run.final_cost),
+        "final_cost": finite_or_none(run.final_cost),
         "train_accuracy": run.train_accuracy if finished else None,
         "train_correct": run.train_correct if finished else None,
         "cost_every": COST_EVERY,
-        "costs": [_finite_or_none(float(cost)) for cost in run.costs],
+        "costs": [finite_or_none(float(cost)) for cost in run.costs],
     }
 
 
@@ -64,18 +55,10 @@ def results_dict(outcome: SweepOutcome, dataset: Dataset) -> dict[str, object]:
     """The whole results.json document of a sweep."""
     summaries = summarize(outcome)
     execution = outcome.execution
-    layers = outcome.config.network(dataset.n_features, dataset.Y.shape[0]).layer_sizes
+    layers = outcome.config.network(dataset.n_features, dataset.n_classes).layer_sizes
     return {
-        "descentlab_version": __version__,
-        "command": "sweep",
-        "status": "finished",
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "dataset": {
-            "name": dataset.name,
-            "n_features": dataset.n_features,
-            "n_examples": dataset.n_examples,
-            **dataset.params,
-        },
+        **results_header("sweep"),
+        "dataset": dataset_record(dataset),
         "config": {**outcome.config.to_dict(), "layers": list(layers)},
         "runs": [run_record(run) for run in outcome.runs],
         "summary": [summary_record(summary) for summary in summaries],
@@ -100,6 +83,5 @@ def write_sweep_folder(out_dir: Path, outcome: SweepOutcome, dataset: Dataset) -
     out_dir = Path(out_dir)
     plot_sensitivity(out_dir / SENSITIVITY_FILE, summarize(outcome))
     results = results_dict(outcome, dataset)
-    text = json.dumps(results, indent=2, allow_nan=False) + "\n"
-    write_text_atomic(out_dir / RESULTS_FILE, text)
+    write_results(out_dir, results)
     return results

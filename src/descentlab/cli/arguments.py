@@ -1,0 +1,269 @@
+"""The command line's value types: text -> checked value, or a one-line ``ValueError``.
+
+Each parser is a plain function of the text; ``argument(parse, what)`` makes it an argparse
+``type=`` whose error argparse prints as ``argument --x: <message>``. Library checks
+(``descentlab.validation``) give the messages, so the command line and the library refuse a
+value in the same words.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, TypeVar
+
+from descentlab.validation import (
+    check_decay,
+    check_int,
+    check_nonnegative_float,
+    check_positive_float,
+)
+
+T = TypeVar("T")
+
+
+def argument(check: Callable[[str], T], what: str) -> Callable[[str], T]:
+    """An argparse ``type=`` that turns a library ``ValueError`` into argparse's message."""
+
+    def parse(text: str) -> T:
+        try:
+            return check(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parse.__name__ = what
+    return parse
+
+
+def number(name: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {text!r}") from None
+
+
+def integer(name: str, text: str, minimum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {text!r}") from None
+    return check_int(name, value, minimum=minimum)
+
+
+def integer_option(name: str, minimum: int) -> Callable[[str], int]:
+    """A parser of an integer option named ``name`` that must be >= ``minimum``."""
+    return lambda text: integer(name, text, minimum)
+
+
+def positive_number(name: str) -> Callable[[str], float]:
+    return lambda text: check_positive_float(name, number(name, text))
+
+
+def nonnegative_number(name: str) -> Callable[[str], float]:
+    return lambda text: check_nonnegative_float(name, number(name, text))
+
+
+def decay(name: str) -> Callable[[str], float]:
+    return lambda text: check_decay(name, number(name, text))
+
+
+def fraction(name: str) -> Callable[[str], float]:
+    """A number in [0, 1)."""
+
+    def parse(text: str) -> float:
+        value = number(name, text)
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"{name} must be a number in [0, 1), got {text!r}")
+        return value
+
+    return parse
+
+
+parse_learning_rate = positive_number("learning rate")
+parse_epochs = integer_option("epochs", minimum=1)
+parse_seed = integer_option("seed", minimum=0)
+
+
+def parse_batch_size(text: str) -> int | None:
+    """A positive integer, or "full" for one batch of all examples (batch gradient descent)."""
+    if text.strip().lower() == "full":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"batch size must be a positive integer or 'full', got {text!r}") from None
+    if value < 1:
+        raise ValueError(f"batch size must be a positive integer or 'full', got {text!r}")
+    return value
+
+
+def parse_layers(text: str) -> tuple[int, ...]:
+    """Hidden layer sizes, comma-separated positive integers: "5,2"."""
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() and int(part) > 0 for part in parts):
+        raise ValueError(
+            f"layers must be comma-separated positive integers (hidden sizes, e.g. 5,2), "
+            f"got {text!r}"
+        )
+    return tuple(int(part) for part in parts)
+
+
+def parse_optimizer(text: str) -> str:
+    from descentlab import optim
+
+    name = text.strip()
+    if name not in optim.names():
+        raise ValueError(f"unknown optimizer {name!r}; choose from: {', '.join(optim.names())}")
+    return name
+
+
+def parse_optimizers(text: str) -> tuple[str, ...]:
+    """Comma-separated optimizer names, each listed once."""
+    names = tuple(parse_optimizer(part) for part in text.split(","))
+    for name in names:
+        if names.count(name) > 1:
+            raise ValueError(f"optimizer {name!r} is listed twice in {text!r}")
+    return names
+
+
+class LearningRates(NamedTuple):
+    """``--learning-rate``: a rate for every optimizer and/or per-optimizer rates."""
+
+    default: float | None
+    per_optimizer: dict[str, float]
+
+    def resolve(self, names: Sequence[str]) -> float | dict[str, float]:
+        """One number when every optimizer shares it, else a rate for each name."""
+        unknown = sorted(set(self.per_optimizer) - set(names))
+        if unknown:
+            raise ValueError(
+                f"--learning-rate names {unknown[0]!r}, which is not among the optimizers "
+                f"({', '.join(names)})"
+            )
+        if not self.per_optimizer:
+            assert self.default is not None
+            return self.default
+        rates = {}
+        for name in names:
+            rate = self.per_optimizer.get(name, self.default)
+            if rate is None:
+                raise ValueError(
+                    f"--learning-rate gives no rate for {name!r}; add {name}=RATE or one "
+                    "number for the rest"
+                )
+            rates[name] = rate
+        return rates
+
+
+def parse_learning_rates(text: str) -> LearningRates:
+    """ "0.1", or "gd=0.1,adam=0.01", or "0.1,adam=0.01" (0.1 for the others)."""
+    default = None
+    per_optimizer: dict[str, float] = {}
+    for part in text.split(","):
+        name, equals, value = part.strip().rpartition("=")
+        if not equals:
+            if default is not None:
+                raise ValueError(f"learning rate {text!r} gives more than one default rate")
+            default = parse_learning_rate(value)
+            continue
+        name = parse_optimizer(name)
+        if name in per_optimizer:
+            raise ValueError(f"learning rate {text!r} names {name!r} twice")
+        per_optimizer[name] = positive_number(f"learning rate of {name}")(value)
+    return LearningRates(default, per_optimizer)
+
+
+Setting = tuple[str | None, str, float | bool]
+"""One ``-H`` setting: (optimizer or None for every one that has it, keyword, value)."""
+
+
+def parse_hyperparameter(text: str) -> Setting:
+    """ "[OPTIMIZER.]NAME=VALUE", VALUE a number or true/false: ("sgd", "nesterov", True)."""
+    target, equals, value = text.partition("=")
+    if not equals or not target.strip() or not value.strip():
+        raise ValueError(
+            f"hyperparameter must look like NAME=VALUE or OPTIMIZER.NAME=VALUE, got {text!r}"
+        )
+    optimizer_name, dot, name = target.strip().rpartition(".")
+    lowered = value.strip().lower()
+    parsed: float | bool
+    parsed = lowered == "true" if lowered in ("true", "false") else number(name, value.strip())
+    return (parse_optimizer(optimizer_name) if dot else None), name, parsed
+
+
+def parse_grid_values(name: str, *, positive: bool = False) -> Callable[[str], str]:
+    """A sweep option's type: its text, once ``descentlab.sweep.grid.parse_values`` accepts it
+    (a number, a list 0.001,0.01 or a range LO..HI:log:N / LO..HI:lin:N)."""
+
+    def check(text: str) -> str:
+        from descentlab.sweep.grid import parse_values
+
+        parse_values(text, name, positive=positive)
+        return text.strip()
+
+    return check
+
+
+def parse_learning_rate_grid(text: str) -> str:
+    """``sweep --learning-rate``: values for all, or per optimizer (adam=1e-4..1e-1:log:13)."""
+    from descentlab.sweep.grid import parse_learning_rates as parse_grid
+
+    parse_grid(text)
+    return text.strip()
+
+
+def parse_hyperparameter_grid(text: str) -> tuple[str, str]:
+    """ "[OPTIMIZER.]NAME=VALUES" -> ("adam.beta1", "0.8,0.9"), VALUES checked."""
+    target, equals, values = text.partition("=")
+    owner, dot, name = target.strip().rpartition(".")
+    if not equals or not name or not values.strip() or (dot and not owner):
+        raise ValueError(
+            f"hyperparameter must look like NAME=VALUES or OPTIMIZER.NAME=VALUES, got {text!r}"
+        )
+    if dot:
+        parse_optimizer(owner)
+    return target.strip(), parse_grid_values(name)(values)
+
+
+def parse_seed_count(text: str) -> tuple[int, ...]:
+    """``--seeds N``: seeds 0..N-1 (seed 0 is the course's protocol)."""
+    return tuple(range(integer("seeds", text, minimum=1)))
+
+
+def parse_seed_list(text: str) -> tuple[int, ...]:
+    """``--seed-list 0,5,9``: distinct seeds >= 0."""
+    seeds = tuple(integer("seed", part.strip(), minimum=0) for part in text.split(","))
+    for seed in seeds:
+        if seeds.count(seed) > 1:
+            raise ValueError(f"seed {seed} is listed twice in {text!r}")
+    return seeds
+
+
+def parse_jobs(text: str) -> int | str:
+    """A number of processes >= 1, or "auto"."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"jobs must be an integer >= 1 or 'auto', got {text!r}") from None
+    if value < 1:
+        raise ValueError(f"jobs must be an integer >= 1 or 'auto', got {text!r}")
+    return value
+
+
+def parse_dataset(text: str) -> str:
+    """A name from ``descentlab.datasets.DATASETS``."""
+    from descentlab.datasets import DATASETS
+
+    name = text.strip()
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose from: {', '.join(DATASETS)}")
+    return name
+
+
+def parse_landscape(text: str) -> str:
+    """A name from ``descentlab.landscapes.names()``."""
+    from descentlab import landscapes
+
+    return landscapes.get(text.strip()).name

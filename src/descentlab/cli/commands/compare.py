@@ -1,0 +1,29 @@
+"""``descentlab compare``: several optimizers side by side, one report."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from descentlab.cli.options import add_optimizers, add_training
+
+DESCRIPTION = (
+    "Train every optimizer from the same initial weights on the same batches and write "
+    "results.json, cost_curves.png, decision_boundaries.png and report.html."
+)
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    add_optimizers(parser, ("gd", "momentum", "adam"), "optimizers to compare, ")
+    add_training(parser, "results.json, plots and report.html")
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    return resume(args, argv, None)
+
+
+def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) -> int:
+    from descentlab.cli.training import run_training
+
+    return run_training(args, argv, args.optimizers, run_dir)

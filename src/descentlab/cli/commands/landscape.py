@@ -1,0 +1,157 @@
+"""``descentlab landscape``: optimizers moving on a 2-D function."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Sequence
+
+from descentlab.cli.arguments import (
+    LearningRates,
+    argument,
+    integer_option,
+    nonnegative_number,
+    parse_landscape,
+    parse_learning_rates,
+    parse_seed,
+    positive_number,
+)
+from descentlab.cli.options import add_hyperparameter, add_optimizers, add_output
+
+DESCRIPTION = (
+    "Run every optimizer from the same start on a 2-D function, through the same optimizer "
+    "code the networks train with, and write trajectories.png, trajectories.gif, loss.png and "
+    "results.json. Learning rates, start and steps default to the function's own (see the "
+    "README's Landscapes table)."
+)
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    from descentlab import landscapes
+
+    # "--start -1.5,2": argparse would take the value for an option; values that begin with
+    # "-" and a digit are values here (this parser has no options that look like numbers).
+    parser._negative_number_matcher = re.compile(r"^-\.?\d")
+    parser.add_argument(
+        "--function",
+        type=argument(parse_landscape, "function"),
+        default="rosenbrock",
+        metavar="NAME",
+        help=f"one of: {', '.join(landscapes.names())} (default: %(default)s)",
+    )
+    add_optimizers(parser, ("gd", "momentum", "adam", "rmsprop"))
+    parser.add_argument(
+        "--steps",
+        type=argument(integer_option("steps", minimum=1), "steps"),
+        metavar="N",
+        help="updates per optimizer, >= 1 (default: the function's own)",
+    )
+    parser.add_argument(
+        "--start",
+        type=argument(landscapes.parse_start, "start"),
+        metavar="X,Y",
+        help="the starting point (default: the function's own)",
+    )
+    parser.add_argument(
+        "--learning-rate",
+        type=argument(parse_learning_rates, "learning rate"),
+        metavar="LR",
+        help="one number for all, or per optimizer gd=0.001,adam=0.05; optimizers not named "
+        "keep the function's default rate",
+    )
+    add_hyperparameter(parser, "-H beta=0.5, -H sgd.nesterov=true")
+    parser.add_argument(
+        "--noise",
+        type=argument(nonnegative_number("noise"), "noise"),
+        default=0.0,
+        metavar="SCALE",
+        help="add N(0, SCALE^2) noise to each gradient coordinate, like a mini-batch gradient "
+        "(default: 0, exact gradients)",
+    )
+    parser.add_argument(
+        "--noise-seed",
+        type=argument(parse_seed, "noise seed"),
+        default=0,
+        metavar="S",
+        help="seed of the gradient noise; every optimizer sees the same noise (default: 0)",
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=argument(positive_number("tolerance"), "tolerance"),
+        default=landscapes.TOLERANCE,
+        metavar="TOL",
+        help="steps to tolerance counts updates until the distance to the minimum is at most "
+        "TOL (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--frames",
+        type=argument(integer_option("frames", minimum=1), "frames"),
+        default=60,
+        metavar="N",
+        help="frames of trajectories.gif, >= 1 (default: %(default)s)",
+    )
+    add_output(parser, "results.json and the pictures", progress=False)
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Every optimizer on one 2-D function, then the pictures and results.json."""
+    from descentlab import landscapes, optim
+    from descentlab.report.tables import format_landscape_table
+    from descentlab.runs import default_out_dir, prepare_out_dir, to_json
+    from descentlab.runs.landscape import write_landscape_folder
+    from descentlab.runs.names import (
+        LOSS_FILE,
+        RESULTS_FILE,
+        TRAJECTORIES_ANIMATION_FILE,
+        TRAJECTORIES_FILE,
+    )
+
+    function = landscapes.get(args.function)
+    names = list(args.optimizers)
+    given = args.learning_rate if args.learning_rate is not None else LearningRates(None, {})
+    fallback = {
+        name: given.default if given.default is not None else
+        landscapes.default_learning_rate(function, name)
+        for name in names
+    }  # fmt: skip
+    rates = LearningRates(None, {**fallback, **given.per_optimizer}).resolve(names)
+    assert isinstance(rates, dict)
+    settings = optim.scope_hyperparameters(args.hyperparameter, names)
+    optimizers = [
+        optim.get(name, learning_rate=rates[name], **settings.get(name, {})) for name in names
+    ]
+    landscape = (
+        function if args.noise == 0 else landscapes.noisy(function, args.noise, args.noise_seed)
+    )
+    start = args.start if args.start is not None else function.start
+    steps = args.steps if args.steps is not None else function.steps
+    out_dir = prepare_out_dir(args.out if args.out is not None else default_out_dir("landscape"))
+    trajectories = landscapes.run_trajectories(
+        landscape, optimizers, start, steps, tolerance=args.tolerance
+    )
+    results = write_landscape_folder(
+        out_dir,
+        function,
+        landscape,
+        trajectories,
+        start=start,
+        steps=steps,
+        tolerance=args.tolerance,
+        frames=args.frames,
+    )
+    if args.json:
+        print(to_json(results))
+    elif not args.quiet:
+        noise = (
+            "" if args.noise == 0 else f", gradient noise {args.noise:g} (seed {args.noise_seed})"
+        )
+        print(
+            f"descentlab landscape: {function.name}, {function.formula}, start "
+            f"({start[0]:g}, {start[1]:g}), {steps} steps{noise}\n"
+        )
+        print(format_landscape_table(function, trajectories, rates, args.tolerance))
+        print(
+            f"\nwrote {out_dir}/: {TRAJECTORIES_FILE}, {TRAJECTORIES_ANIMATION_FILE}, "
+            f"{LOSS_FILE}, {RESULTS_FILE}"
+        )
+    return 0

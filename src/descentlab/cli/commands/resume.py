@@ -1,0 +1,60 @@
+"""``descentlab resume``: continue an interrupted ``train``, ``compare`` or ``sweep``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from descentlab.cli.options import add_quiet
+
+DESCRIPTION = (
+    "Continue the train, compare or sweep run in RUN_DIR from its checkpoints, with the "
+    "options it was started with; the result is the same as if it had never stopped."
+)
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    add_quiet(parser)
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Re-run the command recorded in RUN_DIR's checkpoint (a sweep's: in its results.json),
+    continuing from its checkpoints."""
+    from descentlab import threads
+    from descentlab.checkpoint import read_description
+    from descentlab.cli.commands import resumable
+    from descentlab.cli.parser import build_parser, command_of
+    from descentlab.runs import read_results, read_status
+    from descentlab.runs.names import CHECKPOINT_FILE
+
+    run_dir = Path(args.run_dir).resolve()
+    status = read_status(run_dir)
+    if status is None:
+        raise ValueError(f"{run_dir}: not a descentlab run folder (no readable results.json)")
+    if status == "finished":
+        raise ValueError(f"{run_dir}: this run already finished; nothing to resume")
+    checkpoint = run_dir / CHECKPOINT_FILE
+    if checkpoint.exists():
+        description = read_description(checkpoint)
+    else:  # killed before its first checkpoint: results.json says how it was started
+        record = (read_results(run_dir) or {}).get("run")
+        description = record if isinstance(record, dict) else {}
+        if not description.get("argv"):
+            raise ValueError(f"{run_dir}: no checkpoint and no record of how the run started")
+    started = [str(word) for word in description["argv"]]
+    original, _ = build_parser(command_of(started)).parse_known_args(started)
+    command = resumable(original.command) if original.command is not None else None
+    if command is None:
+        raise ValueError(f"{run_dir}: 'descentlab resume' continues train, compare and sweep runs")
+    if args.quiet:
+        original.quiet = True
+    cwd = os.getcwd()
+    os.chdir(description.get("cwd", cwd))  # relative paths mean what they meant at the start
+    try:
+        with threads.blas_threads(original.blas_threads):  # as the run was started
+            return command.resume(original, started, run_dir)
+    finally:
+        os.chdir(cwd)

@@ -1,0 +1,58 @@
+"""``descentlab schedule``: a learning-rate schedule's values, and its plot."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from descentlab.cli.arguments import argument, parse_epochs, parse_learning_rate
+from descentlab.cli.options import add_schedule, schedule_of
+
+DESCRIPTION = (
+    "Print a learning-rate schedule's value over a run, and with --out draw it as a PNG; the "
+    "same schedules compare and train take."
+)
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--learning-rate",
+        type=argument(parse_learning_rate, "learning rate"),
+        default=0.1,
+        metavar="LR",
+        help="the initial rate lr0, > 0 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--length",
+        type=argument(parse_epochs, "length"),
+        default=5000,
+        metavar="N",
+        help="how many units to show (default: %(default)s)",
+    )
+    add_schedule(parser)
+    parser.add_argument("--out", type=Path, metavar="FILE.png", help="write the plot here")
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    spec = schedule_of(args)
+    out = args.out
+    if out is not None and out.suffix.lower() != ".png":
+        raise ValueError(f"--out must name a .png file, got {str(out)!r}")
+    schedule = spec.build(args.learning_rate, total=args.length)
+    rates = [schedule(t) for t in range(args.length)]
+    shown = sorted({0, args.length - 1, *range(0, args.length, max(args.length // 10, 1))})
+    print(f"{spec.name} schedule, lr0 {args.learning_rate:g}, per {spec.unit}")
+    print(f"{spec.unit:>8}  learning rate")
+    for t in shown:
+        print(f"{t:>8}  {rates[t]:.6g}")
+    if out is not None:
+        import numpy as np
+
+        from descentlab.report.plots import plot_schedule
+
+        if not out.parent.is_dir():
+            raise ValueError(f"--out {str(out)!r}: folder {str(out.parent)!r} does not exist")
+        plot_schedule(out, {spec.name: np.array(rates)}, spec.unit)
+        print(f"wrote {out}")
+    return 0

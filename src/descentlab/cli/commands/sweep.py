@@ -1,0 +1,265 @@
+"""``descentlab sweep``: a grid (or a random sample) of optimizers x hyperparameters x seeds."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from descentlab.cli.arguments import (
+    argument,
+    integer_option,
+    parse_grid_values,
+    parse_hyperparameter_grid,
+    parse_jobs,
+    parse_learning_rate_grid,
+    parse_seed,
+    parse_seed_count,
+    parse_seed_list,
+)
+from descentlab.cli.options import (
+    add_checkpoint_every,
+    add_dataset,
+    add_eps_inside_sqrt,
+    add_optimizers,
+    add_output,
+    add_schedule,
+    add_shape,
+    schedule_of,
+)
+
+if TYPE_CHECKING:
+    from descentlab.sweep import SweepConfig
+
+GRID_VALUES_HELP = "VALUES: 0.01, a list 0.001,0.01,0.1, or a range LO..HI:log:N or LO..HI:lin:N"
+
+DESCRIPTION = (
+    "Train every configuration with every seed, many runs at once, and print the mean and "
+    "standard deviation over seeds of each configuration's final cost and accuracy, and the "
+    "best configuration per optimizer. Writes results.json and sensitivity.png. "
+    f"{GRID_VALUES_HELP} (N values, both ends included)."
+)
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    from descentlab.datasets import DATASETS
+    from descentlab.sweep.config import SEARCHES
+
+    add_optimizers(parser, ("gd", "momentum", "adam"), "optimizers to sweep, ")
+    grid = parser.add_argument_group("what to sweep (" + GRID_VALUES_HELP + ")")
+    grid.add_argument(
+        "--learning-rate",
+        type=argument(parse_learning_rate_grid, "learning rate"),
+        default="1e-4..1e-1:log:13",
+        metavar="VALUES",
+        help="learning rates, > 0, for every optimizer, or per optimizer as "
+        "adam=1e-4..1e-1:log:13,gd=0.1 (values before the first NAME= go to the optimizers not "
+        "named) (default: %(default)s)",
+    )
+    for name, what in (
+        ("beta", "momentum's averaging coefficient"),
+        ("beta1", "first-moment coefficient of the Adam family"),
+        ("beta2", "second-moment coefficient of the Adam family"),
+        ("epsilon", "epsilon of every chosen optimizer that has one"),
+    ):
+        grid.add_argument(
+            f"--{name}",
+            type=argument(parse_grid_values(name), name),
+            metavar="VALUES",
+            help=f"{what}; the same as -H {name}=VALUES",
+        )
+    add_eps_inside_sqrt(grid)
+    grid.add_argument(
+        "-H",
+        "--hyperparameter",
+        type=argument(parse_hyperparameter_grid, "hyperparameter"),
+        action="append",
+        default=[],
+        metavar="[OPT.]NAME=VALUES",
+        help="any optimizer keyword, repeatable: -H beta1=0.8,0.9 sets it for every chosen "
+        "optimizer that has it, -H adam.beta1=0.8..0.99:lin:4 for one (which wins); a switch "
+        "takes true/false",
+    )
+    seeds = grid.add_mutually_exclusive_group()
+    seeds.add_argument(
+        "--seeds",
+        type=argument(parse_seed_count, "seeds"),
+        default=(0, 1, 2),
+        metavar="N",
+        help="train every configuration with seeds 0..N-1; seed 0 is the course's protocol "
+        "(default: 3)",
+    )
+    seeds.add_argument(
+        "--seed-list",
+        type=argument(parse_seed_list, "seed list"),
+        metavar="S,S,...",
+        help="train every configuration with these seeds instead",
+    )
+    grid.add_argument(
+        "--search",
+        choices=SEARCHES,
+        default="grid",
+        help="grid: every combination of the values; random: --samples configurations per "
+        "optimizer, each value drawn log-uniformly (log range), uniformly (lin range) or from "
+        "the list (default: grid)",
+    )
+    grid.add_argument(
+        "--samples",
+        type=argument(integer_option("samples", minimum=1), "samples"),
+        metavar="N",
+        help="random search: configurations per optimizer (default: 20)",
+    )
+    grid.add_argument(
+        "--search-seed",
+        type=argument(parse_seed, "search seed"),
+        metavar="S",
+        help="random search: the seed of the draws (default: 0)",
+    )
+    training = parser.add_argument_group("training (defaults: the published experiment)")
+    default_dataset = next(iter(DATASETS))
+    add_dataset(training, default_dataset, f"one of: {', '.join(DATASETS)} (default: %(default)s)")
+    add_shape(training)
+    add_schedule(parser)
+    execution = parser.add_argument_group("execution (never changes the results)")
+    execution.add_argument(
+        "--max-stack",
+        type=argument(integer_option("max stack", minimum=1), "max stack"),
+        metavar="N",
+        help="at most N runs per stack; larger sweeps are cut into chunks (default: as many "
+        "as fit in 512 MiB by the memory estimate)",
+    )
+    execution.add_argument(
+        "--jobs",
+        type=argument(parse_jobs, "jobs"),
+        default=1,
+        metavar="N|auto",
+        help="train chunks in N processes; auto: one per core that other processes leave idle, "
+        "when the sweep is big enough to gain from it (default: 1)",
+    )
+    add_checkpoint_every(
+        execution,
+        "each chunk's state (checkpoints/chunk-<i>.npz in the sweep folder)",
+        also=", and so does a chunk that finishes",
+    )
+    add_output(parser, "results.json and sensitivity.png")
+
+
+def config_of(args: argparse.Namespace) -> SweepConfig:
+    """The sweep the command line asks for; every value checked (``ValueError`` otherwise)."""
+    from descentlab.sweep import SweepConfig
+
+    if args.search == "grid" and (args.samples is not None or args.search_seed is not None):
+        raise ValueError("--samples and --search-seed go with --search random")
+    hyperparameters: dict[str, str] = {}
+    given = [(name, getattr(args, name)) for name in ("beta", "beta1", "beta2", "epsilon")]
+    given += [("eps_inside_sqrt", "true")] if args.eps_inside_sqrt else []
+    for target, values in [*given, *args.hyperparameter]:
+        if values is None:
+            continue
+        if target in hyperparameters:
+            raise ValueError(f"hyperparameter {target!r} is given twice")
+        hyperparameters[target] = values
+    return SweepConfig(
+        optimizers=args.optimizers,
+        learning_rate=args.learning_rate,
+        hyperparameters=hyperparameters,
+        seeds=args.seed_list if args.seed_list is not None else args.seeds,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        hidden_layers=args.layers,
+        schedule=schedule_of(args),
+        search=args.search,
+        samples=20 if args.samples is None else args.samples,
+        search_seed=0 if args.search_seed is None else args.search_seed,
+    )
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    return resume(args, argv, None)
+
+
+def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) -> int:
+    """Run (or, with ``run_dir``, continue) a sweep in its folder: lock it, record how it was
+    started (``argv``), save chunk checkpoints, stop cleanly on Ctrl-C (exit 130)."""
+    from descentlab import datasets
+    from descentlab.cli.interrupt import Advance, shows_progress, train_interruptibly
+    from descentlab.cli.parser import EXIT_INTERRUPTED
+    from descentlab.runs import RunFolder, to_json
+    from descentlab.runs.names import CHECKPOINT_DIR, RESULTS_FILE, SENSITIVITY_FILE
+    from descentlab.runs.sweep import write_sweep_folder
+    from descentlab.sweep import (
+        AUTO_MIN_RUN_EPOCHS,
+        SweepCheckpoints,
+        SweepOutcome,
+        busy_cores,
+        describe_execution,
+        format_table,
+        resolve_jobs,
+        run_sweep,
+        summarize,
+    )
+
+    config = config_of(args)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    busy = busy_cores() if args.jobs == "auto" else 0.0
+    jobs = resolve_jobs(args.jobs, config, cores or 1, busy)
+    dataset = datasets.load(args.dataset)
+    folder = RunFolder(
+        run_dir if run_dir is not None else args.out,
+        "sweep",
+        config.to_dict(),
+        {"command": "sweep", "argv": list(argv), "cwd": os.getcwd()},
+        resuming=run_dir is not None,
+    )
+    with folder:
+        folder.started()
+
+        def train(interrupted: Callable[[], bool], advance: Advance | None) -> SweepOutcome:
+            checkpoints = SweepCheckpoints(
+                folder.path / CHECKPOINT_DIR,
+                every=args.checkpoint_every,
+                interrupted=interrupted,
+                resume=run_dir is not None,
+            )
+            return run_sweep(
+                config,
+                dataset,
+                max_stack=args.max_stack,
+                jobs=jobs,
+                progress=advance,
+                checkpoints=checkpoints,
+            )
+
+        bar = None
+        if shows_progress(args):
+            total = len(config.runs) * config.epochs
+            bar = {"total": total, "unit": " run-epochs", "unit_scale": True, "desc": "sweep"}
+        outcome = train_interruptibly(
+            "sweep", folder.path, train, bar=bar, on_interrupt=lambda _: folder.interrupted()
+        )
+        if outcome is None:
+            return EXIT_INTERRUPTED
+        results = write_sweep_folder(folder.path, outcome, dataset)
+    if args.json:
+        print(to_json(results))
+    elif not args.quiet:
+        layers = results["config"]["layers"]  # type: ignore[index]
+        batch = "full" if config.batch_size is None else config.batch_size
+        print(
+            f"descentlab sweep: {dataset.name} ({dataset.n_examples} examples), layers {layers}, "
+            f"batch {batch}, {config.epochs} epochs; {config.search} search: "
+            f"{len(config.configurations)} configurations x {len(config.seeds)} seeds = "
+            f"{len(config.runs)} runs\n"
+        )
+        print(format_table(summarize(outcome)))
+        print(f"\n{describe_execution(outcome)}")
+        if args.jobs == "auto":
+            print(
+                f"--jobs auto chose {jobs}: {cores} cores, {busy:.1f} kept busy by other "
+                f"processes, {len(config.runs) * config.epochs} run-epochs to train (at least "
+                f"{AUTO_MIN_RUN_EPOCHS} per process)"
+            )
+        print(f"wrote {folder.path}/: {RESULTS_FILE}, {SENSITIVITY_FILE}, {CHECKPOINT_DIR}/")
+    return 0

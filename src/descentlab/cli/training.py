@@ -1,0 +1,126 @@
+"""What ``compare`` and ``train`` share: the experiment the options describe, its run folder,
+and the printout."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from descentlab import optim
+from descentlab.cli.interrupt import Advance, shows_progress, train_interruptibly
+from descentlab.cli.options import load_data, schedule_of
+from descentlab.cli.parser import EXIT_INTERRUPTED
+from descentlab.experiment import (
+    Checkpointing,
+    ExperimentConfig,
+    RunOutcome,
+    prepare_data,
+    run_experiment,
+)
+from descentlab.report.tables import describe_rates, format_results_table
+from descentlab.runs import RunFolder, to_json
+from descentlab.runs.model import check_save_path, save_model
+from descentlab.runs.names import COST_CURVES_FILE, REPORT_FILE, RESULTS_FILE
+from descentlab.runs.training import write_run_folder
+from descentlab.train import TrainingInterrupted
+
+
+def config_of(args: argparse.Namespace, names: tuple[str, ...]) -> ExperimentConfig:
+    """The experiment the options describe, training the optimizers ``names``."""
+    return ExperimentConfig(
+        optimizers=names,
+        learning_rate=args.learning_rate.resolve(names),
+        hyperparameters=optim.scope_hyperparameters(args.hyperparameter, names),
+        schedule=schedule_of(args),
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        hidden_layers=args.layers,
+        beta=args.beta,
+        beta1=args.beta1,
+        beta2=args.beta2,
+        epsilon=args.epsilon,
+        eps_inside_sqrt=args.eps_inside_sqrt,
+        seed=args.seed,
+        validation_fraction=args.validation_fraction,
+        test_fraction=args.test_fraction,
+        standardize=args.standardize,
+        early_stopping=args.early_stopping,
+        patience=args.patience,
+        dtype=args.dtype,
+    )
+
+
+def run_training(
+    args: argparse.Namespace,
+    argv: Sequence[str],
+    names: tuple[str, ...],
+    resume_dir: Path | None = None,
+) -> int:
+    """Train ``names`` as the options say (continuing the run in ``resume_dir``), write the
+    run folder and print the table; exit 130 when Ctrl-C stops it."""
+    config = config_of(args, names)
+    dataset = load_data(args)
+    data = prepare_data(config, dataset)
+    save = getattr(args, "save", None)
+    check_save_path(save)
+    resuming = resume_dir is not None
+    folder = RunFolder(
+        resume_dir if resuming else args.out,
+        args.command,
+        config.to_dict(),
+        {"command": args.command, "argv": list(argv), "cwd": os.getcwd()},
+        resuming=resuming,
+    )
+    with folder:
+        if not resuming:
+            folder.started()
+        # Killed before its first checkpoint, a run starts again from epoch 0.
+        resume = resuming and folder.checkpoint.exists()
+
+        def train(interrupted: Callable[[], bool], advance: Advance | None) -> list[RunOutcome]:
+            return run_experiment(
+                config,
+                dataset,
+                None if advance is None else lambda epoch, costs: advance(1),
+                data=data,
+                checkpointing=Checkpointing(
+                    folder.checkpoint, args.checkpoint_every, interrupted, folder.run, resume
+                ),
+                path_every=args.weight_paths,
+            )
+
+        def record(interrupted: TrainingInterrupted) -> None:
+            folder.interrupted(epochs_done=interrupted.epochs_done)
+
+        bar = None
+        if shows_progress(args):
+            bar = {"total": config.epochs, "unit": "epoch", "desc": ",".join(names), "miniters": 50}
+        outcomes = train_interruptibly(
+            args.command, folder.path, train, bar=bar, on_interrupt=record
+        )
+        if outcomes is None:
+            return EXIT_INTERRUPTED
+        results = write_run_folder(folder.path, args.command, config, dataset, outcomes, data)
+        if save is not None:
+            save_model(save, config, dataset, data, outcomes[0])
+    if args.json:
+        print(to_json(results))
+    elif not args.quiet:
+        layers = results["config"]["layers"]  # type: ignore[index]
+        batch = "full" if config.batch_size is None else config.batch_size
+        print(
+            f"descentlab {args.command}: {dataset.name} ({dataset.n_examples} examples), "
+            f"layers {layers}, {describe_rates(config)}, batch {batch}, "
+            f"{config.epochs} epochs\n"
+        )
+        print(format_results_table(results))
+        if len(names) > 1:
+            total = sum(outcome.seconds for outcome in outcomes)
+            print(
+                f"\n{len(names)} runs trained together as one stack in {total:.1f} s; "
+                "seconds is each run's share"
+            )
+        print(f"\nwrote {folder.path}/: {RESULTS_FILE}, {REPORT_FILE}, {COST_CURVES_FILE} and more")
+    return 0

@@ -1,0 +1,35 @@
+"""The name of every file a command writes, in one place.
+
+A run folder of ``compare`` or ``train`` holds results.json, the cost histories and parameters
+of every optimizer (``EPOCH_COSTS_FILE.format(optimizer="adam")`` and friends), the pictures,
+report.html and, while it can be resumed, checkpoint.npz; a sweep's holds results.json,
+sensitivity.png and checkpoints/; a landscape's results.json and its pictures.
+"""
+
+from __future__ import annotations
+
+RESULTS_FILE = "results.json"
+"""Written last and atomically; its ``status`` says whether the folder holds a whole run."""
+LOCK_FILE = ".descentlab.lock"
+CHECKPOINT_FILE = "checkpoint.npz"
+CHECKPOINT_DIR = "checkpoints"
+"""A sweep's chunk checkpoints (``descentlab.sweep.checkpoints`` names the files inside)."""
+
+EPOCH_COSTS_FILE = "{optimizer}-epoch-costs.npy"
+MINIBATCH_COSTS_FILE = "{optimizer}-minibatch-costs.npy"
+PARAMS_FILE = "{optimizer}-params.npy"
+COST_CURVES_FILE = "cost_curves.png"
+LEARNING_RATES_FILE = "learning_rates.png"
+DECISION_BOUNDARIES_FILE = "decision_boundaries.png"
+WEIGHT_PATHS_FILE = "weight_paths.png"
+CONFUSION_MATRICES_FILE = "confusion_matrices.png"
+REPORT_FILE = "report.html"
+
+SENSITIVITY_FILE = "sensitivity.png"
+
+TRAJECTORIES_FILE = "trajectories.png"
+TRAJECTORIES_ANIMATION_FILE = "trajectories.gif"
+LOSS_FILE = "loss.png"
+
+PREDICTIONS_FILE = "predictions.csv"
+"""``descentlab predict``'s default output (a file, not a folder)."""
