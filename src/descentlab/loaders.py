@@ -16,6 +16,13 @@ as integers). The distinct labels, sorted (numbers numerically, strings by code 
 the classes 0, 1, ..., C-1; ``Dataset.classes`` keeps the original values, so predictions map
 back. ``.npy``/``.npz`` files are read with ``allow_pickle=False``: object arrays are refused.
 
+``read_features(path, feature_names, target=None)`` reads the same files for prediction: the
+columns a model needs, by name, and the labels when the file has them (a CSV's one other
+column or ``target``, an .npz's ``y``); an .npy holds features only.
+
+This module is the specification of those formats and their one reader, for training and
+prediction alike; that is why it is one module, longer than most.
+
 Anything wrong with a file raises one ``ValueError`` whose one-line message names the file
 and, where it applies, the row and column. CSV rows are numbered as a spreadsheet numbers
 them, blank lines included: with the header on the first line, it is row 1 and the first
@@ -30,6 +37,7 @@ import math
 import os
 import re
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +59,51 @@ def load_file(path: str | os.PathLike[str], target: str | None = None) -> Datase
     ``<stem>_y.npy`` beside the data). The dataset is named after the file and its params
     record ``path`` and ``target`` as used.
     """
+    file, suffix = _data_file(path)
+    if suffix == ".csv":
+        return _load_csv(file, target)
+    if suffix == ".npz":
+        return _load_npz(file, "y" if target is None else target)
+    labels_file = file.with_name(f"{file.stem}_y.npy") if target is None else Path(target)
+    return _load_npy_pair(file, labels_file)
+
+
+def read_features(
+    path: str | os.PathLike[str], feature_names: Sequence[str], target: str | None = None
+) -> tuple[np.ndarray, list[str] | None]:
+    """The examples of ``path`` for a model with features ``feature_names``: an array
+    (n_samples, n_features), columns in that order, and the labels as text when the file has
+    them (integer-valued numbers without their ".0").
+
+    A CSV's header must name every feature, in any order; ``target`` (or else its one other
+    column, if there is exactly one) holds the labels. An .npz holds ``X`` and optionally
+    ``y``; an .npy holds features only. The file is read as ``load_file`` reads it.
+    """
+    file, suffix = _data_file(path)
+    names = list(feature_names)
+    if suffix == ".csv":
+        return _read_csv_features(file, names, target)
+    if suffix == ".npy":
+        array = _np_load(file, ".npy array")
+        if not isinstance(array, np.ndarray):
+            array.close()
+            raise ValueError(f"{file}: holds an .npz archive, not one .npy array")
+        return _feature_array(file, array, "X", len(names)), None
+    archive = _np_load(file, ".npz archive")
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"{file}: holds a single array, not an .npz archive of X (and y)")
+    with archive:
+        if "X" not in archive.files:
+            held = ", ".join(archive.files) or "no arrays"
+            raise ValueError(f"{file}: no array named 'X'; it holds: {held} (expected X, and y)")
+        X = _archive_array(file, archive, "X")
+        y = _archive_array(file, archive, "y") if "y" in archive.files else None
+    labels = None if y is None else [_label_text(value) for value in y.ravel().tolist()]
+    return _feature_array(file, X, "X", len(names)), labels
+
+
+def _data_file(path: str | os.PathLike[str]) -> tuple[Path, str]:
+    """The file and its extension, lowercased, once it is one of ``SUFFIXES`` and readable."""
     file = Path(path)
     suffix = file.suffix.lower()
     if suffix not in SUFFIXES:
@@ -59,12 +112,14 @@ def load_file(path: str | os.PathLike[str], target: str | None = None) -> Datase
             f"use one of: {', '.join(SUFFIXES)}"
         )
     _check_readable(file)
-    if suffix == ".csv":
-        return _load_csv(file, target)
-    if suffix == ".npz":
-        return _load_npz(file, "y" if target is None else target)
-    labels_file = file.with_name(f"{file.stem}_y.npy") if target is None else Path(target)
-    return _load_npy_pair(file, labels_file)
+    return file, suffix
+
+
+def _label_text(value: object) -> str:
+    """A label as text: 1.0 and 1 are both "1"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _check_readable(file: Path) -> None:
@@ -109,7 +164,13 @@ def _dataset(
 # --- CSV ---------------------------------------------------------------------------------
 
 
-def _load_csv(file: Path, target: str | None) -> Dataset:
+CsvRows = list[tuple[int, list[str]]]
+"""(row number as a spreadsheet counts it, cells) of every row that holds anything."""
+
+
+def _read_csv(file: Path) -> tuple[list[str], CsvRows]:
+    """The header (stripped, checked) and the data rows of a CSV file, each as long as the
+    header."""
     raw = _read_bytes(file)
     try:
         text = raw.decode("utf-8-sig")
@@ -134,28 +195,70 @@ def _load_csv(file: Path, target: str | None) -> Dataset:
     rows = records[1:]
     if not rows:
         raise ValueError(f"{file}: the header is there but no data rows follow it")
-    if target is None:
-        target = header[-1]
-    elif target not in header:
-        raise ValueError(
-            f"{file}: no column {target!r}; the columns are: {', '.join(map(repr, header))}"
-        )
-    if len(header) < 2:
-        raise ValueError(f"{file}: only the target column {target!r}; no feature columns")
-    target_index = header.index(target)
     for number, cells in rows:
         if len(cells) != len(header):
             raise ValueError(
                 f"{file}: row {number} has {len(cells)} cells, the header has {len(header)} columns"
             )
-    feature_columns = [i for i in range(len(header)) if i != target_index]
-    X_rows = np.empty((len(rows), len(feature_columns)))
+    return header, rows
+
+
+def _feature_rows(file: Path, header: list[str], rows: CsvRows, columns: list[int]) -> np.ndarray:
+    """The numbers in ``columns`` of every row, shape (rows, columns)."""
+    X_rows = np.empty((len(rows), len(columns)))
     for r, (number, cells) in enumerate(rows):
-        for c, column in enumerate(feature_columns):
+        for c, column in enumerate(columns):
             X_rows[r, c] = _feature_value(file, number, header[column], cells[column])
+    return X_rows
+
+
+def _check_column(file: Path, header: list[str], name: str) -> None:
+    if name not in header:
+        raise ValueError(
+            f"{file}: no column {name!r}; the columns are: {', '.join(map(repr, header))}"
+        )
+
+
+def _load_csv(file: Path, target: str | None) -> Dataset:
+    header, rows = _read_csv(file)
+    if target is None:
+        target = header[-1]
+    _check_column(file, header, target)
+    if len(header) < 2:
+        raise ValueError(f"{file}: only the target column {target!r}; no feature columns")
+    target_index = header.index(target)
+    feature_columns = [i for i in range(len(header)) if i != target_index]
+    X_rows = _feature_rows(file, header, rows, feature_columns)
     values = _csv_labels(file, target, [(number, cells[target_index]) for number, cells in rows])
     names = [header[i] for i in feature_columns]
     return _dataset(file, X_rows, values, target, names)
+
+
+def _read_csv_features(
+    file: Path, features: list[str], target: str | None
+) -> tuple[np.ndarray, list[str] | None]:
+    header, rows = _read_csv(file)
+    missing = [name for name in features if name not in header]
+    if missing:
+        raise ValueError(
+            f"{file}: no column {missing[0]!r}; the model needs: {', '.join(map(repr, features))}"
+        )
+    if target is not None:
+        _check_column(file, header, target)
+    others = [name for name in header if name not in features]
+    label_column = target if target is not None else (others[0] if len(others) == 1 else None)
+    X_rows = _feature_rows(file, header, rows, [header.index(name) for name in features])
+    if label_column is None:
+        return X_rows, None
+    index = header.index(label_column)
+    return X_rows, [_label_text(_number_or_text(cells[index].strip())) for _, cells in rows]
+
+
+def _number_or_text(cell: str) -> object:
+    try:
+        return float(cell)
+    except ValueError:
+        return cell
 
 
 def _check_header(file: Path, row: int, header: list[str]) -> None:
@@ -243,13 +346,15 @@ def _load_npz(file: Path, target: str) -> Dataset:
                 raise ValueError(
                     f"{file}: no array named {name!r}; it holds: {held} (expected X and {target})"
                 )
-        arrays = {}
-        for name in ("X", target):
-            try:
-                arrays[name] = archive[name]
-            except _NUMPY_READ_ERRORS as error:
-                raise ValueError(f"{file}: cannot read array {name!r} ({_reason(error)})") from None
-    return _from_arrays(file, arrays["X"], arrays[target], "X", target, target)
+        X, y = (_archive_array(file, archive, name) for name in ("X", target))
+    return _from_arrays(file, X, y, "X", target, target)
+
+
+def _archive_array(file: Path, archive: np.lib.npyio.NpzFile, name: str) -> np.ndarray:
+    try:
+        return archive[name]
+    except _NUMPY_READ_ERRORS as error:
+        raise ValueError(f"{file}: cannot read array {name!r} ({_reason(error)})") from None
 
 
 def _load_npy_pair(file: Path, labels_file: Path) -> Dataset:
@@ -298,12 +403,7 @@ def _from_arrays(
     file: Path, X: np.ndarray, y: np.ndarray, x_name: str, y_name: str, target: str
 ) -> Dataset:
     """The dataset of X (m, n) and labels y (m,) read from numpy files, after checking them."""
-    if X.dtype.kind not in "biuf":
-        raise ValueError(f"{file}: {x_name} must hold numbers, got dtype {X.dtype}")
-    if X.ndim != 2:
-        raise ValueError(
-            f"{file}: {x_name} must be 2-D, shape (examples, features), got shape {X.shape}"
-        )
+    _check_feature_shape(file, X, x_name)
     if y.ndim != 1:
         hint = "; flatten it with y.ravel()" if y.ndim == 2 and 1 in y.shape else ""
         raise ValueError(f"{file}: {y_name} must be 1-D, shape (examples,), got {y.shape}{hint}")
@@ -311,6 +411,28 @@ def _from_arrays(
         raise ValueError(
             f"{file}: {x_name} has {X.shape[0]} examples (rows) but {y_name} has "
             f"{y.shape[0]} labels"
+        )
+    X = _feature_array(file, X, x_name)
+    return _dataset(file, X, _array_labels(file, y, y_name), target, None)
+
+
+def _check_feature_shape(file: Path, X: np.ndarray, x_name: str) -> None:
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"{file}: {x_name} must hold numbers, got dtype {X.dtype}")
+    if X.ndim != 2:
+        raise ValueError(
+            f"{file}: {x_name} must be 2-D, shape (examples, features), got shape {X.shape}"
+        )
+
+
+def _feature_array(
+    file: Path, X: np.ndarray, x_name: str, n_features: int | None = None
+) -> np.ndarray:
+    """X (m, n) as finite float64 numbers, m and n > 0 (and n == ``n_features`` if given)."""
+    _check_feature_shape(file, X, x_name)
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(
+            f"{file}: expected rows of {n_features} features, got an array of shape {X.shape}"
         )
     if X.shape[0] == 0:
         raise ValueError(f"{file}: {x_name} has no examples (0 rows)")
@@ -323,7 +445,7 @@ def _from_arrays(
         raise ValueError(
             f"{file}: {x_name}[{row}, {column}] is {X[row, column]}; features must be finite"
         )
-    return _dataset(file, X, _array_labels(file, y, y_name), target, None)
+    return X
 
 
 def _array_labels(file: Path, y: np.ndarray, name: str) -> list[ClassLabel]:
