@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.descentlab-installed
 
-.PHONY: run test check lint bench clean
+.PHONY: run test check lint bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# The whole suite, then the bit-exactness tests (marker `exact`) again on numpy's next older
-# kernel family (tools/older_kernels.py names the targets to disable on this machine), so results
-# that depend on which kernel ran are caught on any machine that has two families.
+# The whole suite (every example of the docs included: tests/test_docs.py), then the
+# bit-exactness tests (marker `exact`) again on numpy's next older kernel family
+# (tools/older_kernels.py names the targets to disable on this machine), so results that depend
+# on which kernel ran are caught on any machine that has two families; then the docs site.
 test: lint
 	$(BIN)/python -m pytest
 	@older="$$($(BIN)/python tools/older_kernels.py)"; \
@@ -35,6 +36,7 @@ test: lint
 	else \
 	  echo "numpy has no kernel family below this one here: the exact tests ran once"; \
 	fi
+	$(MAKE) --no-print-directory docs
 
 # The fast inner loop: lint, then everything but the slow published experiments.
 check: lint
@@ -45,5 +47,10 @@ check: lint
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py $(BENCH_ARGS)
 
+# The documentation site, built offline into site/ (ignored by git); --strict fails on a broken
+# link, a missing anchor or an unresolved reference. Open site/index.html.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis site
