@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from descentlab import optim
 from descentlab.optim import Optimizer, apply_updates
 
 Points = np.ndarray
@@ -38,8 +39,10 @@ class Landscape:
     ``minima`` holds the points distances are measured to (the nearest one counts); for a
     function without a minimum (``has_minimum`` False, the saddle) it holds the saddle point.
     ``f_min`` is the minimum value (None without one). ``log_contours`` says the contours read
-    better with log-spaced levels of f - f_min. ``learning_rates`` holds the default learning
-    rate per optimizer on this landscape (see ``default_learning_rate``).
+    better with log-spaced levels of f - f_min. ``family_learning_rates`` holds the default
+    learning rate of each optimizer family (``descentlab.optim.FAMILIES``) on this landscape,
+    ``learning_rate_overrides`` those of single optimizers that differ from their family's (see
+    ``default_learning_rate``).
     """
 
     name: str
@@ -53,7 +56,8 @@ class Landscape:
     bounds: tuple[tuple[float, float], tuple[float, float]]
     log_contours: bool
     steps: int
-    learning_rates: Mapping[str, float]
+    family_learning_rates: Mapping[str, float]
+    learning_rate_overrides: Mapping[str, float]
 
     def f(self, xy: Points) -> np.ndarray:
         """The function's value at every point: shape (...) for points of shape (..., 2)."""
@@ -72,6 +76,11 @@ class Landscape:
         targets = np.asarray(self.minima, dtype=np.float64)  # (M, 2)
         gaps = xy[..., np.newaxis, :] - targets  # (..., M, 2)
         return np.sqrt((gaps**2).sum(axis=-1)).min(axis=-1)
+
+    @property
+    def learning_rates(self) -> dict[str, float]:
+        """Every optimizer that ``descentlab landscape`` accepts, with its default rate here."""
+        return {name: default_learning_rate(self, name) for name in optim.names("landscape")}
 
     def fresh(self) -> Landscape:
         """This landscape as it was built: for a noisy one, a copy whose noise starts over
@@ -100,18 +109,6 @@ class NoisyLandscape(Landscape):
 
     def fresh(self) -> Landscape:
         return dataclasses.replace(self, rng=np.random.default_rng(self.seed))
-
-
-def _family_rates(
-    gd: float, adaptive: float, adagrad: float, **overrides: float
-) -> dict[str, float]:
-    """Default learning rates: one for the gd family (gd, momentum, sgd), one for the
-    per-coordinate adaptive family (rmsprop, adam, adamw, nadam, adamax), one for adagrad,
-    then ``overrides`` by optimizer name."""
-    rates = dict.fromkeys(("gd", "momentum", "sgd"), gd)
-    rates.update(dict.fromkeys(("rmsprop", "adam", "adamw", "nadam", "adamax"), adaptive))
-    rates["adagrad"] = adagrad
-    return {**rates, **overrides}
 
 
 def _quadratic(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -175,7 +172,8 @@ QUADRATIC = Landscape(
     bounds=((-5.0, 5.0), (-1.5, 1.5)),
     log_contours=False,
     steps=150,
-    learning_rates=_family_rates(0.075, 0.3, 1.0, rmsprop=0.075),
+    family_learning_rates={"gradient": 0.075, "adaptive": 0.3, "accumulator": 1.0},
+    learning_rate_overrides={"rmsprop": 0.075},
 )
 """An ill-conditioned quadratic (condition number 25): minimum 0 at (0, 0). gd with a rate near
 its limit 2/25 zig-zags across the narrow y direction; momentum averages the zig-zag away."""
@@ -192,7 +190,8 @@ ROSENBROCK = Landscape(
     bounds=((-2.0, 2.0), (-1.0, 3.0)),
     log_contours=True,
     steps=500,
-    learning_rates=_family_rates(0.001, 0.1, 0.3, rmsprop=0.01),
+    family_learning_rates={"gradient": 0.001, "adaptive": 0.1, "accumulator": 0.3},
+    learning_rate_overrides={"rmsprop": 0.01},
 )
 """Rosenbrock's banana valley: minimum 0 at (1, 1). Finding the valley is quick, following its
 flat floor slow: gd crawls, the adaptive methods rescale the floor's tiny gradient."""
@@ -209,7 +208,8 @@ BEALE = Landscape(
     bounds=((-4.5, 4.5), (-4.5, 4.5)),
     log_contours=True,
     steps=500,
-    learning_rates=_family_rates(0.01, 0.1, 0.5),
+    family_learning_rates={"gradient": 0.01, "adaptive": 0.1, "accumulator": 0.5},
+    learning_rate_overrides={},
 )
 """Beale's function: minimum 0 at (3, 0.5), with steep walls and flat plateaus."""
 
@@ -225,7 +225,8 @@ SADDLE = Landscape(
     bounds=((-2.0, 2.0), (-2.0, 4.0)),
     log_contours=False,
     steps=150,
-    learning_rates=_family_rates(0.01, 0.01, 0.1),
+    family_learning_rates={"gradient": 0.01, "adaptive": 0.01, "accumulator": 0.1},
+    learning_rate_overrides={},
 )
 """A saddle: no minimum (f falls without bound along y); distances are to the saddle point
 (0, 0). Started almost on the ridge y = 0, gd slides to the saddle and lingers there, while the
@@ -248,7 +249,8 @@ HIMMELBLAU = Landscape(
     bounds=((-5.0, 5.0), (-5.0, 5.0)),
     log_contours=True,
     steps=200,
-    learning_rates=_family_rates(0.01, 0.05, 0.5),
+    family_learning_rates={"gradient": 0.01, "adaptive": 0.05, "accumulator": 0.5},
+    learning_rate_overrides={},
 )
 """Himmelblau's function: four minima, all 0; distances are to the nearest one. From next to
 the local maximum near (-0.27, -0.92), different optimizers fall into different minima."""
@@ -283,13 +285,14 @@ def noisy(landscape: Landscape, scale: float, seed: int = 0) -> NoisyLandscape:
 
 
 def default_learning_rate(landscape: Landscape, optimizer: str) -> float:
-    """The learning rate ``optimizer`` uses on ``landscape`` unless told otherwise."""
-    try:
-        return landscape.learning_rates[optimizer]
-    except KeyError:
-        raise ValueError(
-            f"no default learning rate for {optimizer!r} on {landscape.name}"
-        ) from None
+    """The learning rate ``optimizer`` uses on ``landscape`` unless told otherwise: its own
+    override there, else its family's rate (``descentlab.optim.spec(optimizer).family``)."""
+    if optimizer in landscape.learning_rate_overrides:
+        return landscape.learning_rate_overrides[optimizer]
+    family = optim.spec(optimizer).family if optimizer in optim.names() else None
+    if family is None or family not in landscape.family_learning_rates:
+        raise ValueError(f"no default learning rate for {optimizer!r} on {landscape.name}")
+    return landscape.family_learning_rates[family]
 
 
 class Trajectory(NamedTuple):

@@ -87,8 +87,9 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         ``(n_features, *hidden_layer_sizes, n_outputs)``. ``()`` gives logistic (softmax)
         regression.
     optimizer : str, default="adam"
-        One of ``descentlab.optim.names()``: "gd", "momentum", "sgd", "rmsprop", "adagrad",
-        "adam", "adamw", "nadam", "adamax".
+        A registered optimizer: one of ``descentlab.optim.names("estimator")``, each described
+        in one line by ``descentlab.optim.summaries("estimator")`` and in full by its factory's
+        docstring in ``descentlab.optim``.
     learning_rate : float or callable, default=0.001
         The step size, > 0, or a schedule: a function of the optimizer's update count (see
         ``descentlab.schedules``).
@@ -387,9 +388,10 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 f"got {sizes!r}"
             )
         hidden = tuple(check_int("hidden layer size", size, minimum=1) for size in sizes)
-        if not isinstance(self.optimizer, str) or self.optimizer not in optim.names():
+        choices = optim.names("estimator")
+        if not isinstance(self.optimizer, str) or self.optimizer not in choices:
             raise ValueError(
-                f"optimizer must be one of {', '.join(optim.names())}; got {self.optimizer!r}"
+                f"optimizer must be one of {', '.join(choices)}; got {self.optimizer!r}"
             )
         extra = {} if self.optimizer_params is None else self.optimizer_params
         if not isinstance(extra, Mapping):

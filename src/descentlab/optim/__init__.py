@@ -1,12 +1,11 @@
 """Optimizers as pure ``init`` / ``update`` pairs (see ``descentlab.optim.base``).
 
-``get(name, **hyperparameters)`` builds one by name; ``names()`` lists them.
+``get(name, **hyperparameters)`` builds one by name; ``names()`` lists them. Which optimizers
+exist, and what descentlab knows about each (its summary, hyperparameters and defaults,
+family, and where it applies), is ``descentlab.optim.registry``.
 """
 
 from __future__ import annotations
-
-import inspect
-from collections.abc import Callable
 
 from descentlab.optim.adagrad import AdagradState, adagrad
 from descentlab.optim.adam import AdamState, adam, adamw
@@ -19,69 +18,43 @@ from descentlab.optim.base import (
     Schedule,
     apply_updates,
     learning_rate_at,
+    record_hyperparameters,
 )
 from descentlab.optim.gd import GDState, gd
 from descentlab.optim.momentum import MomentumState, momentum
 from descentlab.optim.nadam import NAdamState, nadam
+from descentlab.optim.registry import (
+    COMMANDS,
+    FAMILIES,
+    NEEDS,
+    Hyperparameter,
+    OptimizerSpec,
+    family_members,
+    get,
+    hyperparameter_names,
+    names,
+    names_with,
+    scope_hyperparameters,
+    spec,
+    summaries,
+)
 from descentlab.optim.rmsprop import RMSpropState, rmsprop
 from descentlab.optim.sgd import SGDState, sgd
 
-_FACTORIES: dict[str, Callable[..., Optimizer]] = {
-    "gd": gd,
-    "momentum": momentum,
-    "sgd": sgd,
-    "rmsprop": rmsprop,
-    "adagrad": adagrad,
-    "adam": adam,
-    "adamw": adamw,
-    "nadam": nadam,
-    "adamax": adamax,
-}
-
-
-def names() -> list[str]:
-    """The optimizer names ``get`` accepts, in the order the docs list them."""
-    return list(_FACTORIES)
-
-
-def hyperparameter_names(name: str) -> list[str]:
-    """The keyword arguments ``get(name, ...)`` accepts."""
-    return list(inspect.signature(_factory(name)).parameters)
-
-
-def _factory(name: str) -> Callable[..., Optimizer]:
-    try:
-        return _FACTORIES[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown optimizer {name!r}; choose one of: {', '.join(_FACTORIES)}"
-        ) from None
-
-
-def get(name: str, **hyperparameters: float | bool | ScalarOrSchedule) -> Optimizer:
-    """The optimizer ``name`` with the given hyperparameters (``learning_rate`` is required)."""
-    factory = _factory(name)
-    allowed = hyperparameter_names(name)
-    unknown = sorted(set(hyperparameters) - set(allowed))
-    if unknown:
-        raise ValueError(
-            f"unknown hyperparameter {unknown[0]!r} for optimizer {name!r}; "
-            f"allowed: {', '.join(allowed)}"
-        )
-    if "learning_rate" not in hyperparameters:
-        raise ValueError(f"optimizer {name!r} needs a learning_rate")
-    return factory(**hyperparameters)
-
-
 __all__ = [
+    "COMMANDS",
+    "FAMILIES",
+    "NEEDS",
     "AdagradState",
     "AdamState",
     "AdamaxState",
     "GDState",
+    "Hyperparameter",
     "MomentumState",
     "NAdamState",
     "OptState",
     "Optimizer",
+    "OptimizerSpec",
     "Params",
     "RMSpropState",
     "SGDState",
@@ -92,6 +65,7 @@ __all__ = [
     "adamax",
     "adamw",
     "apply_updates",
+    "family_members",
     "gd",
     "get",
     "hyperparameter_names",
@@ -99,6 +73,11 @@ __all__ = [
     "momentum",
     "nadam",
     "names",
+    "names_with",
+    "record_hyperparameters",
     "rmsprop",
+    "scope_hyperparameters",
     "sgd",
+    "spec",
+    "summaries",
 ]

@@ -10,8 +10,8 @@ from descentlab.optim.base import (
     Optimizer,
     Params,
     ScalarOrSchedule,
-    describe_learning_rate,
     learning_rate_at,
+    record_hyperparameters,
 )
 from descentlab.optim.weight_decay import coupled
 from descentlab.validation import check_nonnegative_float
@@ -49,30 +49,25 @@ def adagrad(
       (lr g / sqrt(G + eps)); its ``weight_decay`` is decoupled (W -= lr wd W).
     """
     lr_at = learning_rate_at(learning_rate)
-    eps = check_nonnegative_float("epsilon", epsilon)
-    initial = check_nonnegative_float("initial_accumulator_value", initial_accumulator_value)
-    decay_rate = check_nonnegative_float("lr_decay", lr_decay)
-    wd = check_nonnegative_float("weight_decay", weight_decay)
-    add_l2 = coupled(wd, "adagrad")
+    epsilon = check_nonnegative_float("epsilon", epsilon)
+    initial_accumulator_value = check_nonnegative_float(
+        "initial_accumulator_value", initial_accumulator_value
+    )
+    lr_decay = check_nonnegative_float("lr_decay", lr_decay)
+    weight_decay = check_nonnegative_float("weight_decay", weight_decay)
+    add_l2 = coupled(weight_decay, "adagrad")
 
     def init(params: Params) -> AdagradState:
-        return AdagradState(step=0, sum_of_squares=np.full_like(params, initial))
+        return AdagradState(step=0, sum_of_squares=np.full_like(params, initial_accumulator_value))
 
     def update(
         grads: Params, state: AdagradState, params: Params | None = None
     ) -> tuple[Params, AdagradState]:
         lr = lr_at(state.step)
         g = add_l2(grads, params)
-        clr = lr / (1 + state.step * decay_rate)  # state.step is t - 1
+        clr = lr / (1 + state.step * lr_decay)  # state.step is t - 1
         sum_of_squares = state.sum_of_squares + np.power(g, 2)
-        step = clr * g / (np.sqrt(sum_of_squares) + eps)
+        step = clr * g / (np.sqrt(sum_of_squares) + epsilon)
         return -step, AdagradState(step=state.step + 1, sum_of_squares=sum_of_squares)
 
-    hyperparameters = {
-        "learning_rate": describe_learning_rate(learning_rate),
-        "epsilon": eps,
-        "initial_accumulator_value": initial,
-        "lr_decay": decay_rate,
-        "weight_decay": wd,
-    }
-    return Optimizer("adagrad", hyperparameters, init, update)
+    return Optimizer("adagrad", record_hyperparameters(adagrad, locals()), init, update)

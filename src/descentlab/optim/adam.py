@@ -12,8 +12,8 @@ from descentlab.optim.base import (
     Params,
     ScalarOrSchedule,
     Schedule,
-    describe_learning_rate,
     learning_rate_at,
+    record_hyperparameters,
 )
 from descentlab.optim.powers import Powers
 from descentlab.optim.weight_decay import coupled, decoupled
@@ -69,25 +69,17 @@ def adam(
       decoupled (W -= lr wd W), i.e. descentlab's ``adamw``.
     """
     lr_at = learning_rate_at(learning_rate)
-    b1 = check_decay("beta1", beta1)
-    b2 = check_decay("beta2", beta2)
-    eps = check_nonnegative_float("epsilon", epsilon)
-    keep_max = check_bool("amsgrad", amsgrad)
-    wd = check_nonnegative_float("weight_decay", weight_decay)
-    inside = check_bool("eps_inside_sqrt", eps_inside_sqrt)
+    beta1 = check_decay("beta1", beta1)
+    beta2 = check_decay("beta2", beta2)
+    epsilon = check_nonnegative_float("epsilon", epsilon)
+    amsgrad = check_bool("amsgrad", amsgrad)
+    weight_decay = check_nonnegative_float("weight_decay", weight_decay)
+    eps_inside_sqrt = check_bool("eps_inside_sqrt", eps_inside_sqrt)
+    add_l2 = coupled(weight_decay, "adam")
     init, update = _adam_pair(
-        lr_at, b1, b2, eps, keep_max, inside, add_l2=coupled(wd, "adam"), shrink=None
+        lr_at, beta1, beta2, epsilon, amsgrad, eps_inside_sqrt, add_l2=add_l2, shrink=None
     )
-    hyperparameters = {
-        "learning_rate": describe_learning_rate(learning_rate),
-        "beta1": b1,
-        "beta2": b2,
-        "epsilon": eps,
-        "amsgrad": keep_max,
-        "weight_decay": wd,
-        "eps_inside_sqrt": inside,
-    }
-    return Optimizer("adam", hyperparameters, init, update)
+    return Optimizer("adam", record_hyperparameters(adam, locals()), init, update)
 
 
 def adamw(
@@ -119,23 +111,16 @@ def adamw(
       rate; torch, optax, Keras and descentlab multiply by the learning rate itself.
     """
     lr_at = learning_rate_at(learning_rate)
-    b1 = check_decay("beta1", beta1)
-    b2 = check_decay("beta2", beta2)
-    eps = check_nonnegative_float("epsilon", epsilon)
-    wd = check_nonnegative_float("weight_decay", weight_decay)
-    keep_max = check_bool("amsgrad", amsgrad)
+    beta1 = check_decay("beta1", beta1)
+    beta2 = check_decay("beta2", beta2)
+    epsilon = check_nonnegative_float("epsilon", epsilon)
+    weight_decay = check_nonnegative_float("weight_decay", weight_decay)
+    amsgrad = check_bool("amsgrad", amsgrad)
+    shrink = decoupled(weight_decay, "adamw")
     init, update = _adam_pair(
-        lr_at, b1, b2, eps, keep_max, False, add_l2=None, shrink=decoupled(wd, "adamw")
+        lr_at, beta1, beta2, epsilon, amsgrad, False, add_l2=None, shrink=shrink
     )
-    hyperparameters = {
-        "learning_rate": describe_learning_rate(learning_rate),
-        "beta1": b1,
-        "beta2": b2,
-        "epsilon": eps,
-        "weight_decay": wd,
-        "amsgrad": keep_max,
-    }
-    return Optimizer("adamw", hyperparameters, init, update)
+    return Optimizer("adamw", record_hyperparameters(adamw, locals()), init, update)
 
 
 def _adam_pair(

@@ -10,8 +10,8 @@ from descentlab.optim.base import (
     Optimizer,
     Params,
     ScalarOrSchedule,
-    describe_learning_rate,
     learning_rate_at,
+    record_hyperparameters,
 )
 from descentlab.optim.powers import Powers
 from descentlab.validation import check_decay, check_nonnegative_float
@@ -49,11 +49,11 @@ def adamax(
       m / (u + epsilon).
     """
     lr_at = learning_rate_at(learning_rate)
-    b1 = check_decay("beta1", beta1)
-    b2 = check_decay("beta2", beta2)
-    eps = check_nonnegative_float("epsilon", epsilon)
+    beta1 = check_decay("beta1", beta1)
+    beta2 = check_decay("beta2", beta2)
+    epsilon = check_nonnegative_float("epsilon", epsilon)
 
-    b1_powers = Powers(b1)
+    b1_powers = Powers(beta1)
 
     def init(params: Params) -> AdamaxState:
         return AdamaxState(step=0, mu=np.zeros_like(params), infinity_norm=np.zeros_like(params))
@@ -63,15 +63,9 @@ def adamax(
     ) -> tuple[Params, AdamaxState]:
         lr = lr_at(state.step)
         t = state.step + 1
-        mu = b1 * state.mu + (1 - b1) * grads
-        infinity_norm = np.maximum(b2 * state.infinity_norm, np.abs(grads) + eps)
+        mu = beta1 * state.mu + (1 - beta1) * grads
+        infinity_norm = np.maximum(beta2 * state.infinity_norm, np.abs(grads) + epsilon)
         step = lr / (1 - b1_powers(t)) * mu / infinity_norm
         return -step, AdamaxState(step=t, mu=mu, infinity_norm=infinity_norm)
 
-    hyperparameters = {
-        "learning_rate": describe_learning_rate(learning_rate),
-        "beta1": b1,
-        "beta2": b2,
-        "epsilon": eps,
-    }
-    return Optimizer("adamax", hyperparameters, init, update)
+    return Optimizer("adamax", record_hyperparameters(adamax, locals()), init, update)

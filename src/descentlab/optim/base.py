@@ -9,6 +9,7 @@ whose parameters have a leading run axis.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -21,6 +22,11 @@ Params = np.ndarray
 in one flat buffer, so one array is the whole model."""
 
 OptState = Any
+
+INNER = "inner"
+"""The parameter through which a wrapper's factory (lookahead, SAM) receives the optimizer it
+wraps: its first one. The inner optimizer is not a hyperparameter of the wrapper; it records its
+own."""
 
 Schedule = Callable[[int], float]
 """A learning rate as a function of the optimizer's step count (updates applied so far)."""
@@ -56,6 +62,27 @@ def describe_learning_rate(learning_rate: ScalarOrSchedule) -> float | str:
     if isinstance(learning_rate, np.ndarray) and learning_rate.size > 1:
         return "per run"
     return float(learning_rate)
+
+
+def record_hyperparameters(
+    factory: Callable[..., Optimizer], arguments: Mapping[str, Any]
+) -> dict[str, float | bool | str]:
+    """What ``Optimizer.hyperparameters`` records for one call of ``factory``: every parameter
+    of its signature, in order (``INNER`` aside), with its value in ``arguments``, the learning
+    rate described by ``describe_learning_rate``.
+
+    A factory passes its ``locals()`` after rebinding each argument to its checked value
+    (``beta1 = check_decay("beta1", beta1)``), so the record holds exactly what the update
+    uses: floats (or one per run of a stack), bools, and the learning rate as a number,
+    "schedule" or "per run". A new keyword is recorded without being written twice.
+    """
+    return {
+        name: describe_learning_rate(arguments[name])
+        if name == "learning_rate"
+        else arguments[name]
+        for name in inspect.signature(factory).parameters
+        if name != INNER
+    }
 
 
 def apply_updates(params: Params, updates: Params) -> Params:

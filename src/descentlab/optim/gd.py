@@ -8,8 +8,8 @@ from descentlab.optim.base import (
     Optimizer,
     Params,
     ScalarOrSchedule,
-    describe_learning_rate,
     learning_rate_at,
+    record_hyperparameters,
 )
 
 
@@ -35,4 +35,4 @@ def gd(learning_rate: ScalarOrSchedule) -> Optimizer:
         lr = lr_at(state.step)
         return -(lr * grads), GDState(step=state.step + 1)
 
-    return Optimizer("gd", {"learning_rate": describe_learning_rate(learning_rate)}, init, update)
+    return Optimizer("gd", record_hyperparameters(gd, locals()), init, update)

@@ -10,8 +10,8 @@ from descentlab.optim.base import (
     Optimizer,
     Params,
     ScalarOrSchedule,
-    describe_learning_rate,
     learning_rate_at,
+    record_hyperparameters,
 )
 from descentlab.validation import check_decay
 
@@ -34,7 +34,7 @@ def momentum(learning_rate: ScalarOrSchedule, beta: float = 0.9) -> Optimizer:
     the same beta their step is 1 / (1 - beta) times larger once the average has settled.
     """
     lr_at = learning_rate_at(learning_rate)
-    b = check_decay("beta", beta)
+    beta = check_decay("beta", beta)
 
     def init(params: Params) -> MomentumState:
         return MomentumState(step=0, velocity=np.zeros_like(params))
@@ -43,12 +43,7 @@ def momentum(learning_rate: ScalarOrSchedule, beta: float = 0.9) -> Optimizer:
         grads: Params, state: MomentumState, params: Params | None = None
     ) -> tuple[Params, MomentumState]:
         lr = lr_at(state.step)
-        velocity = b * state.velocity + (1 - b) * grads
+        velocity = beta * state.velocity + (1 - beta) * grads
         return -(lr * velocity), MomentumState(step=state.step + 1, velocity=velocity)
 
-    return Optimizer(
-        "momentum",
-        {"learning_rate": describe_learning_rate(learning_rate), "beta": b},
-        init,
-        update,
-    )
+    return Optimizer("momentum", record_hyperparameters(momentum, locals()), init, update)

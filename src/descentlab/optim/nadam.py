@@ -10,8 +10,8 @@ from descentlab.optim.base import (
     Optimizer,
     Params,
     ScalarOrSchedule,
-    describe_learning_rate,
     learning_rate_at,
+    record_hyperparameters,
 )
 from descentlab.optim.powers import Powers
 from descentlab.validation import check_decay, check_nonnegative_float
@@ -60,15 +60,15 @@ def nadam(
       momentum_decay = 1, so its schedule settles within about a hundred updates.
     """
     lr_at = learning_rate_at(learning_rate)
-    b1 = check_decay("beta1", beta1)
-    b2 = check_decay("beta2", beta2)
-    eps = check_nonnegative_float("epsilon", epsilon)
-    psi = check_nonnegative_float("momentum_decay", momentum_decay)
+    beta1 = check_decay("beta1", beta1)
+    beta2 = check_decay("beta2", beta2)
+    epsilon = check_nonnegative_float("epsilon", epsilon)
+    momentum_decay = check_nonnegative_float("momentum_decay", momentum_decay)
 
-    decay_powers, b2_powers = Powers(0.96, scale=psi), Powers(b2)
+    decay_powers, b2_powers = Powers(0.96, scale=momentum_decay), Powers(beta2)
 
     def momentum_at(t: int) -> float:
-        return b1 * (1.0 - 0.5 * decay_powers(t))
+        return beta1 * (1.0 - 0.5 * decay_powers(t))
 
     def init(params: Params) -> NAdamState:
         return NAdamState(
@@ -83,19 +83,12 @@ def nadam(
         mu_t = momentum_at(t)
         mu_next = momentum_at(t + 1)
         mu_product = state.mu_product * mu_t
-        mu = b1 * state.mu + (1 - b1) * grads
-        nu = b2 * state.nu + (1 - b2) * np.power(grads, 2)
-        denominator = np.sqrt(nu / (1 - b2_powers(t))) + eps
+        mu = beta1 * state.mu + (1 - beta1) * grads
+        nu = beta2 * state.nu + (1 - beta2) * np.power(grads, 2)
+        denominator = np.sqrt(nu / (1 - b2_powers(t))) + epsilon
         gradient_weight = lr * (1 - mu_t) / (1 - mu_product)
         momentum_weight = lr * mu_next / (1 - mu_product * mu_next)
         step = (gradient_weight * grads + momentum_weight * mu) / denominator
         return -step, NAdamState(step=t, mu_product=mu_product, mu=mu, nu=nu)
 
-    hyperparameters = {
-        "learning_rate": describe_learning_rate(learning_rate),
-        "beta1": b1,
-        "beta2": b2,
-        "epsilon": eps,
-        "momentum_decay": psi,
-    }
-    return Optimizer("nadam", hyperparameters, init, update)
+    return Optimizer("nadam", record_hyperparameters(nadam, locals()), init, update)

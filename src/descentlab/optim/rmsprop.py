@@ -10,8 +10,8 @@ from descentlab.optim.base import (
     Optimizer,
     Params,
     ScalarOrSchedule,
-    describe_learning_rate,
     learning_rate_at,
+    record_hyperparameters,
 )
 from descentlab.optim.weight_decay import coupled
 from descentlab.validation import check_bool, check_decay, check_nonnegative_float
@@ -58,12 +58,12 @@ def rmsprop(
       like optax, and its ``weight_decay`` is decoupled (W -= lr wd W).
     """
     lr_at = learning_rate_at(learning_rate)
-    r = check_decay("rho", rho)
-    eps = check_nonnegative_float("epsilon", epsilon)
-    m = check_decay("momentum", momentum)
-    is_centered = check_bool("centered", centered)
-    wd = check_nonnegative_float("weight_decay", weight_decay)
-    add_l2 = coupled(wd, "rmsprop")
+    rho = check_decay("rho", rho)
+    epsilon = check_nonnegative_float("epsilon", epsilon)
+    momentum = check_decay("momentum", momentum)
+    centered = check_bool("centered", centered)
+    weight_decay = check_nonnegative_float("weight_decay", weight_decay)
+    add_l2 = coupled(weight_decay, "rmsprop")
 
     def init(params: Params) -> RMSpropState:
         zeros = np.zeros_like(params)
@@ -74,25 +74,19 @@ def rmsprop(
     ) -> tuple[Params, RMSpropState]:
         lr = lr_at(state.step)
         g = add_l2(grads, params)
-        square_avg = r * state.square_avg + (1 - r) * np.power(g, 2)
-        if is_centered:
-            grad_avg = r * state.grad_avg + (1 - r) * g
-            denominator = np.sqrt(square_avg - np.power(grad_avg, 2)) + eps
+        square_avg = rho * state.square_avg + (1 - rho) * np.power(g, 2)
+        if centered:
+            grad_avg = rho * state.grad_avg + (1 - rho) * g
+            denominator = np.sqrt(square_avg - np.power(grad_avg, 2)) + epsilon
         else:
             grad_avg = state.grad_avg
-            denominator = np.sqrt(square_avg) + eps
-        buffer = m * state.momentum_buffer + g / denominator  # = g / denominator when m = 0
+            denominator = np.sqrt(square_avg) + epsilon
+        buffer = (
+            momentum * state.momentum_buffer + g / denominator
+        )  # = g / denominator when momentum = 0
         new_state = RMSpropState(
             step=state.step + 1, square_avg=square_avg, grad_avg=grad_avg, momentum_buffer=buffer
         )
         return -(lr * buffer), new_state
 
-    hyperparameters = {
-        "learning_rate": describe_learning_rate(learning_rate),
-        "rho": r,
-        "epsilon": eps,
-        "momentum": m,
-        "centered": is_centered,
-        "weight_decay": wd,
-    }
-    return Optimizer("rmsprop", hyperparameters, init, update)
+    return Optimizer("rmsprop", record_hyperparameters(rmsprop, locals()), init, update)

@@ -10,8 +10,8 @@ from descentlab.optim.base import (
     Optimizer,
     Params,
     ScalarOrSchedule,
-    describe_learning_rate,
     learning_rate_at,
+    record_hyperparameters,
 )
 from descentlab.optim.weight_decay import coupled
 from descentlab.validation import (
@@ -58,18 +58,19 @@ def sgd(
       ones once a schedule changes it. Keras's ``weight_decay`` is decoupled (W -= lr wd W).
     """
     lr_at = learning_rate_at(learning_rate)
-    m = check_decay("momentum", momentum)
-    d = check_unit_interval("dampening", dampening)
-    use_nesterov = check_bool("nesterov", nesterov)
-    wd = check_nonnegative_float("weight_decay", weight_decay)
-    if use_nesterov and (np.any(m <= 0) or np.any(d != 0)):
+    momentum_given, dampening_given = momentum, dampening  # the error message names these
+    momentum = check_decay("momentum", momentum)
+    dampening = check_unit_interval("dampening", dampening)
+    nesterov = check_bool("nesterov", nesterov)
+    weight_decay = check_nonnegative_float("weight_decay", weight_decay)
+    if nesterov and (np.any(momentum <= 0) or np.any(dampening != 0)):
         raise ValueError(
-            f"nesterov=True needs momentum > 0 and dampening = 0, got momentum={momentum!r}, "
-            f"dampening={dampening!r}"
+            f"nesterov=True needs momentum > 0 and dampening = 0, got momentum={momentum_given!r}, "
+            f"dampening={dampening_given!r}"
         )
     # With momentum 0 torch skips the buffer; b = 0 * b + 1 * g = g is the same step.
-    buffer_dampening = np.where(m > 0, d, 0.0)
-    add_l2 = coupled(wd, "sgd")
+    buffer_dampening = np.where(momentum > 0, dampening, 0.0)
+    add_l2 = coupled(weight_decay, "sgd")
 
     def init(params: Params) -> SGDState:
         return SGDState(step=0, momentum_buffer=np.zeros_like(params))
@@ -82,15 +83,8 @@ def sgd(
         if state.step == 0:
             buffer = np.copy(g)  # torch starts the buffer at the first gradient
         else:
-            buffer = m * state.momentum_buffer + (1 - buffer_dampening) * g
-        direction = g + m * buffer if use_nesterov else buffer
+            buffer = momentum * state.momentum_buffer + (1 - buffer_dampening) * g
+        direction = g + momentum * buffer if nesterov else buffer
         return -(lr * direction), SGDState(step=state.step + 1, momentum_buffer=buffer)
 
-    hyperparameters = {
-        "learning_rate": describe_learning_rate(learning_rate),
-        "momentum": m,
-        "dampening": d,
-        "nesterov": use_nesterov,
-        "weight_decay": wd,
-    }
-    return Optimizer("sgd", hyperparameters, init, update)
+    return Optimizer("sgd", record_hyperparameters(sgd, locals()), init, update)

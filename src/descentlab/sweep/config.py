@@ -102,40 +102,14 @@ class SweepConfig:
                 )
             items = parse_values(text, f"learning rate of {name}", positive=True)
             axes[name] = {"learning_rate": Axis("learning_rate", text, items)}
-        for (name, key), text in self._hyperparameter_texts().items():
-            axes[name][key] = Axis(key, text, parse_values(text, key))
+        settings: list[tuple[str | None, str, str]] = []
+        for target, text in self.hyperparameters.items():
+            owner, dot, key = target.rpartition(".")  # "adam.beta1", or "beta1" for every one
+            settings.append((owner if dot else None, key, text))
+        for name, texts in optim.scope_hyperparameters(settings, self.optimizers).items():
+            for key, text in texts.items():
+                axes[name][key] = Axis(key, text, parse_values(text, key))
         return axes
-
-    def _hyperparameter_texts(self) -> dict[tuple[str, str], str]:
-        """(optimizer, hyperparameter) -> values; a scoped setting wins over an unscoped one."""
-        texts: dict[tuple[str, str], str] = {}
-        for scoped in (False, True):
-            for target, text in self.hyperparameters.items():
-                owner, dot, key = target.rpartition(".")
-                if bool(dot) == scoped:
-                    for name in self._accepting(owner if dot else None, key):
-                        texts[(name, key)] = text
-        return texts
-
-    def _accepting(self, owner: str | None, key: str) -> list[str]:
-        """The chosen optimizers a setting of ``key`` goes to (``owner``: only that one)."""
-        if key == "learning_rate":
-            raise ValueError("set learning rates with --learning-rate, not --hyperparameter")
-        if owner is not None and owner not in self.optimizers:
-            optim.hyperparameter_names(owner)  # an unknown optimizer fails here
-            raise ValueError(
-                f"--hyperparameter {owner}.{key}: {owner!r} is not among the optimizers "
-                f"({', '.join(self.optimizers)})"
-            )
-        targets = [owner] if owner is not None else list(self.optimizers)
-        accepting = [name for name in targets if key in optim.hyperparameter_names(name)]
-        if not accepting:
-            allowed = {k for name in targets for k in optim.hyperparameter_names(name)}
-            raise ValueError(
-                f"no chosen optimizer has a hyperparameter {key!r}; allowed: "
-                f"{', '.join(sorted(allowed - {'learning_rate'}))}"
-            )
-        return accepting
 
     @cached_property
     def configurations(self) -> list[Configuration]:

@@ -1,0 +1,297 @@
+"""The one place that knows the optimizers: an ``OptimizerSpec`` per name, in ``REGISTRY``.
+
+Everything that lists, builds or describes optimizers reads it: ``names``, ``get`` and
+``hyperparameter_names``, the command line's choices and help (``summaries``), the landscape
+default learning rates (through each spec's ``family``), the scikit-learn estimator, and the
+scoping of ``-H [OPTIMIZER.]NAME=VALUE`` settings (``scope_hyperparameters``). A spec's summary
+and its hyperparameters with their defaults are read from the factory's docstring and signature,
+never written a second time.
+
+Adding an optimizer is one module holding its factory (whose docstring's first line is its
+summary, and which records its hyperparameters with ``base.record_hyperparameters``) and one
+line in ``_SPECS`` below.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple, TypeVar
+
+from descentlab.optim.adagrad import adagrad
+from descentlab.optim.adam import adam, adamw
+from descentlab.optim.adamax import adamax
+from descentlab.optim.base import INNER, Optimizer, ScalarOrSchedule
+from descentlab.optim.gd import gd
+from descentlab.optim.momentum import momentum
+from descentlab.optim.nadam import nadam
+from descentlab.optim.rmsprop import rmsprop
+from descentlab.optim.sgd import sgd
+
+FAMILIES: Mapping[str, str] = MappingProxyType(
+    {
+        "gradient": "steps along the gradient, or an average of it, scaled by the learning rate",
+        "adaptive": "per-coordinate steps scaled by a moving average of squared gradients",
+        "accumulator": "per-coordinate steps scaled by the sum of every squared gradient so far",
+    }
+)
+"""The optimizer families, each with what its members share (``family_members`` lists them).
+Optimizers of one family step alike, so they share a default learning rate on each landscape
+(``descentlab.landscapes``): a new
+optimizer with a family gets its defaults there without a word in ``landscapes.py``. A new
+family needs a default on every landscape (a test checks it)."""
+
+NEEDS: Mapping[str, str] = MappingProxyType(
+    {
+        "value": "the loss at the current weights, beside its gradient (L-BFGS's line search)",
+        "gradient_at": "the loss and its gradient at another point the optimizer names (SAM's "
+        "perturbed point, schedule-free's interpolation)",
+        "layout": "the shape of each layer's weights and biases in the flat parameter buffer "
+        "(Muon, LAMB, LARS)",
+    }
+)
+"""What an optimizer may ask of the training loop beyond the gradient at the current weights,
+with what asks for it. The nine classic optimizers need none of it."""
+
+COMMANDS: tuple[str, ...] = ("compare", "train", "sweep", "landscape", "estimator")
+"""Where optimizers are used: the four training commands and the scikit-learn estimator
+(``estimator``, ``descentlab.sklearn.DescentClassifier``). A new place that trains with an
+optimizer adds its name here, and then every optimizer that does not exclude it applies."""
+
+_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
+"""Optimizer names: the command line separates them with , = . and :, so none of those."""
+
+
+class Hyperparameter(NamedTuple):
+    """One keyword of an optimizer's factory, as its signature gives it."""
+
+    name: str
+    default: float | bool | None
+    """The factory's default (``None`` for a required keyword)."""
+    required: bool
+    """No default: ``get`` needs it (the learning rate)."""
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """Everything descentlab knows about one optimizer besides its math.
+
+    ``name`` is what users type; ``factory`` builds the optimizer from keyword arguments.
+    ``family`` (one of ``FAMILIES``) picks its default learning rate on each landscape.
+    ``wraps_inner``: the factory's first parameter, ``inner`` (``base.INNER``), is another
+    optimizer that it wraps (lookahead, SAM); ``inner`` is not a hyperparameter. ``needs`` (a
+    subset of ``NEEDS``) is what the training loop must hand it beyond the gradient at the
+    current weights. ``commands`` (a non-empty subset of ``COMMANDS``, all of them by default)
+    is where it applies; elsewhere it is refused.
+
+    Derived, never given: ``summary``, the first line of the factory's docstring, and
+    ``hyperparameters``, the factory's keywords with their defaults in signature order.
+    """
+
+    name: str
+    factory: Callable[..., Optimizer]
+    family: str
+    wraps_inner: bool = False
+    needs: frozenset[str] = frozenset()
+    commands: frozenset[str] = frozenset(COMMANDS)
+    summary: str = field(init=False)
+    hyperparameters: tuple[Hyperparameter, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(
+                f"optimizer name must be lowercase letters, digits and _, starting with a "
+                f"letter, got {self.name!r}"
+            )
+        if self.family not in FAMILIES:
+            raise ValueError(
+                f"optimizer {self.name!r}: unknown family {self.family!r}; "
+                f"choose one of: {', '.join(FAMILIES)}"
+            )
+        object.__setattr__(self, "needs", frozenset(self.needs))
+        object.__setattr__(self, "commands", frozenset(self.commands))
+        unknown = sorted(self.needs - set(NEEDS)) + sorted(self.commands - set(COMMANDS))
+        if unknown:
+            raise ValueError(
+                f"optimizer {self.name!r}: unknown need or command {unknown[0]!r}; needs: "
+                f"{', '.join(NEEDS)}; commands: {', '.join(COMMANDS)}"
+            )
+        if not self.commands:
+            raise ValueError(f"optimizer {self.name!r} must apply to at least one command")
+        docstring = inspect.getdoc(self.factory)
+        if not docstring:
+            raise ValueError(f"optimizer {self.name!r}: its factory needs a docstring")
+        parameters = list(inspect.signature(self.factory).parameters.values())
+        if self.wraps_inner != (bool(parameters) and parameters[0].name == INNER):
+            raise ValueError(
+                f"optimizer {self.name!r}: a wrapper's factory takes {INNER!r} first, and only "
+                f"a wrapper's does (wraps_inner={self.wraps_inner})"
+            )
+        object.__setattr__(self, "summary", docstring.splitlines()[0].strip())
+        hyperparameters = tuple(
+            Hyperparameter(
+                parameter.name,
+                None if parameter.default is inspect.Parameter.empty else parameter.default,
+                parameter.default is inspect.Parameter.empty,
+            )
+            for parameter in parameters
+            if parameter.name != INNER
+        )
+        object.__setattr__(self, "hyperparameters", hyperparameters)
+
+    @property
+    def defaults(self) -> dict[str, float | bool | None]:
+        """Each keyword that has a default, with it: what the factory uses unless told."""
+        return {h.name: h.default for h in self.hyperparameters if not h.required}
+
+    def applies_to(self, command: str) -> bool:
+        """Whether this optimizer can be used in ``command`` (one of ``COMMANDS``)."""
+        return _check_command(command) in self.commands
+
+
+_SPECS = (
+    OptimizerSpec("gd", gd, family="gradient"),
+    OptimizerSpec("momentum", momentum, family="gradient"),
+    OptimizerSpec("sgd", sgd, family="gradient"),
+    OptimizerSpec("rmsprop", rmsprop, family="adaptive"),
+    OptimizerSpec("adagrad", adagrad, family="accumulator"),
+    OptimizerSpec("adam", adam, family="adaptive"),
+    OptimizerSpec("adamw", adamw, family="adaptive"),
+    OptimizerSpec("nadam", nadam, family="adaptive"),
+    OptimizerSpec("adamax", adamax, family="adaptive"),
+)
+
+
+def _by_name(specs: Iterable[OptimizerSpec]) -> Mapping[str, OptimizerSpec]:
+    by_name: dict[str, OptimizerSpec] = {}
+    for entry in specs:
+        if entry.name in by_name:
+            raise ValueError(f"optimizer {entry.name!r} is registered twice")
+        by_name[entry.name] = entry
+    return MappingProxyType(by_name)
+
+
+REGISTRY: Mapping[str, OptimizerSpec] = _by_name(_SPECS)
+"""Every optimizer by name, in the order the docs and the help list them."""
+
+
+def _check_command(command: str) -> str:
+    if command not in COMMANDS:
+        raise ValueError(f"unknown command {command!r}; choose one of: {', '.join(COMMANDS)}")
+    return command
+
+
+def names(command: str | None = None) -> list[str]:
+    """The optimizer names ``get`` accepts, in the order the docs list them; with ``command``
+    (one of ``COMMANDS``), only those that apply to it."""
+    if command is None:
+        return list(REGISTRY)
+    _check_command(command)
+    return [name for name, entry in REGISTRY.items() if command in entry.commands]
+
+
+def spec(name: str) -> OptimizerSpec:
+    """The registry entry of ``name``; ``ValueError`` naming the choices otherwise."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown optimizer {name!r}; choose one of: {', '.join(REGISTRY)}"
+        ) from None
+
+
+def summaries(command: str | None = None) -> dict[str, str]:
+    """Each optimizer's one-line summary (its factory docstring's first line), by name, for
+    help texts; with ``command``, only the optimizers that apply to it."""
+    return {name: REGISTRY[name].summary for name in names(command)}
+
+
+def family_members(family: str) -> list[str]:
+    """The optimizers of ``family`` (one of ``FAMILIES``), in the registry's order."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; choose one of: {', '.join(FAMILIES)}")
+    return [name for name, entry in REGISTRY.items() if entry.family == family]
+
+
+def names_with(hyperparameter: str, command: str | None = None) -> list[str]:
+    """The optimizers (of ``command``, if given) that take the keyword ``hyperparameter``, in
+    the registry's order: ``names_with("beta1")`` for ``--beta1``'s help."""
+    return [name for name in names(command) if hyperparameter in hyperparameter_names(name)]
+
+
+def hyperparameter_names(name: str) -> list[str]:
+    """The keyword arguments ``get(name, ...)`` accepts, in the factory's order."""
+    return [h.name for h in spec(name).hyperparameters]
+
+
+def get(name: str, **hyperparameters: float | bool | ScalarOrSchedule) -> Optimizer:
+    """The optimizer ``name`` with the given hyperparameters (``learning_rate`` is required)."""
+    entry = spec(name)
+    allowed = hyperparameter_names(name)
+    unknown = sorted(set(hyperparameters) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"unknown hyperparameter {unknown[0]!r} for optimizer {name!r}; "
+            f"allowed: {', '.join(allowed)}"
+        )
+    if "learning_rate" not in hyperparameters:
+        raise ValueError(f"optimizer {name!r} needs a learning_rate")
+    return entry.factory(**hyperparameters)
+
+
+Value = TypeVar("Value")
+
+
+def scope_hyperparameters(
+    settings: Iterable[tuple[str | None, str, Value]], optimizers: Sequence[str]
+) -> dict[str, dict[str, Value]]:
+    """Which of the chosen ``optimizers`` each ``-H [OPTIMIZER.]NAME=VALUE`` setting goes to.
+
+    ``settings`` holds (owner, name, value) triples in the order given. An unscoped setting
+    (owner ``None``, ``-H beta1=0.8``) goes to every chosen optimizer that has a keyword
+    ``name``; a scoped one (``-H adam.beta1=0.8``) to its owner only. A scoped setting wins
+    over an unscoped one whatever their order; of two settings with the same scope, the later
+    wins. Returns {optimizer: {name: value}} for the optimizers that receive anything, each
+    one's keywords in the order first set, unscoped settings before scoped ones (the command
+    line's compare/train/landscape ``-H`` and ``SweepConfig.hyperparameters`` both read it so).
+
+    Settings are checked unscoped first, then scoped, each in the order given; the first bad
+    one raises a one-line ``ValueError``:
+    - name ``learning_rate``: "set learning rates with --learning-rate, not --hyperparameter";
+    - an owner that is no optimizer: "unknown optimizer 'OWNER'; choose one of: ...";
+    - an owner not chosen: "--hyperparameter OWNER.NAME: 'OWNER' is not among the optimizers
+      (gd, adam)";
+    - a name no targeted optimizer has: "no chosen optimizer has a hyperparameter 'NAME';
+      allowed: ..." (the targeted optimizers' keywords, sorted, learning_rate aside).
+    """
+    given = list(settings)
+    ordered = [s for s in given if s[0] is None] + [s for s in given if s[0] is not None]
+    scoped: dict[str, dict[str, Value]] = {}
+    for owner, name, value in ordered:
+        for target in _accepting(owner, name, optimizers):
+            scoped.setdefault(target, {})[name] = value
+    return scoped
+
+
+def _accepting(owner: str | None, name: str, optimizers: Sequence[str]) -> list[str]:
+    """The chosen optimizers a setting of ``name`` goes to (``owner``: only that one)."""
+    if name == "learning_rate":
+        raise ValueError("set learning rates with --learning-rate, not --hyperparameter")
+    if owner is not None and owner not in optimizers:
+        spec(owner)  # an unknown optimizer fails here
+        raise ValueError(
+            f"--hyperparameter {owner}.{name}: {owner!r} is not among the optimizers "
+            f"({', '.join(optimizers)})"
+        )
+    targets = [owner] if owner is not None else list(optimizers)
+    accepting = [target for target in targets if name in hyperparameter_names(target)]
+    if not accepting:
+        allowed = {key for target in targets for key in hyperparameter_names(target)}
+        raise ValueError(
+            f"no chosen optimizer has a hyperparameter {name!r}; allowed: "
+            f"{', '.join(sorted(allowed - {'learning_rate'}))}"
+        )
+    return accepting

@@ -1,0 +1,75 @@
+"""Every registered optimizer works in every command it applies to, and in the estimator.
+
+Driven by the registry alone: an optimizer added to ``descentlab.optim.registry`` is tried here
+in compare, train, sweep and landscape (in-process, a few epochs or steps, its default learning
+rate on the landscape) and in ``DescentClassifier`` without a line of this file changing.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from descentlab import optim
+from descentlab.cli import main
+
+TRAINING = ["--learning-rate", "0.01", "--epochs", "2"]
+
+ARGUMENTS = {
+    "compare": lambda names: ["compare", "--optimizers", ",".join(names), *TRAINING],
+    "sweep": lambda names: ["sweep", "--optimizers", ",".join(names), "--seeds", "1", *TRAINING],
+    "landscape": lambda names: [
+        "landscape", "--optimizers", ",".join(names), "--steps", "3", "--frames", "1",
+    ],
+    "train": lambda names: ["train", "--optimizer", *names, *TRAINING],
+}  # fmt: skip
+"""How each command trains the optimizers given (train takes one); the landscape uses each
+optimizer's default learning rate there, which comes from its family."""
+
+CASES = [(command, optim.names(command)) for command in ("compare", "sweep", "landscape")]
+CASES += [("train", [name]) for name in optim.names("train")]
+"""compare, sweep and landscape take every optimizer in one run (a run draws its pictures once,
+and drawing is most of a tiny run's time); train takes one at a time."""
+
+
+def test_every_command_and_every_optimizer_is_covered() -> None:
+    assert set(ARGUMENTS) == set(optim.COMMANDS) - {"estimator"}
+    for command in ARGUMENTS:
+        covered = [name for case, names in CASES if case == command for name in names]
+        assert covered == optim.names(command)
+
+
+@pytest.mark.parametrize(("command", "names"), CASES, ids=[f"{c}-{','.join(n)}" for c, n in CASES])
+def test_every_optimizer_runs_in_every_command(
+    command: str, names: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    code = main([*ARGUMENTS[command](names), "--quiet", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    results = json.loads((out / "results.json").read_text())
+    assert (results["command"], results["status"]) == (command, "finished")
+    assert [run["optimizer"] for run in results["runs"]] == names
+    for run in results["runs"]:
+        assert list(run["hyperparameters"]) == optim.hyperparameter_names(run["optimizer"])
+        assert run["status"] == "finished"
+
+
+@pytest.mark.parametrize("name", optim.names("estimator"))
+def test_every_optimizer_fits_the_estimator(name: str) -> None:
+    from descentlab.sklearn import DescentClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 2))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    classifier = DescentClassifier(
+        hidden_layer_sizes=(3,), optimizer=name, learning_rate=0.01, epochs=3, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 3 epochs do not converge; that is not the point
+        classifier.fit(X, y)
+    assert classifier.predict(X).shape == (24,)
+    assert classifier.score(X, y) >= 0

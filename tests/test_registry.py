@@ -1,0 +1,343 @@
+"""The optimizer registry: every spec read from its factory, its fields, its look-ups, the
+landscape defaults it gives, the hyperparameter record, and the scoping of ``-H`` settings."""
+
+from __future__ import annotations
+
+import inspect
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pytest
+
+from descentlab import landscapes, optim
+from descentlab.optim import registry
+from descentlab.optim.base import Optimizer
+
+SPECS = [optim.spec(name) for name in optim.names()]
+
+
+def test_the_registry_holds_the_nine_classic_optimizers_in_the_docs_order() -> None:
+    assert optim.names() == [
+        "gd", "momentum", "sgd", "rmsprop", "adagrad", "adam", "adamw", "nadam", "adamax",
+    ]  # fmt: skip
+    assert {spec.name: spec.family for spec in SPECS} == {
+        "gd": "gradient", "momentum": "gradient", "sgd": "gradient", "rmsprop": "adaptive",
+        "adagrad": "accumulator", "adam": "adaptive", "adamw": "adaptive", "nadam": "adaptive",
+        "adamax": "adaptive",
+    }  # fmt: skip
+    assert optim.family_members("gradient") == ["gd", "momentum", "sgd"]
+    assert optim.family_members("accumulator") == ["adagrad"]
+    with pytest.raises(ValueError, match="unknown family 'newton'; choose one of: gradient, "):
+        optim.family_members("newton")
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+def test_hyperparameters_are_the_factory_signature(spec: optim.OptimizerSpec) -> None:
+    parameters = inspect.signature(spec.factory).parameters
+    assert [h.name for h in spec.hyperparameters] == list(parameters)
+    assert optim.hyperparameter_names(spec.name) == list(parameters)
+    for hyperparameter in spec.hyperparameters:
+        default = parameters[hyperparameter.name].default
+        assert hyperparameter.required == (default is inspect.Parameter.empty)
+        assert hyperparameter.default == (None if hyperparameter.required else default)
+    assert [h.name for h in spec.hyperparameters if h.required] == ["learning_rate"]
+    assert spec.defaults == {
+        key: p.default for key, p in parameters.items() if key != "learning_rate"
+    }
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+def test_summary_family_and_fields(spec: optim.OptimizerSpec) -> None:
+    docstring = inspect.getdoc(spec.factory)
+    assert docstring is not None
+    assert spec.summary == docstring.splitlines()[0] and spec.summary.strip()
+    assert "\n" not in spec.summary
+    assert optim.summaries()[spec.name] == spec.summary
+    assert spec.family in optim.FAMILIES
+    assert spec.factory is getattr(optim, spec.name)  # exported under its own name
+    assert not spec.wraps_inner and spec.needs == frozenset()
+    assert spec.commands == frozenset(optim.COMMANDS)
+    assert all(spec.applies_to(command) for command in optim.COMMANDS)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+def test_the_record_is_the_signature_with_checked_values(spec: optim.OptimizerSpec) -> None:
+    recorded = optim.get(spec.name, learning_rate=0.1).hyperparameters
+    assert list(recorded) == optim.hyperparameter_names(spec.name)
+    assert recorded == {"learning_rate": 0.1, **spec.defaults}
+    for key, value in recorded.items():
+        assert type(value) is type(spec.defaults.get(key, 0.1)), key  # float stays float
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+def test_every_recorded_value_is_the_checked_one(spec: optim.OptimizerSpec) -> None:
+    # A keyword the factory forgot to rebind to its checked value would be recorded as given:
+    # a numpy scalar here instead of a Python float or bool.
+    for key, default in spec.defaults.items():
+        given = np.bool_(default) if isinstance(default, bool) else np.float32(default)
+        recorded = optim.get(spec.name, learning_rate=np.float32(0.5), **{key: given})
+        value = recorded.hyperparameters[key]
+        assert type(value) is type(default) and value == given, key
+        assert type(recorded.hyperparameters["learning_rate"]) is float
+
+
+RECORDS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    # (optimizer, keywords, what Optimizer.hyperparameters records): numbers become the checked
+    # floats, numpy booleans bools, and the learning rate a number, "schedule" or "per run".
+    ("gd", {"learning_rate": 1}, {"learning_rate": 1.0}),
+    ("gd", {"learning_rate": np.float32(0.5)}, {"learning_rate": 0.5}),
+    ("gd", {"learning_rate": np.array([[0.1], [0.2]])}, {"learning_rate": "per run"}),
+    ("gd", {"learning_rate": lambda step: 0.1}, {"learning_rate": "schedule"}),
+    ("momentum", {"learning_rate": 0.1, "beta": 0}, {"learning_rate": 0.1, "beta": 0.0}),
+    (
+        "sgd",
+        {"learning_rate": 0.1, "momentum": 0.9, "nesterov": np.bool_(True), "weight_decay": 0},
+        {
+            "learning_rate": 0.1,
+            "momentum": 0.9,
+            "dampening": 0.0,
+            "nesterov": True,
+            "weight_decay": 0.0,
+        },
+    ),
+    (
+        "adagrad",
+        {"learning_rate": 0.5, "initial_accumulator_value": 1, "lr_decay": 0.01},
+        {
+            "learning_rate": 0.5,
+            "epsilon": 1e-10,
+            "initial_accumulator_value": 1.0,
+            "lr_decay": 0.01,
+            "weight_decay": 0.0,
+        },
+    ),
+    (
+        "adam",
+        {"learning_rate": 0.1, "amsgrad": True, "eps_inside_sqrt": np.bool_(True)},
+        {
+            "learning_rate": 0.1,
+            "beta1": 0.9,
+            "beta2": 0.999,
+            "epsilon": 1e-8,
+            "amsgrad": True,
+            "weight_decay": 0.0,
+            "eps_inside_sqrt": True,
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "keywords", "expected"), RECORDS)
+def test_the_record_keeps_its_values_and_types(
+    name: str, keywords: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    recorded = dict(optim.get(name, **keywords).hyperparameters)
+    assert recorded == expected
+    assert list(recorded) == list(expected)  # signature order: results.json keeps its order
+    assert [type(v) for v in recorded.values()] == [type(v) for v in expected.values()]
+
+
+def test_the_nesterov_message_names_the_values_as_given() -> None:
+    with pytest.raises(ValueError, match=r"needs momentum > 0 and dampening = 0, got momentum=0, "):
+        optim.get("sgd", learning_rate=0.1, momentum=0, nesterov=True)
+
+
+def test_a_stacked_hyperparameter_is_recorded_as_its_checked_array() -> None:
+    recorded = optim.get("adam", learning_rate=0.1, beta1=np.array([[0], [1 / 2]])).hyperparameters
+    beta1 = recorded["beta1"]
+    assert isinstance(beta1, np.ndarray) and beta1.dtype == np.float64
+    assert np.array_equal(beta1, [[0.0], [0.5]])
+
+
+def test_names_with_a_hyperparameter_for_help_texts() -> None:
+    assert optim.names_with("beta1") == ["adam", "adamw", "nadam", "adamax"]
+    assert optim.names_with("weight_decay", "landscape") == [
+        "sgd", "rmsprop", "adagrad", "adam", "adamw",
+    ]  # fmt: skip
+    assert optim.names_with("learning_rate") == optim.names()
+    assert optim.names_with("nesterov_momentum") == []
+
+
+def test_an_unknown_optimizer_names_the_choices() -> None:
+    message = (
+        "unknown optimizer 'nesterov'; choose one of: "
+        "gd, momentum, sgd, rmsprop, adagrad, adam, adamw, nadam, adamax"
+    )
+    for look_up in (optim.spec, optim.hyperparameter_names, optim.get):
+        with pytest.raises(ValueError, match=f"^{message}$"):
+            look_up("nesterov")
+    with pytest.raises(ValueError, match="unknown command 'predict'; choose one of: compare"):
+        optim.names("predict")
+
+
+# --- landscape defaults come from the family ---------------------------------------------------
+
+
+@pytest.mark.parametrize("landscape", landscapes.LANDSCAPES.values(), ids=lambda ls: ls.name)
+def test_every_family_and_optimizer_has_a_default_on_every_landscape(
+    landscape: landscapes.Landscape,
+) -> None:
+    assert set(landscape.family_learning_rates) == set(optim.FAMILIES)
+    assert set(landscape.learning_rate_overrides) <= set(optim.names())
+    for name in optim.names("landscape"):
+        rate = landscapes.default_learning_rate(landscape, name)
+        assert rate > 0 and np.isfinite(rate)
+        family_rate = landscape.family_learning_rates[optim.spec(name).family]
+        assert rate == landscape.learning_rate_overrides.get(name, family_rate)
+    assert landscape.learning_rates == {
+        name: landscapes.default_learning_rate(landscape, name) for name in optim.names()
+    }
+
+
+def test_rmsprop_keeps_its_own_rates_where_it_had_them() -> None:
+    assert landscapes.default_learning_rate(landscapes.QUADRATIC, "rmsprop") == 0.075
+    assert landscapes.default_learning_rate(landscapes.QUADRATIC, "adam") == 0.3
+    assert landscapes.default_learning_rate(landscapes.ROSENBROCK, "rmsprop") == 0.01
+    assert landscapes.default_learning_rate(landscapes.BEALE, "rmsprop") == 0.1
+    with pytest.raises(ValueError, match=r"^no default learning rate for 'newton' on beale$"):
+        landscapes.default_learning_rate(landscapes.BEALE, "newton")
+
+
+# --- fields designed for what comes next: wrappers, extra needs, commands ----------------------
+
+
+def _sam(inner: Optimizer, rho: float = 0.05) -> Optimizer:
+    """SAM around ``inner``: the gradient at the worst point within rho of the weights."""
+    raise NotImplementedError
+
+
+def _lbfgs(learning_rate: float, history: int = 10) -> Optimizer:
+    """L-BFGS, full batch."""
+    raise NotImplementedError
+
+
+def test_a_wrapper_spec_leaves_its_inner_optimizer_out_of_the_hyperparameters() -> None:
+    spec = optim.OptimizerSpec(
+        "sam", _sam, family="adaptive", wraps_inner=True, needs={"gradient_at"}
+    )
+    assert spec.wraps_inner and spec.needs == frozenset({"gradient_at"})
+    assert [h.name for h in spec.hyperparameters] == ["rho"]
+    assert spec.defaults == {"rho": 0.05}
+    assert (
+        spec.summary
+        == "SAM around ``inner``: the gradient at the worst point within rho of the weights."
+    )
+
+
+def test_needs_and_commands_are_recorded() -> None:
+    spec = optim.OptimizerSpec(
+        "lbfgs", _lbfgs, family="gradient", needs=frozenset({"value"}),
+        commands=frozenset({"train", "compare"}),
+    )  # fmt: skip
+    assert spec.needs == frozenset({"value"}) and set(spec.needs) <= set(optim.NEEDS)
+    assert spec.applies_to("train") and not spec.applies_to("landscape")
+    with pytest.raises(ValueError, match="unknown command 'playground'"):
+        spec.applies_to("playground")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"name": "sam:adam"}, "optimizer name must be lowercase letters"),
+        ({"family": "newton"}, "unknown family 'newton'; choose one of: gradient, adaptive"),
+        ({"needs": {"hessian"}}, "unknown need or command 'hessian'"),
+        ({"commands": {"predict"}}, "unknown need or command 'predict'"),
+        ({"commands": frozenset()}, "must apply to at least one command"),
+        ({"factory": _sam}, "a wrapper's factory takes 'inner' first"),
+        ({"wraps_inner": True}, "a wrapper's factory takes 'inner' first"),
+        ({"factory": lambda learning_rate: None}, "its factory needs a docstring"),
+    ],
+)
+def test_a_malformed_spec_is_refused(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        optim.OptimizerSpec(**{"name": "lbfgs", "factory": _lbfgs, "family": "gradient", **fields})
+
+
+def test_names_and_summaries_filter_by_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    lbfgs = optim.OptimizerSpec("lbfgs", _lbfgs, family="gradient", commands={"train"})
+    monkeypatch.setattr(
+        registry, "REGISTRY", MappingProxyType({**registry.REGISTRY, "lbfgs": lbfgs})
+    )
+    assert optim.names()[-1] == "lbfgs" and optim.names("train")[-1] == "lbfgs"
+    for command in ("compare", "sweep", "landscape", "estimator"):
+        assert optim.names(command) == optim.names()[:-1]
+        assert "lbfgs" not in optim.summaries(command)
+    assert optim.summaries("train")["lbfgs"] == "L-BFGS, full batch."
+    assert optim.hyperparameter_names("lbfgs") == ["learning_rate", "history"]
+    # a new optimizer with a family gets its landscape defaults without touching landscapes.py
+    assert landscapes.default_learning_rate(landscapes.QUADRATIC, "lbfgs") == 0.075
+
+
+# --- scope_hyperparameters: -H [OPTIMIZER.]NAME=VALUE ------------------------------------------
+
+
+def test_an_unscoped_setting_goes_to_every_chosen_optimizer_that_has_it() -> None:
+    settings = [(None, "beta1", 0.8), (None, "momentum", 0.5)]
+    assert optim.scope_hyperparameters(settings, ["gd", "adam", "sgd", "nadam"]) == {
+        "adam": {"beta1": 0.8},
+        "sgd": {"momentum": 0.5},
+        "nadam": {"beta1": 0.8},
+    }
+
+
+def test_a_scoped_setting_wins_whatever_the_order_and_the_later_of_one_scope_wins() -> None:
+    names = ["adam", "nadam"]
+    for settings in (
+        [("adam", "beta1", 0.7), (None, "beta1", 0.8)],
+        [(None, "beta1", 0.8), ("adam", "beta1", 0.7)],
+    ):
+        assert optim.scope_hyperparameters(settings, names) == {
+            "adam": {"beta1": 0.7},
+            "nadam": {"beta1": 0.8},
+        }
+    later = [
+        (None, "beta1", 0.8),
+        (None, "beta1", 0.85),
+        ("adam", "beta1", 0.6),
+        ("adam", "beta1", 0.7),
+    ]
+    assert optim.scope_hyperparameters(later, names) == {
+        "adam": {"beta1": 0.7},
+        "nadam": {"beta1": 0.85},
+    }
+
+
+def test_keywords_come_unscoped_first_then_scoped_each_in_the_order_given() -> None:
+    settings = [("sgd", "momentum", 0.9), ("sgd", "nesterov", True), (None, "weight_decay", 0.1)]
+    scoped = optim.scope_hyperparameters(settings, ["sgd", "adam"])
+    assert list(scoped) == ["sgd", "adam"]
+    assert list(scoped["sgd"]) == ["weight_decay", "momentum", "nesterov"]
+    assert optim.scope_hyperparameters([], ["gd"]) == {}
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            [(None, "learning_rate", 0.1)],
+            "set learning rates with --learning-rate, not --hyperparameter",
+        ),
+        ([("adam", "learning_rate", 0.1)], "set learning rates with --learning-rate"),
+        ([("nesterov", "beta1", 0.1)], "unknown optimizer 'nesterov'; choose one of: gd, momentum"),
+        (
+            [("adam", "beta1", 0.8)],
+            r"--hyperparameter adam.beta1: 'adam' is not among the optimizers \(gd, sgd\)",
+        ),
+        (
+            [(None, "beta1", 0.8)],
+            "no chosen optimizer has a hyperparameter 'beta1'; allowed: dampening, momentum, "
+            "nesterov, weight_decay$",
+        ),
+        (
+            [("sgd", "beta", 0.8)],
+            "no chosen optimizer has a hyperparameter 'beta'; allowed: dampening, momentum, "
+            "nesterov, weight_decay$",
+        ),
+        # unscoped settings are checked first, whatever the order given
+        ([("adam", "beta1", 0.8), (None, "rho", 0.5)], "hyperparameter 'rho'"),
+    ],
+)
+def test_a_bad_setting_is_one_line(settings: list[Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        optim.scope_hyperparameters(settings, ["gd", "sgd"])
