@@ -17,6 +17,10 @@ How a page says what runs (docs/development.md explains it to writers):
   counted and listed by ``test_every_example_runs_or_says_why``), ``<!-- slow -->`` (marked
   ``slow``, so ``pytest -m "not slow"`` leaves it out), and, above a ```` ```text ```` block,
   ``<!-- output-of: descentlab compare -->`` (the block is what that command prints).
+- ``<!-- file: PATH -->`` above a ```` ```text ```` or ```` ```json ```` block: the block shows
+  the file PATH (a glob) that the page's last shell example before it wrote. Text is compared
+  as an output; of JSON, every key shown must be in the file at the same place (the values
+  are examples).
 
 Outputs are compared line by line. A line that is only ``...`` stands for any number of lines,
 and ``...`` inside a line for any text. Runs of spaces match any run of spaces. Numbers match
@@ -37,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import doctest
 import io
+import json
 import re
 import shlex
 from collections.abc import Iterator
@@ -51,7 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 EXAMPLES = {"console", "sh", "python", "pycon"}
 PUBLISHED = "descentlab compare"
-MARKER = re.compile(r"^<!--\s*(no-run|slow|output-of)\s*(?::\s*(.*?))?\s*-->$")
+MARKER = re.compile(r"^<!--\s*(no-run|slow|output-of|file)\s*(?::\s*(.*?))?\s*-->$")
 FENCE = re.compile(r"^(`{3,})\s*([\w+-]*)(.*)$")
 TITLE = re.compile(r'title="([^"]+)"')
 
@@ -74,6 +79,7 @@ class Block:
     text: str
     markers: dict[str, str] = field(default_factory=dict)
     output: Block | None = None  # the ```text block that shows what this one prints
+    files_shown: list[Block] = field(default_factory=list)  # blocks marked <!-- file: PATH -->
 
     @property
     def where(self) -> str:
@@ -128,6 +134,10 @@ def read_blocks(page: Path) -> list[Block]:
         )
         previous = blocks[-1] if blocks else None
         between = lines[previous_end + 1 : index]
+        shell = [b for b in blocks if b.runs and b.lang in {"console", "sh"}]
+        if "file" in markers and block.lang in {"text", "json"}:
+            assert shell, f"{page.name}:{index + 1}: a file shown before any command wrote it"
+            shell[-1].files_shown.append(block)
         if (
             previous is not None
             and block.lang == "text"
@@ -280,9 +290,50 @@ def write_files(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def published_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str]:
-    """``descentlab compare`` with its defaults, run once for every page that shows it."""
-    return run_command(PUBLISHED, tmp_path_factory.mktemp("published"))
+def published_run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[int, str, Path]:
+    """``descentlab compare`` with its defaults, run once for every page that shows it: its
+    exit code, what it printed, and the folder it ran in (its run folder in runs/, as the
+    pages show it). The suite's own published run (conftest's ``published_comparison``) is
+    used when there is one, so the whole suite trains the published comparison once."""
+    folder = tmp_path_factory.mktemp("published")
+    try:
+        shared, out = request.getfixturevalue("published_comparison")
+    except pytest.FixtureLookupError:
+        return (*run_command(PUBLISHED, folder), folder)
+    run_folder = folder / "runs" / "compare-00000000-000000"
+    run_folder.parent.mkdir()
+    run_folder.symlink_to(out, target_is_directory=True)
+    printed = (shared.stdout + shared.stderr).replace(
+        str(out), run_folder.relative_to(folder).as_posix()
+    )
+    return shared.returncode, printed, folder
+
+
+def _keys_shown_exist(where: str, shown: object, written: object) -> None:
+    """Every key of the JSON a page shows is in the written document, at the same place (the
+    values are examples; ``"..."`` stands for what the page leaves out)."""
+    if isinstance(shown, dict):
+        assert isinstance(written, dict), f"{where}: {written!r:.80} is not an object"
+        for key, value in shown.items():
+            if key != "...":
+                assert key in written, f"{where}: no key {key!r}; it has {sorted(written)}"
+                _keys_shown_exist(f"{where}.{key}", value, written[key])
+    elif isinstance(shown, list) and shown and isinstance(written, list) and written:
+        _keys_shown_exist(f"{where}[0]", shown[0], written[0])
+
+
+def assert_files_shown(block: Block, folder: Path) -> None:
+    """The files a page shows after a command (``<!-- file: PATH -->``) are what it wrote."""
+    for shown in block.files_shown:
+        found = sorted(folder.glob(shown.markers["file"]))
+        assert len(found) == 1, f"{shown.where}: {shown.markers['file']} matches {found}"
+        written = found[0].read_text(encoding="utf-8")
+        if shown.lang == "json":
+            _keys_shown_exist(shown.where, json.loads(shown.text), json.loads(written))
+        else:
+            assert_output(shown.where, shown.text, written)
 
 
 def _params(blocks: Iterator[Block] | list[Block]) -> list[object]:
@@ -304,7 +355,7 @@ def test_shell_example(block: Block, tmp_path: Path, request: pytest.FixtureRequ
     printed_by_block = ""
     for command, shown in commands(block):
         if command == PUBLISHED:
-            code, printed = request.getfixturevalue("published_run")
+            code, printed, folder = request.getfixturevalue("published_run")
         else:
             code, printed = run_command(command, folder)
         printed_by_block += printed
@@ -314,6 +365,7 @@ def test_shell_example(block: Block, tmp_path: Path, request: pytest.FixtureRequ
             assert_output(f"{block.where}: `{command}`", shown, printed)
     if block.output is not None:
         assert_output(block.where, block.output.text, printed_by_block)
+    assert_files_shown(block, folder)
 
 
 def _run_python(page: Path, folder: Path, include_slow: bool) -> int:
@@ -343,6 +395,11 @@ def _run_python(page: Path, folder: Path, include_slow: bool) -> int:
     return ran
 
 
+# The scikit-learn page's cross-validation on iris warns, as MLPClassifier does, by design.
+NOT_CONVERGED = "ignore::sklearn.exceptions.ConvergenceWarning"
+
+
+@pytest.mark.filterwarnings(NOT_CONVERGED)
 @pytest.mark.parametrize("page", PYTHON_PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_python_examples(page: Path, tmp_path: Path) -> None:
     """The page's Python examples but those marked slow."""
@@ -350,6 +407,7 @@ def test_python_examples(page: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings(NOT_CONVERGED)
 @pytest.mark.parametrize(
     "page",
     [p for p in PYTHON_PAGES if any(b in PYTHON and b.page == p and b.slow for b in BLOCKS)],
@@ -362,10 +420,10 @@ def test_python_examples_with_the_slow_ones(page: Path, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("block", _params(OUTPUT_OF))
-def test_shown_output_of(block: Block, published_run: tuple[int, str]) -> None:
+def test_shown_output_of(block: Block, published_run: tuple[int, str, Path]) -> None:
     """A ```text block that says whose output it is (``make run`` prints the published run)."""
     assert block.markers["output-of"] == PUBLISHED, f"{block.where}: output of what?"
-    code, printed = published_run
+    code, printed, _ = published_run
     assert code == 0, printed
     assert_output(block.where, block.text, printed)
 
@@ -392,6 +450,11 @@ def test_the_matcher_masks_timings_and_allows_a_stated_tolerance() -> None:
     assert not outputs_match(shown, "optimizer cost seconds\nadam 0.128800 1.5\n\nwrote runs/x-1/")
     assert outputs_match("a\n...\nz", "a\nb\nc\nz") and outputs_match("in 4.6 s", "in 12.0 s")
     assert not outputs_match("79.7% (239/300)", "79.3% (238/300)")
+    _keys_shown_exist(
+        "doc", {"a": 1, "b": [{"c": 2}], "...": {}}, {"a": 0, "b": [{"c": 0, "d": 1}]}
+    )
+    with pytest.raises(AssertionError, match="no key 'c'"):
+        _keys_shown_exist("doc", {"b": [{"c": 2}]}, {"b": [{"d": 1}]})
 
 
 def test_the_architecture_diagram_names_modules_that_exist() -> None:
