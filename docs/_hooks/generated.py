@@ -23,6 +23,14 @@ MODULES = "<!-- modules -->"
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "descentlab"
 
 
+def _arguments(function: Any) -> str:
+    """``learning_rate, beta=0.9``: the parameters and defaults, without the annotations."""
+    return ", ".join(
+        name if p.default is inspect.Parameter.empty else f"{name}={p.default!r}"
+        for name, p in inspect.signature(function).parameters.items()
+    )
+
+
 def optimizers_section() -> str:
     from descentlab import optim
 
@@ -34,7 +42,7 @@ def optimizers_section() -> str:
         family = spec(name).family if spec else ""
         path = f"{factory.__module__}.{factory.__qualname__}"
         summary = (inspect.getdoc(factory) or "").splitlines()[0].replace("|", "\\|")
-        rows.append(f"| [`{name}{inspect.signature(factory)}`](#{path}) | {family} | {summary} |")
+        rows.append(f"| [`{name}({_arguments(factory)})`](#{path}) | {family} | {summary} |")
         blocks.append(f"::: {path}\n    options:\n      heading_level: 3\n")
     return "\n".join(rows) + "\n\n" + "\n".join(blocks)
 
