@@ -35,7 +35,7 @@ from descentlab import nn, optim
 from descentlab.optim import Optimizer, OptState
 from descentlab.seeds import RunSeeds, run_seeds
 from descentlab.train import train
-from descentlab.validation import check_bool, check_int, check_nonnegative_float
+from descentlab.validation import check_bool, check_epochs, check_int, check_nonnegative_float
 
 DEFAULT_EPOCHS = 200
 """``DescentClassifier``'s most passes over the data per ``fit``, as MLPClassifier's
@@ -408,7 +408,7 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 )
         elif self.batch_size is not None:
             check_int("batch_size", self.batch_size, minimum=1)
-        epochs = check_int("epochs", self.epochs, minimum=1)
+        epochs = check_epochs(self.epochs)
         tol = check_nonnegative_float("tol", self.tol)
         stop_after = self.n_iter_no_change
         if stop_after is not None:

@@ -23,7 +23,7 @@ from descentlab.nn import COURSE_INIT_SEED, Network, Workspace, he_initializatio
 from descentlab.optim import Optimizer, OptState
 from descentlab.seeds import COURSE_SHUFFLE_SEED
 from descentlab.threads import blas_threads_for, product_size
-from descentlab.validation import check_int
+from descentlab.validation import check_epochs, check_int
 
 DIVERGENCE_FACTOR = 100.0
 """A run has diverged once an epoch's cost is NaN, infinite, or more than this many times the
@@ -157,7 +157,7 @@ def train_stack(
     mini-batch of positive weight. ``None`` (the default) is the unweighted path, unchanged,
     bit for bit: it is not computed as weights of one.
     """
-    epochs = check_int("epochs", epochs, minimum=1)
+    epochs = check_epochs(epochs)
     n_runs = sum(check_int("group size", group.size, minimum=1) for group in groups)
     if len(init_seeds) != n_runs or len(shuffle_seeds) != n_runs:
         raise ValueError(

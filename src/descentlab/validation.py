@@ -52,6 +52,12 @@ def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
     return result
 
 
+def check_epochs(value: object, name: str = "epochs") -> int:
+    """A number of epochs to train: an integer >= 1 (the one rule; every entry point that
+    trains checks it here)."""
+    return check_int(name, value, minimum=1)
+
+
 def check_positive_float(name: str, value: object) -> float:
     """A finite float > 0 (or an array of them)."""
     return _as_float(name, value, "a finite number > 0", lambda x: x > 0)

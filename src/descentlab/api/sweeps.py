@@ -110,7 +110,7 @@ def _run_sweep(
     progress: bool,
 ) -> SweepResults:
     from descentlab.results import SweepResults
-    from descentlab.sweep.engine import busy_cores, resolve_jobs, run_sweep
+    from descentlab.sweep import busy_cores, resolve_jobs, run_sweep
 
     if max_stack is not None:
         max_stack = check_int("max_stack", max_stack, minimum=1)

@@ -3,7 +3,9 @@
 ``grid``     the values one hyperparameter takes (``0.01``, ``0.001,0.01``, ``1e-4..1e-1:log:13``)
 ``config``   ``SweepConfig``: its configurations (grid or random search) and seeds
 ``plan``     packing the runs into as few stacks as memory allows
-``engine``   ``run_sweep``: each stack through ``train_stack``, in this process or a pool
+``engine``   ``run_sweep``: the chunks trained, in this process or a pool, runs in order
+``chunk``    one chunk: one stack through ``train_stack`` (and the one resume path)
+``pool``     worker processes, Ctrl-C across them, and ``--jobs auto``
 ``checkpoints``  ``SweepCheckpoints``: the stored plan and one checkpoint file per chunk (resume)
 ``summary``  statistics over seeds (diverged runs counted, never averaged in) and the table
 
@@ -14,17 +16,10 @@
 
 from descentlab.sweep.checkpoints import SweepCheckpoints
 from descentlab.sweep.config import Configuration, RunSpec, SweepConfig
-from descentlab.sweep.engine import (
-    AUTO_MIN_RUN_EPOCHS,
-    Execution,
-    RunResult,
-    SweepOutcome,
-    busy_cores,
-    resolve_jobs,
-    run_sweep,
-)
+from descentlab.sweep.engine import Execution, RunResult, SweepOutcome, run_sweep
 from descentlab.sweep.grid import Axis, Range, parse_learning_rates, parse_values
 from descentlab.sweep.plan import bytes_per_run, default_max_stack, plan_chunks
+from descentlab.sweep.pool import AUTO_MIN_RUN_EPOCHS, busy_cores, resolve_jobs
 from descentlab.sweep.summary import (
     Stats,
     Summary,

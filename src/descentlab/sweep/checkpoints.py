@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from descentlab import checkpoint
 from descentlab.atomic import write_text_atomic
@@ -85,16 +83,7 @@ class ChunkSaving:
             raise ValueError(f"{self.path}: this checkpoint holds other runs than its chunk")
         return saved.snapshot
 
-    def save(self, snapshot: EpochSnapshot, prior: EpochSnapshot | None) -> None:
-        """Write ``snapshot`` (what the current ``train_stack`` call has done), preceded by
-        the costs of ``prior`` (what earlier sessions did), atomically."""
-        if prior is not None:
-            snapshot = replace(
-                snapshot,
-                epoch_costs=np.concatenate([prior.epoch_costs, snapshot.epoch_costs], axis=1),
-                minibatch_costs=np.concatenate(
-                    [prior.minibatch_costs, snapshot.minibatch_costs], axis=1
-                ),
-            )
+    def save(self, snapshot: EpochSnapshot) -> None:
+        """Write ``snapshot`` (the chunk's whole history so far), atomically."""
         description = {"kind": "sweep-chunk", "runs": list(self.runs)}
         checkpoint.save(self.path, checkpoint.Checkpoint(snapshot, None, description))

@@ -15,7 +15,7 @@ from descentlab import optim
 from descentlab.nn import Network
 from descentlab.schedules import ScheduleSpec
 from descentlab.sweep.grid import Axis, Value, parse_learning_rates, parse_values
-from descentlab.validation import check_int
+from descentlab.validation import check_epochs, check_int
 
 SEARCHES = ("grid", "random")
 
@@ -65,13 +65,16 @@ class SweepConfig:
     search_seed: int = 0
 
     def __post_init__(self) -> None:
+        given: object = self.optimizers
+        if isinstance(given, str):  # one name ("adam"), not its letters
+            object.__setattr__(self, "optimizers", (given,))
         _check_unique("optimizer", self.optimizers)
         for name in self.optimizers:
             optim.hyperparameter_names(name)  # an unknown name fails here
         _check_unique("seed", self.seeds)
         for seed in self.seeds:
             check_int("seed", seed, minimum=0)
-        check_int("epochs", self.epochs, minimum=1)
+        check_epochs(self.epochs)
         if self.batch_size is not None:
             check_int("batch_size", self.batch_size, minimum=1)
         for size in self.hidden_layers:
