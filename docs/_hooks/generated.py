@@ -5,7 +5,7 @@
   the order ``descentlab.optim.names()`` gives: adding an optimizer adds it to the page, and
   editing a docstring edits the page.
 - ``<!-- modules -->`` (docs/architecture.md) becomes the table of every module under
-  src/descentlab with its length and the first line of its docstring, so the map of the house
+  src/descentlab/ with its length and the first line of its docstring, so the map of the house
   lists the modules that exist.
 
 Nothing is downloaded and nothing is written to docs/.
@@ -55,7 +55,7 @@ def modules_section() -> str:
         text = path.read_text(encoding="utf-8")
         docstring = ast.get_docstring(ast.parse(text)) or ""
         first = " ".join(docstring.split("\n\n")[0].split()).replace("|", "\\|")
-        name = path.relative_to(SOURCE.parent).as_posix()
+        name = path.relative_to(SOURCE).as_posix()
         rows.append(f"| `{name}` | {len(text.splitlines())} | {first} |")
     return "\n".join(rows)
 
