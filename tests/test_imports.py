@@ -93,9 +93,9 @@ def test_no_import_cycle_between_modules_and_packages() -> None:
 
 
 COMPUTATION = [
-    "batching", "checkpoint", "datasets", "evaluation", "experiment", "history", "landscapes",
-    "loaders", "losses", "metrics", "nn", "optim", "schedules", "seeds", "splits", "sweep",
-    "train",
+    "batching", "checkpoint", "dataset", "datasets", "evaluation", "experiment",
+    "experiment_config", "history", "landscapes", "loaders", "losses", "metrics", "nn", "optim",
+    "resume", "schedules", "seeds", "splits", "sweep", "train",
 ]  # fmt: skip
 
 

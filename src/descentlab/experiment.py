@@ -299,11 +299,6 @@ def _measure(
         accuracies[name] = float(np.mean(predictions == part.labels))
         confusion[name] = confusion_matrix(part.labels, predictions, n_classes)
     oscillation = metrics.oscillation_index(result.history)
-    validation_costs = validation_accuracies = None
-    if monitor is not None:
-        last = result.history.epochs
-        validation_costs = monitor.costs[index, :last].copy()
-        validation_accuracies = monitor.accuracies[index, :last].copy()
     best_epoch = None
     if monitor is not None and config.early_stopping:
         best_epoch = int(monitor.best_epoch[index])
@@ -318,14 +313,23 @@ def _measure(
         ),
         seconds=seconds,
         learning_rates=learning_rates,
-        validation_costs=validation_costs,
-        validation_accuracies=validation_accuracies,
-        accuracies=accuracies,
-        confusion=confusion,
         stopped_epoch=stopped,
         best_epoch=best_epoch,
         weight_path=None if paths is None else paths.of_run(index),
+        accuracies=accuracies,
+        confusion=confusion,
+        **_validation_curves(monitor, index, result.history.epochs),
     )
+
+
+def _validation_curves(monitor: Monitor | None, index: int, epochs: int) -> dict[str, Any]:
+    """Run ``index``'s validation cost and accuracy over its first ``epochs`` epochs."""
+    if monitor is None:
+        return {}
+    return {
+        "validation_costs": monitor.costs[index, :epochs].copy(),
+        "validation_accuracies": monitor.accuracies[index, :epochs].copy(),
+    }
 
 
 def _truncated(result: TrainResult, epochs: int) -> TrainResult:

@@ -53,6 +53,9 @@ Compatibility rule: a file loads when its ``format_version`` is an integer from 
 ``FORMAT_VERSION`` and its ``descentlab_version`` has the same major version number as the
 running descentlab (so any 0.x reads any 0.x file of a supported format version). A newer
 ``format_version`` is refused with a request to upgrade.
+
+This module is the format's specification and its only reader and writer; that is why it is
+one module, longer than most.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ update per group of runs that share an optimizer kind (their hyperparameters may
 broadcast as (k, 1) arrays). Runs may also differ in initialisation and shuffle seeds. Every
 operation is elementwise per run or a per-run matrix product, so each run's history and
 parameters equal training it alone, bit for bit.
+
+``train_stack`` is deliberately one function that reads top to bottom, the loop and its
+bookkeeping in one place, which is why this module is longer than most. Continuing a stack
+from a checkpoint is ``descentlab.resume``'s job.
 """
 
 from __future__ import annotations

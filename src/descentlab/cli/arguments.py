@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from descentlab.validation import (
     check_decay,
@@ -84,17 +84,29 @@ parse_epochs = integer_option("epochs", minimum=1)
 parse_seed = integer_option("seed", minimum=0)
 
 
-def parse_batch_size(text: str) -> int | None:
-    """A positive integer, or "full" for one batch of all examples (batch gradient descent)."""
-    if text.strip().lower() == "full":
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"batch size must be a positive integer or 'full', got {text!r}") from None
-    if value < 1:
-        raise ValueError(f"batch size must be a positive integer or 'full', got {text!r}")
-    return value
+def integer_or(
+    keyword: str, name: str, meaning: object, integers: str = "an integer >= 1"
+) -> Callable[[str], int | Any]:
+    """A parser of an integer >= 1 (``integers`` in its message), or of ``keyword`` (any
+    case), which stands for ``meaning``."""
+
+    def parse(text: str) -> int | Any:
+        if text.strip().lower() == keyword:
+            return meaning
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise ValueError(f"{name} must be {integers} or {keyword!r}, got {text!r}")
+        return value
+
+    return parse
+
+
+parse_batch_size = integer_or("full", "batch size", None, "a positive integer")
+"""A positive integer, or "full" (None) for one batch of all examples (batch gradient
+descent)."""
 
 
 def parse_layers(text: str) -> tuple[int, ...]:
@@ -108,18 +120,21 @@ def parse_layers(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in parts)
 
 
-def parse_optimizer(text: str) -> str:
+def parse_optimizer(text: str, command: str | None = None) -> str:
+    """An optimizer's name (of those ``command`` takes, ``descentlab.optim.names(command)``)."""
     from descentlab import optim
 
     name = text.strip()
-    if name not in optim.names():
-        raise ValueError(f"unknown optimizer {name!r}; choose from: {', '.join(optim.names())}")
+    if name not in optim.names(command):
+        raise ValueError(
+            f"unknown optimizer {name!r}; choose from: {', '.join(optim.names(command))}"
+        )
     return name
 
 
-def parse_optimizers(text: str) -> tuple[str, ...]:
+def parse_optimizers(text: str, command: str | None = None) -> tuple[str, ...]:
     """Comma-separated optimizer names, each listed once."""
-    names = tuple(parse_optimizer(part) for part in text.split(","))
+    names = tuple(parse_optimizer(part, command) for part in text.split(","))
     for name in names:
         if names.count(name) > 1:
             raise ValueError(f"optimizer {name!r} is listed twice in {text!r}")
@@ -239,17 +254,8 @@ def parse_seed_list(text: str) -> tuple[int, ...]:
     return seeds
 
 
-def parse_jobs(text: str) -> int | str:
-    """A number of processes >= 1, or "auto"."""
-    if text.strip().lower() == "auto":
-        return "auto"
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"jobs must be an integer >= 1 or 'auto', got {text!r}") from None
-    if value < 1:
-        raise ValueError(f"jobs must be an integer >= 1 or 'auto', got {text!r}")
-    return value
+parse_jobs = integer_or("auto", "jobs", "auto")
+"""A number of processes >= 1, or "auto"."""
 
 
 def parse_dataset(text: str) -> str:

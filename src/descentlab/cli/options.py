@@ -1,12 +1,17 @@
-"""Option groups that several commands share, each declared once (pip's ``cmdoptions``), and
-the readers that turn a group's values into the library's objects."""
+"""The command line's options as data (``Option``), the groups several commands share, each
+declared once (pip's ``cmdoptions``), and the readers that turn a group's values into the
+library's objects.
+
+Help texts that name optimizers come from the optimizer registry (``descentlab.optim``), so a
+new optimizer appears in them without an edit here.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from descentlab.cli.arguments import (
     LearningRates,
@@ -32,115 +37,152 @@ if TYPE_CHECKING:
 Group = argparse.ArgumentParser | argparse._ArgumentGroup
 
 
-def add_optimizers(parser: Group, default: Sequence[str], what: str = "") -> None:
-    """``--optimizers NAME,NAME,...``."""
+class Option(NamedTuple):
+    """One option: its flags, help, and ``parse`` (text -> value, or a one-line
+    ``ValueError``), which becomes argparse's ``type``. The other fields are argparse's."""
+
+    flags: str | tuple[str, ...]
+    help: str
+    parse: Callable[[str], Any] | None = None
+    default: Any = None
+    metavar: str | None = None
+    choices: Sequence[str] | None = None
+    action: str | type[argparse.Action] | None = None
+    required: bool = False
+
+
+def add(group: Group, *options: Option) -> None:
+    """Declare ``options`` in ``group`` (a parser or one of its groups)."""
+    for option in options:
+        flags = (option.flags,) if isinstance(option.flags, str) else option.flags
+        settings: dict[str, Any] = {"help": option.help}
+        if option.parse is not None:
+            settings["type"] = argument(option.parse, flags[-1].strip("-").replace("-", " "))
+        for key in ("default", "metavar", "choices", "action"):
+            if getattr(option, key) is not None:
+                settings[key] = getattr(option, key)
+        if option.required:
+            settings["required"] = True
+        group.add_argument(*flags, **settings)
+
+
+def optimizers(command: str, default: Sequence[str], what: str = "") -> Option:
+    """``--optimizers NAME,NAME,...``, of the optimizers ``command`` takes."""
     from descentlab import optim
 
-    parser.add_argument(
+    return Option(
         "--optimizers",
-        type=argument(parse_optimizers, "optimizers"),
-        default=tuple(default),
-        metavar="NAME,NAME,...",
-        help=f"{what}from: {', '.join(optim.names())} (default: {','.join(default)})",
+        f"{what}from: {', '.join(optim.names(command))} (default: {','.join(default)})",
+        lambda text: parse_optimizers(text, command),
+        tuple(default),
+        "NAME,NAME,...",
     )
 
 
-def add_dataset(group: Group, default: str | None, help_text: str) -> None:
+def dataset(default: str | None, help_text: str) -> Option:
     """``--dataset NAME``, one of ``descentlab.datasets.DATASETS``."""
-    group.add_argument(
-        "--dataset",
-        type=argument(parse_dataset, "dataset"),
-        default=default,
-        metavar="NAME",
-        help=help_text,
+    return Option("--dataset", help_text, parse_dataset, default, "NAME")
+
+
+def hyperparameter(examples: str) -> Option:
+    """``-H [OPT.]NAME=VALUE``, repeatable (``descentlab.optim.scope_hyperparameters`` says
+    which optimizers each setting goes to)."""
+    return Option(
+        ("-H", "--hyperparameter"),
+        f"any other optimizer keyword, repeatable: {examples}",
+        parse_hyperparameter,
+        [],
+        "[OPT.]NAME=VALUE",
+        action="append",
     )
+
+
+def checkpoint_every(what: str, also: str = "") -> Option:
+    """``--checkpoint-every N``: the epochs between checkpoints of a run that can resume."""
+    return Option(
+        "--checkpoint-every",
+        f"save {what} every N epochs, 0 for never; Ctrl-C always saves{also}; resume with "
+        "'descentlab resume DIR' (default: %(default)s)",
+        integer_option("checkpoint every", minimum=0),
+        1000,
+        "N",
+    )
+
+
+EPS_INSIDE_SQRT = Option(
+    "--eps-inside-sqrt",
+    "Adam divides by sqrt(s_hat + epsilon) instead of sqrt(s_hat) + epsilon",
+    action="store_true",
+)
+
+
+def quiet(progress: bool = False) -> Option:
+    bar = " and show no progress bar" if progress else ""
+    return Option("--quiet", f"print nothing on success{bar}", action="store_true")
 
 
 def add_output(parser: argparse.ArgumentParser, writes: str, *, progress: bool = True) -> Group:
     """The "output" group: ``--out DIR`` (a new run folder), ``--quiet`` and ``--json``."""
+    command = parser.prog.split()[-1]
     output = parser.add_argument_group("output")
-    output.add_argument(
-        "--out",
-        type=Path,
-        metavar="DIR",
-        help=f"folder for {writes} (default: runs/{parser.prog.split()[-1]}-<time>/)",
-    )
-    add_quiet(output, progress=progress)
-    output.add_argument(
-        "--json",
-        action="store_true",
-        help="print the results document (results.json) on stdout instead of the table",
+    add(
+        output,
+        Option(
+            "--out", f"folder for {writes} (default: runs/{command}-<time>/)", Path, None, "DIR"
+        ),
+        quiet(progress),
+        Option(
+            "--json",
+            "print the results document (results.json) on stdout instead of the table",
+            action="store_true",
+        ),
     )
     return output
 
 
-def add_quiet(group: Group, *, progress: bool = False) -> None:
-    group.add_argument(
-        "--quiet",
-        action="store_true",
-        help="print nothing on success" + (" and show no progress bar" if progress else ""),
-    )
+def show(
+    args: argparse.Namespace, results: Mapping[str, object], summary: Callable[[], str]
+) -> None:
+    """What a command prints when it succeeds: the results document with --json, nothing with
+    --quiet, else ``summary()``."""
+    from descentlab.runs import to_json
+
+    if args.json:
+        print(to_json(results))
+    elif not args.quiet:
+        print(summary())
 
 
-def add_checkpoint_every(group: Group, what: str, *, also: str = "") -> None:
-    """``--checkpoint-every N``: the epochs between checkpoints of a run that can resume."""
-    group.add_argument(
-        "--checkpoint-every",
-        type=argument(integer_option("checkpoint every", minimum=0), "checkpoint every"),
-        default=1000,
-        metavar="N",
-        help=f"save {what} every N epochs, 0 for never; Ctrl-C always saves{also}; resume "
-        "with 'descentlab resume DIR' (default: %(default)s)",
-    )
-
-
-def add_hyperparameter(group: Group, examples: str) -> None:
-    """``-H [OPT.]NAME=VALUE``, repeatable (``descentlab.optim.scope_hyperparameters`` says
-    which optimizers each setting goes to)."""
-    group.add_argument(
-        "-H",
-        "--hyperparameter",
-        type=argument(parse_hyperparameter, "hyperparameter"),
-        action="append",
-        default=[],
-        metavar="[OPT.]NAME=VALUE",
-        help=f"any other optimizer keyword, repeatable: {examples}",
-    )
-
-
-def add_shape(group: Group) -> None:
+def shape() -> tuple[Option, ...]:
     """--epochs, --batch-size, --layers and --blas-threads, which every command that trains
     networks takes."""
     from descentlab import threads
 
-    group.add_argument(
-        "--epochs",
-        type=argument(parse_epochs, "epochs"),
-        default=10000,
-        help="passes over the data (default: %(default)s)",
-    )
-    group.add_argument(
-        "--batch-size",
-        type=argument(parse_batch_size, "batch size"),
-        default=64,
-        metavar="N|full",
-        help="examples per mini-batch; 1 is stochastic gradient descent, 'full' is batch "
-        "gradient descent (default: %(default)s)",
-    )
-    group.add_argument(
-        "--layers",
-        type=argument(parse_layers, "layers"),
-        default=(5, 2),
-        metavar="H1,H2,...",
-        help="hidden layer sizes; the network is [n_x, H1, H2, ..., n_out] (default: 5,2)",
-    )
-    group.add_argument(
-        "--blas-threads",
-        type=argument(threads.parse_setting, "blas threads"),
-        metavar="auto|N",
-        help="BLAS threads while training: auto uses one for matrices too small to gain from "
-        "more (see the README), N uses N; wins over the environment variable "
-        f"{threads.ENVIRONMENT_VARIABLE} (default: auto)",
+    return (
+        Option("--epochs", "passes over the data (default: %(default)s)", parse_epochs, 10000),
+        Option(
+            "--batch-size",
+            "examples per mini-batch; 1 is stochastic gradient descent, 'full' is batch gradient "
+            "descent (default: %(default)s)",
+            parse_batch_size,
+            64,
+            "N|full",
+        ),
+        Option(
+            "--layers",
+            "hidden layer sizes; the network is [n_x, H1, H2, ..., n_out] (default: 5,2)",
+            parse_layers,
+            (5, 2),
+            "H1,H2,...",
+        ),
+        Option(
+            "--blas-threads",
+            "BLAS threads while training: auto uses one for matrices too small to gain from more "
+            "(see the README), N uses N; wins over the environment variable "
+            f"{threads.ENVIRONMENT_VARIABLE} (default: auto)",
+            threads.parse_setting,
+            metavar="auto|N",
+        ),
     )
 
 
@@ -148,50 +190,52 @@ def add_schedule(parser: argparse.ArgumentParser) -> None:
     """The "learning-rate schedule" group; ``schedule_of(args)`` reads it."""
     from descentlab.schedules import SCHEDULES, UNITS
 
-    decay_group = parser.add_argument_group("learning-rate schedule")
-    decay_group.add_argument(
-        "--schedule",
-        choices=SCHEDULES,
-        default="constant",
-        help="how the rate changes from its initial value: inverse-time is "
-        "lr0 / (1 + rate * floor(t / every)) (the course's update_lr with --decay-every 1, "
-        "schedule_lr_decay with --decay-every 1000); exponential and step multiply by "
-        "--decay-rate every --decay-every; cosine decays to --min-learning-rate over the run "
-        "(default: constant)",
-    )
-    decay_group.add_argument(
-        "--decay-rate",
-        type=argument(nonnegative_number("decay rate"), "decay rate"),
-        default=1.0,
-        help="the schedule's rate (default: %(default)s)",
-    )
-    decay_group.add_argument(
-        "--decay-every",
-        type=argument(integer_option("decay every", minimum=1), "decay every"),
-        default=1,
-        metavar="N",
-        help="units between decays (default: %(default)s)",
-    )
-    decay_group.add_argument(
-        "--schedule-unit",
-        choices=UNITS,
-        default="epoch",
-        help="what t counts: epochs (the new rate applies after each epoch, as the course "
-        "does) or optimizer steps (default: %(default)s)",
-    )
-    decay_group.add_argument(
-        "--warmup",
-        type=argument(integer_option("warmup", minimum=0), "warmup"),
-        default=0,
-        metavar="N",
-        help="cosine only: units of linear warmup (default: %(default)s)",
-    )
-    decay_group.add_argument(
-        "--min-learning-rate",
-        type=argument(nonnegative_number("minimum learning rate"), "minimum learning rate"),
-        default=0.0,
-        metavar="LR",
-        help="cosine only: the rate at the end (default: %(default)s)",
+    add(
+        parser.add_argument_group("learning-rate schedule"),
+        Option(
+            "--schedule",
+            "how the rate changes from its initial value: inverse-time is "
+            "lr0 / (1 + rate * floor(t / every)) (the course's update_lr with --decay-every 1, "
+            "schedule_lr_decay with --decay-every 1000); exponential and step multiply by "
+            "--decay-rate every --decay-every; cosine decays to --min-learning-rate over the run "
+            "(default: constant)",
+            default="constant",
+            choices=SCHEDULES,
+        ),
+        Option(
+            "--decay-rate",
+            "the schedule's rate (default: %(default)s)",
+            nonnegative_number("decay rate"),
+            1.0,
+        ),
+        Option(
+            "--decay-every",
+            "units between decays (default: %(default)s)",
+            integer_option("decay every", minimum=1),
+            1,
+            "N",
+        ),
+        Option(
+            "--schedule-unit",
+            "what t counts: epochs (the new rate applies after each epoch, as the course does) or "
+            "optimizer steps (default: %(default)s)",
+            default="epoch",
+            choices=UNITS,
+        ),
+        Option(
+            "--warmup",
+            "cosine only: units of linear warmup (default: %(default)s)",
+            integer_option("warmup", minimum=0),
+            0,
+            "N",
+        ),
+        Option(
+            "--min-learning-rate",
+            "cosine only: the rate at the end (default: %(default)s)",
+            nonnegative_number("minimum learning rate"),
+            0.0,
+            "LR",
+        ),
     )
 
 
@@ -214,79 +258,80 @@ def add_data(parser: argparse.ArgumentParser) -> None:
     ``load_data(args)`` reads it."""
     from descentlab.datasets import DATASETS
 
-    data = parser.add_argument_group("data (default: the course's moons)")
-    add_dataset(data, None, f"a named dataset: {', '.join(DATASETS)} (default: moons)")
-    data.add_argument(
-        "--data",
-        type=Path,
-        metavar="FILE",
-        help="your own data: a .csv with a header row, a .npz with arrays X and y, or a .npy "
-        "with its labels in <stem>_y.npy (one example per row)",
-    )
-    data.add_argument(
-        "--target",
-        metavar="COLUMN",
-        help="with --data: the label column of a CSV (default: the last), the label array of "
-        "an .npz (default: y), or the labels file of an .npy",
-    )
-    data.add_argument(
-        "--n-samples",
-        type=argument(integer_option("n-samples", minimum=2), "n-samples"),
-        metavar="N",
-        help="examples a synthetic dataset draws (default: the dataset's own, 300)",
-    )
-    data.add_argument(
-        "--noise",
-        type=argument(nonnegative_number("noise"), "noise"),
-        help="noise of a synthetic dataset (default: the dataset's own; moons 0.2)",
-    )
-    data.add_argument(
-        "--data-seed",
-        type=argument(parse_seed, "data seed"),
-        metavar="S",
-        help="seed of a synthetic dataset (default: the dataset's own; moons 3)",
-    )
-    data.add_argument(
-        "--standardize",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="scale every feature to mean 0 and deviation 1, learned on the training split "
-        "(default: on for every dataset but the course's moons)",
-    )
-    data.add_argument(
-        "--validation-fraction",
-        type=argument(fraction("validation fraction"), "validation fraction"),
-        default=0.0,
-        metavar="F",
-        help="hold out this fraction, stratified, to measure validation cost and accuracy "
-        "every epoch (default: 0)",
-    )
-    data.add_argument(
-        "--test-fraction",
-        type=argument(fraction("test fraction"), "test fraction"),
-        default=0.0,
-        metavar="F",
-        help="hold out this fraction, stratified, for a final test accuracy (default: 0)",
-    )
-    data.add_argument(
-        "--early-stopping",
-        action="store_true",
-        help="stop a run once its validation cost has not improved for --patience epochs and "
-        "keep its best epoch's weights (needs --validation-fraction)",
-    )
-    data.add_argument(
-        "--patience",
-        type=argument(integer_option("patience", minimum=1), "patience"),
-        default=10,
-        metavar="N",
-        help="epochs without a better validation cost before stopping (default: %(default)s)",
-    )
-    data.add_argument(
-        "--dtype",
-        choices=("float64", "float32"),
-        default="float64",
-        help="precision of training (float32 halves memory and is faster on big data; "
-        "default: %(default)s)",
+    add(
+        parser.add_argument_group("data (default: the course's moons)"),
+        dataset(None, f"a named dataset: {', '.join(DATASETS)} (default: moons)"),
+        Option(
+            "--data",
+            "your own data: a .csv with a header row, a .npz with arrays X and y, or a .npy with "
+            "its labels in <stem>_y.npy (one example per row)",
+            Path,
+            metavar="FILE",
+        ),
+        Option(
+            "--target",
+            "with --data: the label column of a CSV (default: the last), the label array of an "
+            ".npz (default: y), or the labels file of an .npy",
+            metavar="COLUMN",
+        ),
+        Option(
+            "--n-samples",
+            "examples a synthetic dataset draws (default: the dataset's own, 300)",
+            integer_option("n-samples", minimum=2),
+            metavar="N",
+        ),
+        Option(
+            "--noise",
+            "noise of a synthetic dataset (default: the dataset's own; moons 0.2)",
+            nonnegative_number("noise"),
+        ),
+        Option(
+            "--data-seed",
+            "seed of a synthetic dataset (default: the dataset's own; moons 3)",
+            parse_seed,
+            metavar="S",
+        ),
+        Option(
+            "--standardize",
+            "scale every feature to mean 0 and deviation 1, learned on the training split "
+            "(default: on for every dataset but the course's moons)",
+            action=argparse.BooleanOptionalAction,
+        ),
+        Option(
+            "--validation-fraction",
+            "hold out this fraction, stratified, to measure validation cost and accuracy every "
+            "epoch (default: 0)",
+            fraction("validation fraction"),
+            0.0,
+            "F",
+        ),
+        Option(
+            "--test-fraction",
+            "hold out this fraction, stratified, for a final test accuracy (default: 0)",
+            fraction("test fraction"),
+            0.0,
+            "F",
+        ),
+        Option(
+            "--early-stopping",
+            "stop a run once its validation cost has not improved for --patience epochs and keep "
+            "its best epoch's weights (needs --validation-fraction)",
+            action="store_true",
+        ),
+        Option(
+            "--patience",
+            "epochs without a better validation cost before stopping (default: %(default)s)",
+            integer_option("patience", minimum=1),
+            10,
+            "N",
+        ),
+        Option(
+            "--dtype",
+            "precision of training (float32 halves memory and is faster on big data; default: "
+            "%(default)s)",
+            default="float64",
+            choices=("float64", "float32"),
+        ),
     )
 
 
@@ -309,72 +354,70 @@ def load_data(args: argparse.Namespace) -> Dataset:
     return datasets.load(args.dataset or "moons", **given)
 
 
-def add_training(parser: argparse.ArgumentParser, writes: str) -> None:
+def add_training(parser: argparse.ArgumentParser, command: str) -> None:
     """Every option of ``compare`` and ``train`` but the optimizer choice: training, optimizer
     hyperparameters, schedule, data and output."""
-    group = parser.add_argument_group("training (defaults: the published experiment)")
-    add_shape(group)
-    group.add_argument(
-        "--learning-rate",
-        type=argument(parse_learning_rates, "learning rate"),
-        default=LearningRates(0.0007, {}),
-        metavar="LR",
-        help="step size, > 0: one number for every optimizer, or per optimizer as "
-        "gd=0.1,momentum=0.1,adam=0.01 (a bare number sets the rest) (default: 0.0007)",
+    from descentlab import optim
+
+    adam_family = ", ".join(optim.names_with("beta1", command))
+    add(
+        parser.add_argument_group("training (defaults: the published experiment)"),
+        *shape(),
+        Option(
+            "--learning-rate",
+            "step size, > 0: one number for every optimizer, or per optimizer as "
+            "gd=0.1,momentum=0.1,adam=0.01 (a bare number sets the rest) (default: 0.0007)",
+            parse_learning_rates,
+            LearningRates(0.0007, {}),
+            "LR",
+        ),
+        Option(
+            "--seed",
+            "0 is the course's protocol (init RandomState(3), epoch e shuffled with "
+            "RandomState(11 + e)); any other value derives both streams from it (default: 0)",
+            parse_seed,
+            0,
+        ),
     )
-    group.add_argument(
-        "--seed",
-        type=argument(parse_seed, "seed"),
-        default=0,
-        help="0 is the course's protocol (init RandomState(3), epoch e shuffled with "
-        "RandomState(11 + e)); any other value derives both streams from it (default: 0)",
-    )
-    hyper = parser.add_argument_group("optimizer hyperparameters")
-    hyper.add_argument(
-        "--beta",
-        type=argument(decay("beta"), "beta"),
-        help="momentum's averaging coefficient, in [0, 1) (default: 0.9)",
-    )
-    hyper.add_argument(
-        "--beta1",
-        type=argument(decay("beta1"), "beta1"),
-        help="first-moment coefficient of adam, adamw, nadam, adamax, in [0, 1) (default: 0.9)",
-    )
-    hyper.add_argument(
-        "--beta2",
-        type=argument(decay("beta2"), "beta2"),
-        help="second-moment coefficient of adam, adamw, nadam, adamax, in [0, 1) (default: 0.999)",
-    )
-    hyper.add_argument(
-        "--epsilon",
-        type=argument(nonnegative_number("epsilon"), "epsilon"),
-        help="epsilon of every chosen optimizer that has one, >= 0 (default: each "
-        "optimizer's own, 1e-8 for adam)",
-    )
-    add_eps_inside_sqrt(hyper)
-    add_hyperparameter(
-        hyper,
-        "-H momentum=0.9 sets it for every chosen optimizer that has it, -H sgd.nesterov=true "
-        "for one; VALUE is a number or true/false (see the README for each optimizer's "
-        "keywords)",
+    add(
+        parser.add_argument_group("optimizer hyperparameters"),
+        Option(
+            "--beta", "momentum's averaging coefficient, in [0, 1) (default: 0.9)", decay("beta")
+        ),
+        Option(
+            "--beta1",
+            f"first-moment coefficient of {adam_family}, in [0, 1) (default: 0.9)",
+            decay("beta1"),
+        ),
+        Option(
+            "--beta2",
+            f"second-moment coefficient of {adam_family}, in [0, 1) (default: 0.999)",
+            decay("beta2"),
+        ),
+        Option(
+            "--epsilon",
+            "epsilon of every chosen optimizer that has one, >= 0 (default: each optimizer's "
+            "own, 1e-8 for adam)",
+            nonnegative_number("epsilon"),
+        ),
+        EPS_INSIDE_SQRT,
+        hyperparameter(
+            "-H momentum=0.9 sets it for every chosen optimizer that has it, -H sgd.nesterov=true "
+            "for one; VALUE is a number or true/false (see the README for each optimizer's "
+            "keywords)"
+        ),
     )
     add_schedule(parser)
     add_data(parser)
-    output = add_output(parser, writes)
-    output.add_argument(
-        "--weight-paths",
-        type=argument(integer_option("weight paths", minimum=0), "weight paths"),
-        default=0,
-        metavar="EVERY",
-        help="record every run's weights every EVERY epochs and draw their paths projected onto "
-        "the two principal directions of all of them (weight_paths.png; 0: off; default: 0)",
-    )
-    add_checkpoint_every(output, "a checkpoint (checkpoint.npz in the run folder)", also=" one")
-
-
-def add_eps_inside_sqrt(group: Group) -> None:
-    group.add_argument(
-        "--eps-inside-sqrt",
-        action="store_true",
-        help="Adam divides by sqrt(s_hat + epsilon) instead of sqrt(s_hat) + epsilon",
+    add(
+        add_output(parser, "results.json, plots and report.html"),
+        Option(
+            "--weight-paths",
+            "record every run's weights every EVERY epochs and draw their paths projected onto "
+            "the two principal directions of all of them (weight_paths.png; 0: off; default: 0)",
+            integer_option("weight paths", minimum=0),
+            0,
+            "EVERY",
+        ),
+        checkpoint_every("a checkpoint (checkpoint.npz in the run folder)", also=" one"),
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from descentlab import optim
 from descentlab.cli.interrupt import Advance, shows_progress, train_interruptibly
-from descentlab.cli.options import load_data, schedule_of
+from descentlab.cli.options import load_data, schedule_of, show
 from descentlab.cli.parser import EXIT_INTERRUPTED
 from descentlab.experiment import (
     Checkpointing,
@@ -19,8 +19,8 @@ from descentlab.experiment import (
     prepare_data,
     run_experiment,
 )
-from descentlab.report.tables import describe_rates, format_results_table
-from descentlab.runs import RunFolder, to_json
+from descentlab.report.tables import describe_rates, describe_training, format_results_table
+from descentlab.runs import RunFolder
 from descentlab.runs.model import check_save_path, save_model
 from descentlab.runs.names import COST_CURVES_FILE, REPORT_FILE, RESULTS_FILE
 from descentlab.runs.training import write_run_folder
@@ -105,22 +105,21 @@ def run_training(
         results = write_run_folder(folder.path, args.command, config, dataset, outcomes, data)
         if save is not None:
             save_model(save, config, dataset, data, outcomes[0])
-    if args.json:
-        print(to_json(results))
-    elif not args.quiet:
-        layers = results["config"]["layers"]  # type: ignore[index]
-        batch = "full" if config.batch_size is None else config.batch_size
-        print(
-            f"descentlab {args.command}: {dataset.name} ({dataset.n_examples} examples), "
-            f"layers {layers}, {describe_rates(config)}, batch {batch}, "
-            f"{config.epochs} epochs\n"
-        )
-        print(format_results_table(results))
+
+    def summary() -> str:
+        data, batches = describe_training(results)
+        lines = [
+            f"descentlab {args.command}: {data}, {describe_rates(config)}, {batches}\n",
+            format_results_table(results),
+        ]
         if len(names) > 1:
             total = sum(outcome.seconds for outcome in outcomes)
-            print(
+            lines.append(
                 f"\n{len(names)} runs trained together as one stack in {total:.1f} s; "
                 "seconds is each run's share"
             )
-        print(f"\nwrote {folder.path}/: {RESULTS_FILE}, {REPORT_FILE}, {COST_CURVES_FILE} and more")
+        files = f"{RESULTS_FILE}, {REPORT_FILE}, {COST_CURVES_FILE} and more"
+        return "\n".join([*lines, f"\nwrote {folder.path}/: {files}"])
+
+    show(args, results, summary)
     return 0

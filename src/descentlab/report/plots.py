@@ -153,15 +153,21 @@ def cost_curves_figure(outcomes: Sequence[RunOutcome]) -> Figure:
             color=color_for(outcomes.index(outcome)),
             label=f"{outcome.optimizer.name} diverged at epoch {epoch}",
         )  # fmt: skip
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("cost (cross-entropy)")
     ax.set_title("Training cost: per epoch (solid) and per mini-batch (faint)")
+    finish_axes(ax, "epoch", "cost (cross-entropy)", legend=bool(outcomes))
+    return fig
+
+
+def finish_axes(ax: Axes, xlabel: str, ylabel: str, *, legend: bool) -> None:
+    """The axis labels, x from 0, a light grid behind the curves and, if ``legend``, the
+    legend: the finish of every curve plot."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_xlim(left=0)
     ax.grid(True, color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
-    if outcomes:
+    if legend:
         ax.legend(loc="best", frameon=True, framealpha=0.9)
-    return fig
 
 
 def plot_cost_curves(path: Path, outcomes: Sequence[RunOutcome]) -> None:
@@ -216,13 +222,7 @@ def _finish_rate_axes(ax: Axes, series: Sequence[np.ndarray], unit: str) -> None
     positive = values[values > 0]
     if positive.size and positive.max() > 10 * positive.min():
         ax.set_yscale("log")
-    ax.set_xlabel(unit)
-    ax.set_ylabel("learning rate")
-    ax.set_xlim(left=0)
-    ax.grid(True, color="#dddddd", linewidth=0.6)
-    ax.set_axisbelow(True)
-    if series:
-        ax.legend(loc="best", frameon=True, framealpha=0.9)
+    finish_axes(ax, unit, "learning rate", legend=bool(series))
 
 
 def boundary_view(dataset: Dataset) -> tuple[tuple[float, float], tuple[float, float]]:

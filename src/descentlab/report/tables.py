@@ -58,6 +58,18 @@ def format_results_table(results: Mapping[str, object]) -> str:
     return aligned(rows, right=frozenset({2 + len(held_out), 3 + len(held_out), 5 + len(held_out)}))
 
 
+def describe_training(results: Mapping[str, object]) -> tuple[str, str]:
+    """The data and the network of a results document, then its batches and epochs:
+    "moons (300 examples), layers [2, 5, 2, 1]" and "batch 64, 10000 epochs"."""
+    dataset, config = results["dataset"], results["config"]
+    assert isinstance(dataset, Mapping) and isinstance(config, Mapping)
+    batch = "full" if config["batch_size"] is None else config["batch_size"]
+    return (
+        f"{dataset['name']} ({dataset['n_examples']} examples), layers {config['layers']}",
+        f"batch {batch}, {config['epochs']} epochs",
+    )
+
+
 def describe_rates(config: ExperimentConfig) -> str:
     """The learning rates and schedule of ``config`` in words: "learning rate 0.0007", or
     per optimizer, then the schedule's settings."""

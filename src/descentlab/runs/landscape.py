@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from descentlab import landscapes
 from descentlab.landscapes import Landscape, NoisyLandscape, Trajectory
@@ -30,18 +31,22 @@ def run_record(trajectory: Trajectory) -> dict[str, object]:
     }
 
 
-def results_dict(
-    function: Landscape,
-    landscape: Landscape,
-    trajectories: Sequence[Trajectory],
-    *,
-    start: Sequence[float],
-    steps: int,
-    tolerance: float,
-    frames: int,
-) -> dict[str, object]:
-    """The whole results.json document of ``descentlab landscape``: ``function`` as defined,
-    ``landscape`` as the optimizers saw it (with gradient noise or not)."""
+class LandscapeRun(NamedTuple):
+    """What ``descentlab landscape`` ran: ``function`` as defined, ``landscape`` as the
+    optimizers saw it (with gradient noise or not), and the settings of the paths."""
+
+    function: Landscape
+    landscape: Landscape
+    trajectories: Sequence[Trajectory]
+    start: Sequence[float]
+    steps: int
+    tolerance: float
+    frames: int
+
+
+def results_dict(run: LandscapeRun) -> dict[str, object]:
+    """The whole results.json document of ``descentlab landscape``."""
+    function, landscape = run.function, run.landscape
     noise = (
         {"scale": landscape.scale, "seed": landscape.seed}
         if isinstance(landscape, NoisyLandscape)
@@ -57,11 +62,11 @@ def results_dict(
             "f_min": function.f_min,
             "noise": noise,
         },
-        "start": [float(v) for v in start],
-        "steps": steps,
-        "tolerance": tolerance,
-        "frames": frames,
-        "runs": [run_record(trajectory) for trajectory in trajectories],
+        "start": [float(v) for v in run.start],
+        "steps": run.steps,
+        "tolerance": run.tolerance,
+        "frames": run.frames,
+        "runs": [run_record(trajectory) for trajectory in run.trajectories],
         "files": [TRAJECTORIES_FILE, TRAJECTORIES_ANIMATION_FILE, LOSS_FILE],
     }
 
@@ -84,14 +89,7 @@ def write_landscape_folder(
     plot_trajectories(out_dir / TRAJECTORIES_FILE, landscape, trajectories)
     plot_loss(out_dir / LOSS_FILE, landscape, trajectories)
     save_animation(out_dir / TRAJECTORIES_ANIMATION_FILE, landscape, trajectories, frames)
-    results = results_dict(
-        function,
-        landscape,
-        trajectories,
-        start=start,
-        steps=steps,
-        tolerance=tolerance,
-        frames=frames,
-    )
+    run = LandscapeRun(function, landscape, trajectories, start, steps, tolerance, frames)
+    results = results_dict(run)
     write_results(out_dir, results)
     return results

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from descentlab.cli.options import add_optimizers, add_training
+from descentlab.cli.options import add, add_training, optimizers
 
 DESCRIPTION = (
     "Train every optimizer from the same initial weights on the same batches and write "
@@ -15,8 +15,8 @@ DESCRIPTION = (
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
-    add_optimizers(parser, ("gd", "momentum", "adam"), "optimizers to compare, ")
-    add_training(parser, "results.json, plots and report.html")
+    add(parser, optimizers("compare", ("gd", "momentum", "adam"), "optimizers to compare, "))
+    add_training(parser, "compare")
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:

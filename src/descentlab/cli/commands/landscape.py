@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 from descentlab.cli.arguments import (
     LearningRates,
-    argument,
     integer_option,
     nonnegative_number,
     parse_landscape,
@@ -16,7 +15,7 @@ from descentlab.cli.arguments import (
     parse_seed,
     positive_number,
 )
-from descentlab.cli.options import add_hyperparameter, add_optimizers, add_output
+from descentlab.cli.options import Option, add, add_output, hyperparameter, optimizers, show
 
 DESCRIPTION = (
     "Run every optimizer from the same start on a 2-D function, through the same optimizer "
@@ -32,63 +31,66 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     # "--start -1.5,2": argparse would take the value for an option; values that begin with
     # "-" and a digit are values here (this parser has no options that look like numbers).
     parser._negative_number_matcher = re.compile(r"^-\.?\d")
-    parser.add_argument(
-        "--function",
-        type=argument(parse_landscape, "function"),
-        default="rosenbrock",
-        metavar="NAME",
-        help=f"one of: {', '.join(landscapes.names())} (default: %(default)s)",
-    )
-    add_optimizers(parser, ("gd", "momentum", "adam", "rmsprop"))
-    parser.add_argument(
-        "--steps",
-        type=argument(integer_option("steps", minimum=1), "steps"),
-        metavar="N",
-        help="updates per optimizer, >= 1 (default: the function's own)",
-    )
-    parser.add_argument(
-        "--start",
-        type=argument(landscapes.parse_start, "start"),
-        metavar="X,Y",
-        help="the starting point (default: the function's own)",
-    )
-    parser.add_argument(
-        "--learning-rate",
-        type=argument(parse_learning_rates, "learning rate"),
-        metavar="LR",
-        help="one number for all, or per optimizer gd=0.001,adam=0.05; optimizers not named "
-        "keep the function's default rate",
-    )
-    add_hyperparameter(parser, "-H beta=0.5, -H sgd.nesterov=true")
-    parser.add_argument(
-        "--noise",
-        type=argument(nonnegative_number("noise"), "noise"),
-        default=0.0,
-        metavar="SCALE",
-        help="add N(0, SCALE^2) noise to each gradient coordinate, like a mini-batch gradient "
-        "(default: 0, exact gradients)",
-    )
-    parser.add_argument(
-        "--noise-seed",
-        type=argument(parse_seed, "noise seed"),
-        default=0,
-        metavar="S",
-        help="seed of the gradient noise; every optimizer sees the same noise (default: 0)",
-    )
-    parser.add_argument(
-        "--tolerance",
-        type=argument(positive_number("tolerance"), "tolerance"),
-        default=landscapes.TOLERANCE,
-        metavar="TOL",
-        help="steps to tolerance counts updates until the distance to the minimum is at most "
-        "TOL (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--frames",
-        type=argument(integer_option("frames", minimum=1), "frames"),
-        default=60,
-        metavar="N",
-        help="frames of trajectories.gif, >= 1 (default: %(default)s)",
+    add(
+        parser,
+        Option(
+            "--function",
+            f"one of: {', '.join(landscapes.names())} (default: %(default)s)",
+            parse_landscape,
+            "rosenbrock",
+            "NAME",
+        ),
+        optimizers("landscape", ("gd", "momentum", "adam", "rmsprop")),
+        Option(
+            "--steps",
+            "updates per optimizer, >= 1 (default: the function's own)",
+            integer_option("steps", minimum=1),
+            metavar="N",
+        ),
+        Option(
+            "--start",
+            "the starting point (default: the function's own)",
+            landscapes.parse_start,
+            metavar="X,Y",
+        ),
+        Option(
+            "--learning-rate",
+            "one number for all, or per optimizer gd=0.001,adam=0.05; optimizers not named keep "
+            "the function's default rate",
+            parse_learning_rates,
+            metavar="LR",
+        ),
+        hyperparameter("-H beta=0.5, -H sgd.nesterov=true"),
+        Option(
+            "--noise",
+            "add N(0, SCALE^2) noise to each gradient coordinate, like a mini-batch gradient "
+            "(default: 0, exact gradients)",
+            nonnegative_number("noise"),
+            0.0,
+            "SCALE",
+        ),
+        Option(
+            "--noise-seed",
+            "seed of the gradient noise; every optimizer sees the same noise (default: 0)",
+            parse_seed,
+            0,
+            "S",
+        ),
+        Option(
+            "--tolerance",
+            "steps to tolerance counts updates until the distance to the minimum is at most TOL "
+            "(default: %(default)s)",
+            positive_number("tolerance"),
+            landscapes.TOLERANCE,
+            "TOL",
+        ),
+        Option(
+            "--frames",
+            "frames of trajectories.gif, >= 1 (default: %(default)s)",
+            integer_option("frames", minimum=1),
+            60,
+            "N",
+        ),
     )
     add_output(parser, "results.json and the pictures", progress=False)
 
@@ -97,7 +99,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Every optimizer on one 2-D function, then the pictures and results.json."""
     from descentlab import landscapes, optim
     from descentlab.report.tables import format_landscape_table
-    from descentlab.runs import default_out_dir, prepare_out_dir, to_json
+    from descentlab.runs import default_out_dir, prepare_out_dir
     from descentlab.runs.landscape import write_landscape_folder
     from descentlab.runs.names import (
         LOSS_FILE,
@@ -139,19 +141,20 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         tolerance=args.tolerance,
         frames=args.frames,
     )
-    if args.json:
-        print(to_json(results))
-    elif not args.quiet:
+
+    def summary() -> str:
         noise = (
             "" if args.noise == 0 else f", gradient noise {args.noise:g} (seed {args.noise_seed})"
         )
-        print(
-            f"descentlab landscape: {function.name}, {function.formula}, start "
-            f"({start[0]:g}, {start[1]:g}), {steps} steps{noise}\n"
+        files = f"{TRAJECTORIES_FILE}, {TRAJECTORIES_ANIMATION_FILE}, {LOSS_FILE}, {RESULTS_FILE}"
+        return "\n".join(
+            [
+                f"descentlab landscape: {function.name}, {function.formula}, start "
+                f"({start[0]:g}, {start[1]:g}), {steps} steps{noise}\n",
+                format_landscape_table(function, trajectories, rates, args.tolerance),
+                f"\nwrote {out_dir}/: {files}",
+            ]
         )
-        print(format_landscape_table(function, trajectories, rates, args.tolerance))
-        print(
-            f"\nwrote {out_dir}/: {TRAJECTORIES_FILE}, {TRAJECTORIES_ANIMATION_FILE}, "
-            f"{LOSS_FILE}, {RESULTS_FILE}"
-        )
+
+    show(args, results, summary)
     return 0

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from descentlab.cli.options import Option, add
 from descentlab.runs.names import PREDICTIONS_FILE
 
 DESCRIPTION = (
@@ -15,26 +16,29 @@ DESCRIPTION = (
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", type=Path, required=True, metavar="MODEL.npz")
-    parser.add_argument(
-        "--data",
-        type=Path,
-        required=True,
-        metavar="FILE",
-        help="a .csv with a header row (the model's feature columns, and optionally the label "
-        "column), an .npz with X (and y), or an .npy of features",
-    )
-    parser.add_argument(
-        "--target",
-        metavar="COLUMN",
-        help="the label column of a CSV (default: the column that is not a feature, if any)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path(PREDICTIONS_FILE),
-        metavar="FILE.csv",
-        help="where to write the predictions (refused if it exists; default: %(default)s)",
+    add(
+        parser,
+        Option("--model", "the model file", Path, metavar="MODEL.npz", required=True),
+        Option(
+            "--data",
+            "a .csv with a header row (the model's feature columns, and optionally the label "
+            "column), an .npz with X (and y), or an .npy of features",
+            Path,
+            metavar="FILE",
+            required=True,
+        ),
+        Option(
+            "--target",
+            "the label column of a CSV (default: the column that is not a feature, if any)",
+            metavar="COLUMN",
+        ),
+        Option(
+            "--out",
+            "where to write the predictions (refused if it exists; default: %(default)s)",
+            Path,
+            Path(PREDICTIONS_FILE),
+            "FILE.csv",
+        ),
     )
 
 

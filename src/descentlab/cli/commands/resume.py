@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from descentlab.cli.options import add_quiet
+from descentlab.cli.options import Option, add, quiet
 
 DESCRIPTION = (
     "Continue the train, compare or sweep run in RUN_DIR from its checkpoints, with the "
@@ -16,8 +16,7 @@ DESCRIPTION = (
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    add_quiet(parser)
+    add(parser, Option("run_dir", "the run's folder", Path, metavar="RUN_DIR"), quiet())
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:

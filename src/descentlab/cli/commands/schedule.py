@@ -6,8 +6,8 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from descentlab.cli.arguments import argument, parse_epochs, parse_learning_rate
-from descentlab.cli.options import add_schedule, schedule_of
+from descentlab.cli.arguments import parse_epochs, parse_learning_rate
+from descentlab.cli.options import Option, add, add_schedule, schedule_of
 
 DESCRIPTION = (
     "Print a learning-rate schedule's value over a run, and with --out draw it as a PNG; the "
@@ -16,22 +16,21 @@ DESCRIPTION = (
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--learning-rate",
-        type=argument(parse_learning_rate, "learning rate"),
-        default=0.1,
-        metavar="LR",
-        help="the initial rate lr0, > 0 (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--length",
-        type=argument(parse_epochs, "length"),
-        default=5000,
-        metavar="N",
-        help="how many units to show (default: %(default)s)",
+    add(
+        parser,
+        Option(
+            "--learning-rate",
+            "the initial rate lr0, > 0 (default: %(default)s)",
+            parse_learning_rate,
+            0.1,
+            "LR",
+        ),
+        Option(
+            "--length", "how many units to show (default: %(default)s)", parse_epochs, 5000, "N"
+        ),
     )
     add_schedule(parser)
-    parser.add_argument("--out", type=Path, metavar="FILE.png", help="write the plot here")
+    add(parser, Option("--out", "write the plot here", Path, metavar="FILE.png"))
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:

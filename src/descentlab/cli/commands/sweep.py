@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from descentlab.cli.arguments import (
-    argument,
     integer_option,
     parse_grid_values,
     parse_hyperparameter_grid,
@@ -20,14 +19,17 @@ from descentlab.cli.arguments import (
     parse_seed_list,
 )
 from descentlab.cli.options import (
-    add_checkpoint_every,
-    add_dataset,
-    add_eps_inside_sqrt,
-    add_optimizers,
+    EPS_INSIDE_SQRT,
+    Option,
+    add,
     add_output,
     add_schedule,
-    add_shape,
+    checkpoint_every,
+    dataset,
+    optimizers,
     schedule_of,
+    shape,
+    show,
 )
 
 if TYPE_CHECKING:
@@ -47,101 +49,112 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     from descentlab.datasets import DATASETS
     from descentlab.sweep.config import SEARCHES
 
-    add_optimizers(parser, ("gd", "momentum", "adam"), "optimizers to sweep, ")
+    add(parser, optimizers("sweep", ("gd", "momentum", "adam"), "optimizers to sweep, "))
     grid = parser.add_argument_group("what to sweep (" + GRID_VALUES_HELP + ")")
-    grid.add_argument(
-        "--learning-rate",
-        type=argument(parse_learning_rate_grid, "learning rate"),
-        default="1e-4..1e-1:log:13",
-        metavar="VALUES",
-        help="learning rates, > 0, for every optimizer, or per optimizer as "
-        "adam=1e-4..1e-1:log:13,gd=0.1 (values before the first NAME= go to the optimizers not "
-        "named) (default: %(default)s)",
+    add(
+        grid,
+        Option(
+            "--learning-rate",
+            "learning rates, > 0, for every optimizer, or per optimizer as "
+            "adam=1e-4..1e-1:log:13,gd=0.1 (values before the first NAME= go to the optimizers "
+            "not named) (default: %(default)s)",
+            parse_learning_rate_grid,
+            "1e-4..1e-1:log:13",
+            "VALUES",
+        ),
+        *(
+            Option(
+                f"--{name}",
+                f"{what}; the same as -H {name}=VALUES",
+                parse_grid_values(name),
+                metavar="VALUES",
+            )
+            for name, what in (
+                ("beta", "momentum's averaging coefficient"),
+                ("beta1", "first-moment coefficient of the Adam family"),
+                ("beta2", "second-moment coefficient of the Adam family"),
+                ("epsilon", "epsilon of every chosen optimizer that has one"),
+            )
+        ),
+        EPS_INSIDE_SQRT,
+        Option(
+            ("-H", "--hyperparameter"),
+            "any optimizer keyword, repeatable: -H beta1=0.8,0.9 sets it for every chosen "
+            "optimizer that has it, -H adam.beta1=0.8..0.99:lin:4 for one (which wins); a switch "
+            "takes true/false",
+            parse_hyperparameter_grid,
+            [],
+            "[OPT.]NAME=VALUES",
+            action="append",
+        ),
     )
-    for name, what in (
-        ("beta", "momentum's averaging coefficient"),
-        ("beta1", "first-moment coefficient of the Adam family"),
-        ("beta2", "second-moment coefficient of the Adam family"),
-        ("epsilon", "epsilon of every chosen optimizer that has one"),
-    ):
-        grid.add_argument(
-            f"--{name}",
-            type=argument(parse_grid_values(name), name),
-            metavar="VALUES",
-            help=f"{what}; the same as -H {name}=VALUES",
-        )
-    add_eps_inside_sqrt(grid)
-    grid.add_argument(
-        "-H",
-        "--hyperparameter",
-        type=argument(parse_hyperparameter_grid, "hyperparameter"),
-        action="append",
-        default=[],
-        metavar="[OPT.]NAME=VALUES",
-        help="any optimizer keyword, repeatable: -H beta1=0.8,0.9 sets it for every chosen "
-        "optimizer that has it, -H adam.beta1=0.8..0.99:lin:4 for one (which wins); a switch "
-        "takes true/false",
+    add(
+        grid.add_mutually_exclusive_group(),
+        Option(
+            "--seeds",
+            "train every configuration with seeds 0..N-1; seed 0 is the course's protocol "
+            "(default: 3)",
+            parse_seed_count,
+            (0, 1, 2),
+            "N",
+        ),
+        Option(
+            "--seed-list",
+            "train every configuration with these seeds instead",
+            parse_seed_list,
+            metavar="S,S,...",
+        ),
     )
-    seeds = grid.add_mutually_exclusive_group()
-    seeds.add_argument(
-        "--seeds",
-        type=argument(parse_seed_count, "seeds"),
-        default=(0, 1, 2),
-        metavar="N",
-        help="train every configuration with seeds 0..N-1; seed 0 is the course's protocol "
-        "(default: 3)",
+    add(
+        grid,
+        Option(
+            "--search",
+            "grid: every combination of the values; random: --samples configurations per "
+            "optimizer, each value drawn log-uniformly (log range), uniformly (lin range) or from "
+            "the list (default: grid)",
+            default="grid",
+            choices=SEARCHES,
+        ),
+        Option(
+            "--samples",
+            "random search: configurations per optimizer (default: 20)",
+            integer_option("samples", minimum=1),
+            metavar="N",
+        ),
+        Option(
+            "--search-seed",
+            "random search: the seed of the draws (default: 0)",
+            parse_seed,
+            metavar="S",
+        ),
     )
-    seeds.add_argument(
-        "--seed-list",
-        type=argument(parse_seed_list, "seed list"),
-        metavar="S,S,...",
-        help="train every configuration with these seeds instead",
+    add(
+        parser.add_argument_group("training (defaults: the published experiment)"),
+        dataset(next(iter(DATASETS)), f"one of: {', '.join(DATASETS)} (default: %(default)s)"),
+        *shape(),
     )
-    grid.add_argument(
-        "--search",
-        choices=SEARCHES,
-        default="grid",
-        help="grid: every combination of the values; random: --samples configurations per "
-        "optimizer, each value drawn log-uniformly (log range), uniformly (lin range) or from "
-        "the list (default: grid)",
-    )
-    grid.add_argument(
-        "--samples",
-        type=argument(integer_option("samples", minimum=1), "samples"),
-        metavar="N",
-        help="random search: configurations per optimizer (default: 20)",
-    )
-    grid.add_argument(
-        "--search-seed",
-        type=argument(parse_seed, "search seed"),
-        metavar="S",
-        help="random search: the seed of the draws (default: 0)",
-    )
-    training = parser.add_argument_group("training (defaults: the published experiment)")
-    default_dataset = next(iter(DATASETS))
-    add_dataset(training, default_dataset, f"one of: {', '.join(DATASETS)} (default: %(default)s)")
-    add_shape(training)
     add_schedule(parser)
-    execution = parser.add_argument_group("execution (never changes the results)")
-    execution.add_argument(
-        "--max-stack",
-        type=argument(integer_option("max stack", minimum=1), "max stack"),
-        metavar="N",
-        help="at most N runs per stack; larger sweeps are cut into chunks (default: as many "
-        "as fit in 512 MiB by the memory estimate)",
-    )
-    execution.add_argument(
-        "--jobs",
-        type=argument(parse_jobs, "jobs"),
-        default=1,
-        metavar="N|auto",
-        help="train chunks in N processes; auto: one per core that other processes leave idle, "
-        "when the sweep is big enough to gain from it (default: 1)",
-    )
-    add_checkpoint_every(
-        execution,
-        "each chunk's state (checkpoints/chunk-<i>.npz in the sweep folder)",
-        also=", and so does a chunk that finishes",
+    add(
+        parser.add_argument_group("execution (never changes the results)"),
+        Option(
+            "--max-stack",
+            "at most N runs per stack; larger sweeps are cut into chunks (default: as many as "
+            "fit in 512 MiB by the memory estimate)",
+            integer_option("max stack", minimum=1),
+            metavar="N",
+        ),
+        Option(
+            "--jobs",
+            "train chunks in N processes; auto: one per core that other processes leave idle, "
+            "when the sweep is big enough to gain from it (default: 1)",
+            parse_jobs,
+            1,
+            "N|auto",
+        ),
+        checkpoint_every(
+            "each chunk's state (checkpoints/chunk-<i>.npz in the sweep folder)",
+            also=", and so does a chunk that finishes",
+        ),
     )
     add_output(parser, "results.json and sensitivity.png")
 
@@ -186,7 +199,8 @@ def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) 
     from descentlab import datasets
     from descentlab.cli.interrupt import Advance, shows_progress, train_interruptibly
     from descentlab.cli.parser import EXIT_INTERRUPTED
-    from descentlab.runs import RunFolder, to_json
+    from descentlab.report.tables import describe_training
+    from descentlab.runs import RunFolder
     from descentlab.runs.names import CHECKPOINT_DIR, RESULTS_FILE, SENSITIVITY_FILE
     from descentlab.runs.sweep import write_sweep_folder
     from descentlab.sweep import (
@@ -242,24 +256,24 @@ def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) 
         if outcome is None:
             return EXIT_INTERRUPTED
         results = write_sweep_folder(folder.path, outcome, dataset)
-    if args.json:
-        print(to_json(results))
-    elif not args.quiet:
-        layers = results["config"]["layers"]  # type: ignore[index]
-        batch = "full" if config.batch_size is None else config.batch_size
-        print(
-            f"descentlab sweep: {dataset.name} ({dataset.n_examples} examples), layers {layers}, "
-            f"batch {batch}, {config.epochs} epochs; {config.search} search: "
+
+    def summary() -> str:
+        data, batches = describe_training(results)
+        lines = [
+            f"descentlab sweep: {data}, {batches}; {config.search} search: "
             f"{len(config.configurations)} configurations x {len(config.seeds)} seeds = "
-            f"{len(config.runs)} runs\n"
-        )
-        print(format_table(summarize(outcome)))
-        print(f"\n{describe_execution(outcome)}")
+            f"{len(config.runs)} runs\n",
+            format_table(summarize(outcome)),
+            f"\n{describe_execution(outcome)}",
+        ]
         if args.jobs == "auto":
-            print(
+            lines.append(
                 f"--jobs auto chose {jobs}: {cores} cores, {busy:.1f} kept busy by other "
                 f"processes, {len(config.runs) * config.epochs} run-epochs to train (at least "
                 f"{AUTO_MIN_RUN_EPOCHS} per process)"
             )
-        print(f"wrote {folder.path}/: {RESULTS_FILE}, {SENSITIVITY_FILE}, {CHECKPOINT_DIR}/")
+        files = f"{RESULTS_FILE}, {SENSITIVITY_FILE}, {CHECKPOINT_DIR}/"
+        return "\n".join([*lines, f"wrote {folder.path}/: {files}"])
+
+    show(args, results, summary)
     return 0

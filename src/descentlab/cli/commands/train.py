@@ -6,8 +6,8 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from descentlab.cli.arguments import argument, parse_optimizer
-from descentlab.cli.options import add_training
+from descentlab.cli.arguments import parse_optimizer
+from descentlab.cli.options import Option, add, add_training
 
 DESCRIPTION = "Train one optimizer; writes the same files as compare, with one run."
 
@@ -15,19 +15,25 @@ DESCRIPTION = "Train one optimizer; writes the same files as compare, with one r
 def add_options(parser: argparse.ArgumentParser) -> None:
     from descentlab import optim
 
-    parser.add_argument(
-        "--optimizer",
-        type=argument(parse_optimizer, "optimizer"),
-        default="adam",
-        help=f"one of: {', '.join(optim.names())} (default: %(default)s)",
+    add(
+        parser,
+        Option(
+            "--optimizer",
+            f"one of: {', '.join(optim.names('train'))} (default: %(default)s)",
+            lambda text: parse_optimizer(text, "train"),
+            "adam",
+        ),
     )
-    add_training(parser, "results.json, plots and report.html")
-    parser.add_argument(
-        "--save",
-        type=Path,
-        metavar="MODEL.npz",
-        help="write the trained network (with its classes, feature names and scaling) as a "
-        "model file for 'descentlab predict'",
+    add_training(parser, "train")
+    add(
+        parser,
+        Option(
+            "--save",
+            "write the trained network (with its classes, feature names and scaling) as a model "
+            "file for 'descentlab predict'",
+            Path,
+            metavar="MODEL.npz",
+        ),
     )
 
 
