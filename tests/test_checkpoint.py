@@ -1,12 +1,15 @@
-"""Checkpoints: interrupting a run and resuming it ends exactly as the uninterrupted run."""
+"""Checkpoints: interrupting a run and resuming it ends exactly as the uninterrupted run, and
+the resumed run trains only the epochs that were left (``progress`` sees each epoch trained)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import checkpoint_epochs_done
 from descentlab import checkpoint, datasets
 from descentlab.experiment import Checkpointing, ExperimentConfig, RunOutcome, run_experiment
 from descentlab.train import TrainingInterrupted
@@ -28,6 +31,12 @@ CONFIGS = {
 }
 
 
+def _recorder() -> tuple[list[int], Callable[[int, np.ndarray], None]]:
+    """A ``progress`` callback and the list of the epochs it saw trained."""
+    epochs: list[int] = []
+    return epochs, lambda epoch, costs: epochs.append(epoch)
+
+
 def _same(a: list[RunOutcome], b: list[RunOutcome]) -> None:
     for one, two in zip(a, b, strict=True):
         assert np.array_equal(one.result.params, two.result.params)
@@ -46,7 +55,8 @@ def test_interrupt_then_resume_equals_uninterrupted(
 ) -> None:
     config = CONFIGS[name]
     dataset = datasets.moons()
-    whole = run_experiment(config, dataset)
+    whole_epochs, progress = _recorder()
+    whole = run_experiment(config, dataset, progress)
     path = tmp_path / "checkpoint.npz"
     epochs_seen = []
 
@@ -59,10 +69,15 @@ def test_interrupt_then_resume_equals_uninterrupted(
             config, dataset, checkpointing=Checkpointing(path, every=5, interrupted=interrupted)
         )
     assert stopped.value.epochs_done == stop_after
+    assert checkpoint_epochs_done(path) == stop_after
+    resumed_epochs, progress = _recorder()
     resumed = run_experiment(
-        config, dataset, checkpointing=Checkpointing(path, every=5, resume=True)
+        config, dataset, progress, checkpointing=Checkpointing(path, every=5, resume=True)
     )
     _same(resumed, whole)
+    # It went on from the checkpoint: exactly the epochs the whole run trained after it.
+    assert resumed_epochs == whole_epochs[stop_after:]
+    assert resumed_epochs[0] == stop_after
 
 
 def test_periodic_checkpoints_and_resuming_a_finished_checkpoint(tmp_path: Path) -> None:
@@ -70,9 +85,14 @@ def test_periodic_checkpoints_and_resuming_a_finished_checkpoint(tmp_path: Path)
     dataset = datasets.moons()
     path = tmp_path / "checkpoint.npz"
     whole = run_experiment(config, dataset, checkpointing=Checkpointing(path, every=10))
+    assert checkpoint_epochs_done(path) == 20
     # The last periodic checkpoint is at epoch 20: resuming trains nothing and gives the same.
-    again = run_experiment(config, dataset, checkpointing=Checkpointing(path, resume=True))
+    trained, progress = _recorder()
+    again = run_experiment(
+        config, dataset, progress, checkpointing=Checkpointing(path, resume=True)
+    )
     _same(again, whole)
+    assert trained == []
 
 
 def test_damaged_or_missing_checkpoints_are_refused(tmp_path: Path) -> None:
@@ -91,17 +111,25 @@ def test_resuming_twice_keeps_the_whole_history(tmp_path: Path) -> None:
     dataset = datasets.moons()
     whole = run_experiment(config, dataset)
     path = tmp_path / "checkpoint.npz"
-    for stop_after, resume in ((7, False), (9, True)):
+    # Stopped after 7 epochs, then resumed and stopped after 9 more (epochs 7..15).
+    for stop_after, resume, first_epoch in ((7, False, 0), (9, True, 7)):
         calls = []
 
         def interrupted(calls: list[int] = calls, stop_after: int = stop_after) -> bool:
             calls.append(1)
             return len(calls) == stop_after
 
-        with pytest.raises(TrainingInterrupted):
+        trained, progress = _recorder()
+        with pytest.raises(TrainingInterrupted) as stopped:
             run_experiment(
-                config, dataset,
+                config, dataset, progress,
                 checkpointing=Checkpointing(path, every=5, interrupted=interrupted, resume=resume),
             )  # fmt: skip
-    resumed = run_experiment(config, dataset, checkpointing=Checkpointing(path, resume=True))
+        assert trained == list(range(first_epoch, first_epoch + stop_after))
+        assert stopped.value.epochs_done == checkpoint_epochs_done(path) == trained[-1] + 1
+    trained, progress = _recorder()
+    resumed = run_experiment(
+        config, dataset, progress, checkpointing=Checkpointing(path, resume=True)
+    )
     _same(resumed, whole)
+    assert trained == list(range(16, 30))

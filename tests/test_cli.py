@@ -1,33 +1,32 @@
-"""The command line, run as a user runs it: in a subprocess."""
+"""The command line, called in-process (``main(argv)``) with the words a user types; the entry
+point itself (``python -m descentlab``) and the terminal check run as fresh processes."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import cli_command, run_cli, run_cli_process
 from descentlab import __version__
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "descentlab", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        env={**os.environ, "PYTHONWARNINGS": "error::RuntimeWarning"},
-    )
 
 
 def test_version() -> None:
     result = run_cli("--version")
     assert result.returncode == 0
     assert result.stdout.strip() == f"descentlab {__version__}"
+
+
+def test_python_m_descentlab_is_the_command() -> None:
+    """The entry point itself, in a fresh process: the exit code and output reach the shell."""
+    result = run_cli_process("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"descentlab {__version__}"
+    usage = run_cli_process()
+    assert usage.returncode == 2 and "usage: descentlab" in usage.stdout
 
 
 def test_help_teaches_the_commands_and_defaults() -> None:
@@ -201,8 +200,8 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     primary, secondary = pty.openpty()
     try:
         process = subprocess.run(
-            [sys.executable, "-m", "descentlab", "train", "--optimizer", "gd", "--epochs", "300",
-             "--out", str(tmp_path / "tty")],
+            cli_command("train", "--optimizer", "gd", "--epochs", "300", "--out",
+                        str(tmp_path / "tty")),
             stdout=secondary, stderr=subprocess.PIPE, timeout=120,
         )  # fmt: skip
     finally:
@@ -220,7 +219,9 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     assert process.returncode == 0
     # tqdm draws on stderr; on a terminal it shows "gd:" and the epoch counter.
     assert b"epoch" in process.stderr and b"gd" in process.stderr
-    piped = run_cli("train", "--optimizer", "gd", "--epochs", "300", "--out", str(tmp_path / "p"))
+    piped = run_cli_process(
+        "train", "--optimizer", "gd", "--epochs", "300", "--out", str(tmp_path / "p")
+    )
     assert piped.stderr == ""
     assert b"final cost" in b"".join(chunks)
 

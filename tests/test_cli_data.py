@@ -8,22 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_cli import run_cli
-
-FRUIT = """weight_g,diameter_cm,fruit
-150,7.1,apple
-120,6.5,apple
-170,7.5,apple
-140,6.9,apple
-130,6.0,orange
-180,7.8,orange
-160,7.4,orange
-200,8.1,orange
-10,2.1,plum
-35,4.0,plum
-40,4.3,plum
-28,3.6,plum
-"""
+from conftest import FRUIT, run_cli
 
 
 def test_user_csv_with_string_labels(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -78,6 +79,7 @@ words = st.one_of(
 )
 
 
+@pytest.mark.slow  # sixty runs, each writing its whole run folder
 @settings(
     max_examples=60,
     deadline=None,

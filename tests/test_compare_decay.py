@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_cli import run_cli
+from conftest import run_cli
 
 PUBLISHED = json.loads(
     (Path(__file__).parent / "fixtures" / "published_comparison.json").read_text()

@@ -1,7 +1,7 @@
 """The main job: `descentlab compare` with its defaults reproduces the published comparison.
 
-One real run of the published experiment (three optimizers, 10000 epochs: tens of seconds)
-is shared by every test in this file.
+One real run of the published experiment (three optimizers, 10000 epochs: tens of seconds),
+conftest's ``published_comparison``, is shared by every test of the session that needs it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from test_cli import run_cli
+from conftest import Result
 
 PUBLISHED = json.loads(
     (Path(__file__).parent / "fixtures" / "published_comparison.json").read_text()
@@ -24,14 +24,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.exact]
 
 
 @pytest.fixture(scope="module")
-def compare_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, dict[str, Any]]:
-    out = tmp_path_factory.mktemp("compare") / "published"
-    result = run_cli("compare", "--out", str(out))
-    assert result.returncode == 0, result.stderr
+def compare_run(
+    published_comparison: tuple[Result, Path],
+) -> tuple[Result, Path, dict[str, Any]]:
+    result, out = published_comparison
     return result, out, json.loads((out / "results.json").read_text())
 
 
-def test_published_accuracies_exactly(compare_run: tuple[Any, Path, dict[str, Any]]) -> None:
+def test_published_accuracies_exactly(compare_run: tuple[Result, Path, dict[str, Any]]) -> None:
     _, _, results = compare_run
     runs = {run["optimizer"]: run for run in results["runs"]}
     assert list(runs) == list(OPTIMIZERS)
@@ -41,7 +41,7 @@ def test_published_accuracies_exactly(compare_run: tuple[Any, Path, dict[str, An
     assert round(runs["gd"]["train_accuracy"], 12) == float("0.796666666667")
 
 
-def test_published_epoch_cost_lines(compare_run: tuple[Any, Path, dict[str, Any]]) -> None:
+def test_published_epoch_cost_lines(compare_run: tuple[Result, Path, dict[str, Any]]) -> None:
     _, out, results = compare_run
     published = PUBLISHED["epoch_cost_lines_v1a"]
     for run in results["runs"]:
@@ -57,7 +57,7 @@ def test_published_epoch_cost_lines(compare_run: tuple[Any, Path, dict[str, Any]
 
 
 def test_published_last_minibatch_cost_lines(
-    compare_run: tuple[Any, Path, dict[str, Any]],
+    compare_run: tuple[Result, Path, dict[str, Any]],
 ) -> None:
     _, out, results = compare_run
     published = PUBLISHED["last_minibatch_cost_lines_original"]
@@ -71,7 +71,7 @@ def test_published_last_minibatch_cost_lines(
 
 
 def test_cost_shape_is_measured_as_published(
-    compare_run: tuple[Any, Path, dict[str, Any]],
+    compare_run: tuple[Result, Path, dict[str, Any]],
 ) -> None:
     _, _, results = compare_run
     shapes = {run["optimizer"]: run["cost_shape"] for run in results["runs"]}
@@ -85,7 +85,7 @@ def run_threshold(results: dict[str, Any]) -> float:
     return float(threshold)
 
 
-def test_printed_table(compare_run: tuple[Any, Path, dict[str, Any]]) -> None:
+def test_printed_table(compare_run: tuple[Result, Path, dict[str, Any]]) -> None:
     result, out, _ = compare_run
     lines = result.stdout.splitlines()
     header = next(line for line in lines if line.startswith("optimizer"))
@@ -102,7 +102,7 @@ def test_printed_table(compare_run: tuple[Any, Path, dict[str, Any]]) -> None:
     assert f"wrote {out}/" in result.stdout
 
 
-def test_results_document_contract(compare_run: tuple[Any, Path, dict[str, Any]]) -> None:
+def test_results_document_contract(compare_run: tuple[Result, Path, dict[str, Any]]) -> None:
     _, out, results = compare_run
     assert results["status"] == "finished"
     assert results["descentlab_version"]

@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from conftest import run_cli, run_cli_process
 from descentlab import __version__, optim
-from descentlab.cli import main
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["landscape", *args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def test_writes_pictures_animation_and_results(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_writes_pictures_animation_and_results(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    code, stdout, _ = run(
-        capsys, "--function", "rosenbrock", "--optimizers", "gd,momentum,adam,rmsprop",
+    code, stdout, _ = run_cli(
+        "landscape", "--function", "rosenbrock", "--optimizers", "gd,momentum,adam,rmsprop",
         "--steps", "30", "--start", "-1.5,2", "--learning-rate", "gd=0.001,adam=0.05",
         "--frames", "4", "--out", str(out),
     )  # fmt: skip
@@ -55,11 +44,9 @@ def test_writes_pictures_animation_and_results(
         assert optimizer in stdout
 
 
-def test_every_optimizer_is_accepted_with_scoped_hyperparameters(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, _, err = run(
-        capsys, "--function", "quadratic", "--optimizers", ",".join(optim.names()),
+def test_every_optimizer_is_accepted_with_scoped_hyperparameters(tmp_path: Path) -> None:
+    code, _, err = run_cli(
+        "landscape", "--function", "quadratic", "--optimizers", ",".join(optim.names()),
         "--steps", "3", "--frames", "1", "-H", "sgd.nesterov=true", "-H", "sgd.momentum=0.5",
         "-H", "beta1=0.8", "--noise", "0.1", "--noise-seed", "4", "--out", str(tmp_path / "all"),
     )  # fmt: skip
@@ -72,11 +59,9 @@ def test_every_optimizer_is_accepted_with_scoped_hyperparameters(
     assert results["function"]["noise"] == {"scale": 0.1, "seed": 4}
 
 
-def test_saddle_reports_its_saddle_point_and_a_divergence(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, stdout, _ = run(
-        capsys, "--function", "saddle", "--optimizers", "gd,adam", "--learning-rate", "gd=5",
+def test_saddle_reports_its_saddle_point_and_a_divergence(tmp_path: Path) -> None:
+    code, stdout, _ = run_cli(
+        "landscape", "--function", "saddle", "--optimizers", "gd,adam", "--learning-rate", "gd=5",
         "--steps", "40", "--frames", "2", "--out", str(tmp_path / "saddle"),
     )  # fmt: skip
     assert code == 0
@@ -85,11 +70,9 @@ def test_saddle_reports_its_saddle_point_and_a_divergence(
     assert runs[0]["status"] == "diverged" and runs[1]["status"] == "finished"
 
 
-def test_refuses_a_folder_that_already_holds_results(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_refuses_a_folder_that_already_holds_results(tmp_path: Path) -> None:
     (tmp_path / "results.json").write_text("{}")
-    code, _, err = run(capsys, "--steps", "2", "--frames", "1", "--out", str(tmp_path))
+    code, _, err = run_cli("landscape", "--steps", "2", "--frames", "1", "--out", str(tmp_path))
     assert code == 2 and "already holds a run" in err
     assert (tmp_path / "results.json").read_text() == "{}"
 
@@ -111,23 +94,20 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize("args, message", BAD_INPUTS)
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(
-    args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    args: list[str], message: str, tmp_path: Path
 ) -> None:
-    with pytest.raises(SystemExit) as exit_info:  # argparse's errors exit; ValueErrors return 2
-        raise SystemExit(main(["landscape", *args, "--out", str(tmp_path / "out")]))
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
+    # argparse's errors exit (run_cli turns that into the code); ValueErrors return 2.
+    code, _, err = run_cli("landscape", *args, "--out", str(tmp_path / "out"))
+    assert code == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out" / "results.json").exists()
 
 
 def test_bad_input_from_the_shell_has_no_traceback(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "descentlab", "landscape", "--start", "-1.5,2,0", "--out",
-         str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=60, env={**os.environ},
-    )  # fmt: skip
+    result = run_cli_process(
+        "landscape", "--start", "-1.5,2,0", "--out", str(tmp_path / "out"), timeout=60
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip() == (

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_cli import run_cli
-from test_cli_data import FRUIT
+from conftest import FRUIT, run_cli
 
 
 @pytest.fixture(scope="module")

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import run_cli
 from descentlab import datasets, optim
 from descentlab.schedules import ScheduleSpec
 from descentlab.seeds import run_seeds
@@ -275,21 +274,10 @@ def test_diverged_runs_are_marked_counted_and_left_out_of_the_statistics() -> No
 # --- the command --------------------------------------------------------------------------------
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "descentlab", "sweep", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        env={**os.environ, "PYTHONWARNINGS": "error::RuntimeWarning"},
-    )
-
-
 def test_sweep_prints_the_table_and_writes_results_and_plot(tmp_path: Path) -> None:
     out = tmp_path / "sweep"
     result = run_cli(
-        "--optimizers", "gd,adam", "--learning-rate", "gd=0.1,1e3,adam=1e-3..1e-1:log:3",
+        "sweep", "--optimizers", "gd,adam", "--learning-rate", "gd=0.1,1e3,adam=1e-3..1e-1:log:3",
         "--seeds", "2", "--epochs", "120", "--out", str(out),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -328,7 +316,7 @@ def test_sweep_prints_the_table_and_writes_results_and_plot(tmp_path: Path) -> N
 
 def test_json_quiet_random_search_and_two_processes(tmp_path: Path) -> None:
     common = [
-        "--optimizers", "adam", "--learning-rate", "1e-3..1e-1:log", "--search", "random",
+        "sweep", "--optimizers", "adam", "--learning-rate", "1e-3..1e-1:log", "--search", "random",
         "--samples", "3", "--search-seed", "9", "--seed-list", "0,5", "--epochs", "30",
     ]  # fmt: skip
     printed = run_cli(*common, "--json", "--jobs", "2", "--out", str(tmp_path / "j"))
@@ -388,7 +376,7 @@ def test_bad_grid_specs_are_one_line_exit_2_and_write_nothing(
     args: list[str], message: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    result = run_cli("--epochs", "1", "--seeds", "1", *args, "--out", str(out))
+    result = run_cli("sweep", "--epochs", "1", "--seeds", "1", *args, "--out", str(out))
     # --seeds given twice is fine for argparse (the last wins) except with --seed-list.
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""

@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import run_cli
 from descentlab import datasets
 from descentlab.experiment import ExperimentConfig, run_experiment
 from descentlab.report.weight_paths import project_paths
-from test_cli import run_cli
 
 
 def test_projection_finds_the_directions_the_paths_vary_along() -> None:
