@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import doctest
 import json
 import warnings
 from pathlib import Path
@@ -688,11 +687,3 @@ def test_sample_weight_is_routed_through_cross_val_score() -> None:
     assert not any(
         np.array_equal(weighted.params_, unweighted.params_) for weighted, unweighted, _ in fitted
     )
-
-
-@pytest.mark.slow
-def test_docs_examples_run() -> None:
-    """Every ``>>>`` example of docs/sklearn.md (the course's 10000 epochs make it slow)."""
-    page = Path(__file__).parents[1] / "docs" / "sklearn.md"
-    result = doctest.testfile(str(page), module_relative=False, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted >= 20

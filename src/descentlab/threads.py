@@ -25,7 +25,8 @@ the matrices are small or when another process holds the other core (OpenBLAS sp
 product between both threads, and presumably the one sharing a core holds the other up, many
 times per step). With the other core busy, breast_cancer with a (100,) network took 1.57 s
 instead of 0.16 s, digits 15.6 s instead of 0.67 s (issue 10);
-``python tools/bench.py --threads-only`` measures that case again (the README shows its table).
+``python tools/bench.py --threads-only`` measures that case again (docs/benchmarks.md has the
+table).
 ``python tools/bench.py --crossover --repeat 3`` times one epoch of [256, H, 1] networks (batch
 200) with one thread and with two, on an idle machine and with one core kept busy;
 CROSSOVER_MEASUREMENTS holds its numbers. On the idle machine a second thread gained nothing up
