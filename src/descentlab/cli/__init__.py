@@ -6,7 +6,8 @@
 ``options``     option groups several commands share, declared once, and their readers
 ``arguments``   value types: text -> checked value or a one-line error
 ``interrupt``   Ctrl-C and the progress bar around a training call
-``training``    what ``compare`` and ``train`` share
+``data``        the data options of ``compare`` and ``train``, and their reader
+``training``    what ``compare`` and ``train`` share: their options, run and printout
 """
 
 from descentlab.cli.main import main

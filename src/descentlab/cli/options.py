@@ -14,10 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from descentlab.cli.arguments import (
-    LearningRates,
     argument,
-    decay,
-    fraction,
     integer_option,
     nonnegative_number,
     parse_batch_size,
@@ -25,13 +22,10 @@ from descentlab.cli.arguments import (
     parse_epochs,
     parse_hyperparameter,
     parse_layers,
-    parse_learning_rates,
     parse_optimizers,
-    parse_seed,
 )
 
 if TYPE_CHECKING:
-    from descentlab.datasets import Dataset
     from descentlab.schedules import ScheduleSpec
 
 Group = argparse.ArgumentParser | argparse._ArgumentGroup
@@ -250,174 +244,4 @@ def schedule_of(args: argparse.Namespace) -> ScheduleSpec:
         unit=args.schedule_unit,
         warmup=args.warmup,
         min_learning_rate=args.min_learning_rate,
-    )
-
-
-def add_data(parser: argparse.ArgumentParser) -> None:
-    """The "data" group: a named dataset or the user's file, splits and precision;
-    ``load_data(args)`` reads it."""
-    from descentlab.datasets import DATASETS
-
-    add(
-        parser.add_argument_group("data (default: the course's moons)"),
-        dataset(None, f"a named dataset: {', '.join(DATASETS)} (default: moons)"),
-        Option(
-            "--data",
-            "your own data: a .csv with a header row, a .npz with arrays X and y, or a .npy with "
-            "its labels in <stem>_y.npy (one example per row)",
-            Path,
-            metavar="FILE",
-        ),
-        Option(
-            "--target",
-            "with --data: the label column of a CSV (default: the last), the label array of an "
-            ".npz (default: y), or the labels file of an .npy",
-            metavar="COLUMN",
-        ),
-        Option(
-            "--n-samples",
-            "examples a synthetic dataset draws (default: the dataset's own, 300)",
-            integer_option("n-samples", minimum=2),
-            metavar="N",
-        ),
-        Option(
-            "--noise",
-            "noise of a synthetic dataset (default: the dataset's own; moons 0.2)",
-            nonnegative_number("noise"),
-        ),
-        Option(
-            "--data-seed",
-            "seed of a synthetic dataset (default: the dataset's own; moons 3)",
-            parse_seed,
-            metavar="S",
-        ),
-        Option(
-            "--standardize",
-            "scale every feature to mean 0 and deviation 1, learned on the training split "
-            "(default: on for every dataset but the course's moons)",
-            action=argparse.BooleanOptionalAction,
-        ),
-        Option(
-            "--validation-fraction",
-            "hold out this fraction, stratified, to measure validation cost and accuracy every "
-            "epoch (default: 0)",
-            fraction("validation fraction"),
-            0.0,
-            "F",
-        ),
-        Option(
-            "--test-fraction",
-            "hold out this fraction, stratified, for a final test accuracy (default: 0)",
-            fraction("test fraction"),
-            0.0,
-            "F",
-        ),
-        Option(
-            "--early-stopping",
-            "stop a run once its validation cost has not improved for --patience epochs and keep "
-            "its best epoch's weights (needs --validation-fraction)",
-            action="store_true",
-        ),
-        Option(
-            "--patience",
-            "epochs without a better validation cost before stopping (default: %(default)s)",
-            integer_option("patience", minimum=1),
-            10,
-            "N",
-        ),
-        Option(
-            "--dtype",
-            "precision of training (float32 halves memory and is faster on big data; default: "
-            "%(default)s)",
-            default="float64",
-            choices=("float64", "float32"),
-        ),
-    )
-
-
-def load_data(args: argparse.Namespace) -> Dataset:
-    """The dataset the "data" group names: ``--data FILE`` or ``--dataset NAME`` with its
-    settings."""
-    from descentlab import datasets, loaders
-
-    settings = {"n_samples": args.n_samples, "noise": args.noise, "seed": args.data_seed}
-    given = {key: value for key, value in settings.items() if value is not None}
-    if args.data is not None:
-        if args.dataset is not None or given:
-            raise ValueError(
-                "--data reads your own file; --dataset, --n-samples, --noise and --data-seed "
-                "are for named datasets"
-            )
-        return loaders.load_file(args.data, target=args.target)
-    if args.target is not None:
-        raise ValueError("--target goes with --data")
-    return datasets.load(args.dataset or "moons", **given)
-
-
-def add_training(parser: argparse.ArgumentParser, command: str) -> None:
-    """Every option of ``compare`` and ``train`` but the optimizer choice: training, optimizer
-    hyperparameters, schedule, data and output."""
-    from descentlab import optim
-
-    adam_family = ", ".join(optim.names_with("beta1", command))
-    add(
-        parser.add_argument_group("training (defaults: the published experiment)"),
-        *shape(),
-        Option(
-            "--learning-rate",
-            "step size, > 0: one number for every optimizer, or per optimizer as "
-            "gd=0.1,momentum=0.1,adam=0.01 (a bare number sets the rest) (default: 0.0007)",
-            parse_learning_rates,
-            LearningRates(0.0007, {}),
-            "LR",
-        ),
-        Option(
-            "--seed",
-            "0 is the course's protocol (init RandomState(3), epoch e shuffled with "
-            "RandomState(11 + e)); any other value derives both streams from it (default: 0)",
-            parse_seed,
-            0,
-        ),
-    )
-    add(
-        parser.add_argument_group("optimizer hyperparameters"),
-        Option(
-            "--beta", "momentum's averaging coefficient, in [0, 1) (default: 0.9)", decay("beta")
-        ),
-        Option(
-            "--beta1",
-            f"first-moment coefficient of {adam_family}, in [0, 1) (default: 0.9)",
-            decay("beta1"),
-        ),
-        Option(
-            "--beta2",
-            f"second-moment coefficient of {adam_family}, in [0, 1) (default: 0.999)",
-            decay("beta2"),
-        ),
-        Option(
-            "--epsilon",
-            "epsilon of every chosen optimizer that has one, >= 0 (default: each optimizer's "
-            "own, 1e-8 for adam)",
-            nonnegative_number("epsilon"),
-        ),
-        EPS_INSIDE_SQRT,
-        hyperparameter(
-            "-H momentum=0.9 sets it for every chosen optimizer that has it, -H sgd.nesterov=true "
-            "for one; VALUE is a number or true/false (see the README for each optimizer's "
-            "keywords)"
-        ),
-    )
-    add_schedule(parser)
-    add_data(parser)
-    add(
-        add_output(parser, "results.json, plots and report.html"),
-        Option(
-            "--weight-paths",
-            "record every run's weights every EVERY epochs and draw their paths projected onto "
-            "the two principal directions of all of them (weight_paths.png; 0: off; default: 0)",
-            integer_option("weight paths", minimum=0),
-            0,
-            "EVERY",
-        ),
-        checkpoint_every("a checkpoint (checkpoint.npz in the run folder)", also=" one"),
     )

@@ -9,8 +9,28 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from descentlab import optim
+from descentlab.cli.arguments import (
+    LearningRates,
+    decay,
+    integer_option,
+    nonnegative_number,
+    parse_learning_rates,
+    parse_seed,
+)
+from descentlab.cli.data import add_data, load_data
 from descentlab.cli.interrupt import Advance, shows_progress, train_interruptibly
-from descentlab.cli.options import load_data, schedule_of, show
+from descentlab.cli.options import (
+    EPS_INSIDE_SQRT,
+    Option,
+    add,
+    add_output,
+    add_schedule,
+    checkpoint_every,
+    hyperparameter,
+    schedule_of,
+    shape,
+    show,
+)
 from descentlab.cli.parser import EXIT_INTERRUPTED
 from descentlab.experiment import (
     Checkpointing,
@@ -25,6 +45,75 @@ from descentlab.runs.model import check_save_path, save_model
 from descentlab.runs.names import COST_CURVES_FILE, REPORT_FILE, RESULTS_FILE
 from descentlab.runs.training import write_run_folder
 from descentlab.train import TrainingInterrupted
+
+
+def add_training(parser: argparse.ArgumentParser, command: str) -> None:
+    """Every option of ``compare`` and ``train`` but the optimizer choice: training, optimizer
+    hyperparameters, schedule, data and output."""
+    from descentlab import optim
+
+    adam_family = ", ".join(optim.names_with("beta1", command))
+    add(
+        parser.add_argument_group("training (defaults: the published experiment)"),
+        *shape(),
+        Option(
+            "--learning-rate",
+            "step size, > 0: one number for every optimizer, or per optimizer as "
+            "gd=0.1,momentum=0.1,adam=0.01 (a bare number sets the rest) (default: 0.0007)",
+            parse_learning_rates,
+            LearningRates(0.0007, {}),
+            "LR",
+        ),
+        Option(
+            "--seed",
+            "0 is the course's protocol (init RandomState(3), epoch e shuffled with "
+            "RandomState(11 + e)); any other value derives both streams from it (default: 0)",
+            parse_seed,
+            0,
+        ),
+    )
+    add(
+        parser.add_argument_group("optimizer hyperparameters"),
+        Option(
+            "--beta", "momentum's averaging coefficient, in [0, 1) (default: 0.9)", decay("beta")
+        ),
+        Option(
+            "--beta1",
+            f"first-moment coefficient of {adam_family}, in [0, 1) (default: 0.9)",
+            decay("beta1"),
+        ),
+        Option(
+            "--beta2",
+            f"second-moment coefficient of {adam_family}, in [0, 1) (default: 0.999)",
+            decay("beta2"),
+        ),
+        Option(
+            "--epsilon",
+            "epsilon of every chosen optimizer that has one, >= 0 (default: each optimizer's "
+            "own, 1e-8 for adam)",
+            nonnegative_number("epsilon"),
+        ),
+        EPS_INSIDE_SQRT,
+        hyperparameter(
+            "-H momentum=0.9 sets it for every chosen optimizer that has it, -H sgd.nesterov=true "
+            "for one; VALUE is a number or true/false (see the README for each optimizer's "
+            "keywords)"
+        ),
+    )
+    add_schedule(parser)
+    add_data(parser)
+    add(
+        add_output(parser, "results.json, plots and report.html"),
+        Option(
+            "--weight-paths",
+            "record every run's weights every EVERY epochs and draw their paths projected onto "
+            "the two principal directions of all of them (weight_paths.png; 0: off; default: 0)",
+            integer_option("weight paths", minimum=0),
+            0,
+            "EVERY",
+        ),
+        checkpoint_every("a checkpoint (checkpoint.npz in the run folder)", also=" one"),
+    )
 
 
 def config_of(args: argparse.Namespace, names: tuple[str, ...]) -> ExperimentConfig:

@@ -6,7 +6,8 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from descentlab.cli.options import add, add_training, optimizers
+from descentlab.cli.options import add, optimizers
+from descentlab.cli.training import add_training, run_training
 
 DESCRIPTION = (
     "Train every optimizer from the same initial weights on the same batches and write "
@@ -24,6 +25,4 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) -> int:
-    from descentlab.cli.training import run_training
-
     return run_training(args, argv, args.optimizers, run_dir)

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from descentlab.cli.arguments import parse_optimizer
-from descentlab.cli.options import Option, add, add_training
+from descentlab.cli.options import Option, add
+from descentlab.cli.training import add_training, run_training
 
 DESCRIPTION = "Train one optimizer; writes the same files as compare, with one run."
 
@@ -42,6 +43,4 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) -> int:
-    from descentlab.cli.training import run_training
-
     return run_training(args, argv, (args.optimizer,), run_dir)
