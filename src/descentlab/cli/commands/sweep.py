@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from descentlab.cli import options
 from descentlab.cli.arguments import (
     integer_option,
     parse_grid_values,
@@ -18,19 +19,7 @@ from descentlab.cli.arguments import (
     parse_seed_count,
     parse_seed_list,
 )
-from descentlab.cli.options import (
-    EPS_INSIDE_SQRT,
-    Option,
-    add,
-    add_output,
-    add_schedule,
-    checkpoint_every,
-    dataset,
-    optimizers,
-    schedule_of,
-    shape,
-    show,
-)
+from descentlab.cli.options import Option, add
 
 if TYPE_CHECKING:
     from descentlab.sweep import SweepConfig
@@ -49,7 +38,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     from descentlab.datasets import DATASETS
     from descentlab.sweep.config import SEARCHES
 
-    add(parser, optimizers("sweep", ("gd", "momentum", "adam"), "optimizers to sweep, "))
+    add(parser, options.optimizers("sweep", ("gd", "momentum", "adam"), "optimizers to sweep, "))
     grid = parser.add_argument_group("what to sweep (" + GRID_VALUES_HELP + ")")
     add(
         grid,
@@ -76,7 +65,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                 ("epsilon", "epsilon of every chosen optimizer that has one"),
             )
         ),
-        EPS_INSIDE_SQRT,
+        options.EPS_INSIDE_SQRT,
         Option(
             ("-H", "--hyperparameter"),
             "any optimizer keyword, repeatable: -H beta1=0.8,0.9 sets it for every chosen "
@@ -130,10 +119,12 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     )
     add(
         parser.add_argument_group("training (defaults: the published experiment)"),
-        dataset(next(iter(DATASETS)), f"one of: {', '.join(DATASETS)} (default: %(default)s)"),
-        *shape(),
+        options.dataset(
+            next(iter(DATASETS)), f"one of: {', '.join(DATASETS)} (default: %(default)s)"
+        ),
+        *options.shape(),
     )
-    add_schedule(parser)
+    options.add_schedule(parser)
     add(
         parser.add_argument_group("execution (never changes the results)"),
         Option(
@@ -151,12 +142,12 @@ def add_options(parser: argparse.ArgumentParser) -> None:
             1,
             "N|auto",
         ),
-        checkpoint_every(
+        options.checkpoint_every(
             "each chunk's state (checkpoints/chunk-<i>.npz in the sweep folder)",
             also=", and so does a chunk that finishes",
         ),
     )
-    add_output(parser, "results.json and sensitivity.png")
+    options.add_output(parser, "results.json and sensitivity.png")
 
 
 def config_of(args: argparse.Namespace) -> SweepConfig:
@@ -182,7 +173,7 @@ def config_of(args: argparse.Namespace) -> SweepConfig:
         epochs=args.epochs,
         batch_size=args.batch_size,
         hidden_layers=args.layers,
-        schedule=schedule_of(args),
+        schedule=options.schedule_of(args),
         search=args.search,
         samples=20 if args.samples is None else args.samples,
         search_seed=0 if args.search_seed is None else args.search_seed,
@@ -275,5 +266,5 @@ def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) 
         files = f"{RESULTS_FILE}, {SENSITIVITY_FILE}, {CHECKPOINT_DIR}/"
         return "\n".join([*lines, f"wrote {folder.path}/: {files}"])
 
-    show(args, results, summary)
+    options.show(args, results, summary)
     return 0
