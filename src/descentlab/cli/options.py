@@ -172,7 +172,7 @@ def shape() -> tuple[Option, ...]:
         Option(
             "--blas-threads",
             "BLAS threads while training: auto uses one for matrices too small to gain from more "
-            "(see the README), N uses N; wins over the environment variable "
+            "(docs/benchmarks.md), N uses N; wins over the environment variable "
             f"{threads.ENVIRONMENT_VARIABLE} (default: auto)",
             threads.parse_setting,
             metavar="auto|N",

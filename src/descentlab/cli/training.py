@@ -96,8 +96,8 @@ def add_training(parser: argparse.ArgumentParser, command: str) -> None:
         EPS_INSIDE_SQRT,
         hyperparameter(
             "-H momentum=0.9 sets it for every chosen optimizer that has it, -H sgd.nesterov=true "
-            "for one; VALUE is a number or true/false (see the README for each optimizer's "
-            "keywords)"
+            "for one; VALUE is a number or true/false (docs/optimizers.md lists each "
+            "optimizer's keywords)"
         ),
     )
     add_schedule(parser)

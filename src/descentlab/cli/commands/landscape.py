@@ -21,7 +21,7 @@ DESCRIPTION = (
     "Run every optimizer from the same start on a 2-D function, through the same optimizer "
     "code the networks train with, and write trajectories.png, trajectories.gif, loss.png and "
     "results.json. Learning rates, start and steps default to the function's own (see the "
-    "README's Landscapes table)."
+    "table in docs/landscapes.md)."
 )
 
 
