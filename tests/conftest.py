@@ -1,6 +1,7 @@
 """What the tests share: ``tests/`` on sys.path (so tests import course_reference, helpers and
 this module's helpers: ``from conftest import run_cli``), reproducible property tests, the
-command line run in-process or as a process, and the published comparison run once.
+command line run in-process or as a process, the published comparison run once, and for the
+playground's servers a free port and a wait for their page.
 
 Tests call the command line in-process with ``run_cli`` unless a signal or a fresh process is
 the point (SIGKILL, Ctrl-C, a terminal, ``python -m descentlab`` itself): then
@@ -13,9 +14,11 @@ import contextlib
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -185,3 +188,24 @@ def published_comparison(tmp_path_factory: pytest.TempPathFactory) -> tuple[Resu
     result = run_cli("compare", "--out", str(out))
     assert result.returncode == 0, result.stderr
     return result, out
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a server under test)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_page(url: str, timeout: float = 60.0) -> tuple[int, str, str]:
+    """GET ``url`` once the server answers: status, content type and body."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                body = answer.read().decode()
+                return answer.status, answer.headers["content-type"], body
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

@@ -10,7 +10,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -56,25 +56,53 @@ def describe_distance(landscape: Landscape, trajectory: Trajectory) -> str:
     return f"{trajectory.final_distance:.2g} from {target}"
 
 
-def _draw_contours(ax: Axes, landscape: Landscape, view: tuple[tuple[float, float], ...]) -> None:
-    from matplotlib.colors import LogNorm
+class ContourGrid(NamedTuple):
+    """A landscape's heights on a grid over a view, with the levels its contours are drawn at:
+    ``heights[i, j]`` is at (``x[j]``, ``y[i]``). With ``log_scaled`` the heights are f - f_min
+    and the levels log-spaced over [1e-5 * top, top]; else they are f and the levels even."""
 
+    x: np.ndarray
+    y: np.ndarray
+    heights: np.ndarray
+    levels: np.ndarray
+    log_scaled: bool
+
+
+def contour_grid(
+    landscape: Landscape, view: tuple[tuple[float, float], ...], points: int = GRID_POINTS
+) -> ContourGrid:
+    """The contours of ``landscape`` over ``view``, ``points`` per axis: what trajectories.png
+    draws and the playground's map shows."""
     (x_low, x_high), (y_low, y_high) = view
-    xs = np.linspace(x_low, x_high, GRID_POINTS)
-    ys = np.linspace(y_low, y_high, GRID_POINTS)
+    xs = np.linspace(x_low, x_high, points)
+    ys = np.linspace(y_low, y_high, points)
     grid_x, grid_y = np.meshgrid(xs, ys)
     values = landscape.f(np.stack([grid_x, grid_y], axis=-1))
     if landscape.log_contours and landscape.f_min is not None:
         heights = values - landscape.f_min
         top = float(heights.max())
         levels = np.geomspace(LOG_LEVEL_RANGE * top, top, CONTOUR_LEVELS)
+        return ContourGrid(xs, ys, heights, levels, True)
+    levels = np.linspace(float(values.min()), float(values.max()), CONTOUR_LEVELS)
+    return ContourGrid(xs, ys, values, levels, False)
+
+
+def _draw_contours(ax: Axes, landscape: Landscape, view: tuple[tuple[float, float], ...]) -> None:
+    from matplotlib.colors import LogNorm
+
+    (x_low, x_high), (y_low, y_high) = view
+    grid = contour_grid(landscape, view)
+    grid_x, grid_y = np.meshgrid(grid.x, grid.y)
+    if grid.log_scaled:
         ax.contour(
-            grid_x, grid_y, heights, levels=levels, norm=LogNorm(), cmap="viridis",
+            grid_x, grid_y, grid.heights, levels=grid.levels, norm=LogNorm(), cmap="viridis",
             linewidths=0.7, alpha=0.6,
         )  # fmt: skip
     else:
-        levels = np.linspace(float(values.min()), float(values.max()), CONTOUR_LEVELS)
-        ax.contour(grid_x, grid_y, values, levels=levels, cmap="viridis", linewidths=0.7, alpha=0.6)
+        ax.contour(
+            grid_x, grid_y, grid.heights, levels=grid.levels, cmap="viridis", linewidths=0.7,
+            alpha=0.6,
+        )  # fmt: skip
     minima = np.asarray(landscape.minima)
     ax.plot(
         minima[:, 0], minima[:, 1], linestyle="none", marker="*" if landscape.has_minimum else "X",

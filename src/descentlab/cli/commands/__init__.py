@@ -45,6 +45,9 @@ COMMANDS: dict[str, CommandInfo] = {
     "landscape": CommandInfo(
         "descentlab.cli.commands.landscape", "watch optimizers move on a 2-D function"
     ),
+    "playground": CommandInfo(
+        "descentlab.cli.commands.playground", "race the optimizers live in a browser page"
+    ),
 }
 
 

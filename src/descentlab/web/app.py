@@ -1,0 +1,82 @@
+"""The playground's Starlette application: the page and its JSON API.
+
+- ``GET /`` and ``/static/...``: the page, served from the package (no CDN).
+- ``GET /api/options``: the landscapes and optimizers the forms offer, from the registries.
+- ``GET /api/contours?function=NAME``: a function's contour map.
+- ``POST /api/landscape``: the optimizers' paths (``landscape_view.paths``).
+
+A request the library refuses gets HTTP 422 with ``{"error": {"field": ..., "message": ...}}``
+naming the field and what is allowed; a body over ``Limits.max_body_bytes`` gets 413.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from descentlab.web import landscape_view
+from descentlab.web.limits import Limits
+from descentlab.web.requests import FieldError, landscape_request
+
+STATIC = Path(__file__).parent / "static"
+"""The page's files: index.html, playground.js, playground.css."""
+
+
+def field_error(field: str, message: str, status_code: int = 422) -> JSONResponse:
+    """The API's answer to a refused request: which field, and what is allowed."""
+    return JSONResponse({"error": {"field": field, "message": message}}, status_code=status_code)
+
+
+def create_app(limits: Limits | None = None) -> Starlette:
+    """The playground application, refusing requests beyond ``limits`` (default ``Limits()``)."""
+    limits = Limits() if limits is None else limits
+
+    async def index(request: Request) -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+    async def options(request: Request) -> JSONResponse:
+        return JSONResponse(landscape_view.options(limits))
+
+    async def contours(request: Request) -> JSONResponse:
+        name = request.query_params.get("function", "")
+        try:
+            answer = await run_in_threadpool(landscape_view.contours, name, limits)
+        except ValueError as error:
+            return field_error("function", str(error))
+        return JSONResponse(answer)
+
+    async def landscape(request: Request) -> JSONResponse:
+        body = await request.body()
+        if len(body) > limits.max_body_bytes:
+            return field_error(
+                "body", f"must be at most {limits.max_body_bytes} bytes, got {len(body)}", 413
+            )
+        try:
+            document = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            return field_error("body", f"must be JSON: {error}")
+        try:
+            checked = landscape_request(document, limits)
+            answer = await run_in_threadpool(landscape_view.paths, checked)
+        except FieldError as error:
+            return field_error(error.field, error.message)
+        except ValueError as error:
+            return field_error("body", str(error))
+        return JSONResponse(answer)
+
+    return Starlette(
+        routes=[
+            Route("/", index),
+            Route("/api/options", options),
+            Route("/api/contours", contours),
+            Route("/api/landscape", landscape, methods=["POST"]),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ]
+    )

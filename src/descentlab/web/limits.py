@@ -1,0 +1,33 @@
+"""What protects the machine from one playground request: ``Limits`` and its defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from descentlab.validation import check_int
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The most one request may ask of the server (docs/playground.md lists the defaults).
+
+    ``max_steps``: updates per optimizer on a landscape. ``min_optimizers`` and
+    ``max_optimizers``: how many optimizers one request runs. ``grid_points``: points per axis
+    of a contour map. ``max_body_bytes``: the size of a request's JSON.
+    """
+
+    max_steps: int = 10_000
+    min_optimizers: int = 1
+    max_optimizers: int = 6
+    grid_points: int = 120
+    max_body_bytes: int = 64 * 1024
+
+    def __post_init__(self) -> None:
+        for name in ("max_steps", "min_optimizers", "max_optimizers", "grid_points"):
+            check_int(name, getattr(self, name), minimum=1)
+        check_int("max_body_bytes", self.max_body_bytes, minimum=1024)
+        if self.max_optimizers < self.min_optimizers:
+            raise ValueError(
+                f"max_optimizers must be >= min_optimizers ({self.min_optimizers}), "
+                f"got {self.max_optimizers}"
+            )

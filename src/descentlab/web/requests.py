@@ -1,0 +1,150 @@
+"""The page's JSON, read into ``descentlab.api.landscape``'s arguments.
+
+Every rule is the library's (``landscapes.get``, ``optim.get``, ``descentlab.validation``);
+this module only checks the JSON's shape (an object, a list, a number where one belongs) and
+says which field broke a rule: a ``FieldError`` names the field (``optimizers[1].learning_rate``)
+and carries the library's message, which says what is allowed.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from descentlab import landscapes, optim
+from descentlab.api.arguments import name_of
+from descentlab.api.landscapes import LANDSCAPE_FUNCTION
+from descentlab.validation import check_int, check_nonnegative_float
+from descentlab.web.limits import Limits
+
+REQUEST_FIELDS = ("function", "optimizers", "start", "steps", "noise", "noise_seed")
+OPTIMIZER_FIELDS = ("name", "learning_rate", "hyperparameters")
+
+
+class FieldError(ValueError):
+    """A request's ``field`` is not allowed; ``message`` says why and what is."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class LandscapeRequest:
+    """A checked landscape request: ``descentlab.api.landscape``'s arguments."""
+
+    function: str
+    optimizers: tuple[str, ...]
+    learning_rates: dict[str, float] = field(default_factory=dict)
+    """The rates given; the others keep the function's default."""
+    hyperparameters: dict[str, dict[str, float | bool]] = field(default_factory=dict)
+    start: tuple[float, float] | None = None
+    steps: int | None = None
+    noise: float = 0.0
+    noise_seed: int = 0
+
+
+def _checked(field: str, check: Any, *args: Any, **kwargs: Any) -> Any:
+    """``check(*args, **kwargs)``, its ``ValueError`` as a ``FieldError`` of ``field``."""
+    try:
+        return check(*args, **kwargs)
+    except FieldError:
+        raise
+    except ValueError as error:
+        raise FieldError(field, str(error)) from None
+
+
+def _object(field: str, value: object, allowed: tuple[str, ...]) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise FieldError(field, f"must be a JSON object, got {value!r}")
+    unknown = [key for key in value if key not in allowed]
+    if unknown:
+        where = f"{field}." if field != "body" else ""
+        raise FieldError(f"{where}{unknown[0]}", f"unknown field; allowed: {', '.join(allowed)}")
+    return value
+
+
+def _number(field: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise FieldError(field, f"must be a number, got {value!r}")
+    return float(value)
+
+
+def landscape_request(body: object, limits: Limits) -> LandscapeRequest:
+    """``body`` (the parsed JSON) as a ``LandscapeRequest``; ``FieldError`` on the first bad
+    field, in the order of ``REQUEST_FIELDS``."""
+    body = _object("body", body, REQUEST_FIELDS)
+    function = _checked(
+        "function",
+        lambda name: landscapes.get(name_of("function", name)),
+        body.get("function", LANDSCAPE_FUNCTION),
+    )
+    entries = body.get("optimizers")
+    count = f"{limits.min_optimizers} to {limits.max_optimizers}"
+    if not isinstance(entries, list):
+        raise FieldError("optimizers", f"must be a list of {count} optimizers, got {entries!r}")
+    if not limits.min_optimizers <= len(entries) <= limits.max_optimizers:
+        raise FieldError("optimizers", f"must hold {count} optimizers, got {len(entries)}")
+    names: list[str] = []
+    rates: dict[str, float] = {}
+    settings: dict[str, dict[str, float | bool]] = {}
+    for index, entry in enumerate(entries):
+        where = f"optimizers[{index}]"
+        entry = _object(where, entry, OPTIMIZER_FIELDS)
+        name = entry.get("name")
+        allowed = optim.names("landscape")
+        if name not in allowed:
+            raise FieldError(
+                f"{where}.name", f"unknown optimizer {name!r}; choose one of: {', '.join(allowed)}"
+            )
+        if name in names:
+            raise FieldError(f"{where}.name", f"optimizer {name!r} is listed twice")
+        names.append(name)
+        rate = entry.get("learning_rate")
+        if rate is None:
+            rate = landscapes.default_learning_rate(function, name)
+        else:
+            _checked(f"{where}.learning_rate", optim.get, name, learning_rate=rate)
+            rates[name] = rate
+        given = entry.get("hyperparameters") or {}
+        if not isinstance(given, Mapping):
+            raise FieldError(f"{where}.hyperparameters", f"must be a JSON object, got {given!r}")
+        for key, value in given.items():
+            if key == "learning_rate":
+                raise FieldError(
+                    f"{where}.hyperparameters.{key}", f"set it in {where}.learning_rate, not here"
+                )
+            if not isinstance(value, bool | numbers.Real):
+                raise FieldError(
+                    f"{where}.hyperparameters.{key}",
+                    f"must be a number or true/false, got {value!r}",
+                )
+        _checked(f"{where}.hyperparameters", optim.get, name, learning_rate=rate, **given)
+        if given:
+            settings[name] = dict(given)
+    start = body.get("start")
+    if start is not None:
+        if not isinstance(start, list) or len(start) != 2:
+            raise FieldError("start", f"must be two numbers [x, y], got {start!r}")
+        x, y = (_number("start", value) for value in start)
+        start = _checked("start", landscapes.parse_start, f"{x!r},{y!r}")
+    steps = body.get("steps")
+    if steps is not None:
+        steps = _checked("steps", check_int, "steps", steps, minimum=1)
+        if steps > limits.max_steps:
+            raise FieldError("steps", f"must be at most {limits.max_steps}, got {steps}")
+    noise = _checked("noise", check_nonnegative_float, "noise", body.get("noise", 0.0))
+    seed = _checked("noise_seed", check_int, "noise seed", body.get("noise_seed", 0), minimum=0)
+    return LandscapeRequest(
+        function=function.name,
+        optimizers=tuple(names),
+        learning_rates=rates,
+        hyperparameters=settings,
+        start=start,
+        steps=steps,
+        noise=noise,
+        noise_seed=seed,
+    )

@@ -1,0 +1,105 @@
+"""The playground's page in a real headless browser: Debian's chromium driven by Playwright's
+Python package (never ``playwright install``, which downloads a browser). Without
+/usr/bin/chromium these tests are skipped, and ``pytest -ra`` says why."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import free_port, start_cli_process, wait_for_page
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # chromium refuses to run as root with its sandbox
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason=f"no browser at {CHROMIUM}: install Debian's chromium (apt-get install chromium) "
+    "to run the playground's browser tests",
+)
+
+
+@pytest.fixture(scope="module")
+def playground() -> Iterator[str]:
+    """``descentlab playground`` on a free port, stopped with Ctrl-C afterwards."""
+    port = free_port()
+    process = start_cli_process("playground", "--port", str(port))
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for_page(url)
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    page.close()
+    assert errors == []
+
+
+def drawn(page: Any) -> int:
+    return int(page.locator("#map").get_attribute("data-drawn") or 0)
+
+
+def test_clicking_the_map_moves_the_start_and_redraws_the_paths(playground: str, page: Any) -> None:
+    page.goto(playground)
+    page.wait_for_selector("#map[data-drawn]")
+    assert page.locator("#summary tbody tr").count() == 4  # gd, momentum, adam, rmsprop
+    before = drawn(page)
+    page.locator("#map").click(position={"x": 400, "y": 120})
+    page.wait_for_function(f"Number(document.querySelector('#map').dataset.drawn) > {before}")
+    x, y = (float(page.input_value(f"#start-{axis}")) for axis in "xy")
+    assert 0.5 < x < 2.0 and 1.5 < y < 2.5  # rosenbrock's view: x in [-2.2, 2.2], y in [-1.2, 3.2]
+    assert "start=" in page.url
+    assert page.locator("#status").inner_text().startswith("rosenbrock: 4 paths")
+
+
+def test_a_shared_url_reproduces_the_configuration(playground: str, page: Any) -> None:
+    page.goto(playground + "?function=quadratic&optimizers=gd,adam&lr.gd=0.05&steps=40")
+    page.wait_for_selector("#map[data-drawn]")
+    assert page.input_value("#function") == "quadratic"
+    checked = page.eval_on_selector_all(
+        "input[name=use]:checked", "boxes => boxes.map(b => b.value)"
+    )
+    assert checked == ["gd", "adam"]
+    assert page.input_value("input[data-optimizer=gd]") == "0.05"
+    assert page.locator("#summary tbody tr").count() == 2
+    assert page.locator("#status").inner_text() == "quadratic: 2 paths of 40 steps"
+
+
+def test_an_invalid_value_is_refused_next_to_its_field(playground: str, page: Any) -> None:
+    page.goto(playground + "?function=quadratic&optimizers=gd,adam")
+    page.wait_for_selector("#map[data-drawn]")
+    page.fill("input[data-optimizer=adam]", "-1")
+    message = page.locator("[data-error-for-optimizer=adam]")
+    message.wait_for(state="visible")
+    assert "optimizers[1].learning_rate" in message.inner_text()
+    assert "> 0" in message.inner_text()
+    assert page.get_attribute("input[data-optimizer=adam]", "aria-invalid") == "true"
