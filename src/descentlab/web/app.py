@@ -4,6 +4,8 @@
 - ``GET /api/options``: the landscapes and optimizers the forms offer, from the registries.
 - ``GET /api/contours?function=NAME``: a function's contour map.
 - ``POST /api/landscape``: the optimizers' paths (``landscape_view.paths``).
+- ``/ws/race``: a websocket for live races (``sessions.RaceSession``; docs/playground.md has
+  the messages).
 
 A request the library refuses gets HTTP 422 with ``{"error": {"field": ..., "message": ...}}``
 naming the field and what is allowed; a body over ``Limits.max_body_bytes`` gets 413.
@@ -11,19 +13,23 @@ naming the field and what is allowed; a body over ``Limits.max_body_bytes`` gets
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
+import anyio
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from descentlab.web import landscape_view
 from descentlab.web.limits import Limits
 from descentlab.web.requests import FieldError, landscape_request
+from descentlab.web.sessions import MESSAGE_RATE, RaceSession, RaceSlots, error
 
 STATIC = Path(__file__).parent / "static"
 """The page's files: index.html, playground.js, playground.css."""
@@ -37,6 +43,7 @@ def field_error(field: str, message: str, status_code: int = 422) -> JSONRespons
 def create_app(limits: Limits | None = None) -> Starlette:
     """The playground application, refusing requests beyond ``limits`` (default ``Limits()``)."""
     limits = Limits() if limits is None else limits
+    slots = RaceSlots(limits.max_races)
 
     async def index(request: Request) -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
@@ -71,12 +78,60 @@ def create_app(limits: Limits | None = None) -> Starlette:
             return field_error("body", str(error))
         return JSONResponse(answer)
 
+    async def race(websocket: WebSocket) -> None:
+        await websocket.accept()
+        inbox: asyncio.Queue[str | None] = asyncio.Queue()
+
+        async def read() -> None:
+            try:
+                while True:
+                    inbox.put_nowait(await websocket.receive_text())
+            except WebSocketDisconnect:
+                inbox.put_nowait(None)
+
+        reader = asyncio.create_task(read())
+        session = RaceSession(limits, slots)
+        loop = asyncio.get_running_loop()
+        next_poll = loop.time()
+        try:
+            while True:
+                try:
+                    text = await asyncio.wait_for(
+                        inbox.get(), timeout=max(0.0, next_poll - loop.time())
+                    )
+                except TimeoutError:
+                    for message in session.poll():
+                        await websocket.send_json(message)
+                    next_poll = loop.time() + 1 / MESSAGE_RATE
+                    continue
+                if text is None:
+                    break
+                if len(text) > limits.max_body_bytes:
+                    answers = [error("body", f"must be at most {limits.max_body_bytes} bytes")]
+                else:
+                    try:
+                        answers = await run_in_threadpool(session.handle, json.loads(text))
+                    except json.JSONDecodeError as refused:
+                        answers = [error("body", f"must be JSON: {refused}")]
+                for message in answers:
+                    await websocket.send_json(message)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            reader.cancel()
+            race = session.race
+            session.close(wait=False)  # at once: this task may be cancelled, on a lost client
+            if race is not None:
+                with anyio.CancelScope(shield=True):
+                    await run_in_threadpool(race.thread.join)
+
     return Starlette(
         routes=[
             Route("/", index),
             Route("/api/options", options),
             Route("/api/contours", contours),
             Route("/api/landscape", landscape, methods=["POST"]),
+            WebSocketRoute("/ws/race", race),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ]
     )

@@ -13,7 +13,9 @@ class Limits:
 
     ``max_steps``: updates per optimizer on a landscape. ``min_optimizers`` and
     ``max_optimizers``: how many optimizers one request runs. ``grid_points``: points per axis
-    of a contour map. ``max_body_bytes``: the size of a request's JSON.
+    of a contour map. ``max_body_bytes``: the size of a request's JSON. For the race view:
+    ``max_races``: races training at once (over all websockets); ``max_epochs``: epochs of one
+    race; ``max_examples``: a race's dataset size; ``max_layer_width``: units in a hidden layer.
     """
 
     max_steps: int = 10_000
@@ -21,9 +23,16 @@ class Limits:
     max_optimizers: int = 6
     grid_points: int = 120
     max_body_bytes: int = 64 * 1024
+    max_races: int = 4
+    max_epochs: int = 100_000
+    max_examples: int = 10_000
+    max_layer_width: int = 256
 
     def __post_init__(self) -> None:
-        for name in ("max_steps", "min_optimizers", "max_optimizers", "grid_points"):
+        for name in (
+            "max_steps", "min_optimizers", "max_optimizers", "grid_points",
+            "max_races", "max_epochs", "max_examples", "max_layer_width",
+        ):  # fmt: skip
             check_int(name, getattr(self, name), minimum=1)
         check_int("max_body_bytes", self.max_body_bytes, minimum=1024)
         if self.max_optimizers < self.min_optimizers:
