@@ -23,7 +23,7 @@ from descentlab.datasets import Dataset
 from descentlab.experiment import ExperimentConfig, RunOutcome, run_experiment
 from descentlab.validation import check_int
 from descentlab.web.limits import Limits
-from descentlab.web.requests import OPTIMIZER_FIELDS, FieldError, _checked, _object
+from descentlab.web.requests import OPTIMIZER_FIELDS, FieldError, checked, json_object
 
 RACE_FIELDS = (
     "dataset", "n_samples", "noise", "data_seed", "hidden_layers", "batch_size", "epochs",
@@ -44,7 +44,7 @@ class RaceRequest:
 def race_request(body: object, limits: Limits) -> RaceRequest:
     """``body`` (the ``config`` of a start message) as a ``RaceRequest``; ``FieldError`` on
     the first bad field. Absent fields take ``descentlab compare``'s defaults."""
-    body = _object("config", body, RACE_FIELDS)
+    body = json_object("config", body, RACE_FIELDS)
     entries = body.get("optimizers")
     count = f"{MIN_RACE_OPTIMIZERS} to {limits.max_optimizers}"
     if not isinstance(entries, list):
@@ -56,7 +56,7 @@ def race_request(body: object, limits: Limits) -> RaceRequest:
     settings: dict[str, dict[str, float | bool]] = {}
     for index, entry in enumerate(entries):
         where = f"optimizers[{index}]"
-        entry = _object(where, entry, OPTIMIZER_FIELDS)
+        entry = json_object(where, entry, OPTIMIZER_FIELDS)
         name = entry.get("name")
         allowed = optim.names("compare")
         if name not in allowed:
@@ -67,7 +67,7 @@ def race_request(body: object, limits: Limits) -> RaceRequest:
             raise FieldError(f"{where}.name", f"optimizer {name!r} is listed twice")
         names.append(name)
         rate = entry.get("learning_rate", ExperimentConfig.learning_rate)
-        _checked(f"{where}.learning_rate", optim.get, name, learning_rate=rate)
+        checked(f"{where}.learning_rate", optim.get, name, learning_rate=rate)
         rates[name] = rate
         given = entry.get("hyperparameters") or {}
         if not isinstance(given, Mapping):
@@ -82,31 +82,31 @@ def race_request(body: object, limits: Limits) -> RaceRequest:
                     f"{where}.hyperparameters.{key}",
                     f"must be a number or true/false, got {value!r}",
                 )
-        _checked(f"{where}.hyperparameters", optim.get, name, learning_rate=rate, **given)
+        checked(f"{where}.hyperparameters", optim.get, name, learning_rate=rate, **given)
         settings[name] = dict(given)
-    layers = _checked("hidden_layers", hidden_layers_of, body.get("hidden_layers", [5, 2]))
+    layers = checked("hidden_layers", hidden_layers_of, body.get("hidden_layers", [5, 2]))
     for index, width in enumerate(layers):
         where = f"hidden_layers[{index}]"
-        _checked(where, check_int, "hidden layer size", width, minimum=1)
+        checked(where, check_int, "hidden layer size", width, minimum=1)
         if width > limits.max_layer_width:
             raise FieldError(where, f"must be at most {limits.max_layer_width}, got {width}")
-    batch_size = _checked(
+    batch_size = checked(
         "batch_size", batch_size_of, body.get("batch_size", ExperimentConfig.batch_size)
     )
     if batch_size is not None:
-        _checked("batch_size", check_int, "batch_size", batch_size, minimum=1)
-    epochs = _checked(
+        checked("batch_size", check_int, "batch_size", batch_size, minimum=1)
+    epochs = checked(
         "epochs", check_int, "epochs", body.get("epochs", ExperimentConfig.epochs), minimum=1
     )
     if epochs > limits.max_epochs:
         raise FieldError("epochs", f"must be at most {limits.max_epochs}, got {epochs}")
-    seed = _checked("seed", check_int, "seed", body.get("seed", 0), minimum=0)
+    seed = checked("seed", check_int, "seed", body.get("seed", 0), minimum=0)
     n_samples = body.get("n_samples")
     if n_samples is not None:
-        n_samples = _checked("n_samples", check_int, "n_samples", n_samples, minimum=1)
+        n_samples = checked("n_samples", check_int, "n_samples", n_samples, minimum=1)
         if n_samples > limits.max_examples:
             raise FieldError("n_samples", f"must be at most {limits.max_examples}, got {n_samples}")
-    dataset = _checked(
+    dataset = checked(
         "dataset",
         load_dataset,
         body.get("dataset", "moons"),
@@ -120,7 +120,7 @@ def race_request(body: object, limits: Limits) -> RaceRequest:
         raise FieldError(
             "n_samples", f"must be at most {limits.max_examples}, got {dataset.n_examples}"
         )
-    config = _checked(
+    config = checked(
         "config",
         ExperimentConfig,
         optimizers=tuple(names),
@@ -215,10 +215,10 @@ class Race:
         """The costs since the last call, and the race's state."""
         with self._condition:
             pending, self._pending = self._pending, []
-            rates = np.array(pending).T.tolist() if pending else [[] for _ in self._names]
+            by_run = np.array(pending).T.tolist() if pending else [[] for _ in self._names]
             seconds = self._seconds
             return RaceUpdate(
-                costs=dict(zip(self._names, rates, strict=True)),
+                costs=dict(zip(self._names, by_run, strict=True)),
                 epochs_done=self._epochs_done,
                 epochs_per_second=self._epochs_done / seconds if seconds > 0 else 0.0,
                 paused=self._waiting,

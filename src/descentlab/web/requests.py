@@ -47,7 +47,7 @@ class LandscapeRequest:
     noise_seed: int = 0
 
 
-def _checked(field: str, check: Any, *args: Any, **kwargs: Any) -> Any:
+def checked(field: str, check: Any, *args: Any, **kwargs: Any) -> Any:
     """``check(*args, **kwargs)``, its ``ValueError`` as a ``FieldError`` of ``field``."""
     try:
         return check(*args, **kwargs)
@@ -57,7 +57,8 @@ def _checked(field: str, check: Any, *args: Any, **kwargs: Any) -> Any:
         raise FieldError(field, str(error)) from None
 
 
-def _object(field: str, value: object, allowed: tuple[str, ...]) -> Mapping[str, Any]:
+def json_object(field: str, value: object, allowed: tuple[str, ...]) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object with keys among ``allowed``, else a ``FieldError``."""
     if not isinstance(value, Mapping):
         raise FieldError(field, f"must be a JSON object, got {value!r}")
     unknown = [key for key in value if key not in allowed]
@@ -67,7 +68,8 @@ def _object(field: str, value: object, allowed: tuple[str, ...]) -> Mapping[str,
     return value
 
 
-def _number(field: str, value: object) -> float:
+def json_number(field: str, value: object) -> float:
+    """``value`` as a float if it is a JSON number (not true/false), else a ``FieldError``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise FieldError(field, f"must be a number, got {value!r}")
     return float(value)
@@ -76,8 +78,8 @@ def _number(field: str, value: object) -> float:
 def landscape_request(body: object, limits: Limits) -> LandscapeRequest:
     """``body`` (the parsed JSON) as a ``LandscapeRequest``; ``FieldError`` on the first bad
     field, in the order of ``REQUEST_FIELDS``."""
-    body = _object("body", body, REQUEST_FIELDS)
-    function = _checked(
+    body = json_object("body", body, REQUEST_FIELDS)
+    function = checked(
         "function",
         lambda name: landscapes.get(name_of("function", name)),
         body.get("function", LANDSCAPE_FUNCTION),
@@ -93,7 +95,7 @@ def landscape_request(body: object, limits: Limits) -> LandscapeRequest:
     settings: dict[str, dict[str, float | bool]] = {}
     for index, entry in enumerate(entries):
         where = f"optimizers[{index}]"
-        entry = _object(where, entry, OPTIMIZER_FIELDS)
+        entry = json_object(where, entry, OPTIMIZER_FIELDS)
         name = entry.get("name")
         allowed = optim.names("landscape")
         if name not in allowed:
@@ -107,7 +109,7 @@ def landscape_request(body: object, limits: Limits) -> LandscapeRequest:
         if rate is None:
             rate = landscapes.default_learning_rate(function, name)
         else:
-            _checked(f"{where}.learning_rate", optim.get, name, learning_rate=rate)
+            checked(f"{where}.learning_rate", optim.get, name, learning_rate=rate)
             rates[name] = rate
         given = entry.get("hyperparameters") or {}
         if not isinstance(given, Mapping):
@@ -122,22 +124,22 @@ def landscape_request(body: object, limits: Limits) -> LandscapeRequest:
                     f"{where}.hyperparameters.{key}",
                     f"must be a number or true/false, got {value!r}",
                 )
-        _checked(f"{where}.hyperparameters", optim.get, name, learning_rate=rate, **given)
+        checked(f"{where}.hyperparameters", optim.get, name, learning_rate=rate, **given)
         if given:
             settings[name] = dict(given)
     start = body.get("start")
     if start is not None:
         if not isinstance(start, list) or len(start) != 2:
             raise FieldError("start", f"must be two numbers [x, y], got {start!r}")
-        x, y = (_number("start", value) for value in start)
-        start = _checked("start", landscapes.parse_start, f"{x!r},{y!r}")
+        x, y = (json_number("start", value) for value in start)
+        start = checked("start", landscapes.parse_start, f"{x!r},{y!r}")
     steps = body.get("steps")
     if steps is not None:
-        steps = _checked("steps", check_int, "steps", steps, minimum=1)
+        steps = checked("steps", check_int, "steps", steps, minimum=1)
         if steps > limits.max_steps:
             raise FieldError("steps", f"must be at most {limits.max_steps}, got {steps}")
-    noise = _checked("noise", check_nonnegative_float, "noise", body.get("noise", 0.0))
-    seed = _checked("noise_seed", check_int, "noise seed", body.get("noise_seed", 0), minimum=0)
+    noise = checked("noise", check_nonnegative_float, "noise", body.get("noise", 0.0))
+    seed = checked("noise_seed", check_int, "noise seed", body.get("noise_seed", 0), minimum=0)
     return LandscapeRequest(
         function=function.name,
         optimizers=tuple(names),
