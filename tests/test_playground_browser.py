@@ -4,6 +4,9 @@ Python package (never ``playwright install``, which downloads a browser). Withou
 
 from __future__ import annotations
 
+import json
+import re
+import shlex
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conftest import free_port, start_cli_process, wait_for_page
+from conftest import free_port, run_cli, start_cli_process, wait_for_page
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -103,3 +106,33 @@ def test_an_invalid_value_is_refused_next_to_its_field(playground: str, page: An
     assert "optimizers[1].learning_rate" in message.inner_text()
     assert "> 0" in message.inner_text()
     assert page.get_attribute("input[data-optimizer=adam]", "aria-invalid") == "true"
+
+
+def test_copy_as_command_and_the_downloads(playground: str, page: Any, tmp_path: Path) -> None:
+    page.goto(playground + "?function=quadratic&optimizers=gd,adam&lr.gd=0.05&steps=40")
+    page.wait_for_selector("#map[data-drawn]")
+    page.click("#copy-command")
+    page.wait_for_function("document.querySelector('#share-status').textContent !== ''")
+    command = page.input_value("#command")
+    copied = page.locator("#share-status").inner_text() == f"copied: {command}"
+    assert copied or page.locator("#command").is_visible()  # the clipboard, or the box
+    _, name, *args = shlex.split(command)
+    code, _, stderr = run_cli(name, *args, "--out", str(tmp_path / "run"))
+    assert code == 0, stderr
+    written = (tmp_path / "run" / "results.json").read_text()
+    runs = json.loads(written)["runs"]
+    shown = page.evaluate("state.result.runs")
+    assert [{key: run[key] for key in record} for run, record in zip(
+        shown, runs, strict=True)] == runs  # fmt: skip
+    with page.expect_download() as download:
+        page.click("#download-results")
+    assert download.value.suggested_filename == "results.json"
+    created = re.compile(r'"created": "[^"]*"')
+    saved = Path(download.value.path()).read_text()
+    assert created.sub("", saved) == created.sub("", written)
+    for button, filename in [("#download-map", "quadratic-trajectories.png"),
+                             ("#download-loss", "quadratic-loss.png")]:  # fmt: skip
+        with page.expect_download() as download:
+            page.click(button)
+        assert download.value.suggested_filename == filename
+        assert Path(download.value.path()).read_bytes().startswith(b"\x89PNG")

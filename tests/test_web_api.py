@@ -4,6 +4,8 @@ that name the field, the limits, and the page served from the package."""
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +198,54 @@ def test_the_page_is_served_from_the_package(
     assert content_type in answer.headers["content-type"]
     assert contains in answer.text
     assert "http://" not in answer.text and "https://" not in answer.text  # no CDN
+
+
+COMMAND_BODIES = [
+    {"function": "rosenbrock", "start": [-1.2, 1.5], "steps": 120, "optimizers": [
+        {"name": "gd", "learning_rate": 0.0015},
+        {"name": "momentum", "hyperparameters": {"beta": 0.8}},
+        {"name": "adam", "learning_rate": 0.05}]},
+    {"function": "quadratic", "noise": 0.5, "noise_seed": 3, "optimizers": [
+        {"name": "sgd", "learning_rate": 0.1 / 3,
+         "hyperparameters": {"nesterov": True, "momentum": 0.9}},
+        {"name": "rmsprop"}]},
+    {"optimizers": [{"name": "gd", "learning_rate": 1}], "start": [-1e-5, 2], "steps": 7},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("body", COMMAND_BODIES)
+def test_the_command_reproduces_the_pages_runs(
+    client: TestClient, tmp_path: Path, body: dict[str, Any]
+) -> None:
+    answer = post(client, body)
+    assert answer.status_code == 200, answer.text
+    page = answer.json()
+    program, command, *args = shlex.split(page["command"])
+    assert (program, command) == ("descentlab", "landscape")
+    code, _, stderr = run_cli(command, *args, "--frames", "2", "--out", str(tmp_path / "run"))
+    assert code == 0, stderr
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert [{key: run[key] for key in record} for run, record in zip(
+        page["runs"], results["runs"], strict=True)] == results["runs"]  # fmt: skip
+
+
+@pytest.mark.parametrize("body", COMMAND_BODIES[:2])
+def test_the_download_is_the_clis_results_json(
+    client: TestClient, tmp_path: Path, body: dict[str, Any]
+) -> None:
+    answer = client.post("/api/landscape/results.json", json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-disposition"] == 'attachment; filename="results.json"'
+    assert "application/json" in answer.headers["content-type"]
+    _, command, *args = shlex.split(post(client, body).json()["command"])
+    code, _, stderr = run_cli(command, *args, "--out", str(tmp_path / "run"))
+    assert code == 0, stderr
+    written = (tmp_path / "run" / "results.json").read_text()
+    created = re.compile(r'"created": "[^"]*"')
+    assert created.sub("", answer.text) == created.sub("", written)
+
+
+def test_the_download_refuses_as_the_api_does(client: TestClient) -> None:
+    answer = client.post("/api/landscape/results.json", json={"optimizers": [{"name": "no"}]})
+    assert answer.status_code == 422
+    assert answer.json()["error"]["field"] == "optimizers[0].name"

@@ -4,6 +4,8 @@
 - ``GET /api/options``: the landscapes and optimizers the forms offer, from the registries.
 - ``GET /api/contours?function=NAME``: a function's contour map.
 - ``POST /api/landscape``: the optimizers' paths (``landscape_view.paths``).
+- ``POST /api/landscape/results.json``: the same request's results.json, as
+  ``descentlab landscape`` writes it, for download (``landscape_view.results_json``).
 - ``/ws/race``: a websocket for live races (``sessions.RaceSession``; docs/playground.md has
   the messages).
 
@@ -15,13 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -38,6 +42,12 @@ STATIC = Path(__file__).parent / "static"
 def field_error(field: str, message: str, status_code: int = 422) -> JSONResponse:
     """The API's answer to a refused request: which field, and what is allowed."""
     return JSONResponse({"error": {"field": field, "message": message}}, status_code=status_code)
+
+
+def results_file(text: str) -> Response:
+    """A results.json's text, as a file to save."""
+    attachment = {"Content-Disposition": 'attachment; filename="results.json"'}
+    return Response(text, media_type="application/json", headers=attachment)
 
 
 def create_app(limits: Limits | None = None) -> Starlette:
@@ -59,7 +69,17 @@ def create_app(limits: Limits | None = None) -> Starlette:
             return field_error("function", str(error))
         return JSONResponse(answer)
 
-    async def landscape(request: Request) -> JSONResponse:
+    async def landscape(request: Request) -> Response:
+        return await answer_landscape(request, landscape_view.paths)
+
+    async def landscape_results(request: Request) -> Response:
+        return await answer_landscape(request, landscape_view.results_json, results_file)
+
+    async def answer_landscape(
+        request: Request,
+        compute: Callable[..., Any],
+        respond: Callable[[Any], Response] = JSONResponse,
+    ) -> Response:
         body = await request.body()
         if len(body) > limits.max_body_bytes:
             return field_error(
@@ -71,12 +91,12 @@ def create_app(limits: Limits | None = None) -> Starlette:
             return field_error("body", f"must be JSON: {error}")
         try:
             checked = landscape_request(document, limits)
-            answer = await run_in_threadpool(landscape_view.paths, checked)
+            answer = await run_in_threadpool(compute, checked)
         except FieldError as error:
             return field_error(error.field, error.message)
         except ValueError as error:
             return field_error("body", str(error))
-        return JSONResponse(answer)
+        return respond(answer)
 
     async def race(websocket: WebSocket) -> None:
         await websocket.accept()
@@ -130,6 +150,7 @@ def create_app(limits: Limits | None = None) -> Starlette:
             Route("/", index),
             Route("/api/options", options),
             Route("/api/contours", contours),
+            Route("/api/landscape/results.json", landscape_results, methods=["POST"]),
             Route("/api/landscape", landscape, methods=["POST"]),
             WebSocketRoute("/ws/race", race),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -1,16 +1,21 @@
 """The landscape view's answers: the choices (from the registries), a function's contour map,
-and the optimizers' paths, computed by ``descentlab.api.landscape`` (the library function
-behind ``descentlab landscape``'s numbers) and recorded as results.json records them."""
+the optimizers' paths, computed by ``descentlab.api.landscape`` (the library function behind
+``descentlab landscape``'s numbers) and recorded as results.json records them, and the whole
+results.json that command would write."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from descentlab import landscapes, optim
 from descentlab.api.landscapes import landscape
+from descentlab.web.commands import landscape_command
 from descentlab.web.limits import Limits
 from descentlab.web.requests import LandscapeRequest
+
+if TYPE_CHECKING:
+    from descentlab.results import LandscapeResults
 
 
 def json_safe(value: Any) -> Any:
@@ -86,12 +91,9 @@ def contours(name: str, limits: Limits) -> dict[str, Any]:
     )
 
 
-def paths(request: LandscapeRequest) -> dict[str, Any]:
-    """Every optimizer's path: each run as results.json records it (``run_record``), with its
-    learning rate and f after every step (``loss``, the full length of the run)."""
-    from descentlab.runs.landscape import run_record
-
-    results = landscape(
+def _run(request: LandscapeRequest) -> LandscapeResults:
+    """``request``'s paths, by the library function behind ``descentlab landscape``."""
+    return landscape(
         request.function,
         request.optimizers,
         learning_rate=request.learning_rates,
@@ -101,6 +103,15 @@ def paths(request: LandscapeRequest) -> dict[str, Any]:
         noise=request.noise,
         noise_seed=request.noise_seed,
     )
+
+
+def paths(request: LandscapeRequest) -> dict[str, Any]:
+    """Every optimizer's path: each run as results.json records it (``run_record``), with its
+    learning rate and f after every step (``loss``, the full length of the run), and the
+    ``descentlab landscape`` line that computes the same runs (``command``)."""
+    from descentlab.runs.landscape import run_record
+
+    results = _run(request)
     runs = [
         {
             **run_record(trajectory),
@@ -116,6 +127,27 @@ def paths(request: LandscapeRequest) -> dict[str, Any]:
             "steps": results.steps,
             "noise": results.noise,
             "noise_seed": results.noise_seed,
+            "command": landscape_command(request),
             "runs": runs,
         }
     )
+
+
+def results_json(request: LandscapeRequest) -> str:
+    """The results.json ``descentlab landscape`` writes for ``request`` (``command`` of
+    ``paths``), as it writes it: the same document (``runs.landscape.results_dict``), the same
+    text (``runs.folder.to_json``)."""
+    from descentlab.runs.folder import to_json
+    from descentlab.runs.landscape import LandscapeRun, results_dict
+
+    results = _run(request)
+    run = LandscapeRun(
+        results.function,
+        results.landscape,
+        results.trajectories,
+        results.start,
+        results.steps,
+        results.tolerance,
+        results.frames,
+    )
+    return to_json(results_dict(run)) + "\n"

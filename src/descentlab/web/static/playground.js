@@ -179,6 +179,7 @@ async function run() {
     return;
   }
   state.result = document_;
+  $("command").value = document_.command;
   draw();
   $("status").textContent =
     `${document_.function}: ${document_.runs.length} paths of ${document_.steps} steps`;
@@ -336,6 +337,54 @@ function draw() {
   $("map").dataset.drawn = String(state.drawn);
 }
 
+// --- sharing: the command line, results.json, the charts as PNG ----------------------------
+
+// Copy the `descentlab landscape` line of the paths shown; where the clipboard is out of reach
+// (a page served to another machine over plain http), show it selected to copy by hand.
+async function copyCommand() {
+  if (!state.result) return;
+  const text = state.result.command;
+  $("command").value = text;
+  try {
+    await navigator.clipboard.writeText(text);
+    $("share-status").textContent = "copied: " + text;
+  } catch (error) {
+    $("command-box").hidden = false;
+    $("command").focus();
+    $("command").select();
+    $("share-status").textContent = "the clipboard is not available here: copy the line above";
+  }
+}
+
+function save(blob, filename) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+async function downloadResults() {
+  const request = readForm();
+  const answer = await fetch("/api/landscape/results.json", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(request),
+  });
+  if (!answer.ok) {
+    showError(request, (await answer.json()).error);
+    return;
+  }
+  save(await answer.blob(), "results.json");
+}
+
+function downloadChart(id) {
+  const name = `${$("function").value}-${id === "map" ? "trajectories" : "loss"}.png`;
+  $(id).toBlob((blob) => save(blob, name), "image/png");
+}
+
 // --- wiring -------------------------------------------------------------------------------
 
 async function start() {
@@ -353,6 +402,10 @@ async function start() {
     if (event.target.id !== "function") runSoon();
   });
   $("controls").addEventListener("submit", (event) => event.preventDefault());
+  $("copy-command").addEventListener("click", copyCommand);
+  $("download-results").addEventListener("click", downloadResults);
+  $("download-map").addEventListener("click", () => downloadChart("map"));
+  $("download-loss").addEventListener("click", () => downloadChart("loss"));
   $("map").addEventListener("click", (event) => {
     const canvas = $("map"), box = canvas.getBoundingClientRect();
     const px = (event.clientX - box.left) * (canvas.width / box.width);
