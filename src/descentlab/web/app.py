@@ -30,6 +30,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from descentlab.runs.names import RESULTS_FILE
 from descentlab.web import landscape_view
 from descentlab.web.limits import Limits
 from descentlab.web.requests import FieldError, landscape_request
@@ -46,7 +47,7 @@ def field_error(field: str, message: str, status_code: int = 422) -> JSONRespons
 
 def results_file(text: str) -> Response:
     """A results.json's text, as a file to save."""
-    attachment = {"Content-Disposition": 'attachment; filename="results.json"'}
+    attachment = {"Content-Disposition": f'attachment; filename="{RESULTS_FILE}"'}
     return Response(text, media_type="application/json", headers=attachment)
 
 
@@ -150,7 +151,7 @@ def create_app(limits: Limits | None = None) -> Starlette:
             Route("/", index),
             Route("/api/options", options),
             Route("/api/contours", contours),
-            Route("/api/landscape/results.json", landscape_results, methods=["POST"]),
+            Route(f"/api/landscape/{RESULTS_FILE}", landscape_results, methods=["POST"]),
             Route("/api/landscape", landscape, methods=["POST"]),
             WebSocketRoute("/ws/race", race),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
