@@ -8,28 +8,28 @@ costs and, between epochs, waits while paused or raises ``RaceStopped`` to end t
 
 from __future__ import annotations
 
-import numbers
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from descentlab import optim
 from descentlab.api.arguments import batch_size_of, hidden_layers_of, load_dataset
 from descentlab.datasets import Dataset
 from descentlab.experiment import ExperimentConfig, RunOutcome, run_experiment
 from descentlab.validation import check_int
 from descentlab.web.limits import Limits
-from descentlab.web.requests import OPTIMIZER_FIELDS, FieldError, checked, json_object
+from descentlab.web.requests import FieldError, checked, json_object, optimizer_entries
 
 RACE_FIELDS = (
     "dataset", "n_samples", "noise", "data_seed", "hidden_layers", "batch_size", "epochs",
     "seed", "optimizers",
 )  # fmt: skip
 MIN_RACE_OPTIMIZERS = 2
+DEFAULT_LEARNING_RATE = cast(float, ExperimentConfig.learning_rate)
+"""An optimizer without a learning rate gets ``descentlab compare``'s default."""
 """A race has at least two optimizers (at most ``Limits.max_optimizers``)."""
 
 
@@ -45,45 +45,13 @@ def race_request(body: object, limits: Limits) -> RaceRequest:
     """``body`` (the ``config`` of a start message) as a ``RaceRequest``; ``FieldError`` on
     the first bad field. Absent fields take ``descentlab compare``'s defaults."""
     body = json_object("config", body, RACE_FIELDS)
-    entries = body.get("optimizers")
-    count = f"{MIN_RACE_OPTIMIZERS} to {limits.max_optimizers}"
-    if not isinstance(entries, list):
-        raise FieldError("optimizers", f"must be a list of {count} optimizers, got {entries!r}")
-    if not MIN_RACE_OPTIMIZERS <= len(entries) <= limits.max_optimizers:
-        raise FieldError("optimizers", f"must hold {count} optimizers, got {len(entries)}")
-    names: list[str] = []
-    rates: dict[str, float] = {}
-    settings: dict[str, dict[str, float | bool]] = {}
-    for index, entry in enumerate(entries):
-        where = f"optimizers[{index}]"
-        entry = json_object(where, entry, OPTIMIZER_FIELDS)
-        name = entry.get("name")
-        allowed = optim.names("compare")
-        if name not in allowed:
-            raise FieldError(
-                f"{where}.name", f"unknown optimizer {name!r}; choose one of: {', '.join(allowed)}"
-            )
-        if name in names:
-            raise FieldError(f"{where}.name", f"optimizer {name!r} is listed twice")
-        names.append(name)
-        rate = entry.get("learning_rate", ExperimentConfig.learning_rate)
-        checked(f"{where}.learning_rate", optim.get, name, learning_rate=rate)
-        rates[name] = rate
-        given = entry.get("hyperparameters") or {}
-        if not isinstance(given, Mapping):
-            raise FieldError(f"{where}.hyperparameters", f"must be a JSON object, got {given!r}")
-        for key, value in given.items():
-            if key == "learning_rate":
-                raise FieldError(
-                    f"{where}.hyperparameters.{key}", f"set it in {where}.learning_rate, not here"
-                )
-            if not isinstance(value, bool | numbers.Real):
-                raise FieldError(
-                    f"{where}.hyperparameters.{key}",
-                    f"must be a number or true/false, got {value!r}",
-                )
-        checked(f"{where}.hyperparameters", optim.get, name, learning_rate=rate, **given)
-        settings[name] = dict(given)
+    names, rates, settings = optimizer_entries(
+        body.get("optimizers"),
+        command="compare",
+        fewest=MIN_RACE_OPTIMIZERS,
+        most=limits.max_optimizers,
+        default_rate=lambda name: DEFAULT_LEARNING_RATE,
+    )
     layers = checked("hidden_layers", hidden_layers_of, body.get("hidden_layers", [5, 2]))
     for index, width in enumerate(layers):
         where = f"hidden_layers[{index}]"
@@ -123,9 +91,9 @@ def race_request(body: object, limits: Limits) -> RaceRequest:
     config = checked(
         "config",
         ExperimentConfig,
-        optimizers=tuple(names),
-        learning_rate=rates,
-        hyperparameters={name: value for name, value in settings.items() if value},
+        optimizers=names,
+        learning_rate={name: rates.get(name, DEFAULT_LEARNING_RATE) for name in names},
+        hyperparameters=settings,
         batch_size=batch_size,
         epochs=epochs,
         hidden_layers=layers,

@@ -9,7 +9,7 @@ and carries the library's message, which says what is allowed.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,29 +75,32 @@ def json_number(field: str, value: object) -> float:
     return float(value)
 
 
-def landscape_request(body: object, limits: Limits) -> LandscapeRequest:
-    """``body`` (the parsed JSON) as a ``LandscapeRequest``; ``FieldError`` on the first bad
-    field, in the order of ``REQUEST_FIELDS``."""
-    body = json_object("body", body, REQUEST_FIELDS)
-    function = checked(
-        "function",
-        lambda name: landscapes.get(name_of("function", name)),
-        body.get("function", LANDSCAPE_FUNCTION),
-    )
-    entries = body.get("optimizers")
-    count = f"{limits.min_optimizers} to {limits.max_optimizers}"
+def optimizer_entries(
+    entries: object,
+    *,
+    command: str,
+    fewest: int,
+    most: int,
+    default_rate: Callable[[str], float],
+) -> tuple[tuple[str, ...], dict[str, float], dict[str, dict[str, float | bool]]]:
+    """The ``optimizers`` list of a request, checked: ``fewest`` to ``most`` entries
+    {name, learning_rate, hyperparameters}, each name one of ``optim.names(command)`` and listed
+    once, each setting accepted by ``optim.get`` (with ``default_rate(name)`` where no learning
+    rate is given). Returns the names, the learning rates given, and the non-empty
+    hyperparameters given; ``FieldError`` names the first bad field."""
+    count = f"{fewest} to {most}"
     if not isinstance(entries, list):
         raise FieldError("optimizers", f"must be a list of {count} optimizers, got {entries!r}")
-    if not limits.min_optimizers <= len(entries) <= limits.max_optimizers:
+    if not fewest <= len(entries) <= most:
         raise FieldError("optimizers", f"must hold {count} optimizers, got {len(entries)}")
     names: list[str] = []
     rates: dict[str, float] = {}
     settings: dict[str, dict[str, float | bool]] = {}
+    allowed = optim.names(command)
     for index, entry in enumerate(entries):
         where = f"optimizers[{index}]"
         entry = json_object(where, entry, OPTIMIZER_FIELDS)
         name = entry.get("name")
-        allowed = optim.names("landscape")
         if name not in allowed:
             raise FieldError(
                 f"{where}.name", f"unknown optimizer {name!r}; choose one of: {', '.join(allowed)}"
@@ -107,7 +110,7 @@ def landscape_request(body: object, limits: Limits) -> LandscapeRequest:
         names.append(name)
         rate = entry.get("learning_rate")
         if rate is None:
-            rate = landscapes.default_learning_rate(function, name)
+            rate = default_rate(name)
         else:
             checked(f"{where}.learning_rate", optim.get, name, learning_rate=rate)
             rates[name] = rate
@@ -127,6 +130,25 @@ def landscape_request(body: object, limits: Limits) -> LandscapeRequest:
         checked(f"{where}.hyperparameters", optim.get, name, learning_rate=rate, **given)
         if given:
             settings[name] = dict(given)
+    return tuple(names), rates, settings
+
+
+def landscape_request(body: object, limits: Limits) -> LandscapeRequest:
+    """``body`` (the parsed JSON) as a ``LandscapeRequest``; ``FieldError`` on the first bad
+    field, in the order of ``REQUEST_FIELDS``."""
+    body = json_object("body", body, REQUEST_FIELDS)
+    function = checked(
+        "function",
+        lambda name: landscapes.get(name_of("function", name)),
+        body.get("function", LANDSCAPE_FUNCTION),
+    )
+    names, rates, settings = optimizer_entries(
+        body.get("optimizers"),
+        command="landscape",
+        fewest=limits.min_optimizers,
+        most=limits.max_optimizers,
+        default_rate=lambda name: landscapes.default_learning_rate(function, name),
+    )
     start = body.get("start")
     if start is not None:
         if not isinstance(start, list) or len(start) != 2:
@@ -142,7 +164,7 @@ def landscape_request(body: object, limits: Limits) -> LandscapeRequest:
     seed = checked("noise_seed", check_int, "noise seed", body.get("noise_seed", 0), minimum=0)
     return LandscapeRequest(
         function=function.name,
-        optimizers=tuple(names),
+        optimizers=names,
         learning_rates=rates,
         hyperparameters=settings,
         start=start,
