@@ -14,21 +14,10 @@ from typing import Any
 
 import pytest
 
+from browser import launch_chromium, requires_chromium
 from conftest import free_port, run_cli, start_cli_process, wait_for_page
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # chromium refuses to run as root with its sandbox
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"no browser at {CHROMIUM}: install Debian's chromium (apt-get install chromium) "
-    "to run the playground's browser tests",
-)
+pytestmark = requires_chromium
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +36,8 @@ def playground() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
+    with launch_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture
