@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.descentlab-installed
 
-.PHONY: run test check lint bench docs clean
+.PHONY: run test check lint bench bench-playground docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ check: lint
 # of `make test`). Pass options through BENCH_ARGS, e.g. `make bench BENCH_ARGS=--quick`.
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py $(BENCH_ARGS)
+	$(BIN)/python tools/bench_playground.py
+
+# The playground's speed targets alone (issue 12): a real server, the websocket, and the page in
+# Debian's chromium (a minute or so; the in-page figures are skipped with a note without it).
+bench-playground: $(STAMP)
+	$(BIN)/python tools/bench_playground.py $(PLAYGROUND_BENCH_ARGS)
 
 # The documentation site, built offline into site/ (ignored by git); --strict fails on a broken
 # link, a missing anchor or an unresolved reference (not with --quiet, which hides the warnings
