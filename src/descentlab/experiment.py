@@ -23,7 +23,14 @@ from descentlab.optim import Optimizer
 from descentlab.resume import initial_states, resume_stack
 from descentlab.seeds import RunSeeds, run_seeds
 from descentlab.splits import split, standardize
-from descentlab.train import EpochSnapshot, RunGroup, StackResult, TrainResult, squeeze_state
+from descentlab.train import (
+    EpochDetailCallback,
+    EpochSnapshot,
+    RunGroup,
+    StackResult,
+    TrainResult,
+    squeeze_state,
+)
 
 __all__ = [
     "COURSE_OPTIMIZERS",
@@ -129,6 +136,7 @@ def run_experiment(
     data: PreparedData | None = None,
     checkpointing: Checkpointing | None = None,
     path_every: int = 0,
+    on_epoch_detail: EpochDetailCallback | None = None,
 ) -> list[RunOutcome]:
     """Train every optimizer of ``config`` on ``dataset``'s training split together, as one
     stack, from the same initial weights and the same batch order, and measure each run.
@@ -138,7 +146,8 @@ def run_experiment(
     ``early_stopping`` each run stops once its validation cost has not improved for
     ``patience`` epochs and keeps its best epoch's parameters. With ``path_every`` each run
     records its parameters at the start and every ``path_every`` epochs (``weight_path``;
-    a resumed run records only the epochs of its last session)."""
+    a resumed run records only the epochs of its last session). ``on_epoch_detail`` observes
+    every epoch's mini-batch costs and parameters (``train.EpochDetail``), for live views."""
     data = prepare_data(config, dataset) if data is None else data
     network = config.network(data.train.n_features, dataset.n_classes)
     seeds = run_seeds(config.seed)
@@ -177,6 +186,7 @@ def run_experiment(
         batch_size=config.batch_size,
         dtype=np.dtype(config.dtype).type,
         on_epoch_end=progress,
+        on_epoch_detail=on_epoch_detail,
         should_stop=_stop_rule(monitor, paths),
         **saving,
     )

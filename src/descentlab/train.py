@@ -75,6 +75,28 @@ class EpochSnapshot:
     """Each run's first mini-batch cost, the yardstick of divergence."""
 
 
+@dataclass(frozen=True)
+class EpochDetail:
+    """What ``train_stack``'s ``on_epoch_detail`` observes after one epoch, for live views.
+
+    Every array is a view of the training's own buffers, valid only during the call: an
+    observer copies what it keeps and never writes to them."""
+
+    epoch: int
+    """The epoch just finished (0-based, counting from the start of the whole run)."""
+    epoch_costs: np.ndarray
+    """(K,): each run's cost of this epoch."""
+    minibatch_costs: np.ndarray
+    """(K, batches_per_epoch): each run's mini-batch costs of this epoch, in order."""
+    params: np.ndarray
+    """(K, n_params): the parameters after this epoch."""
+    diverged_epochs: Sequence[int | None]
+    """Each run's divergence epoch so far (see ``TrainResult.diverged_epoch``)."""
+
+
+EpochDetailCallback = Callable[[EpochDetail], None]
+
+
 class TrainingInterrupted(Exception):
     """Raised at an epoch boundary when ``interrupted()`` said so; the snapshot of that epoch
     has been handed to ``checkpoint`` first."""
@@ -122,6 +144,7 @@ def train_stack(
     start_epoch: int = 0,
     dtype: type[np.floating] = np.float64,
     on_epoch_end: StackEpochCallback | None = None,
+    on_epoch_detail: EpochDetailCallback | None = None,
     should_stop: Callable[[int, np.ndarray], bool] | None = None,
     checkpoint: Callable[[EpochSnapshot], None] | None = None,
     checkpoint_every: int = 0,
@@ -138,7 +161,9 @@ def train_stack(
     (``None``: all m), the last one smaller when m is not a multiple. Each batch: forward,
     backward, one update per group. The cost of each batch (measured before its update) and
     each epoch (the sum over the epoch's examples divided by m) are recorded per run.
-    ``on_epoch_end(epoch, epoch_costs)`` gets the K epoch costs after every epoch.
+    ``on_epoch_end(epoch, epoch_costs)`` gets the K epoch costs after every epoch, then
+    ``on_epoch_detail(EpochDetail(...))`` that epoch's mini-batch costs and parameters too
+    (views to copy from, for live views; neither callback changes a number).
 
     To continue a stack, pass its ``params`` and ``opt_states`` and the number of epochs
     already run as ``start_epoch``: the shuffles go on with epoch ``start_epoch`` and the
@@ -345,6 +370,16 @@ def train_stack(
                         diverged[bad] = epoch
             if on_epoch_end is not None:
                 on_epoch_end(epoch, epoch_costs[:, offset])
+            if on_epoch_detail is not None:
+                on_epoch_detail(
+                    EpochDetail(
+                        epoch,
+                        epoch_costs[:, offset],
+                        minibatch_costs[:, offset * n_batches : (offset + 1) * n_batches],
+                        params,
+                        diverged,
+                    )
+                )
             stop = should_stop is not None and should_stop(epoch, params)
             halt = interrupted is not None and interrupted()
             if checkpoint is not None and (
