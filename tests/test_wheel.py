@@ -27,7 +27,16 @@ from conftest import free_port, wait_for_page
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = ("index.html", "playground.js", "playground.css")
+PAGE = (
+    "index.html",
+    "playground.js",
+    "playground.css",
+    "charts.js",
+    "vendor/uplot/uPlot.iife.min.js",
+    "vendor/uplot/uPlot.min.css",
+    "vendor/uplot/LICENSE",
+    "vendor/uplot/README.md",
+)
 SOURCE_FILES = ("pyproject.toml", "README.md", "LICENSE")
 """What the wheel is built from, with src/."""
 JUNK = shutil.ignore_patterns("__pycache__", "*.egg-info")
