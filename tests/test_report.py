@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import itertools
+import json
 import re
 import subprocess
 import sys
@@ -24,8 +25,23 @@ from descentlab.datasets import Dataset
 from descentlab.experiment import ExperimentConfig, RunOutcome, run_experiment
 from descentlab.history import History
 from descentlab.nn import Network, predict_proba
+from descentlab.report import html as html_module
 from descentlab.report import plots
-from descentlab.report.html import format_accuracy, render_html
+from descentlab.report.charts import (
+    COST_CAPTION,
+    LEARNING_RATE_CAPTION,
+    PALETTE,
+    cost_chart,
+    learning_rate_chart,
+    report_charts,
+)
+from descentlab.report.html import (
+    format_accuracy,
+    png_data_uri,
+    render_html,
+    script_json,
+    static_text,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CONFIG = ExperimentConfig(epochs=50)
@@ -400,3 +416,185 @@ def test_a_non_png_image_is_refused(
     fake.write_text("<svg/>")
     with pytest.raises(ValueError, match="not a PNG"):
         render_html(results_dict(outcomes, moons), {"fake": fake})
+
+
+# --- report.html's interactive charts -------------------------------------------------------
+
+
+class _Scripts(HTMLParser):
+    """Each <script> element's attributes and text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+        self._open: dict[str, str | None] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "script":
+            self._open = dict(attrs)
+            self.scripts.append((self._open, ""))
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            attrs, text = self.scripts[-1]
+            self.scripts[-1] = (attrs, text + data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._open = None
+
+
+def scripts(page: str) -> list[tuple[dict[str, str | None], str]]:
+    parser = _Scripts()
+    parser.feed(page)
+    parser.close()
+    return parser.scripts
+
+
+def chart_specs(page: str) -> list[dict[str, Any]]:
+    """The charts' JSON of a report page, parsed back."""
+    (text,) = [text for attrs, text in scripts(page) if attrs.get("type") == "application/json"]
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def test_a_report_with_charts_is_still_one_offline_file(
+    outcomes: list[RunOutcome], moons: Dataset, images: dict[str, Path]
+) -> None:
+    page = render_html(
+        results_dict(outcomes, moons), images, report_charts(outcomes, learning_rates=True)
+    )
+    found = scripts(page)
+    assert [attrs for attrs, _ in found] == [
+        {"type": "application/json", "id": "report-charts"},
+        {},
+        {},
+        {},
+    ]
+    # The same files the playground serves, inlined: uPlot, then charts.js, then the drawing.
+    assert found[1][1] == static_text("vendor/uplot/uPlot.iife.min.js")
+    assert found[2][1] == static_text("charts.js")
+    assert "DescentCharts.costChart" in found[3][1]
+    assert static_text("vendor/uplot/uPlot.min.css") in page
+    tags = parse(page).tags
+    assert not [tag for tag, _ in tags if tag in {"link", "iframe"}]
+    links = [value for _, attrs in tags for key, value in attrs.items() if key in {"src", "href"}]
+    assert links and all(str(link).startswith("data:image/png;base64,") for link in links)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|file:|//|/)""", page)
+
+
+def test_charts_draw_over_their_pictures_which_stay_for_readers_without_javascript(
+    outcomes: list[RunOutcome], moons: Dataset, images: dict[str, Path], tmp_path: Path
+) -> None:
+    cost_png = next(iter(images.values()))
+    pictures = {COST_CAPTION: cost_png, "Decision boundaries": cost_png}
+    charts = report_charts(outcomes, learning_rates=True)  # no learning-rate picture given
+    page = render_html(results_dict(outcomes, moons), pictures, charts)
+    figures = re.findall(r"<figure[^>]*>.*?</figure>", page)
+    assert len(figures) == 3
+    rates, cost, boundaries = figures
+    assert rates.startswith('<figure data-chart="1"><div class="chart" hidden></div><figcaption>')
+    assert LEARNING_RATE_CAPTION in rates and "<img" not in rates
+    assert cost.startswith('<figure data-chart="0"><div class="chart" hidden></div><img src="')
+    assert png_data_uri(cost_png) in cost and COST_CAPTION in cost
+    assert "data-chart" not in boundaries and "<img" in boundaries
+
+
+def test_the_charts_data_is_the_runs_numbers(
+    outcomes: list[RunOutcome], moons: Dataset, images: dict[str, Path]
+) -> None:
+    with_validation = [
+        dataclasses.replace(outcomes[0], validation_costs=np.array([0.7, np.nan, 0.5])),
+        *outcomes[1:],
+    ]
+    charts = report_charts(with_validation, learning_rates=True)
+    cost, rates = chart_specs(render_html(results_dict(outcomes, moons), images, charts))
+    names = [outcome.optimizer.name for outcome in outcomes]
+    first = names[0]
+    assert [s["name"] for s in cost["options"]["series"]] == [
+        first,
+        f"{first} validation",
+        *names[1:],
+    ]
+    assert cost["options"]["series"][1] == {
+        "name": f"{first} validation",
+        "colour": "#0072B2",
+        "dash": [6, 4],
+    }
+    assert [s["colour"] for s in rates["options"]["series"]] == ["#0072B2", "#D55E00", "#009E73"]
+    assert cost["data"][f"{first} validation"] == {"costs": [0.7, None, 0.5]}
+    for outcome in outcomes:
+        history = outcome.result.history
+        drawn = cost["data"][outcome.optimizer.name]
+        assert drawn["costs"] == history.epoch_costs.tolist()  # exactly, every epoch
+        x, minibatch = plots.minibatch_trace(history)
+        assert drawn["minibatch"] == {"x": x.tolist(), "costs": minibatch.tolist()}
+        assert rates["data"][outcome.optimizer.name] == {"costs": outcome.learning_rates.tolist()}
+    assert cost["options"]["logY"] is False and rates["options"]["logY"] is False
+
+
+def test_the_mini_batch_costs_are_thinned_as_in_cost_curves_png(
+    outcomes: list[RunOutcome],
+) -> None:
+    history = outcomes[0].result.history
+    long = dataclasses.replace(
+        outcomes[0],
+        result=dataclasses.replace(
+            outcomes[0].result,
+            history=History(np.tile(history.epoch_costs, 40), np.tile(
+                history.minibatch_costs, 40), history.batches_per_epoch),
+        ),
+    )  # fmt: skip
+    assert long.result.history.minibatch_costs.size > plots.MINIBATCH_MAX_POINTS
+    drawn = cost_chart([long])["data"][long.optimizer.name]["minibatch"]
+    x, minibatch = plots.minibatch_trace(long.result.history)
+    assert len(drawn["x"]) <= plots.MINIBATCH_MAX_POINTS
+    assert drawn == {"x": x.tolist(), "costs": minibatch.tolist()}
+
+
+def test_learning_rates_spanning_more_than_ten_times_are_drawn_on_a_log_scale(
+    outcomes: list[RunOutcome],
+) -> None:
+    decaying = [
+        dataclasses.replace(o, learning_rates=np.geomspace(1.0, 0.01, o.learning_rates.size))
+        for o in outcomes
+    ]
+    assert learning_rate_chart(decaying)["options"]["logY"] is True
+
+
+def test_names_in_the_charts_cannot_end_their_script(
+    outcomes: list[RunOutcome], moons: Dataset, images: dict[str, Path]
+) -> None:
+    evil = [renamed(outcomes[0], MALICIOUS + "<!--"), *outcomes[1:]]
+    page = render_html(results_dict(evil, moons), images, report_charts(evil, learning_rates=False))
+    assert page.count("</script>") == 4  # the JSON, uPlot, charts.js, the drawing
+    assert page.lower().count("<script") == 4
+    (cost,) = chart_specs(page)
+    assert cost["options"]["series"][0]["name"] == MALICIOUS + "<!--"
+    assert MALICIOUS + "<!--" in cost["data"]
+
+
+def test_script_json_escapes_every_angle_bracket_and_refuses_nan() -> None:
+    value = {"name": "</script><!-- <b>", "costs": [1.5, None]}
+    text = script_json(value)
+    assert "<" not in text
+    assert json.loads(text) == value
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+        script_json([float("nan")])
+
+
+def test_a_static_file_that_would_end_its_element_is_refused(
+    monkeypatch: pytest.MonkeyPatch, outcomes: list[RunOutcome], moons: Dataset
+) -> None:
+    monkeypatch.setattr(html_module, "static_text", lambda name: "var s = '</SCRIPT>';")
+    # The style sheet may hold "</script>"; the first script may not.
+    message = "static/vendor/uplot/uPlot.iife.min.js cannot be inlined: it holds </script or <!--"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        render_html(
+            results_dict(outcomes, moons), {}, report_charts(outcomes, learning_rates=False)
+        )
+
+
+def test_the_report_palette_is_charts_js_palette() -> None:
+    declared = re.search(r"const PALETTE = (\[.*?\]);", static_text("charts.js"))
+    assert declared is not None
+    assert tuple(json.loads(declared.group(1))) == PALETTE

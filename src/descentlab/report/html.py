@@ -1,7 +1,10 @@
 """The report as one self-contained HTML page: results table, pictures, exact configuration.
 
 Standard library only. Every string from the results goes through ``html.escape``; pictures
-are embedded as base64 ``data:image/png`` URIs, so the page needs no other file.
+are embedded as base64 ``data:image/png`` URIs, so the page needs no other file. Interactive
+charts (``descentlab.report.charts``) draw over their pictures with the playground's
+charts.js and uPlot, inlined from the package's static folder, their numbers embedded as JSON;
+without JavaScript the pictures show instead.
 """
 
 from __future__ import annotations
@@ -11,12 +14,40 @@ import json
 import math
 from collections.abc import Mapping
 from html import escape
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from descentlab.metrics import OSCILLATION_THRESHOLD
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+CHART_STYLE_FILE = "vendor/uplot/uPlot.min.css"
+CHART_SCRIPT_FILES = ("vendor/uplot/uPlot.iife.min.js", "charts.js")
+"""Files of ``descentlab.web``'s static folder that a page with charts inlines, in order."""
+CHART_DATA_ID = "report-charts"
+CHART_HINT = "Drag across the chart to zoom, double-click to zoom out; click a name to hide it."
+DRAW_CHARTS = """
+(function () {
+  var specs = JSON.parse(document.getElementById("report-charts").textContent);
+  document.querySelectorAll("figure[data-chart]").forEach(function (figure) {
+    var spec = specs[Number(figure.dataset.chart)];
+    var holder = figure.querySelector(".chart");
+    var picture = figure.querySelector("img");
+    holder.hidden = false;
+    try {
+      var chart = DescentCharts.costChart(holder, spec.options);
+      chart.setData(spec.data);
+      if (picture) picture.hidden = true;
+      figure.chart = chart;
+    } catch (error) {
+      holder.hidden = true;
+      throw error;
+    }
+  });
+})();
+"""
+"""Draws each ``figure[data-chart]`` with charts.js and hides its picture; on any error the
+picture stays."""
 MISSING = "—"
 """Shown where a number is null or not finite."""
 
@@ -37,6 +68,7 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
 figure { margin: 1rem 0 2rem; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.95rem; margin-top: 0.3rem; }
+figcaption .hint { color: #777; font-size: 0.85rem; }
 """
 
 
@@ -55,15 +87,25 @@ def png_data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
-def render_html(results: Mapping[str, Any], images: Mapping[str, Path]) -> str:
+def render_html(
+    results: Mapping[str, Any],
+    images: Mapping[str, Path],
+    charts: Mapping[str, Mapping[str, Any]] | None = None,
+) -> str:
     """One self-contained HTML page for a results.json dict.
 
     Title "descentlab <command> — <dataset>", a table of the runs (accuracy, final cost,
     oscillation index and cost shape, seconds), each picture of ``images`` (caption -> PNG
     path) embedded with its caption, what the oscillation index means, and the exact
     configuration: dataset parameters, settings, and each run's hyperparameters.
-    Reads the image files; writes nothing.
+
+    ``charts`` (caption -> ``{"options": ..., "data": ...}``, see
+    ``descentlab.report.charts``) become interactive charts drawn by charts.js: a chart
+    whose caption is a picture's is drawn in that picture's place (the picture stays for
+    readers without JavaScript), any other comes first among the pictures. Without charts the
+    page has no script at all. Reads the image and static files; writes nothing.
     """
+    charts = dict(charts or {})
     dataset = results.get("dataset", {})
     dataset_name = str(dataset.get("name", "?"))
     title = f"descentlab {results.get('command', '?')} — {dataset_name}"
@@ -85,6 +127,7 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, Path]) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title)}</title>",
         f"<style>{STYLE}</style>",
+        *([f"<style>{_inline(CHART_STYLE_FILE, 'style')}</style>"] if charts else []),
         "</head>",
         "<body>",
         f"<h1>{escape(title)}</h1>",
@@ -93,13 +136,19 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, Path]) -> str:
         _results_table(runs),
         _oscillation_paragraph(),
     ]
-    if images:
+    if images or charts:
         parts.append("<h2>Pictures</h2>")
+        order = list(charts)
+        for caption in [c for c in charts if c not in images]:
+            parts.append(_chart_figure(caption, order.index(caption), None))
         for caption, path in images.items():
-            parts.append(
-                f'<figure><img src="{png_data_uri(path)}" alt="{escape(caption)}">'
-                f"<figcaption>{escape(caption)}</figcaption></figure>"
-            )
+            if caption in charts:
+                parts.append(_chart_figure(caption, order.index(caption), path))
+            else:
+                parts.append(
+                    f'<figure><img src="{png_data_uri(path)}" alt="{escape(caption)}">'
+                    f"<figcaption>{escape(caption)}</figcaption></figure>"
+                )
     parts += [
         "<h2>Configuration</h2>",
         "<h3>Dataset</h3>",
@@ -110,10 +159,51 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, Path]) -> str:
         _settings_table(results.get("config", {})),
         "<h3>Hyperparameters of each run</h3>",
         _hyperparameters_table(runs),
-        "</body>",
-        "</html>",
     ]
+    if charts:
+        parts += [
+            f'<script type="application/json" id="{CHART_DATA_ID}">'
+            f"{script_json(list(charts.values()))}</script>",
+            *(f"<script>{_inline(name, 'script')}</script>" for name in CHART_SCRIPT_FILES),
+            f"<script>{DRAW_CHARTS}</script>",
+        ]
+    parts += ["</body>", "</html>"]
     return "\n".join(parts) + "\n"
+
+
+def script_json(value: object) -> str:
+    """``value`` as JSON that is safe inside a ``<script>`` element: strict JSON (NaN and
+    infinities are refused) with every "<" written as the escape \\u003c, so no "</script>"
+    or "<!--" can end or bend the element; ``JSON.parse`` gives ``value`` back."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).replace(
+        "<", "\\u003c"
+    )
+
+
+def static_text(name: str) -> str:
+    """The text of ``descentlab/web/static/<name>``, the file the playground serves."""
+    return (resources.files("descentlab.web") / "static" / name).read_text(encoding="utf-8")
+
+
+def _inline(name: str, element: str) -> str:
+    """The static file ``name`` to inline in a ``<element>``; ValueError if it would end it."""
+    text = static_text(name)
+    if f"</{element}" in text.lower() or "<!--" in text:
+        raise ValueError(f"static/{name} cannot be inlined: it holds </{element} or <!--")
+    return text
+
+
+def _chart_figure(caption: str, index: int, picture: Path | None) -> str:
+    """A figure that charts.js draws chart ``index`` into; ``picture`` shows until it does
+    (and for good without JavaScript)."""
+    image = (
+        "" if picture is None else f'<img src="{png_data_uri(picture)}" alt="{escape(caption)}">'
+    )
+    return (
+        f'<figure data-chart="{index}"><div class="chart" hidden></div>{image}'
+        f'<figcaption>{escape(caption)} <span class="hint">{escape(CHART_HINT)}</span>'
+        "</figcaption></figure>"
+    )
 
 
 def _results_table(runs: list[Mapping[str, Any]]) -> str:

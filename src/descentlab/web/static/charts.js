@@ -4,7 +4,7 @@
  * (vendor/uplot/uPlot.iife.min.js and uPlot.min.css) must be loaded first.
  *
  *   const chart = DescentCharts.costChart(container, {
- *     series: [{name: "gd", colour: "#0072B2", label: "gd (oscillates)"}, ...],  // label: optional
+ *     series: [{name: "gd", colour: "#0072B2"}, ...],  // optional per series: label, dash
  *     title: "cost", xLabel: "epoch", yLabel: "cost", logY: false, height: 320,
  *   });
  *   chart.append({gd: {costs: [...], first_epoch: 0, minibatch: {x: [...], costs: [...]}}});
@@ -15,6 +15,8 @@
  *   chart.element; // the root element
  *
  * Rules:
+ * - A series is named by `name` in the data and shown as `label` (default: the name); its
+ *   epoch costs are drawn solid, or dashed with `dash` ([on, off] in CSS pixels).
  * - Epoch cost i of an optimizer is drawn at x = first_epoch + i + 1 (x = epochs done when it
  *   was measured). first_epoch left out in append() means "after the epochs already held";
  *   an append that overlaps epochs already held replaces them.
@@ -89,6 +91,7 @@
       name: String(entry.name),
       label: entry.label === undefined ? String(entry.name) : String(entry.label),
       colour: entry.colour || PALETTE[index % PALETTE.length],
+      dash: Array.isArray(entry.dash) ? entry.dash.map(Number) : null,
     }));
     if (series.length === 0) throw new Error("costChart needs at least one series");
     const indexOf = new Map(series.map((entry, index) => [entry.name, index]));
@@ -194,7 +197,10 @@
       button.title = `show or hide ${entry.label}`;
       const swatch = document.createElement("span");
       swatch.className = "descent-chart-swatch";
-      swatch.style.background = entry.colour;
+      swatch.style.background = entry.dash
+        ? `repeating-linear-gradient(to right, ${entry.colour} 0 ${entry.dash[0] / 2}px, `
+          + `transparent ${entry.dash[0] / 2}px ${(entry.dash[0] + entry.dash[1]) / 2}px)`
+        : entry.colour;
       const label = document.createElement("span");
       label.className = "descent-chart-label";
       label.textContent = entry.label;
@@ -221,7 +227,9 @@
       });
     }
     for (const entry of series) {
-      uplotSeries.push({ label: entry.label, stroke: entry.colour, width: 2, spanGaps: false });
+      const line = { label: entry.label, stroke: entry.colour, width: 2, spanGaps: false };
+      if (entry.dash) Object.assign(line, { dash: entry.dash, width: 1.5 });
+      uplotSeries.push(line);
     }
     const plot = new uPlot(
       {
@@ -447,8 +455,14 @@
         const y = titleHeight + source.height + pad + r * rowHeight + rowHeight / 2;
         for (const [entry, left] of row) {
           const x = pad + left;
-          context.fillStyle = entry.colour;
-          context.fillRect(x, y - 2 * ratio, 22 * ratio, 4 * ratio);
+          context.strokeStyle = entry.colour;
+          context.lineWidth = 3 * ratio;
+          context.setLineDash(entry.dash ? entry.dash.map((px) => px * ratio) : []);
+          context.beginPath();
+          context.moveTo(x, y);
+          context.lineTo(x + 22 * ratio, y);
+          context.stroke();
+          context.setLineDash([]);
           context.fillStyle = "#222222";
           context.fillText(entry.label, x + 28 * ratio, y);
         }
