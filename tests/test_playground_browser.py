@@ -55,7 +55,7 @@ def drawn(page: Any) -> int:
 
 
 def test_clicking_the_map_moves_the_start_and_redraws_the_paths(playground: str, page: Any) -> None:
-    page.goto(playground)
+    page.goto(playground + "?view=landscape")
     page.wait_for_selector("#map[data-drawn]")
     assert page.locator("#summary tbody tr").count() == 4  # gd, momentum, adam, rmsprop
     before = drawn(page)

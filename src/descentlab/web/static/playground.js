@@ -1,13 +1,15 @@
-// The playground's landscape view: forms generated from /api/options, the contour map and
-// the loss chart drawn on canvases, the whole configuration kept in the URL's query string.
+// The playground's landscape view: forms generated from /api/options, the contour map (each
+// new path drawn progressively) and the loss chart on canvases, the configuration in the URL.
 "use strict";
 
-// Okabe & Ito's colour-blind-safe palette (yellow left out: it vanishes on the light map).
-const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"];
 const DEFAULT_OPTIMIZERS = ["gd", "momentum", "adam", "rmsprop"];
+const ANIMATION_MS = 600;
+const REDRAW_DELAY_MS = 50; // after the last keystroke: typing "0.05" asks once, not four times
 
-const state = { options: null, contours: null, result: null, pending: null, drawn: 0 };
-const $ = (id) => document.getElementById(id);
+const state = {
+  options: null, contours: null, result: null, pending: null, drawn: 0,
+  background: null, animation: null,
+};
 
 // Colours go to the chosen optimizers in the form's order: at most six, all told apart.
 function chosen() {
@@ -20,7 +22,7 @@ function colourOf(name) {
 }
 
 function paintSwatches() {
-  for (const swatch of document.querySelectorAll(".swatch")) {
+  for (const swatch of document.querySelectorAll("#controls .swatch")) {
     swatch.style.background = colourOf(swatch.dataset.optimizer);
   }
 }
@@ -29,36 +31,67 @@ function functionInfo() {
   return state.options.functions.find((f) => f.name === $("function").value);
 }
 
+// The settings an optimizer's form offers: its registry entry's hyperparameters but the rate.
+function settingsOf(optimizer) {
+  return optimizer.hyperparameters.filter((h) => h.name !== "learning_rate");
+}
+
 // --- the URL ------------------------------------------------------------------------------
 
-function readUrl() {
-  const query = new URLSearchParams(window.location.search);
+function readUrl(query) {
   const config = { function: query.get("function") || "rosenbrock" };
   config.optimizers = query.has("optimizers")
     ? query.get("optimizers").split(",").filter(Boolean) : DEFAULT_OPTIMIZERS;
   config.rates = {};
+  config.settings = {};
   for (const [key, value] of query) {
     if (key.startsWith("lr.")) config.rates[key.slice(3)] = value;
+    const setting = /^h\.([^.]+)\.(.+)$/.exec(key);
+    if (setting) config.settings[`${setting[1]}.${setting[2]}`] = value;
   }
   for (const key of ["start", "steps", "noise", "noise_seed"]) config[key] = query.get(key);
   return config;
 }
 
-function writeUrl(request) {
+function writeUrl(request = readForm()) {
   const query = new URLSearchParams();
   query.set("function", request.function);
   query.set("optimizers", request.optimizers.map((o) => o.name).join(","));
   for (const o of request.optimizers) {
     if (o.learning_rate !== null) query.set("lr." + o.name, String(o.learning_rate));
+    for (const [key, value] of Object.entries(o.hyperparameters)) {
+      query.set(`h.${o.name}.${key}`, String(value));
+    }
   }
   if (request.start) query.set("start", request.start.join(","));
   if (request.steps !== null) query.set("steps", String(request.steps));
   if (request.noise) query.set("noise", String(request.noise));
   if (request.noise_seed) query.set("noise_seed", String(request.noise_seed));
-  history.replaceState(null, "", "?" + query.toString());
+  Page.replaceQuery("landscape", query);
 }
 
 // --- the form -----------------------------------------------------------------------------
+
+// One input per hyperparameter (a checkbox for a true/false one), its default as placeholder.
+function settingInput(owner, setting, given) {
+  const label = document.createElement("label");
+  const input = document.createElement("input");
+  input.name = "h";
+  input.dataset.owner = owner;
+  input.dataset.key = setting.name;
+  if (typeof setting.default === "boolean") {
+    input.type = "checkbox";
+    input.checked = given === undefined ? setting.default : given === "true";
+    label.append(input, ` ${setting.name}`);
+  } else {
+    input.type = "number";
+    input.step = "any";
+    input.placeholder = setting.default === null ? "required" : String(setting.default);
+    if (given !== undefined) input.value = given;
+    label.append(`${setting.name} `, input);
+  }
+  return label;
+}
 
 function buildForm(config) {
   const select = $("function");
@@ -78,6 +111,19 @@ function buildForm(config) {
     row.querySelector("input[name=use]").checked = config.optimizers.includes(o.name);
     const rate = row.querySelector("input[name=lr]");
     if (config.rates[o.name] !== undefined) rate.value = config.rates[o.name];
+    const settings = settingsOf(o);
+    if (settings.length) {
+      const details = document.createElement("details");
+      details.className = "settings";
+      const summary = document.createElement("summary");
+      summary.textContent = `${o.name}'s settings`;
+      details.append(summary);
+      for (const setting of settings) {
+        details.append(settingInput(o.name, setting, config.settings[`${o.name}.${setting.name}`]));
+      }
+      details.open = settings.some((s) => config.settings[`${o.name}.${s.name}`] !== undefined);
+      row.append(details);
+    }
     box.appendChild(row);
   }
   paintSwatches();
@@ -107,15 +153,30 @@ function showDefaults(replace) {
   }
 }
 
-function numberOrNull(text) {
-  return text.trim() === "" ? null : Number(text);
+// The hyperparameters set apart from their defaults: a typed number, a flipped checkbox.
+function settingsGiven(name) {
+  const given = {};
+  for (const input of document.querySelectorAll(`input[name=h][data-owner="${name}"]`)) {
+    const setting = state.options.optimizers.find((o) => o.name === name)
+      .hyperparameters.find((h) => h.name === input.dataset.key);
+    if (input.type === "checkbox") {
+      if (input.checked !== setting.default) given[input.dataset.key] = input.checked;
+    } else if (input.value.trim() !== "") {
+      given[input.dataset.key] = Number(input.value);
+    }
+  }
+  return given;
 }
 
 function readForm() {
   const optimizers = [];
   for (const box of document.querySelectorAll("input[name=use]:checked")) {
     const rate = document.querySelector(`input[name=lr][data-optimizer="${box.value}"]`);
-    optimizers.push({ name: box.value, learning_rate: numberOrNull(rate.value) });
+    optimizers.push({
+      name: box.value,
+      learning_rate: numberOrNull(rate.value),
+      hyperparameters: settingsGiven(box.value),
+    });
   }
   const x = numberOrNull($("start-x").value), y = numberOrNull($("start-y").value);
   return {
@@ -132,20 +193,21 @@ function readForm() {
 // --- errors next to their field -----------------------------------------------------------
 
 function clearErrors() {
-  for (const e of document.querySelectorAll(".error")) e.textContent = "";
-  for (const e of document.querySelectorAll("[aria-invalid]")) e.removeAttribute("aria-invalid");
+  FieldErrors.clear($("controls"));
 }
 
 function showError(request, error) {
-  const match = /^optimizers\[(\d+)\]/.exec(error.field);
+  const match = /^optimizers\[(\d+)\](?:\.hyperparameters\.(.+))?/.exec(error.field);
   let place = null, input = null;
   if (match) {
     const name = request.optimizers[Number(match[1])].name;
     place = document.querySelector(`[data-error-for-optimizer="${name}"]`);
-    input = document.querySelector(`input[name=lr][data-optimizer="${name}"]`);
+    input = match[2]
+      ? document.querySelector(`input[name=h][data-owner="${name}"][data-key="${match[2]}"]`)
+      : document.querySelector(`input[name=lr][data-optimizer="${name}"]`);
   } else {
-    place = document.querySelector(`[data-error-for="${error.field}"]`);
-    input = document.querySelector(`[data-field="${error.field}"]`);
+    place = $("controls").querySelector(`[data-error-for="${error.field}"]`);
+    input = document.querySelector(`#controls [data-field="${error.field}"]`);
   }
   (place || $("general-error")).textContent = `${error.field}: ${error.message}`;
   if (input) input.setAttribute("aria-invalid", "true");
@@ -157,6 +219,7 @@ async function loadContours() {
   const name = $("function").value;
   const answer = await fetch("/api/contours?function=" + encodeURIComponent(name));
   state.contours = await answer.json();
+  state.background = null;
 }
 
 async function run() {
@@ -188,7 +251,7 @@ async function run() {
 let timer = null;
 function runSoon() {
   clearTimeout(timer);
-  timer = setTimeout(run, 120);
+  timer = setTimeout(run, REDRAW_DELAY_MS);
 }
 
 // --- drawing ------------------------------------------------------------------------------
@@ -201,6 +264,7 @@ function mapTransform(canvas) {
                           (1 - (y - y0) / (y1 - y0)) * canvas.height],
     toPoint: (px, py) => [x0 + px / canvas.width * (x1 - x0),
                           y0 + (1 - py / canvas.height) * (y1 - y0)],
+    span: [x1 - x0, y1 - y0],
   };
 }
 
@@ -240,14 +304,22 @@ function fitMap(canvas) {
   const g = state.contours;
   const ratio = (g.y[g.y.length - 1] - g.y[0]) / (g.x[g.x.length - 1] - g.x[0]);
   const height = Math.round(Math.min(720, Math.max(240, canvas.width * ratio)));
-  if (canvas.height !== height) canvas.height = height;
+  if (canvas.height !== height) {
+    canvas.height = height;
+    state.background = null;
+  }
 }
 
-function drawMap() {
-  const canvas = $("map"), context = canvas.getContext("2d");
-  fitMap(canvas);
-  drawContours(context, canvas);
-  const { toPixel } = mapTransform(canvas);
+// The contours and the minima, computed once per function and map size, kept on a canvas of
+// their own so that each animation frame only copies them.
+function background(canvas) {
+  if (state.background) return state.background;
+  const layer = document.createElement("canvas");
+  layer.width = canvas.width;
+  layer.height = canvas.height;
+  const context = layer.getContext("2d");
+  drawContours(context, layer);
+  const { toPixel } = mapTransform(layer);
   const f = functionInfo();
   context.fillStyle = "#000";
   context.font = "16px sans-serif";
@@ -255,15 +327,30 @@ function drawMap() {
     const [px, py] = toPixel(point);
     context.fillText(f.has_minimum ? "\u2605" : "\u2715", px - 6, py + 6);
   }
+  state.background = layer;
+  return layer;
+}
+
+// The paths up to `progress` (0..1) of their length, the start as a dot.
+function drawMap(progress = 1) {
+  const canvas = $("map"), context = canvas.getContext("2d");
+  fitMap(canvas);
+  context.drawImage(background(canvas), 0, 0);
   if (!state.result) return;
+  const { toPixel } = mapTransform(canvas);
   for (const r of state.result.runs) {
+    const last = r.path.length - 1, reach = progress * last, whole = Math.floor(reach);
     context.strokeStyle = colourOf(r.optimizer);
     context.lineWidth = 2;
     context.beginPath();
-    r.path.forEach((point, i) => {
-      const [px, py] = toPixel(point);
+    for (let i = 0; i <= whole; i++) {
+      const [px, py] = toPixel(r.path[i]);
       if (i === 0) context.moveTo(px, py); else context.lineTo(px, py);
-    });
+    }
+    if (whole < last) { // the segment being drawn, part of the way
+      const [a, b] = [r.path[whole], r.path[whole + 1]], f = reach - whole;
+      context.lineTo(...toPixel([a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])]));
+    }
     context.stroke();
   }
   const [sx, sy] = toPixel(state.result.start);
@@ -328,42 +415,69 @@ function drawSummary() {
   }
 }
 
+// New paths grow from the start over ANIMATION_MS, one requestAnimationFrame at a time (at
+// once where the reader asked for reduced motion). data-drawn counts the results shown; it
+// goes up on a result's first frame, and data-animating is set until its last.
 function draw() {
   paintSwatches();
-  drawMap();
   drawLoss();
   if (state.result) drawSummary();
-  state.drawn += 1;
-  $("map").dataset.drawn = String(state.drawn);
+  const map = $("map");
+  const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  const animation = { began: null };
+  state.animation = animation;
+  const frame = (now) => {
+    if (state.animation !== animation) return; // a newer result animates instead
+    if (animation.began === null) {
+      animation.began = now;
+      state.drawn += 1;
+      map.dataset.drawn = String(state.drawn);
+    }
+    const progress = still ? 1 : Math.min(1, (now - animation.began) / ANIMATION_MS);
+    drawMap(progress);
+    if (progress < 1) {
+      map.dataset.animating = "true";
+      requestAnimationFrame(frame);
+    } else {
+      delete map.dataset.animating;
+    }
+  };
+  requestAnimationFrame(frame);
+}
+
+// --- the start point from the mouse and from the keyboard ---------------------------------
+
+function setStart([x, y]) {
+  $("start-x").value = x.toPrecision(4);
+  $("start-y").value = y.toPrecision(4);
+  run();
+}
+
+function currentStart() {
+  const f = functionInfo();
+  const x = numberOrNull($("start-x").value), y = numberOrNull($("start-y").value);
+  return [x ?? f.start[0], y ?? f.start[1]];
+}
+
+// Arrow keys move the start by 1/50 of the view (with Shift 1/10), and the paths redraw.
+function moveStartByKey(event) {
+  const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+  if (!(event.key in moves)) return;
+  event.preventDefault();
+  const [dx, dy] = moves[event.key];
+  const [width, height] = mapTransform($("map")).span;
+  const part = event.shiftKey ? 10 : 50;
+  const [x, y] = currentStart();
+  $("start-x").value = (x + dx * width / part).toPrecision(4);
+  $("start-y").value = (y + dy * height / part).toPrecision(4);
+  runSoon();
 }
 
 // --- sharing: the command line, results.json, the charts as PNG ----------------------------
 
-// Copy the `descentlab landscape` line of the paths shown; where the clipboard is out of reach
-// (a page served to another machine over plain http), show it selected to copy by hand.
 async function copyCommand() {
   if (!state.result) return;
-  const text = state.result.command;
-  $("command").value = text;
-  try {
-    await navigator.clipboard.writeText(text);
-    $("share-status").textContent = "copied: " + text;
-  } catch (error) {
-    $("command-box").hidden = false;
-    $("command").focus();
-    $("command").select();
-    $("share-status").textContent = "the clipboard is not available here: copy the line above";
-  }
-}
-
-function save(blob, filename) {
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(blob);
-  link.download = filename;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  await Share.copy(state.result.command, $("command-box"), $("command"), $("share-status"));
 }
 
 async function downloadResults() {
@@ -377,45 +491,47 @@ async function downloadResults() {
     showError(request, (await answer.json()).error);
     return;
   }
-  save(await answer.blob(), "results.json");
+  Share.save(await answer.blob(), "results.json");
 }
 
 function downloadChart(id) {
   const name = `${$("function").value}-${id === "map" ? "trajectories" : "loss"}.png`;
-  $(id).toBlob((blob) => save(blob, name), "image/png");
+  Share.canvasPng($(id), name);
 }
 
 // --- wiring -------------------------------------------------------------------------------
 
-async function start() {
-  const answer = await fetch("/api/options");
-  state.options = await answer.json();
-  buildForm(readUrl());
-  await loadContours();
-  $("function").addEventListener("change", async () => {
-    showDefaults(true);
-    state.result = null;
+const LandscapeView = {
+  async open(options, query) {
+    state.options = options;
+    buildForm(readUrl(query));
     await loadContours();
-    run();
-  });
-  $("controls").addEventListener("input", (event) => {
-    if (event.target.id !== "function") runSoon();
-  });
-  $("controls").addEventListener("submit", (event) => event.preventDefault());
-  $("copy-command").addEventListener("click", copyCommand);
-  $("download-results").addEventListener("click", downloadResults);
-  $("download-map").addEventListener("click", () => downloadChart("map"));
-  $("download-loss").addEventListener("click", () => downloadChart("loss"));
-  $("map").addEventListener("click", (event) => {
-    const canvas = $("map"), box = canvas.getBoundingClientRect();
-    const px = (event.clientX - box.left) * (canvas.width / box.width);
-    const py = (event.clientY - box.top) * (canvas.height / box.height);
-    const [x, y] = mapTransform(canvas).toPoint(px, py);
-    $("start-x").value = x.toPrecision(4);
-    $("start-y").value = y.toPrecision(4);
-    run();
-  });
-  await run();
-}
+    $("function").addEventListener("change", async () => {
+      showDefaults(true);
+      state.result = null;
+      await loadContours();
+      run();
+    });
+    $("controls").addEventListener("input", (event) => {
+      if (event.target.id !== "function") runSoon();
+    });
+    $("controls").addEventListener("submit", (event) => event.preventDefault());
+    $("copy-command").addEventListener("click", copyCommand);
+    $("download-results").addEventListener("click", downloadResults);
+    $("download-map").addEventListener("click", () => downloadChart("map"));
+    $("download-loss").addEventListener("click", () => downloadChart("loss"));
+    $("map").addEventListener("click", (event) => {
+      const canvas = $("map"), box = canvas.getBoundingClientRect();
+      const px = (event.clientX - box.left) * (canvas.width / box.width);
+      const py = (event.clientY - box.top) * (canvas.height / box.height);
+      setStart(mapTransform(canvas).toPoint(px, py));
+    });
+    $("map").addEventListener("keydown", moveStartByKey);
+    await run();
+  },
 
-start();
+  writeUrl() {
+    writeUrl();
+  },
+};
+window.LandscapeView = LandscapeView;
