@@ -5,6 +5,7 @@ limit on races at once."""
 from __future__ import annotations
 
 import json
+import shlex
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from conftest import run_cli
+from descentlab import datasets
+from descentlab.report.plots import boundary_view
 from descentlab.web.app import create_app
 from descentlab.web.limits import Limits
 
@@ -130,19 +133,28 @@ def test_closing_the_socket_stops_the_race(client: TestClient) -> None:
 @pytest.mark.parametrize(
     "change, field",
     [
-        ({"optimizers": [{"name": "gd"}]}, "optimizers"),
-        ({"optimizers": [{"name": "gd"}, {"name": "nope"}]}, "optimizers[1].name"),
+        ({"optimizers": [{"name": "gd"}]}, "config.optimizers"),
+        ({"optimizers": [{"name": "gd"}, {"name": "nope"}]}, "config.optimizers[1].name"),
         ({"optimizers": [{"name": "gd"}, {"name": "adam", "learning_rate": -1}]},
-         "optimizers[1].learning_rate"),
+         "config.optimizers[1].learning_rate"),
         ({"optimizers": [{"name": "gd"}, {"name": "momentum", "hyperparameters": {"beta": 2}}]},
-         "optimizers[1].hyperparameters"),
-        ({"epochs": 100_001}, "epochs"),
-        ({"epochs": 0}, "epochs"),
-        ({"n_samples": 10_001}, "n_samples"),
-        ({"hidden_layers": [5, 257]}, "hidden_layers[1]"),
-        ({"batch_size": "half"}, "batch_size"),
-        ({"dataset": "nope"}, "dataset"),
+         "config.optimizers[1].hyperparameters"),
+        ({"epochs": 100_001}, "config.epochs"),
+        ({"epochs": 0}, "config.epochs"),
+        ({"n_samples": 10_001}, "config.n_samples"),
+        ({"hidden_layers": [5, 257]}, "config.hidden_layers[1]"),
+        ({"batch_size": "half"}, "config.batch_size"),
+        ({"dataset": "nope"}, "config.dataset"),
         ({"colour": "red"}, "config.colour"),
+        ({"upload": "no-such-token"}, "config.upload"),
+        ({"schedule": {"name": "sometimes"}}, "config.schedule.name"),
+        ({"schedule": {"name": "exponential", "every": 0}}, "config.schedule.every"),
+        ({"schedule": {"name": "exponential", "decay_rate": -1}}, "config.schedule.decay_rate"),
+        ({"schedule": {"name": "cosine", "warmup": 1.5}}, "config.schedule.warmup"),
+        ({"schedule": {"unit": "hour"}}, "config.schedule.unit"),
+        ({"schedule": {"min_learning_rate": "low"}}, "config.schedule.min_learning_rate"),
+        ({"schedule": {"shape": "round"}}, "config.schedule.shape"),
+        ({"schedule": "exponential"}, "config.schedule"),
     ],
 )  # fmt: skip
 def test_an_invalid_config_names_the_field(
@@ -186,3 +198,224 @@ def test_the_default_limits() -> None:
     assert (limits.max_races, limits.max_epochs, limits.max_examples, limits.max_layer_width) == (
         4, 100_000, 10_000, 256,
     )  # fmt: skip
+
+
+# --- what a race streams: the command, mini-batch costs, oscillation, boundaries, results -----
+
+
+def run_command(command: str, out: Path, cwd: Path | None = None) -> dict[str, Any]:
+    """Run ``command`` (a ``descentlab compare ...`` line) in-process with ``--out out``;
+    its results.json."""
+    words = shlex.split(command)
+    assert words[:2] == ["descentlab", "compare"], command
+    result = run_cli(*words[1:], "--out", str(out), "--quiet", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    document: dict[str, Any] = json.loads((out / "results.json").read_text())
+    return document
+
+
+TIME_FIELDS = ("created", "seconds")
+"""results.json's fields that say when or how long (they differ between two runs)."""
+
+
+def without_time(document: Any) -> Any:
+    if isinstance(document, dict):
+        return {k: without_time(v) for k, v in document.items() if k not in TIME_FIELDS}
+    if isinstance(document, list):
+        return [without_time(item) for item in document]
+    return document
+
+
+def streamed_minibatch(
+    messages: list[dict[str, Any]], name: str
+) -> tuple[list[float], list[float]]:
+    x: list[float] = []
+    costs: list[float] = []
+    for message in messages:
+        if message["type"] == "progress":
+            x += message["minibatch"][name]["x"]
+            costs += message["minibatch"][name]["costs"]
+    return x, costs
+
+
+SCHEDULED_RACE = {
+    "dataset": "circles",
+    "n_samples": 120,
+    "noise": 0.1,
+    "data_seed": 5,
+    "hidden_layers": [4, 3],
+    "batch_size": 32,
+    "epochs": 60,
+    "seed": 2,
+    "schedule": {"name": "exponential", "decay_rate": 0.5, "every": 20, "unit": "epoch"},
+    "optimizers": [
+        {
+            "name": "sgd",
+            "learning_rate": 0.05,
+            "hyperparameters": {"momentum": 0.9, "nesterov": True},
+        },
+        {"name": "adam", "learning_rate": 0.01, "hyperparameters": {"beta1": 0.8}},
+        {"name": "rmsprop"},
+    ],
+}
+
+
+def test_the_started_command_reproduces_the_race(client: TestClient, tmp_path: Path) -> None:
+    with client.websocket_connect("/ws/race") as socket:
+        socket.send_json({"type": "start", "config": SCHEDULED_RACE})
+        messages = receive_until(socket, "done", "error")
+        socket.send_json({"type": "results"})
+        text = socket.receive_json()["text"]
+    started, done = messages[0], messages[-1]
+    assert done["type"] == "done", done
+    command = started["command"]
+    assert "--schedule exponential" in command and "-H sgd.nesterov=true" in command
+    results = run_command(command, tmp_path / "out")
+    assert without_time(json.loads(text)) == without_time(results)
+    assert json.loads(text)["config"]["schedule"]["decay_rate"] == 0.5
+    costs = streamed_costs(messages)
+    for run in results["runs"]:
+        name = run["optimizer"]
+        expected = np.load(tmp_path / "out" / run["epoch_costs_file"], allow_pickle=False)
+        assert costs[name] == expected.tolist()
+        assert done["results"][name]["final_cost"] == run["final_cost"]
+        assert done["results"][name]["train_accuracy"] == run["train_accuracy"]
+        assert done["results"][name]["oscillation"] == run["oscillation"]
+        assert done["results"][name]["cost_shape"] == run["cost_shape"]
+    # circles is standardised: the maps are drawn in the data's own units all the same.
+    assert results["dataset"]["scaling"] is not None
+    circles = datasets.load("circles", n_samples=120, noise=0.1, seed=5)
+    assert started["points"] == {"x": circles.X.T.tolist(), "y": circles.labels.tolist()}
+    assert started["view"] == {
+        "x": list(boundary_view(circles)[0]),
+        "y": list(boundary_view(circles)[1]),
+    }
+
+
+def test_the_results_text_is_the_files_but_for_time(client: TestClient, tmp_path: Path) -> None:
+    with client.websocket_connect("/ws/race") as socket:
+        socket.send_json({"type": "results"})
+        refused = socket.receive_json()
+        assert refused["type"] == "error" and "no finished race" in refused["message"]
+        socket.send_json({"type": "start", "config": {**RACE, "epochs": 150}})
+        started = receive_until(socket, "started")[-1]
+        receive_until(socket, "done")
+        socket.send_json({"type": "results"})
+        text = socket.receive_json()["text"]
+    results = run_command(started["command"], tmp_path / "out")
+    ours, theirs = json.loads(text), results
+    assert ours["created"] and ours["runs"][0]["seconds"] >= 0
+    assert without_time(ours) == without_time(theirs)
+    assert list(ours) == list(theirs)  # the same keys, in the same order
+
+
+def test_progress_streams_minibatch_costs_and_oscillation(
+    client: TestClient, tmp_path: Path
+) -> None:
+    with client.websocket_connect("/ws/race") as socket:
+        socket.send_json({"type": "start", "config": RACE})
+        messages = receive_until(socket, "done", "error")
+    started, done = messages[0], messages[-1]
+    assert started["batches_per_epoch"] == 5 and started["n_classes"] == 2
+    assert started["view"] == {"x": [-1.5, 2.5], "y": [-1.0, 1.5]}  # decision_boundaries.png's
+    assert len(started["points"]["x"]) == 300 and set(started["points"]["y"]) == {0, 1}
+    progress = [message for message in messages if message["type"] == "progress"]
+    epochs = 0
+    for message in progress:
+        assert message["first_epoch"] == epochs
+        epochs += len(message["costs"]["gd"])
+    assert epochs == 200
+    results = run_command(started["command"], tmp_path / "out")
+    for run in results["runs"]:
+        name = run["optimizer"]
+        x, costs = streamed_minibatch(messages, name)
+        expected = np.load(tmp_path / "out" / run["minibatch_costs_file"], allow_pickle=False)
+        assert costs == expected.tolist()  # 1000 costs: never thinned
+        assert x == (np.arange(1000) / 5).tolist()
+        last = progress[-1]["oscillation"][name]
+        assert last["index"] == pytest.approx(done["results"][name]["oscillation"], rel=1e-12)
+        assert last["label"] == done["results"][name]["cost_shape"]
+
+
+def test_long_chunks_of_minibatch_costs_are_thinned_as_the_cost_plot_thins_them() -> None:
+    from descentlab.history import History
+    from descentlab.report.plots import minibatch_trace
+    from descentlab.web.live import minibatch_points
+
+    costs = np.random.default_rng(0).random(5000)
+    points = minibatch_points(costs, first_batch=70, batches_per_epoch=7)
+    x, expected = minibatch_trace(History(np.empty(0), costs, 7), 2000)
+    assert points["costs"] == expected.tolist()
+    assert points["x"] == [(round(position * 7) + 70) / 7 for position in x.tolist()]
+    assert len(points["x"]) <= 2000
+
+
+def test_the_running_oscillation_is_the_metric() -> None:
+    from descentlab.history import History
+    from descentlab.metrics import oscillation_index
+    from descentlab.web.live import RunningOscillation
+
+    rng = np.random.default_rng(1)
+    epoch_costs = np.linspace(1.0, 0.2, 40)
+    minibatch = rng.random(40 * 3)
+    running = RunningOscillation()
+    assert running.message() == {"index": None, "label": None}
+    for start, stop in ((0, 1), (1, 17), (17, 40)):
+        running.add(epoch_costs[start:stop], minibatch[start * 3 : stop * 3])
+    expected = oscillation_index(History(epoch_costs, minibatch, 3))
+    assert running.index == pytest.approx(expected, rel=1e-12)
+    assert running.message()["label"] == "oscillates"
+    rising = RunningOscillation()
+    rising.add(np.array([0.5, 0.6]), np.array([0.5, 0.55, 0.6, 0.65]))
+    assert rising.message() == {"index": None, "label": None}  # no decrease: not measurable
+
+
+def test_boundary_maps_are_the_networks_predictions_in_the_datas_units(tmp_path: Path) -> None:
+    from descentlab.nn import Network, predict_proba, predicted_classes
+    from descentlab.splits import Standardizer
+
+    small = TestClient(create_app(Limits(boundary_grid=12)))
+    with small, small.websocket_connect("/ws/race") as socket:
+        socket.send_json({"type": "start", "config": SCHEDULED_RACE})
+        messages = receive_until(socket, "done", "error")
+    assert not race_threads()
+    started, done = messages[0], messages[-1]
+    maps = [message for message in messages if message["type"] == "boundaries"]
+    assert maps and maps[-1]["epoch"] == 60
+    final = maps[-1]
+    results = run_command(started["command"], tmp_path / "out")
+    grid = final["grid"]
+    assert (grid["nx"], grid["ny"]) == (12, 12)
+    assert [grid["x"], grid["y"]] == [started["view"]["x"], started["view"]["y"]]
+    xx, yy = np.meshgrid(np.linspace(*grid["x"], 12), np.linspace(*grid["y"], 12))
+    points = Standardizer.from_dict(results["dataset"]["scaling"]).transform(
+        np.vstack([xx.ravel(), yy.ravel()])
+    )
+    network = Network(tuple(results["config"]["layers"]))
+    for run in results["runs"]:
+        name = run["optimizer"]
+        params = np.load(tmp_path / "out" / run["params_file"], allow_pickle=False)
+        output = predict_proba(network, params, points)
+        classes = predicted_classes(output)
+        assert grid["classes"][name] == classes.tolist()
+        expected = np.where(classes == 1, output[0], 1 - output[0])
+        assert grid["confidence"][name] == np.round(expected, 3).tolist()
+        assert final["accuracy"][name] == done["results"][name]["train_accuracy"]
+    assert all(message["epoch"] >= 1 for message in maps)
+
+
+def test_a_pause_and_a_step_each_send_a_map(client: TestClient) -> None:
+    with client.websocket_connect("/ws/race") as socket:
+        socket.send_json({"type": "start", "config": LONG_RACE})
+        socket.send_json({"type": "pause"})
+        paused = receive_until(socket, "paused")
+        maps = [message for message in paused if message["type"] == "boundaries"]
+        assert maps[-1]["epoch"] == paused[-1]["epoch"]
+        socket.send_json({"type": "step"})
+        stepped = receive_until(socket, "paused")
+        maps = [message for message in stepped if message["type"] == "boundaries"]
+        assert [message["epoch"] for message in maps] == [paused[-1]["epoch"] + 1]
+        socket.send_json({"type": "reset"})
+        receive_until(socket, "reset")
+        socket.send_json({"type": "results"})
+        assert socket.receive_json()["type"] == "error"

@@ -1,23 +1,28 @@
 """The playground's Starlette application: the page and its JSON API.
 
 - ``GET /`` and ``/static/...``: the page, served from the package (no CDN).
-- ``GET /api/options``: the landscapes and optimizers the forms offer, from the registries.
+- ``GET /api/options``: the landscapes and optimizers the forms offer, from the registries,
+  and the race view's choices under ``race`` (``race_options``).
 - ``GET /api/contours?function=NAME``: a function's contour map.
 - ``POST /api/landscape``: the optimizers' paths (``landscape_view.paths``).
 - ``POST /api/landscape/results.json``: the same request's results.json, as
   ``descentlab landscape`` writes it, for download (``landscape_view.results_json``).
+- ``POST /api/upload?name=FILE``: a CSV file for races, kept in the application's temporary
+  folder until it shuts down (``upload.Uploads``).
 - ``/ws/race``: a websocket for live races (``sessions.RaceSession``; docs/playground.md has
   the messages).
 
 A request the library refuses gets HTTP 422 with ``{"error": {"field": ..., "message": ...}}``
-naming the field and what is allowed; a body over ``Limits.max_body_bytes`` gets 413.
+naming the field and what is allowed; a body over ``Limits.max_body_bytes`` (an upload over
+``Limits.max_upload_bytes``) gets 413.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +38,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from descentlab.runs.names import RESULTS_FILE
 from descentlab.web import landscape_view
 from descentlab.web.limits import Limits
+from descentlab.web.messages import message_text
+from descentlab.web.race_options import race_options
 from descentlab.web.requests import FieldError, landscape_request
 from descentlab.web.sessions import MESSAGE_RATE, RaceSession, RaceSlots, error
+from descentlab.web.upload import UploadError, Uploads
 
 STATIC = Path(__file__).parent / "static"
 """The page's files: index.html, playground.js, playground.css."""
@@ -51,16 +59,62 @@ def results_file(text: str) -> Response:
     return Response(text, media_type="application/json", headers=attachment)
 
 
+def poll_texts(session: RaceSession) -> list[str]:
+    """``session.poll()``'s messages as JSON text (in a worker thread: both take time)."""
+    return [message_text(message) for message in session.poll()]
+
+
+def handle_texts(session: RaceSession, message: object) -> list[str]:
+    """``session.handle(message)``'s answers as JSON text."""
+    return [message_text(answer) for answer in session.handle(message)]
+
+
 def create_app(limits: Limits | None = None) -> Starlette:
     """The playground application, refusing requests beyond ``limits`` (default ``Limits()``)."""
     limits = Limits() if limits is None else limits
     slots = RaceSlots(limits.max_races)
+    uploads: list[Uploads] = []  # the running application's (made at startup)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        uploads.append(Uploads())
+        try:
+            yield
+        finally:
+            uploads.pop().close()
+
+    def find_upload(token: object) -> Any:
+        return uploads[0].get(token) if uploads else None
 
     async def index(request: Request) -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
     async def options(request: Request) -> JSONResponse:
-        return JSONResponse(landscape_view.options(limits))
+        answer = landscape_view.options(limits)
+        answer["race"] = await run_in_threadpool(race_options, limits)
+        return JSONResponse(answer)
+
+    async def upload(request: Request) -> Response:
+        most = limits.max_upload_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > most:
+            return field_error("file", f"must be at most {most} bytes, got {declared}", 413)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > most:
+                return field_error("file", f"must be at most {most} bytes", 413)
+            chunks.append(chunk)
+        if not uploads:
+            return field_error("file", "the server is shutting down", 503)
+        try:
+            stored = await run_in_threadpool(
+                uploads[0].add, request.query_params.get("name"), b"".join(chunks)
+            )
+        except UploadError as refused:
+            return field_error(refused.field, str(refused))
+        return JSONResponse(stored.summary())
 
     async def contours(request: Request) -> JSONResponse:
         name = request.query_params.get("function", "")
@@ -111,7 +165,7 @@ def create_app(limits: Limits | None = None) -> Starlette:
                 inbox.put_nowait(None)
 
         reader = asyncio.create_task(read())
-        session = RaceSession(limits, slots)
+        session = RaceSession(limits, slots, find_upload)
         loop = asyncio.get_running_loop()
         next_poll = loop.time()
         try:
@@ -121,21 +175,25 @@ def create_app(limits: Limits | None = None) -> Starlette:
                         inbox.get(), timeout=max(0.0, next_poll - loop.time())
                     )
                 except TimeoutError:
-                    for message in session.poll():
-                        await websocket.send_json(message)
+                    for text in await run_in_threadpool(poll_texts, session):
+                        await websocket.send_text(text)
                     next_poll = loop.time() + 1 / MESSAGE_RATE
                     continue
                 if text is None:
                     break
                 if len(text) > limits.max_body_bytes:
-                    answers = [error("body", f"must be at most {limits.max_body_bytes} bytes")]
+                    answers = [
+                        message_text(
+                            error("body", f"must be at most {limits.max_body_bytes} bytes")
+                        )
+                    ]
                 else:
                     try:
-                        answers = await run_in_threadpool(session.handle, json.loads(text))
+                        answers = await run_in_threadpool(handle_texts, session, json.loads(text))
                     except json.JSONDecodeError as refused:
-                        answers = [error("body", f"must be JSON: {refused}")]
-                for message in answers:
-                    await websocket.send_json(message)
+                        answers = [message_text(error("body", f"must be JSON: {refused}"))]
+                for answer in answers:
+                    await websocket.send_text(answer)
         except WebSocketDisconnect:
             pass
         finally:
@@ -153,7 +211,9 @@ def create_app(limits: Limits | None = None) -> Starlette:
             Route("/api/contours", contours),
             Route(f"/api/landscape/{RESULTS_FILE}", landscape_results, methods=["POST"]),
             Route("/api/landscape", landscape, methods=["POST"]),
+            Route("/api/upload", upload, methods=["POST"]),
             WebSocketRoute("/ws/race", race),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        ]
+        ],
+        lifespan=lifespan,
     )

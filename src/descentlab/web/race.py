@@ -1,120 +1,57 @@
-"""The race view's training: a checked race request, and ``Race``, one stacked training in a
-background thread that can be paused, stepped one epoch at a time and stopped.
+"""The race view's training: ``Race``, one stacked training in a background thread that can be
+paused, stepped one epoch at a time and stopped, and what it streams.
 
 A race is ``descentlab compare`` (``experiment.run_experiment``, the same stack, the same
-initial weights and batch order for every optimizer); its progress hook records each epoch's
-costs and, between epochs, waits while paused or raises ``RaceStopped`` to end the thread.
+initial weights and batch order for every optimizer). Its observation hook
+(``train.EpochDetail``) copies each epoch's costs, draws a decision-boundary map now and then
+(at most ``BOUNDARY_RATE`` a second, and whenever the race waits or ends), and, between epochs,
+waits while paused or raises ``RaceStopped`` to end the thread. ``Race.update`` hands the
+costs since the last call to the session, which turns them into messages.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
-from descentlab.api.arguments import batch_size_of, hidden_layers_of, load_dataset
-from descentlab.datasets import Dataset
-from descentlab.experiment import ExperimentConfig, RunOutcome, run_experiment
-from descentlab.validation import check_int
-from descentlab.web.limits import Limits
-from descentlab.web.requests import FieldError, checked, json_object, optimizer_entries
+from descentlab.experiment import RunOutcome, prepare_data, run_experiment
+from descentlab.train import EpochDetail
+from descentlab.web.boundaries import BoundaryMaps
+from descentlab.web.live import RunningOscillation, minibatch_points
+from descentlab.web.race_config import RaceRequest
 
-RACE_FIELDS = (
-    "dataset", "n_samples", "noise", "data_seed", "hidden_layers", "batch_size", "epochs",
-    "seed", "optimizers",
-)  # fmt: skip
-MIN_RACE_OPTIMIZERS = 2
-DEFAULT_LEARNING_RATE = cast(float, ExperimentConfig.learning_rate)
-"""An optimizer without a learning rate gets ``descentlab compare``'s default."""
-"""A race has at least two optimizers (at most ``Limits.max_optimizers``)."""
+BOUNDARY_RATE = 2.0
+"""At most this many decision-boundary maps a second while a race runs."""
 
-
-@dataclass(frozen=True)
-class RaceRequest:
-    """A checked race: what ``run_experiment`` trains, on which data."""
-
-    config: ExperimentConfig
-    dataset: Dataset
-
-
-def race_request(body: object, limits: Limits) -> RaceRequest:
-    """``body`` (the ``config`` of a start message) as a ``RaceRequest``; ``FieldError`` on
-    the first bad field. Absent fields take ``descentlab compare``'s defaults."""
-    body = json_object("config", body, RACE_FIELDS)
-    names, rates, settings = optimizer_entries(
-        body.get("optimizers"),
-        command="compare",
-        fewest=MIN_RACE_OPTIMIZERS,
-        most=limits.max_optimizers,
-        default_rate=lambda name: DEFAULT_LEARNING_RATE,
-    )
-    layers = checked("hidden_layers", hidden_layers_of, body.get("hidden_layers", [5, 2]))
-    for index, width in enumerate(layers):
-        where = f"hidden_layers[{index}]"
-        checked(where, check_int, "hidden layer size", width, minimum=1)
-        if width > limits.max_layer_width:
-            raise FieldError(where, f"must be at most {limits.max_layer_width}, got {width}")
-    batch_size = checked(
-        "batch_size", batch_size_of, body.get("batch_size", ExperimentConfig.batch_size)
-    )
-    if batch_size is not None:
-        checked("batch_size", check_int, "batch_size", batch_size, minimum=1)
-    epochs = checked(
-        "epochs", check_int, "epochs", body.get("epochs", ExperimentConfig.epochs), minimum=1
-    )
-    if epochs > limits.max_epochs:
-        raise FieldError("epochs", f"must be at most {limits.max_epochs}, got {epochs}")
-    seed = checked("seed", check_int, "seed", body.get("seed", 0), minimum=0)
-    n_samples = body.get("n_samples")
-    if n_samples is not None:
-        n_samples = checked("n_samples", check_int, "n_samples", n_samples, minimum=1)
-        if n_samples > limits.max_examples:
-            raise FieldError("n_samples", f"must be at most {limits.max_examples}, got {n_samples}")
-    dataset = checked(
-        "dataset",
-        load_dataset,
-        body.get("dataset", "moons"),
-        None,
-        None,
-        n_samples,
-        body.get("noise"),
-        body.get("data_seed"),
-    )
-    if dataset.n_examples > limits.max_examples:
-        raise FieldError(
-            "n_samples", f"must be at most {limits.max_examples}, got {dataset.n_examples}"
-        )
-    config = checked(
-        "config",
-        ExperimentConfig,
-        optimizers=names,
-        learning_rate={name: rates.get(name, DEFAULT_LEARNING_RATE) for name in names},
-        hyperparameters=settings,
-        batch_size=batch_size,
-        epochs=epochs,
-        hidden_layers=layers,
-        seed=seed,
-    )
-    return RaceRequest(config, dataset)
+Message = dict[str, Any]
 
 
 class RaceStopped(Exception):
-    """Raised by the progress hook between epochs to end a race's thread."""
+    """Raised by the observation hook between epochs to end a race's thread."""
 
 
 @dataclass(frozen=True)
 class RaceUpdate:
     """What happened since the last ``Race.update()``.
 
-    ``costs``: each optimizer's epoch costs since then (in order); ``epochs_done``: epochs
-    trained so far; ``paused``: the thread waits (paused, or after a step); ``outcomes``: the
-    measured runs once the race has ended; ``error``: why the thread failed, if it did."""
+    ``epoch_costs`` (K, e) and ``minibatch_costs`` (K, e * batches_per_epoch): the e epochs
+    trained since then, starting at epoch ``first_epoch``; ``diverged_epochs``: each run's
+    divergence epoch so far; ``boundaries``: the newest boundary message not yet handed out;
+    ``epochs_done``: epochs trained so far; ``paused``: the thread waits (paused, or after a
+    step); ``outcomes``: the measured runs once the race has ended; ``error``: why the thread
+    failed, if it did."""
 
-    costs: dict[str, list[float]]
+    first_epoch: int
+    epoch_costs: np.ndarray
+    minibatch_costs: np.ndarray
+    diverged_epochs: tuple[int | None, ...]
+    boundaries: Message | None
     epochs_done: int
     epochs_per_second: float
     paused: bool
@@ -126,13 +63,30 @@ class RaceUpdate:
 class Race:
     """One race training in its own thread. ``pause``, ``resume`` and ``step`` act at the next
     epoch's end; ``stop`` ends the thread there and waits for it. ``on_end`` is called once
-    from the thread when it ends, however it ends."""
+    from the thread when it ends, however it ends. ``boundary_grid``: cells per axis of the
+    decision-boundary maps."""
 
-    def __init__(self, request: RaceRequest, on_end: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        request: RaceRequest,
+        boundary_grid: int,
+        on_end: Callable[[], None] = lambda: None,
+    ) -> None:
         self.request = request
+        config = request.config
+        self.data = prepare_data(config, request.dataset)
+        self.names = config.optimizers
+        self.batches_per_epoch = config.batches_per_epoch(self.data.train.n_examples)
+        network = config.network(self.data.train.n_features, request.dataset.n_classes)
+        self.maps = BoundaryMaps(network, request.dataset, self.data, boundary_grid)
         self._on_end = on_end
         self._condition = threading.Condition()
-        self._pending: list[list[float]] = []
+        self._epoch_chunks: list[np.ndarray] = []
+        self._minibatch_chunks: list[np.ndarray] = []
+        self._streamed = 0
+        self._diverged: tuple[int | None, ...] = (None,) * len(self.names)
+        self._boundaries: Message | None = None
+        self._last_map = -math.inf
         self._epochs_done = 0
         self._seconds = 0.0
         self._since = 0.0
@@ -180,34 +134,56 @@ class Race:
             self._thread.join()
 
     def update(self) -> RaceUpdate:
-        """The costs since the last call, and the race's state."""
+        """The costs since the last call, the newest boundary map, and the race's state."""
         with self._condition:
-            pending, self._pending = self._pending, []
-            by_run = np.array(pending).T.tolist() if pending else [[] for _ in self._names]
+            epochs, self._epoch_chunks = self._epoch_chunks, []
+            batches, self._minibatch_chunks = self._minibatch_chunks, []
+            boundaries, self._boundaries = self._boundaries, None
+            first, self._streamed = self._streamed, self._streamed + len(epochs)
             seconds = self._seconds
-            return RaceUpdate(
-                costs=dict(zip(self._names, by_run, strict=True)),
-                epochs_done=self._epochs_done,
-                epochs_per_second=self._epochs_done / seconds if seconds > 0 else 0.0,
-                paused=self._waiting,
-                finished=self._finished,
-                outcomes=self._outcomes,
-                error=self._error,
-            )
+            epochs_done = self._epochs_done
+            diverged = self._diverged
+            paused, finished = self._waiting, self._finished
+            outcomes, error = self._outcomes, self._error
+        k = len(self.names)
+        return RaceUpdate(
+            first_epoch=first,
+            epoch_costs=np.stack(epochs, axis=1) if epochs else np.empty((k, 0)),
+            minibatch_costs=np.concatenate(batches, axis=1) if batches else np.empty((k, 0)),
+            diverged_epochs=diverged,
+            boundaries=boundaries,
+            epochs_done=epochs_done,
+            epochs_per_second=epochs_done / seconds if seconds > 0 else 0.0,
+            paused=paused,
+            finished=finished,
+            outcomes=outcomes,
+            error=error,
+        )
 
-    @property
-    def _names(self) -> tuple[str, ...]:
-        return self.request.config.optimizers
-
-    def _after_epoch(self, epoch: int, costs: np.ndarray) -> None:
+    def _observe(self, detail: EpochDetail) -> None:
+        """After every epoch (in the training thread): keep its costs, draw a map when one is
+        due, then wait while paused; ``RaceStopped`` once stopped."""
+        now = time.perf_counter()
+        epochs_done = detail.epoch + 1
+        last = epochs_done == self.request.config.epochs
         with self._condition:
-            now = time.perf_counter()
             self._seconds += now - self._since
-            self._pending.append(costs.tolist())
-            self._epochs_done = epoch + 1
+            self._epoch_chunks.append(detail.epoch_costs.copy())
+            self._minibatch_chunks.append(detail.minibatch_costs.copy())
+            self._diverged = tuple(detail.diverged_epochs)
             if self._paused and self._steps:
                 self._steps -= 1
-            last = epoch + 1 == self.request.config.epochs
+            will_wait = self._paused and not self._steps and not self._stopped and not last
+            stopped = self._stopped
+        if not stopped and (will_wait or last or now - self._last_map >= 1 / BOUNDARY_RATE):
+            self._last_map = now
+            boundaries = self.maps.message(epochs_done, self.names, detail.params)
+        else:
+            boundaries = None
+        with self._condition:
+            if boundaries is not None:
+                self._boundaries = boundaries
+            self._epochs_done = epochs_done
             while self._paused and not self._steps and not self._stopped and not last:
                 self._waiting = True
                 self._condition.wait()
@@ -222,7 +198,12 @@ class Race:
         try:
             self._since = time.perf_counter()
             outcomes = tuple(
-                run_experiment(self.request.config, self.request.dataset, self._after_epoch)
+                run_experiment(
+                    self.request.config,
+                    self.request.dataset,
+                    data=self.data,
+                    on_epoch_detail=self._observe,
+                )
             )
         except RaceStopped:
             pass
@@ -236,15 +217,65 @@ class Race:
             self._on_end()
 
 
+def finite_list(values: np.ndarray) -> list[float | None]:
+    """``values`` as a list, each NaN or infinity as None (JSON holds neither)."""
+    return [value if math.isfinite(value) else None for value in values.tolist()]
+
+
+class RaceStream:
+    """Turns a race's updates into progress messages: each run's epoch costs, thinned
+    mini-batch costs and oscillation so far. A run that diverged streams up to and including
+    its divergence epoch, as results.json keeps it."""
+
+    def __init__(self, race: Race) -> None:
+        self.race = race
+        self.oscillations = [RunningOscillation() for _ in race.names]
+
+    def progress(self, update: RaceUpdate) -> Message | None:
+        """The progress message of ``update`` (None if no epoch ran since the last one)."""
+        n_epochs = update.epoch_costs.shape[1]
+        if n_epochs == 0:
+            return None
+        race = self.race
+        per_epoch = race.batches_per_epoch
+        first = update.first_epoch
+        costs: dict[str, list[float | None]] = {}
+        minibatch: dict[str, dict[str, list[float | None]]] = {}
+        oscillation: dict[str, dict[str, Any]] = {}
+        for run, name in enumerate(race.names):
+            diverged = update.diverged_epochs[run]
+            kept = n_epochs if diverged is None else max(0, min(n_epochs, diverged + 1 - first))
+            epoch_costs = update.epoch_costs[run, :kept]
+            batch_costs = update.minibatch_costs[run, : kept * per_epoch]
+            self.oscillations[run].add(epoch_costs, batch_costs)
+            costs[name] = finite_list(epoch_costs)
+            minibatch[name] = minibatch_points(batch_costs, first * per_epoch, per_epoch)
+            oscillation[name] = self.oscillations[run].message()
+        return {
+            "type": "progress",
+            "epoch": update.epochs_done,
+            "epochs": race.request.config.epochs,
+            "epochs_per_second": update.epochs_per_second,
+            "first_epoch": first,
+            "costs": costs,
+            "minibatch": minibatch,
+            "oscillation": oscillation,
+        }
+
+
 def results_of(race: Race, outcomes: tuple[RunOutcome, ...]) -> dict[str, dict[str, Any]]:
     """What the page shows of each finished run, by optimizer name."""
     return {
         name: {
-            "final_cost": outcome.final_cost,
+            "final_cost": _finite(outcome.final_cost),
             "train_accuracy": outcome.train_accuracy,
-            "oscillation": outcome.oscillation,
+            "oscillation": _finite(outcome.oscillation),
             "cost_shape": outcome.cost_shape,
             "diverged_epoch": outcome.result.diverged_epoch,
         }
-        for name, outcome in zip(race.request.config.optimizers, outcomes, strict=True)
+        for name, outcome in zip(race.names, outcomes, strict=True)
     }
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
