@@ -78,6 +78,7 @@ def create_app(limits: Limits | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         uploads.append(Uploads())
+        app.state.uploads_folder = uploads[0].folder
         try:
             yield
         finally:
@@ -204,7 +205,7 @@ def create_app(limits: Limits | None = None) -> Starlette:
                 with anyio.CancelScope(shield=True):
                     await run_in_threadpool(race.thread.join)
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/", index),
             Route("/api/options", options),
@@ -217,3 +218,4 @@ def create_app(limits: Limits | None = None) -> Starlette:
         ],
         lifespan=lifespan,
     )
+    return app
