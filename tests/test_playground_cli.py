@@ -3,6 +3,7 @@ warning off loopback, and the one line that says how to install the extra."""
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import sys
 import time
@@ -13,6 +14,7 @@ import pytest
 
 from conftest import free_port, run_cli, start_cli_process, wait_for_page
 from descentlab.web import server
+from descentlab.web.limits import Limits
 
 
 def test_serves_the_page_on_loopback_and_stops_cleanly_on_ctrl_c() -> None:
@@ -38,8 +40,10 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """``serve`` replaced by a recorder: the command runs in-process and returns at once."""
     calls: list[dict[str, Any]] = []
 
-    def record(host: str, port: int, limits: object, *, open_browser: bool = False) -> None:
+    def record(host: str, port: int, limits: Limits, *, open_browser: bool = False) -> None:
         calls.append({"host": host, "port": port, "open_browser": open_browser})
+        if limits != Limits():
+            calls[-1]["limits"] = limits
 
     monkeypatch.setattr(server, "serve", record)
     return calls
@@ -63,6 +67,37 @@ def test_another_host_is_warned_about(served: list[dict[str, Any]]) -> None:
 def test_a_bad_port_is_a_usage_error(port: str) -> None:
     code, _, stderr = run_cli("playground", "--port", port)
     assert code == 2 and "port" in stderr and len(stderr.splitlines()) == 1
+
+
+def test_every_limit_has_an_option(served: list[dict[str, Any]]) -> None:
+    code, _, stderr = run_cli(
+        "playground", "--max-races", "2", "--boundary-grid", "40", "--max-upload-bytes", "5000"
+    )
+    assert code == 0, stderr
+    assert served[0]["limits"] == Limits(max_races=2, boundary_grid=40, max_upload_bytes=5000)
+    code, help_text, _ = run_cli("playground", "--help")
+    assert code == 0
+    flat = " ".join(help_text.split())
+    for item in dataclasses.fields(Limits):
+        flag = "--" + item.name.replace("_", "-")
+        assert f"{flag} N {item.metadata['help']} (default: {item.default})" in flat
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--max-races", "0"], "max races must be an integer >= 1, got 0"),
+        (["--boundary-grid", "1"], "boundary grid must be an integer >= 2, got 1"),
+        (["--max-epochs", "many"], "max epochs must be an integer >= 1, got 'many'"),
+        (["--min-optimizers", "3", "--max-optimizers", "2"], "max_optimizers must be >="),
+    ],
+)
+def test_a_bad_limit_is_a_usage_error(
+    served: list[dict[str, Any]], args: list[str], words: str
+) -> None:
+    code, _, stderr = run_cli("playground", *args)
+    assert code == 2 and words in stderr and len(stderr.splitlines()) == 1, stderr
+    assert served == []
 
 
 @pytest.mark.parametrize("missing", ["starlette", "uvicorn"])
