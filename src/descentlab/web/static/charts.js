@@ -23,7 +23,9 @@
  * - Mini-batch costs are drawn at their own x (ascending), thin and faint in the optimizer's
  *   colour, behind its epoch costs.
  * - A cost that is null, NaN or infinite (or <= 0 on a log scale) leaves a gap in its line.
- * - append() only stores the numbers; the chart redraws at most once per animation frame.
+ * - append() only stores the numbers; the chart redraws at most once per animation frame,
+ *   and, once a redraw gets slow (a long race), waits BUSY_FACTOR times the last redraw's
+ *   time before the next, so drawing keeps at most a quarter of the page's time.
  * - element.dataset.points is the number of epoch costs drawn, summed over the optimizers
  *   (non-finite ones included), updated when the chart redraws.
  * - Zoom: drag across the chart; double-click zooms back out. While zoomed in, new data keeps
@@ -36,6 +38,7 @@
 
   const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"];
   const MINIBATCH_ALPHA = 0.25;
+  const BUSY_FACTOR = 3;
   const STYLE_ID = "descent-charts-style";
   const STYLE = `
 .descent-chart { position: relative; width: 100%; }
@@ -108,6 +111,9 @@
     let table = emptyTable();
     let pendingRebuild = false;
     let frame = 0;
+    let timer = 0;
+    let flushStarted = 0;
+    let nextFlush = 0; // performance.now() before which no redraw starts
     let zoomed = false;
 
     function emptyTable() {
@@ -183,6 +189,9 @@
     element.className = "descent-chart";
     element.dataset.points = "0";
     const plotHolder = document.createElement("div");
+    plotHolder.setAttribute("role", "img");
+    plotHolder.setAttribute("aria-label", `${settings.title || settings.yLabel} against `
+      + `${settings.xLabel}: ${series.map((entry) => entry.label).join(", ")}`);
     const legend = document.createElement("div");
     legend.className = "descent-chart-legend";
     const where = document.createElement("span");
@@ -247,6 +256,14 @@
         ],
         series: uplotSeries,
         hooks: {
+          draw: [
+            () => {
+              if (!flushStarted) return;
+              const now = performance.now();
+              nextFlush = now + BUSY_FACTOR * (now - flushStarted);
+              flushStarted = 0;
+            },
+          ],
           setCursor: [() => showValues()],
           setSelect: [
             (u) => {
@@ -311,6 +328,7 @@
 
     function flush() {
       frame = 0;
+      flushStarted = performance.now();
       if (pendingRebuild) rebuild();
       plot.setData(table, !zoomed);
       element.dataset.points = String(pointCount());
@@ -318,8 +336,24 @@
     }
 
     function scheduleDraw() {
-      if (frame) return;
-      frame = requestAnimationFrame(flush);
+      if (frame || timer) return;
+      const wait = nextFlush - performance.now();
+      if (wait <= 0) frame = requestAnimationFrame(flush);
+      else {
+        timer = setTimeout(() => {
+          timer = 0;
+          frame = requestAnimationFrame(flush);
+        }, wait);
+      }
+    }
+
+    function cancelDraw() {
+      if (frame) cancelAnimationFrame(frame);
+      if (timer) clearTimeout(timer);
+      const pending = Boolean(frame || timer);
+      frame = 0;
+      timer = 0;
+      return pending;
     }
 
     // ---- the API -----------------------------------------------------------------------
@@ -411,10 +445,12 @@
     }
 
     function png() {
-      if (frame) {
-        cancelAnimationFrame(frame);
-        flush();
-      }
+      if (cancelDraw()) flush();
+      // uPlot draws in a microtask after setData: compose once it has.
+      return new Promise((resolve) => setTimeout(resolve, 0)).then(composePng);
+    }
+
+    function composePng() {
       const source = plot.ctx.canvas;
       const ratio = source.width / Math.max(1, plot.width);
       const shown = series.filter((_, k) => visible[k]);
@@ -474,8 +510,7 @@
     }
 
     function destroy() {
-      if (frame) cancelAnimationFrame(frame);
-      frame = 0;
+      cancelDraw();
       if (resizer) resizer.disconnect();
       plot.destroy();
       element.remove();
