@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from browser import launch_chromium, requires_chromium
-from conftest import free_port, run_cli, start_cli_process, wait_for_page
+from conftest import FRUIT, free_port, run_cli, start_cli_process, wait_for_page
 
 pytestmark = requires_chromium
 
@@ -119,3 +119,267 @@ def test_copy_as_command_and_the_downloads(playground: str, page: Any, tmp_path:
             page.click(button)
         assert download.value.suggested_filename == filename
         assert Path(download.value.path()).read_bytes().startswith(b"\x89PNG")
+
+
+# --- the race view ------------------------------------------------------------------------------
+
+RACE = "?view=race&dataset=moons&optimizers=gd,momentum,adam&epochs=300"
+LONG_RACE = "?view=race&dataset=moons&optimizers=gd,adam&epochs=100000"
+
+
+def epoch(page: Any) -> int:
+    return int(page.get_attribute("#race-epoch", "data-epoch") or 0)
+
+
+def wait_for_state(page: Any, state: str) -> None:
+    page.wait_for_selector(f"#panel-race[data-state={state}]")
+
+
+def wait_for_epoch_above(page: Any, epochs: int) -> None:
+    page.wait_for_function(
+        f"Number(document.querySelector('#race-epoch').dataset.epoch) > {epochs}"
+    )
+
+
+def test_a_race_draws_the_cost_chart_and_a_boundary_map_per_optimizer(
+    playground: str, page: Any
+) -> None:
+    page.goto(playground + RACE)
+    wait_for_state(page, "done")
+    page.wait_for_function("Number(document.querySelector('#cost-chart').dataset.drawn) > 0")
+    maps = page.locator("#race-cards canvas.boundary")
+    assert maps.count() == 3
+    page.wait_for_function(
+        "[...document.querySelectorAll('canvas.boundary')].every(m => Number(m.dataset.drawn) > 0)"
+    )
+    page.wait_for_function("document.querySelector('.descent-chart').dataset.points === '900'")
+    assert page.locator("#race-epoch").inner_text() == "epoch 300 / 300"
+    assert (
+        "starts from the same initial weights and sees the same mini-batches in the same order"
+        in (page.locator("#panel-race .intro").inner_text())
+    )
+    for name in ("gd", "momentum", "adam"):
+        card = page.locator(f"#race-cards .card[data-race-optimizer={name}]")
+        assert re.fullmatch(
+            r"\d+\.\d{3}, (oscillates|smoother)", card.locator("[data-oscillation]").inner_text()
+        )
+        assert re.fullmatch(r"\d+\.\d %", card.locator("[data-accuracy]").inner_text())
+
+
+def test_copy_as_command_reproduces_the_race_and_the_downloads(
+    playground: str, page: Any, tmp_path: Path
+) -> None:
+    page.goto(playground + RACE)
+    wait_for_state(page, "done")
+    page.click("#race-copy-command")
+    page.wait_for_function("document.querySelector('#race-share-status').textContent !== ''")
+    command = page.input_value("#race-command")
+    _, name, *args = shlex.split(command)
+    assert name == "compare"
+    code, _, stderr = run_cli(name, *args, "--out", str(tmp_path / "run"))
+    assert code == 0, stderr
+    runs = json.loads((tmp_path / "run" / "results.json").read_text())["runs"]
+    shown = {
+        run["optimizer"]: page.eval_on_selector(
+            f"#race-cards .card[data-race-optimizer={run['optimizer']}]",
+            "card => [Number(card.querySelector('[data-cost]').dataset.cost),"
+            " Number(card.querySelector('[data-accuracy]').dataset.accuracy)]",
+        )
+        for run in runs
+    }
+    assert shown == {run["optimizer"]: [run["final_cost"], run["train_accuracy"]] for run in runs}
+    with page.expect_download() as download:
+        page.click("#race-download-results")
+    assert download.value.suggested_filename == "results.json"
+    saved = json.loads(Path(download.value.path()).read_text())["runs"]
+    assert [(run["final_cost"], run["train_accuracy"]) for run in saved] == [
+        (run["final_cost"], run["train_accuracy"]) for run in runs
+    ]
+    for button, filename in [("#race-download-chart", "cost_curves.png"),
+                             ("#race-cards .card[data-race-optimizer=adam] .map-png",
+                              "decision_boundary-adam.png")]:  # fmt: skip
+        with page.expect_download() as download:
+            page.click(button)
+        assert download.value.suggested_filename == filename
+        assert Path(download.value.path()).read_bytes().startswith(b"\x89PNG")
+
+
+def test_pause_holds_step_trains_one_epoch_and_a_new_rate_restarts(
+    playground: str, page: Any
+) -> None:
+    page.goto(playground + LONG_RACE)
+    wait_for_state(page, "running")
+    wait_for_epoch_above(page, 20)
+    page.click("#race-pause")
+    wait_for_state(page, "paused")
+    held = epoch(page)
+    page.wait_for_timeout(300)  # long enough for several progress messages, had it gone on
+    assert epoch(page) == held
+    page.click("#race-step")
+    wait_for_state(page, "paused")
+    assert epoch(page) == held + 1
+    assert page.locator("#race-pause").inner_text() == "Resume"
+    # Every epoch shown from now on, to see the restart begin at 0.
+    page.evaluate("""() => {
+      window.epochsSeen = [];
+      const shown = document.querySelector('#race-epoch');
+      new MutationObserver(() => epochsSeen.push(Number(shown.dataset.epoch)))
+        .observe(shown, { attributes: true, attributeFilter: ['data-epoch'] });
+    }""")
+    page.fill("input[name=race-lr][data-race-optimizer=adam]", "0.01")
+    page.wait_for_function("document.querySelector('#panel-race').dataset.race === '2'")
+    wait_for_state(page, "running")
+    wait_for_epoch_above(page, 0)
+    seen = page.evaluate("epochsSeen")
+    assert 0 in seen
+    restarted = seen[seen.index(0) :]
+    assert restarted == sorted(restarted)  # from 0 on, the new race only goes forward
+    assert "lr.adam=0.01" in page.url
+    assert "adam=0.01" in page.input_value("#race-command")
+
+
+def test_an_invalid_race_setting_is_refused_next_to_its_field(playground: str, page: Any) -> None:
+    page.goto(playground + RACE)
+    wait_for_state(page, "done")
+    page.fill("input[name=race-lr][data-race-optimizer=momentum]", "-1")
+    message = page.locator("[data-error-for='optimizers.momentum']")
+    message.wait_for(state="visible")
+    assert "optimizers[1].learning_rate" in message.inner_text()
+    assert "> 0" in message.inner_text()
+    rate = "input[name=race-lr][data-race-optimizer=momentum]"
+    assert page.get_attribute(rate, "aria-invalid") == "true"
+    wait_for_state(page, "idle")
+    page.fill(rate, "")
+    page.fill("#race-hidden", "5,0")
+    message = page.locator("[data-error-for=hidden_layers]")
+    message.wait_for(state="visible")
+    assert "hidden_layers[1]" in message.inner_text()
+    assert page.get_attribute("#race-hidden", "aria-invalid") == "true"
+    assert page.get_attribute(rate, "aria-invalid") is None
+
+
+SHARED_RACE = {
+    "view": "race",
+    "dataset": "circles",
+    "n_samples": "200",
+    "noise": "0.1",
+    "data_seed": "4",
+    "hidden": "4",
+    "batch_size": "full",
+    "epochs": "40",
+    "seed": "3",
+    "schedule": "exponential",
+    "schedule.decay_rate": "0.5",
+    "schedule.every": "10",
+    "optimizers": "momentum,adam",
+    "lr.momentum": "0.05",
+    "h.momentum.beta": "0.5",
+    "lr.adam": "0.01",
+    "h.adam.beta1": "0.8",
+    "h.adam.amsgrad": "true",
+}
+
+
+def test_a_shared_race_url_restores_the_form_and_starts_that_race(
+    playground: str, page: Any
+) -> None:
+    query = "&".join(f"{key}={value}" for key, value in SHARED_RACE.items())
+    page.goto(f"{playground}?{query}")
+    wait_for_state(page, "done")
+    assert page.url == f"{playground}?{query}"  # the form writes back the same address
+    values = {
+        "#race-dataset": "circles", "#race-n-samples": "200", "#race-noise": "0.1",
+        "#race-data-seed": "4", "#race-hidden": "4", "#race-batch-size": "full",
+        "#race-epochs": "40", "#race-seed": "3", "#race-schedule": "exponential",
+        "#race-schedule-decay_rate": "0.5", "#race-schedule-every": "10",
+        "input[name=race-lr][data-race-optimizer=momentum]": "0.05",
+        "input[name=race-lr][data-race-optimizer=adam]": "0.01",
+        "input[name=race-h][data-race-optimizer=momentum][data-key=beta]": "0.5",
+        "input[name=race-h][data-race-optimizer=adam][data-key=beta1]": "0.8",
+    }  # fmt: skip
+    assert {selector: page.input_value(selector) for selector in values} == values
+    assert page.is_checked("input[name=race-h][data-race-optimizer=adam][data-key=amsgrad]")
+    checked = page.eval_on_selector_all(
+        "input[name=race-use]:checked", "boxes => boxes.map(b => b.value)"
+    )
+    assert checked == ["momentum", "adam"]
+    command = page.evaluate("RaceView.view.started.command")
+    for words in ("--dataset circles", "--layers 4", "--batch-size full", "--epochs 40",
+                  "--seed 3", "--schedule exponential", "-H momentum.beta=0.5",
+                  "-H adam.beta1=0.8", "-H adam.amsgrad=true"):  # fmt: skip
+        assert words in command
+    assert page.locator("#race-cards .card").count() == 2
+
+
+def test_a_link_to_a_race_on_a_csv_asks_for_the_file_again(
+    playground: str, page: Any, tmp_path: Path
+) -> None:
+    page.goto(playground + "?view=race&upload=fruit.csv&epochs=30&optimizers=gd,adam")
+    asked = page.locator("[data-error-for=file]")
+    asked.wait_for(state="visible")
+    assert "choose it again" in asked.inner_text()
+    assert "fruit.csv" in page.locator("#race-upload-note").inner_text()
+    assert page.get_attribute("#panel-race", "data-state") == "idle"
+    csv = tmp_path / "fruit.csv"
+    csv.write_text(FRUIT)
+    page.set_input_files("#race-file", str(csv))
+    wait_for_state(page, "done")
+    assert (
+        "fruit.csv: 12 examples, 2 features, 3 classes"
+        in page.locator("#race-upload-note").inner_text()
+    )
+    assert page.url.endswith("?view=race&upload=fruit.csv&epochs=30&optimizers=gd,adam")
+    assert "--data=fruit.csv" in page.evaluate("RaceView.view.started.command")
+
+
+def test_landscape_hyperparameters_are_in_the_form_and_the_url(playground: str, page: Any) -> None:
+    page.goto(
+        playground + "?view=landscape&function=quadratic&optimizers=gd,momentum&h.momentum.beta=0.5"
+    )
+    page.wait_for_selector("#map[data-drawn]")
+    beta = "input[name=h][data-owner=momentum][data-key=beta]"
+    assert page.input_value(beta) == "0.5"
+    assert "-H momentum.beta=0.5" in page.evaluate("state.result.command")
+    before = drawn(page)
+    page.fill(beta, "0.7")
+    page.wait_for_function(f"Number(document.querySelector('#map').dataset.drawn) > {before}")
+    assert "h.momentum.beta=0.7" in page.url
+    assert "-H momentum.beta=0.7" in page.evaluate("state.result.command")
+    page.fill(beta, "2")
+    message = page.locator("[data-error-for-optimizer=momentum]")
+    message.wait_for(state="visible")
+    assert "optimizers[1].hyperparameters" in message.inner_text()
+    assert page.get_attribute(beta, "aria-invalid") == "true"
+
+
+def test_a_phone_sized_page_does_not_scroll_sideways_and_works_from_the_keyboard(
+    browser: Any, playground: str
+) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(playground + "?view=race&optimizers=gd,momentum,adam&epochs=200")
+    wait_for_state(page, "done")
+    width = "document.scrollingElement.scrollWidth"
+    assert page.evaluate(width) <= 390
+    page.focus("#tab-race")
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.id") == "tab-landscape"
+    assert page.get_attribute("#tab-landscape", "aria-selected") == "true"
+    assert page.locator("#panel-race").is_hidden()
+    page.wait_for_selector("#map[data-drawn]")
+    assert "view=landscape" in page.url
+    assert page.evaluate(width) <= 390
+    before = drawn(page)
+    x = float(page.get_attribute("#start-x", "placeholder") or 0)
+    page.focus("#map")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"Number(document.querySelector('#map').dataset.drawn) > {before}")
+    assert float(page.input_value("#start-x")) > x
+    page.keyboard.press("Shift+Tab")
+    page.focus("#tab-landscape")
+    page.keyboard.press("ArrowLeft")
+    assert page.get_attribute("#tab-race", "aria-selected") == "true"
+    assert "view=race" in page.url
+    page.close()
+    assert errors == []

@@ -89,10 +89,19 @@ const Page = (() => {
 // goes to the nearest place: the field, else its parent ("hidden_layers[0]" -> "hidden_layers",
 // "optimizers.adam.name" -> "optimizers.adam"), else the view's general alert.
 const FieldErrors = {
-  localField(field, names) {
-    return field.replace(/^config\./, "")
+  localField(field, names, message = "") {
+    const local = field.replace(/^config\./, "")
       .replace(/^optimizers\[(\d+)\]/, (whole, index) =>
         names[Number(index)] === undefined ? whole : `optimizers.${names[Number(index)]}`);
+    return local + FieldErrors.settingNamed(local, message);
+  },
+
+  // The registry checks an optimizer's hyperparameters together, so the server names
+  // "optimizers[1].hyperparameters"; its message starts with the one at fault ("beta must be
+  // a number in [0, 1), got 2"): ".beta", to mark that input.
+  settingNamed(field, message) {
+    const first = /^([A-Za-z_]\w*) /.exec(message);
+    return field.endsWith(".hyperparameters") && first ? `.${first[1]}` : "";
   },
 
   parentOf(field) {
@@ -108,7 +117,7 @@ const FieldErrors = {
   show(root, general, error, names) {
     const text = error.field ? `${error.field}: ${error.message}` : error.message;
     let input = null, place = null;
-    let key = error.field ? FieldErrors.localField(error.field, names) : "";
+    let key = error.field ? FieldErrors.localField(error.field, names, error.message) : "";
     for (; key && !place; key = FieldErrors.parentOf(key)) {
       input = input || root.querySelector(`[data-field="${CSS.escape(key)}"]`);
       place = root.querySelector(`[data-error-for="${CSS.escape(key)}"]`);

@@ -197,14 +197,18 @@ function clearErrors() {
 }
 
 function showError(request, error) {
-  const match = /^optimizers\[(\d+)\](?:\.hyperparameters\.(.+))?/.exec(error.field);
+  const field = error.field + FieldErrors.settingNamed(error.field, error.message);
+  const match = /^optimizers\[(\d+)\](\.hyperparameters(?:\.(.+))?)?/.exec(field);
   let place = null, input = null;
   if (match) {
     const name = request.optimizers[Number(match[1])].name;
     place = document.querySelector(`[data-error-for-optimizer="${name}"]`);
-    input = match[2]
-      ? document.querySelector(`input[name=h][data-owner="${name}"][data-key="${match[2]}"]`)
-      : document.querySelector(`input[name=lr][data-optimizer="${name}"]`);
+    if (match[3]) {
+      input = document.querySelector(
+        `input[name=h][data-owner="${name}"][data-key="${match[3]}"]`);
+    } else if (!match[2]) {
+      input = document.querySelector(`input[name=lr][data-optimizer="${name}"]`);
+    }
   } else {
     place = $("controls").querySelector(`[data-error-for="${error.field}"]`);
     input = document.querySelector(`#controls [data-field="${error.field}"]`);
