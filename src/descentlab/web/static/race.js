@@ -27,6 +27,7 @@ const RaceView = (() => {
     $("race-download-results").disabled = state !== "done";
     $("race-copy-command").disabled = view.started === null;
     $("race-download-chart").disabled = view.chart === null;
+    drawSoon();
   }
 
   function status(text) {
