@@ -82,6 +82,7 @@ def test_the_charts_draw_over_the_pictures(page: Any, outcomes: list[RunOutcome]
         )
         assert figure.locator("canvas").is_visible()
     assert not cost.locator("img").is_visible()  # the picture, kept for no JavaScript
+    assert cost.locator(".hint").is_visible()  # how to zoom, only where it works
     assert cost.locator("img").count() == 1
 
 
@@ -125,4 +126,5 @@ def test_without_javascript_the_pictures_show(browser: Any, report: Path) -> Non
     cost = page.locator('figure[data-chart="0"]')
     assert cost.locator("img").is_visible()
     assert not cost.locator(".chart").is_visible()
+    assert not cost.locator(".hint").is_visible()
     context.close()

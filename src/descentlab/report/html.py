@@ -38,6 +38,7 @@ DRAW_CHARTS = """
       var chart = DescentCharts.costChart(holder, spec.options);
       chart.setData(spec.data);
       if (picture) picture.hidden = true;
+      figure.querySelector(".hint").hidden = false;
       figure.chart = chart;
     } catch (error) {
       holder.hidden = true;
@@ -46,8 +47,8 @@ DRAW_CHARTS = """
   });
 })();
 """
-"""Draws each ``figure[data-chart]`` with charts.js and hides its picture; on any error the
-picture stays."""
+"""Draws each ``figure[data-chart]`` with charts.js, hides its picture and shows how to use the
+chart; on any error the picture stays."""
 MISSING = "—"
 """Shown where a number is null or not finite."""
 
@@ -201,7 +202,7 @@ def _chart_figure(caption: str, index: int, picture: Path | None) -> str:
     )
     return (
         f'<figure data-chart="{index}"><div class="chart" hidden></div>{image}'
-        f'<figcaption>{escape(caption)} <span class="hint">{escape(CHART_HINT)}</span>'
+        f'<figcaption>{escape(caption)} <span class="hint" hidden>{escape(CHART_HINT)}</span>'
         "</figcaption></figure>"
     )
 
