@@ -64,7 +64,10 @@ def vendored_files(tarball: bytes) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as archive:
         for member_name, file_name in UPLOT_FILES.items():
-            member = archive.extractfile(member_name)
+            try:
+                member = archive.extractfile(member_name)
+            except KeyError:
+                member = None
             if member is None:
                 raise ValueError(f"{UPLOT_TARBALL} has no file {member_name}")
             files[file_name] = member.read()
