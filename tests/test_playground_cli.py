@@ -144,3 +144,15 @@ def test_open_opens_the_page_once_the_server_listens(
         _, stderr = process.communicate(timeout=30)
     assert opened.read_text() == f"http://127.0.0.1:{port}/\n"
     assert "Traceback" not in stderr
+
+
+def test_the_guide_lists_every_limit_with_its_default() -> None:
+    guide = (Path(__file__).parent.parent / "docs" / "playground.md").read_text()
+    rows = {}
+    for line in guide.split("## Limits", 1)[1].splitlines():
+        if line.startswith("| `--") and " N` |" in line:
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            rows[cells[0].strip("`").removesuffix(" N")] = int(cells[2].split()[0].replace(",", ""))
+    assert rows == {
+        "--" + item.name.replace("_", "-"): item.default for item in dataclasses.fields(Limits)
+    }
