@@ -141,6 +141,7 @@ def test_closing_the_socket_stops_the_race(client: TestClient) -> None:
          "config.optimizers[1].hyperparameters"),
         ({"epochs": 100_001}, "config.epochs"),
         ({"epochs": 0}, "config.epochs"),
+        ({"epochs": 100_000, "batch_size": 1}, "config.epochs"),
         ({"n_samples": 10_001}, "config.n_samples"),
         ({"hidden_layers": [5, 257]}, "config.hidden_layers[1]"),
         ({"batch_size": "half"}, "config.batch_size"),

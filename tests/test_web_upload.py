@@ -158,4 +158,5 @@ def test_the_race_options_come_from_the_registries(client: TestClient) -> None:
     assert race["limits"] == {
         "min_optimizers": 2, "max_optimizers": 6, "max_epochs": 100000, "max_examples": 10000,
         "max_layer_width": 256, "boundary_grid": 100, "max_upload_bytes": 4096, "max_races": 4,
+        "max_minibatches": 5_000_000,
     }  # fmt: skip

@@ -35,6 +35,9 @@ class Limits:
     max_layer_width: int = limit(256, "units in a hidden layer of a race's network")
     boundary_grid: int = limit(100, "cells per axis of a race's decision-boundary maps", 2)
     max_upload_bytes: int = limit(1024 * 1024, "bytes of an uploaded CSV file")
+    max_minibatches: int = limit(
+        5_000_000, "mini-batches per optimizer of a race (epochs x batches per epoch)"
+    )
 
     def __post_init__(self) -> None:
         for item in fields(self):

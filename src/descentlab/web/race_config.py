@@ -217,4 +217,13 @@ def _race_request(
         schedule=schedule,
         standardize=standardize,
     )
+    # Training keeps every mini-batch's cost (8 bytes each, per optimizer) for results.json.
+    minibatches = epochs * config.batches_per_epoch(dataset.n_examples)
+    if minibatches > limits.max_minibatches:
+        raise FieldError(
+            "epochs",
+            f"epochs x batches per epoch must be at most {limits.max_minibatches}, got "
+            f"{epochs} x {config.batches_per_epoch(dataset.n_examples)} = {minibatches} "
+            "(fewer epochs or a larger batch_size)",
+        )
     return RaceRequest(config, dataset, upload)

@@ -90,5 +90,6 @@ def race_options(limits: Limits) -> dict[str, Any]:
             "boundary_grid": limits.boundary_grid,
             "max_upload_bytes": limits.max_upload_bytes,
             "max_races": limits.max_races,
+            "max_minibatches": limits.max_minibatches,
         },
     }
