@@ -115,6 +115,18 @@ def test_non_finite_costs_leave_gaps(page: Any) -> None:
     assert is_gap is True
 
 
+def test_epochs_never_given_leave_a_gap(page: Any) -> None:
+    make_chart(page)
+    page.evaluate("chart.append({gd: {costs: [0.9]}})")
+    wait_for_points(page, 1)
+    page.evaluate("chart.append({gd: {costs: [0.5], first_epoch: 3}})")  # epochs 2 and 3 missing
+    wait_for_points(page, 4)
+    x, _, _, gd, _ = drawn_table(page)
+    assert x == [1, 2, 3, 4]
+    assert gd == [0.9, None, None, 0.5]
+    assert page.evaluate("chart.uplot.data[3][1] === null && chart.uplot.data[3][2] === null")
+
+
 def test_a_log_scale_leaves_gaps_for_costs_at_or_below_zero(page: Any) -> None:
     make_chart(page, ", logY: true")
     page.evaluate("chart.append({gd: {costs: [10, 1, 0, 0.01]}, adam: {costs: [10, -1, 1, 0.1]}})")
@@ -201,6 +213,31 @@ def test_bad_calls_say_what_is_wrong(page: Any) -> None:
         "(() => { try { chart.setVisible('x', true); } catch (e) { return e.message; } })()"
     )
     assert message == 'unknown series "x"; this chart has gd, adam'
+    page.evaluate("chart.append({gd: {costs: [1, 2]}})")
+    wait_for_points(page, 2)
+    for call, expected in [
+        (
+            "chart.append({adam: {costs: [1]}, gd: {costs: [3], minibatch: {x: [0, NaN], "
+            "costs: [1, 2]}}})",
+            "minibatch.x must be finite numbers, got NaN",
+        ),
+        (
+            "chart.setData({gd: {minibatch: {x: [0, 1], costs: [1]}}})",
+            "minibatch.x has 2 values but minibatch.costs 1",
+        ),
+        (
+            "chart.append({gd: {costs: [3], first_epoch: -1}})",
+            "first_epoch must be an integer >= 0, got -1",
+        ),
+    ]:
+        message = page.evaluate(
+            f"(() => {{ try {{ {call}; }} catch (e) {{ return e.message; }} }})()"
+        )
+        assert message == expected
+    page.evaluate("chart.append({adam: {costs: [7]}})")  # the refused calls stored nothing:
+    wait_for_points(page, 3)
+    _, gd_minibatch, _, gd, adam = drawn_table(page)
+    assert (gd, adam, gd_minibatch) == ([1, 2], [7, None], [None, None])
 
 
 def test_destroy_removes_the_chart(page: Any) -> None:

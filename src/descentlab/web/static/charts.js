@@ -151,32 +151,14 @@
       }
     }
 
-    function allColumns(fromX) {
+    function rebuild() {
       const columns = [];
       for (let k = 0; k < count; k++) {
-        const mbX = [];
-        const mbY = [];
-        for (let i = 0; i < minibatchX[k].length; i++) {
-          if (minibatchX[k][i] >= fromX) {
-            mbX.push(minibatchX[k][i]);
-            mbY.push(minibatchCosts[k][i]);
-          }
-        }
-        columns.push([minibatchColumn(k), mbX, mbY]);
-        const epX = [];
-        const epY = [];
-        for (let e = Math.max(1, Math.ceil(fromX)); e <= epochCosts[k].length; e++) {
-          epX.push(e);
-          epY.push(epochCosts[k][e - 1]);
-        }
-        columns.push([epochColumn(k), epX, epY]);
+        columns.push([minibatchColumn(k), minibatchX[k], minibatchCosts[k]]);
+        columns.push([epochColumn(k), epochCosts[k].map((_, i) => i + 1), epochCosts[k]]);
       }
-      return columns;
-    }
-
-    function rebuild() {
       table = emptyTable();
-      addRows(allColumns(-Infinity));
+      addRows(columns);
       pendingRebuild = false;
     }
 
@@ -365,54 +347,74 @@
       return k;
     }
 
-    function store(k, entry, fresh) {
-      const costs = Array.from(entry.costs || [], (value) => (value === null ? NaN : Number(value)));
-      let first = entry.first_epoch === undefined || entry.first_epoch === null
+    function costList(values) {
+      return Array.from(values || [], (value) => (value === null ? NaN : Number(value)));
+    }
+
+    // One optimizer's entry of append(), checked (an Error names what is wrong) before
+    // anything is stored: {first, costs, minibatchX, minibatchCosts} (mini-batch sorted by x).
+    function parse(k, entry) {
+      const first = entry.first_epoch === undefined || entry.first_epoch === null
         ? epochCosts[k].length : Number(entry.first_epoch);
       if (!Number.isInteger(first) || first < 0) {
         throw new Error(`first_epoch must be an integer >= 0, got ${entry.first_epoch}`);
       }
+      const minibatch = entry.minibatch || {};
+      let xs = Array.from(minibatch.x || [], Number);
+      let ys = costList(minibatch.costs);
+      if (xs.length !== ys.length) {
+        throw new Error(`minibatch.x has ${xs.length} values but minibatch.costs ${ys.length}`);
+      }
+      const bad = xs.find((x) => !Number.isFinite(x));
+      if (bad !== undefined) throw new Error(`minibatch.x must be finite numbers, got ${bad}`);
+      if (!isSorted(xs)) {
+        const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
+        xs = order.map((i) => xs[i]);
+        ys = order.map((i) => ys[i]);
+      }
+      return { first, costs: costList(entry.costs), minibatchX: xs, minibatchCosts: ys };
+    }
+
+    // Keeps a parsed entry as the truth, and adds its new points to `fresh` (the columns for
+    // addRows); what overlaps points already held replaces them, through a rebuild.
+    function store(k, { first, costs, minibatchX: xs, minibatchCosts: ys }, fresh) {
       const held = epochCosts[k];
       if (first < held.length) pendingRebuild = true;
-      while (held.length < first) held.push(NaN);
       const epX = [];
+      const epY = [];
+      while (held.length < first) { // epochs never given: a gap
+        held.push(NaN);
+        epX.push(held.length);
+        epY.push(NaN);
+      }
       for (let i = 0; i < costs.length; i++) {
         held[first + i] = costs[i];
         epX.push(first + i + 1);
+        epY.push(costs[i]);
       }
-      fresh.push([epochColumn(k), epX, costs]);
-      const minibatch = entry.minibatch;
-      if (minibatch && minibatch.x && minibatch.costs) {
-        let xs = Array.from(minibatch.x, Number);
-        let ys = Array.from(minibatch.costs, (value) => (value === null ? NaN : Number(value)));
-        if (xs.length !== ys.length) {
-          throw new Error(`minibatch.x has ${xs.length} values but minibatch.costs ${ys.length}`);
-        }
-        if (!isSorted(xs)) {
-          const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
-          xs = order.map((i) => xs[i]);
-          ys = order.map((i) => ys[i]);
-        }
-        const heldX = minibatchX[k];
-        if (heldX.length && xs.length && xs[0] <= heldX[heldX.length - 1]) {
-          // Overlaps what is held: keep the held points before the new ones, then the new.
-          let keep = heldX.length;
-          while (keep > 0 && heldX[keep - 1] >= xs[0]) keep--;
-          heldX.length = keep;
-          minibatchCosts[k].length = keep;
-          pendingRebuild = true;
-        }
-        for (let i = 0; i < xs.length; i++) {
-          heldX.push(xs[i]);
-          minibatchCosts[k].push(ys[i]);
-        }
-        fresh.push([minibatchColumn(k), xs, ys]);
+      fresh.push([epochColumn(k), epX, epY]);
+      const heldX = minibatchX[k];
+      if (heldX.length && xs.length && xs[0] <= heldX[heldX.length - 1]) {
+        let keep = heldX.length;
+        while (keep > 0 && heldX[keep - 1] >= xs[0]) keep--;
+        heldX.length = keep;
+        minibatchCosts[k].length = keep;
+        pendingRebuild = true;
       }
+      for (let i = 0; i < xs.length; i++) {
+        heldX.push(xs[i]);
+        minibatchCosts[k].push(ys[i]);
+      }
+      fresh.push([minibatchColumn(k), xs, ys]);
     }
 
     function append(data) {
+      const parsed = Object.entries(data || {}).map(([name, entry]) => {
+        const k = seriesIndex(name);
+        return [k, parse(k, entry || {})];
+      });
       const fresh = [];
-      for (const [name, entry] of Object.entries(data || {})) store(seriesIndex(name), entry, fresh);
+      for (const [k, entry] of parsed) store(k, entry, fresh);
       if (!pendingRebuild) {
         const lastX = table[0].length ? table[0][table[0].length - 1] : -Infinity;
         const lowest = Math.min(...fresh.map(([, xs]) => (xs.length ? xs[0] : Infinity)));
@@ -423,7 +425,9 @@
     }
 
     function setData(data) {
-      for (const name of Object.keys(data || {})) seriesIndex(name);
+      const entries = Object.entries(data || {}).map(
+        ([name, entry]) => [name, Object.assign({}, entry, { first_epoch: 0 })]);
+      for (const [name, entry] of entries) parse(seriesIndex(name), entry); // checked first
       for (let k = 0; k < count; k++) {
         epochCosts[k].length = 0;
         minibatchX[k].length = 0;
@@ -431,8 +435,7 @@
       }
       table = emptyTable();
       zoomed = false;
-      append(Object.fromEntries(Object.entries(data || {}).map(
-        ([name, entry]) => [name, Object.assign({}, entry, { first_epoch: 0 })])));
+      append(Object.fromEntries(entries));
     }
 
     function setVisible(name, show) {
