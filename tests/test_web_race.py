@@ -16,6 +16,8 @@ from starlette.testclient import TestClient, WebSocketTestSession
 
 from conftest import run_cli
 from descentlab import datasets
+from descentlab.history import History
+from descentlab.metrics import oscillation_index
 from descentlab.report.plots import boundary_view
 from descentlab.web.app import create_app
 from descentlab.web.limits import Limits
@@ -334,8 +336,19 @@ def test_progress_streams_minibatch_costs_and_oscillation(
         assert costs == expected.tolist()  # 1000 costs: never thinned
         assert x == (np.arange(1000) / 5).tolist()
         last = progress[-1]["oscillation"][name]
-        assert last["index"] == pytest.approx(done["results"][name]["oscillation"], rel=1e-12)
+        assert last["index"] == done["results"][name]["oscillation"] == run["oscillation"]
         assert last["label"] == done["results"][name]["cost_shape"]
+        # Before the end, the running index: the metric of the history so far.
+        before = progress[-2]
+        seen = before["first_epoch"] + len(before["costs"][name])
+        history = History(
+            np.load(tmp_path / "out" / run["epoch_costs_file"], allow_pickle=False)[:seen],
+            expected[: seen * 5],
+            5,
+        )
+        assert before["oscillation"][name]["index"] == pytest.approx(
+            oscillation_index(history), rel=1e-12
+        )
 
 
 def test_long_chunks_of_minibatch_costs_are_thinned_as_the_cost_plot_thins_them() -> None:
@@ -420,3 +433,18 @@ def test_a_pause_and_a_step_each_send_a_map(client: TestClient) -> None:
         receive_until(socket, "reset")
         socket.send_json({"type": "results"})
         assert socket.receive_json()["type"] == "error"
+
+
+def test_a_race_without_two_features_has_no_maps_but_accuracy(client: TestClient) -> None:
+    config = {"dataset": "digits", "epochs": 2, "batch_size": "full", "hidden_layers": [8]}
+    with client.websocket_connect("/ws/race") as socket:
+        socket.send_json({"type": "start", "config": {**config, "optimizers": RACE["optimizers"]}})
+        messages = receive_until(socket, "done", "error")
+    started, done = messages[0], messages[-1]
+    assert (started["points"], started["view"], started["n_classes"]) == (None, None, 10)
+    assert started["batches_per_epoch"] == 1
+    maps = [message for message in messages if message["type"] == "boundaries"]
+    assert maps[-1]["grid"] is None and maps[-1]["epoch"] == 2
+    assert maps[-1]["accuracy"] == {
+        name: result["train_accuracy"] for name, result in done["results"].items()
+    }

@@ -79,10 +79,14 @@ class RunningOscillation:
         return (self._jumps / self._count) / decrease
 
     def message(self) -> dict[str, Any]:
-        """``{"index", "label"}`` for a progress message: the index and ``metrics.cost_shape``'s
-        label when the index is a finite number; both None when it is not measurable yet (no
-        epoch, or no decrease so far)."""
-        index = self.index
-        if index is None or not math.isfinite(index):
-            return {"index": None, "label": None}
-        return {"index": index, "label": cost_shape(index)}
+        """``oscillation_message`` of the index so far."""
+        return oscillation_message(self.index)
+
+
+def oscillation_message(index: float | None) -> dict[str, Any]:
+    """``{"index", "label"}`` for a progress message: the index and ``metrics.cost_shape``'s
+    label when the index is a finite number; both None when it is not measurable (no epoch
+    yet, or no decrease)."""
+    if index is None or not math.isfinite(index):
+        return {"index": None, "label": None}
+    return {"index": index, "label": cost_shape(index)}

@@ -23,7 +23,7 @@ import numpy as np
 from descentlab.experiment import RunOutcome, prepare_data, run_experiment
 from descentlab.train import EpochDetail
 from descentlab.web.boundaries import BoundaryMaps
-from descentlab.web.live import RunningOscillation, minibatch_points
+from descentlab.web.live import RunningOscillation, minibatch_points, oscillation_message
 from descentlab.web.race_config import RaceRequest
 
 BOUNDARY_RATE = 2.0
@@ -232,7 +232,9 @@ class RaceStream:
         self.oscillations = [RunningOscillation() for _ in race.names]
 
     def progress(self, update: RaceUpdate) -> Message | None:
-        """The progress message of ``update`` (None if no epoch ran since the last one)."""
+        """The progress message of ``update`` (None if no epoch ran since the last one). Once
+        the race has ended, the oscillation is the measured runs' (``RunOutcome.oscillation``,
+        which the running sums equal up to rounding)."""
         n_epochs = update.epoch_costs.shape[1]
         if n_epochs == 0:
             return None
@@ -251,6 +253,9 @@ class RaceStream:
             costs[name] = finite_list(epoch_costs)
             minibatch[name] = minibatch_points(batch_costs, first * per_epoch, per_epoch)
             oscillation[name] = self.oscillations[run].message()
+        if update.outcomes is not None:
+            for name, outcome in zip(race.names, update.outcomes, strict=True):
+                oscillation[name] = oscillation_message(outcome.oscillation)
         return {
             "type": "progress",
             "epoch": update.epochs_done,
