@@ -4,11 +4,10 @@
 
 const DEFAULT_OPTIMIZERS = ["gd", "momentum", "adam", "rmsprop"];
 const ANIMATION_MS = 600;
-const REDRAW_DELAY_MS = 50; // after the last keystroke: typing "0.05" asks once, not four times
 
 const state = {
-  options: null, contours: null, result: null, pending: null, drawn: 0,
-  background: null, animation: null,
+  options: null, contours: null, result: null, drawn: 0, background: null, animation: null,
+  inFlight: false, again: false,
 };
 
 // Colours go to the chosen optimizers in the form's order: at most six, all told apart.
@@ -226,12 +225,31 @@ async function loadContours() {
   state.background = null;
 }
 
+// One request at a time: a change asks at once, and the changes made while it is on its way
+// ask once more when it answers, with the form as it is then (typing "0.05" asks at most
+// twice, and an answer already out of date is not shown).
 async function run() {
+  if (state.inFlight) {
+    state.again = true;
+    return;
+  }
+  state.inFlight = true;
+  try {
+    await ask();
+  } catch (error) {
+    $("status").textContent = `no answer from the server (${error.message})`;
+  } finally {
+    state.inFlight = false;
+  }
+  if (state.again) {
+    state.again = false;
+    run();
+  }
+}
+
+async function ask() {
   const request = readForm();
   writeUrl(request);
-  clearErrors();
-  const ticket = {};
-  state.pending = ticket;
   $("status").textContent = "running...";
   const answer = await fetch("/api/landscape", {
     method: "POST",
@@ -239,7 +257,8 @@ async function run() {
     body: JSON.stringify(request),
   });
   const document_ = await answer.json();
-  if (state.pending !== ticket) return; // a newer request answers instead
+  if (state.again) return; // the form changed meanwhile: its own request answers instead
+  clearErrors();
   if (!answer.ok) {
     showError(request, document_.error);
     $("status").textContent = "refused: see the message by the field";
@@ -250,12 +269,6 @@ async function run() {
   draw();
   $("status").textContent =
     `${document_.function}: ${document_.runs.length} paths of ${document_.steps} steps`;
-}
-
-let timer = null;
-function runSoon() {
-  clearTimeout(timer);
-  timer = setTimeout(run, REDRAW_DELAY_MS);
 }
 
 // --- drawing ------------------------------------------------------------------------------
@@ -474,7 +487,7 @@ function moveStartByKey(event) {
   const [x, y] = currentStart();
   $("start-x").value = (x + dx * width / part).toPrecision(4);
   $("start-y").value = (y + dy * height / part).toPrecision(4);
-  runSoon();
+  run();
 }
 
 // --- sharing: the command line, results.json, the charts as PNG ----------------------------
@@ -517,7 +530,7 @@ const LandscapeView = {
       run();
     });
     $("controls").addEventListener("input", (event) => {
-      if (event.target.id !== "function") runSoon();
+      if (event.target.id !== "function") run();
     });
     $("controls").addEventListener("submit", (event) => event.preventDefault());
     $("copy-command").addEventListener("click", copyCommand);
