@@ -520,7 +520,11 @@ def test_the_charts_data_is_the_runs_numbers(
         "colour": "#0072B2",
         "dash": [6, 4],
     }
-    assert [s["colour"] for s in rates["options"]["series"]] == ["#0072B2", "#D55E00", "#009E73"]
+    assert rates["options"]["series"] == [
+        {"name": names[0], "colour": "#0072B2"},  # solid, the next ones dashed, dotted
+        {"name": names[1], "colour": "#D55E00", "dash": [8, 4]},
+        {"name": names[2], "colour": "#009E73", "dash": [2, 3]},
+    ]
     assert cost["data"][f"{first} validation"] == {"costs": [0.7, None, 0.5]}
     for outcome in outcomes:
         history = outcome.result.history

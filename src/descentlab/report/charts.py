@@ -28,6 +28,9 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#0
 drawn in ``PALETTE[i % 7]``."""
 VALIDATION_DASH = (6, 4)
 """A validation cost is drawn dashed (6 px on, 4 off) in its optimizer's colour."""
+RATE_DASHES: tuple[tuple[int, ...], ...] = ((), (8, 4), (2, 3), (8, 3, 2, 3))
+"""Optimizer ``i``'s learning rate is drawn with ``RATE_DASHES[i % 4]`` (solid, dashed,
+dotted, dash-dot, as learning_rates.png), so optimizers that share a rate all show."""
 CHART_HEIGHT = 360
 
 ChartSpec = dict[str, Any]
@@ -73,16 +76,14 @@ def cost_chart(outcomes: Sequence[RunOutcome]) -> ChartSpec:
 
 def learning_rate_chart(outcomes: Sequence[RunOutcome]) -> ChartSpec:
     """What learning_rates.png shows, for charts.js: the learning rate of each optimizer's
-    updates per epoch (epoch ``e`` at x = e + 1), on a log scale when the positive rates span
-    more than a factor of 10, as in the picture."""
+    updates per epoch (epoch ``e`` at x = e + 1), each in its colour and dash
+    (``RATE_DASHES``), on a log scale when the positive rates span more than a factor of 10,
+    as in the picture."""
     rates = [np.asarray(o.learning_rates, dtype=np.float64) for o in outcomes]
     values = np.concatenate(rates) if rates else np.ones(1)
     positive = values[values > 0]
     options = {
-        "series": [
-            {"name": o.optimizer.name, "colour": PALETTE[i % len(PALETTE)]}
-            for i, o in enumerate(outcomes)
-        ],
+        "series": [_rate_series(i, o.optimizer.name) for i, o in enumerate(outcomes)],
         "title": "Learning rate per epoch",
         "xLabel": "epoch",
         "yLabel": "learning rate",
@@ -93,6 +94,14 @@ def learning_rate_chart(outcomes: Sequence[RunOutcome]) -> ChartSpec:
         o.optimizer.name: {"costs": finite_list(r)} for o, r in zip(outcomes, rates, strict=True)
     }
     return {"options": options, "data": data}
+
+
+def _rate_series(index: int, name: str) -> dict[str, Any]:
+    series: dict[str, Any] = {"name": name, "colour": PALETTE[index % len(PALETTE)]}
+    dash = RATE_DASHES[index % len(RATE_DASHES)]
+    if dash:
+        series["dash"] = list(dash)
+    return series
 
 
 def report_charts(outcomes: Sequence[RunOutcome], *, learning_rates: bool) -> dict[str, ChartSpec]:

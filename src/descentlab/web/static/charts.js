@@ -72,11 +72,17 @@
     return `rgba(${r}, ${g}, ${b}, ${alpha})`;
   }
 
+  // A cost in the legend: 4 significant digits, as short as they go ("0.0001171", "0.5").
   function formatNumber(value) {
     if (value === null || value === undefined || !Number.isFinite(value)) return "—";
-    const size = Math.abs(value);
-    if (size !== 0 && (size >= 1e5 || size < 1e-3)) return value.toExponential(3);
+    if (Math.abs(value) >= 1e5) return value.toExponential(3);
     return String(Number(value.toPrecision(4)));
+  }
+
+  // A tick of the cost axis: 3 significant digits, so small learning rates do not read "0".
+  function formatTick(value) {
+    if (value === null || value === undefined) return "";
+    return String(Number(value.toPrecision(3)));
   }
 
   function isSorted(values) {
@@ -234,7 +240,13 @@
         },
         axes: [
           { label: settings.xLabel, stroke: "#333", grid: { stroke: "#eee" } },
-          { label: settings.yLabel, stroke: "#333", grid: { stroke: "#eee" }, size: 60 },
+          {
+            label: settings.yLabel,
+            stroke: "#333",
+            grid: { stroke: "#eee" },
+            size: 70,
+            values: (u, splits) => splits.map(formatTick),
+          },
         ],
         series: uplotSeries,
         hooks: {
