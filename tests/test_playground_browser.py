@@ -320,7 +320,17 @@ def test_a_link_to_a_race_on_a_csv_asks_for_the_file_again(
     assert "choose it again" in asked.inner_text()
     assert "fruit.csv" in page.locator("#race-upload-note").inner_text()
     assert page.get_attribute("#panel-race", "data-state") == "idle"
-    csv = tmp_path / "fruit.csv"
+    broken = tmp_path / "fruit.csv"
+    broken.write_text(FRUIT.replace("150,7.1", "150,x"))
+    page.set_input_files("#race-file", str(broken))
+    page.wait_for_function(
+        "document.querySelector('[data-error-for=file]').textContent.includes('row 2')"
+    )
+    assert "'x' is not a number" in asked.inner_text()
+    assert page.get_attribute("#race-file", "aria-invalid") == "true"
+    assert page.get_attribute("#panel-race", "data-state") == "idle"
+    csv = tmp_path / "good" / "fruit.csv"
+    csv.parent.mkdir()
     csv.write_text(FRUIT)
     page.set_input_files("#race-file", str(csv))
     wait_for_state(page, "done")
