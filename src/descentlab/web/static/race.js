@@ -1,5 +1,5 @@
 // The race view: the /ws/race websocket, the Start / Pause / Step / Reset buttons, and the live
-// views (the cost chart, a card per optimizer with its boundary map). Messages only update the
+// views (the cost chart, and a card per optimizer: race_cards.js). Messages only update the
 // view's state; drawing happens at most once per animation frame, whatever the backlog.
 // Test hooks: data-state (idle|running|paused|done) and data-race (races started) on
 // #panel-race, data-epoch on #race-epoch, data-drawn on #cost-chart and on each boundary map.
@@ -167,7 +167,7 @@ const RaceView = (() => {
       $("panel-race").dataset.race = String(view.races);
       clearViews();
       buildChart();
-      buildCards();
+      RaceCards.build(message);
       setState("running");
       status(`racing ${view.names.join(", ")} on ${message.n_examples} examples, ` +
              `${message.epochs} epochs`);
@@ -257,8 +257,11 @@ const RaceView = (() => {
     shown.textContent = `epoch ${view.epoch} / ${view.epochs}`;
     $("race-rate").textContent = view.state === "running"
       ? `${Math.round(view.rate)} epochs/s` : "";
-    for (const card of document.querySelectorAll("#race-cards .card")) showCard(card);
-    if (!view.boundariesDrawn) drawMaps();
+    RaceCards.show(view);
+    if (!view.boundariesDrawn) {
+      view.boundariesDrawn = true;
+      RaceCards.drawMaps(view.boundaries, view.started);
+    }
   }
 
   function buildChart() {
@@ -272,92 +275,6 @@ const RaceView = (() => {
       series: view.names.map((name, index) => ({ name, colour: PALETTE[index % PALETTE.length] })),
       title: "cost", xLabel: "epoch", yLabel: "cost", height: 300,
     });
-  }
-
-  function buildCards() {
-    const box = $("race-cards");
-    const started = view.started;
-    const extent = started.view;
-    const ratio = extent
-      ? (extent.y[1] - extent.y[0]) / (extent.x[1] - extent.x[0]) : 1;
-    const height = Math.round(Math.max(160, Math.min(400, 280 * ratio)));
-    view.names.forEach((name, index) => {
-      const card = document.createElement("article");
-      card.className = "card";
-      card.dataset.raceOptimizer = name;
-      card.innerHTML =
-        `<h3><span class="swatch" style="background:${PALETTE[index % PALETTE.length]}"></span>` +
-        `${name}</h3>` +
-        (extent
-          ? `<canvas class="boundary" width="280" height="${height}" data-drawn="0" role="img" ` +
-            `aria-label="${name}'s decision boundary: the predicted class, stronger where the ` +
-            `network is surer, and the training points over it"></canvas>`
-          : `<p class="no-map">No map: the data has ${started.n_features ?? "more than 2"} ` +
-            "features, not 2.</p>") +
-        "<dl><dt>oscillation</dt><dd data-oscillation>-</dd>" +
-        "<dt>accuracy</dt><dd data-accuracy>-</dd>" +
-        "<dt>cost</dt><dd data-cost>-</dd></dl>" +
-        (extent ? '<button type="button" class="map-png">Map as PNG</button>' : "");
-      const button = card.querySelector(".map-png");
-      if (button) {
-        button.addEventListener("click", () => Share.canvasPng(
-          card.querySelector("canvas"), `decision_boundary-${name}.png`));
-      }
-      box.append(card);
-    });
-    const legend = $("race-legend");
-    legend.textContent = "";
-    if (extent) legend.append(BoundaryMap.legend(started.n_classes || 2));
-  }
-
-  function showCard(card) {
-    const name = card.dataset.raceOptimizer;
-    const oscillation = card.querySelector("[data-oscillation]");
-    const measured = view.oscillation[name];
-    const result = view.results && view.results[name];
-    if (result) {
-      const index = result.oscillation;
-      const label = measured && measured.label ? measured.label : result.cost_shape;
-      oscillation.textContent = index === null || index === undefined
-        ? String(result.cost_shape) : `${index.toFixed(3)}, ${label}`;
-    } else if (measured && measured.index !== null && measured.index !== undefined) {
-      oscillation.textContent = `${measured.index.toFixed(3)}, ${measured.label}`;
-    } else {
-      oscillation.textContent = "not measured yet";
-    }
-    const accuracy = view.accuracy[name];
-    const shownAccuracy = card.querySelector("[data-accuracy]");
-    if (accuracy !== undefined && accuracy !== null) {
-      shownAccuracy.dataset.accuracy = String(accuracy);
-      shownAccuracy.textContent = `${(100 * accuracy).toFixed(1)} %`;
-    }
-    const cost = card.querySelector("[data-cost]");
-    const value = result ? result.final_cost : view.latestCost[name];
-    if (value !== undefined) {
-      cost.dataset.cost = String(value);
-      cost.textContent = value === null ? "not finite" : value.toPrecision(4);
-      if (result && result.diverged_epoch !== null && result.diverged_epoch !== undefined) {
-        cost.textContent += ` (diverged at epoch ${result.diverged_epoch})`;
-      }
-    }
-  }
-
-  function drawMaps() {
-    view.boundariesDrawn = true;
-    const message = view.boundaries;
-    if (!message || !message.grid) return;
-    const points = view.started.points;
-    for (const name of view.names) {
-      const canvas = document.querySelector(
-        `#race-cards .card[data-race-optimizer="${name}"] canvas`);
-      if (!canvas || !message.grid.classes[name]) continue;
-      BoundaryMap.draw(canvas, {
-        grid: message.grid, classes: message.grid.classes[name],
-        confidence: message.grid.confidence[name], points,
-        nClasses: view.started.n_classes || 2,
-      });
-      canvas.dataset.drawn = String(Number(canvas.dataset.drawn) + 1);
-    }
   }
 
   function clearViews() {
@@ -374,8 +291,7 @@ const RaceView = (() => {
     view.epoch = 0;
     view.rate = 0;
     $("cost-chart").textContent = "";
-    $("race-cards").textContent = "";
-    $("race-legend").textContent = "";
+    RaceCards.clear();
     showNow();
   }
 
