@@ -293,9 +293,12 @@ const RaceForm = (() => {
                           ["race-noise", info && info.has_noise ? info.noise : null],
                           ["race-data-seed", info && info.data_seed]];
     for (const [id, value] of placeholders) {
-      field(id).placeholder = value === null || value === undefined ? "-" : String(value);
-      field(id).disabled = fromFile || (id === "race-noise" && !(info && info.has_noise));
+      const fixed = value === null || value === undefined; // digits: one fixed set
+      field(id).placeholder = fixed ? "-" : String(value);
+      field(id).disabled = fromFile || fixed;
     }
+    field("race-dataset-summary").textContent =
+      info && !fromFile ? info.summary.replace(/``/g, "") : "";
     const defaults = race.defaults;
     field("race-hidden").placeholder = defaults.hidden_layers.join(",");
     field("race-batch-size").placeholder = String(defaults.batch_size ?? "full");
