@@ -602,3 +602,24 @@ def test_the_report_palette_is_charts_js_palette() -> None:
     declared = re.search(r"const PALETTE = (\[.*?\]);", static_text("charts.js"))
     assert declared is not None
     assert tuple(json.loads(declared.group(1))) == PALETTE
+
+
+def test_compare_writes_a_report_whose_charts_are_its_runs(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    code, _, stderr = run_cli(
+        "compare", "--epochs", "30", "--schedule", "exponential", "--decay-rate", "0.5",
+        "--out", str(tmp_path), "--quiet",
+    )  # fmt: skip
+    assert code == 0, stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    cost, rates = chart_specs((tmp_path / "report.html").read_text())
+    for run in results["runs"]:
+        name = run["optimizer"]
+        epoch_costs = np.load(tmp_path / run["epoch_costs_file"])
+        assert cost["data"][name]["costs"] == epoch_costs.tolist()
+        assert cost["data"][name]["costs"][-1] == run["final_cost"]
+        drawn_rates = rates["data"][name]["costs"]
+        assert len(drawn_rates) == 30
+        assert drawn_rates[:: run["cost_every"]] == run["learning_rates"]  # every rate drawn
+        assert drawn_rates[3] == drawn_rates[2] * 0.5  # exponential, halved every epoch

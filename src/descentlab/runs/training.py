@@ -139,6 +139,7 @@ def write_run_folder(
     decision_boundaries.png (2-D data only), confusion_matrices.png, report.html and, last,
     results.json.
     """
+    from descentlab.report.charts import COST_CAPTION, LEARNING_RATE_CAPTION, report_charts
     from descentlab.report.html import render_html
     from descentlab.report.plots import (
         plot_confusion_matrices,
@@ -164,10 +165,10 @@ def write_run_folder(
 
     data = prepare_data(config, dataset) if data is None else data
     network = config.network(dataset.n_features, dataset.n_classes)
-    images = {"Cost per epoch and per mini-batch": out_dir / COST_CURVES_FILE}
+    images = {COST_CAPTION: out_dir / COST_CURVES_FILE}
     plot_cost_curves(out_dir / COST_CURVES_FILE, outcomes)
     if not config.schedule.is_constant:
-        images["Learning rate per epoch"] = out_dir / LEARNING_RATES_FILE
+        images[LEARNING_RATE_CAPTION] = out_dir / LEARNING_RATES_FILE
         plot_learning_rates(out_dir / LEARNING_RATES_FILE, outcomes)
     if dataset.n_features == 2:
         images["Decision boundaries"] = out_dir / DECISION_BOUNDARIES_FILE
@@ -192,6 +193,7 @@ def write_run_folder(
     results = results_dict(command, config, dataset, outcomes, files, data)
     if projection is not None:
         results["weight_path_projection"] = projection
-    write_text_atomic(out_dir / REPORT_FILE, render_html(results, images))
+    charts = report_charts(outcomes, learning_rates=not config.schedule.is_constant)
+    write_text_atomic(out_dir / REPORT_FILE, render_html(results, images, charts))
     write_results(out_dir, results)
     return results
