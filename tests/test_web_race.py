@@ -422,13 +422,15 @@ def test_a_pause_and_a_step_each_send_a_map(client: TestClient) -> None:
     with client.websocket_connect("/ws/race") as socket:
         socket.send_json({"type": "start", "config": LONG_RACE})
         socket.send_json({"type": "pause"})
-        paused = receive_until(socket, "paused")
-        maps = [message for message in paused if message["type"] == "boundaries"]
-        assert maps[-1]["epoch"] == paused[-1]["epoch"]
+        held = receive_until(socket, "paused")[-1]["epoch"]
+        after = socket.receive_json()  # the map of the epoch it holds at, right after
+        assert (after["type"], after["epoch"]) == ("boundaries", held)
         socket.send_json({"type": "step"})
         stepped = receive_until(socket, "paused")
-        maps = [message for message in stepped if message["type"] == "boundaries"]
-        assert [message["epoch"] for message in maps] == [paused[-1]["epoch"] + 1]
+        assert stepped[-1]["epoch"] == held + 1
+        assert [message["type"] for message in stepped] == ["progress", "paused"]
+        after = socket.receive_json()
+        assert (after["type"], after["epoch"]) == ("boundaries", held + 1)
         socket.send_json({"type": "reset"})
         receive_until(socket, "reset")
         socket.send_json({"type": "results"})

@@ -125,6 +125,20 @@ class Race:
                 self._steps += 1
             self._condition.notify_all()
 
+    def held_at(self) -> int | None:
+        """The epochs done if the thread holds (paused or after a step), else None."""
+        with self._condition:
+            return self._epochs_done if self._waiting else None
+
+    def wait_held(self, after: int | None = None, timeout: float = 0.25) -> bool:
+        """Wait up to ``timeout`` seconds until the thread holds at an epoch other than
+        ``after`` (or has ended); whether it did."""
+        with self._condition:
+            return self._condition.wait_for(
+                lambda: self._finished or (self._waiting and self._epochs_done != after),
+                timeout,
+            )
+
     def stop(self, wait: bool = True) -> None:
         """End the thread at the next epoch's end; with ``wait``, wait for it."""
         with self._condition:
@@ -185,7 +199,9 @@ class Race:
                 self._boundaries = boundaries
             self._epochs_done = epochs_done
             while self._paused and not self._steps and not self._stopped and not last:
-                self._waiting = True
+                if not self._waiting:
+                    self._waiting = True
+                    self._condition.notify_all()  # wait_held
                 self._condition.wait()
             self._waiting = False
             if self._stopped:
@@ -214,6 +230,7 @@ class Race:
                 self._outcomes = outcomes
                 self._error = error
                 self._finished = True
+                self._condition.notify_all()
             self._on_end()
 
 

@@ -25,6 +25,9 @@ from descentlab.web.upload import Upload
 MESSAGE_RATE = 20
 """At most this many messages a second stream to one client."""
 
+HOLD_WAIT = 0.25
+"""Seconds a pause or step waits for the race to hold before answering (else a poll says it)."""
+
 MESSAGE_TYPES = ("start", "pause", "resume", "step", "reset", "results")
 
 Message = dict[str, Any]
@@ -89,14 +92,20 @@ class RaceSession:
         race = self.race
         if race is None:
             return [error("type", f"{kind} needs a race: send start first")]
-        if kind == "pause":
-            race.pause()
-        elif kind == "resume":
+        if kind == "resume":
             race.resume()
             self._paused_at = None
+            return []
+        if kind == "pause":
+            race.pause()
+            after = None
         else:
+            after = race.held_at()  # a step from a hold ends at the next epoch
             race.step()
-        return []
+        # The page shows a pause (or a step's epoch) as soon as the thread holds, not a poll
+        # later: wait for it briefly, then answer with what a poll would send.
+        race.wait_held(after=after, timeout=HOLD_WAIT)
+        return self.poll()
 
     def _results(self) -> Message:
         if self._finished is None:
@@ -144,8 +153,8 @@ class RaceSession:
         ]
 
     def poll(self) -> list[Message]:
-        """The messages since the last poll: progress (if any epochs ran), the newest boundary
-        map (if one was drawn), then paused, done or error once."""
+        """The messages since the last poll: progress (if any epochs ran), paused (once per
+        hold), the newest boundary map (if one was drawn), then done or error once."""
         race, stream = self.race, self._stream
         if race is None or stream is None:
             return []
@@ -172,7 +181,10 @@ class RaceSession:
             self._stream = None
         elif update.paused and self._paused_at != update.epochs_done:
             self._paused_at = update.epochs_done
-            messages.append({"type": "paused", "epoch": update.epochs_done})
+            # Before the map: the page shows the pause without waiting for the map's bytes.
+            messages.insert(
+                1 if progress is not None else 0, {"type": "paused", "epoch": update.epochs_done}
+            )
         return messages
 
     def close(self, wait: bool = True) -> None:
