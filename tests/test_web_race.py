@@ -450,3 +450,28 @@ def test_a_race_without_two_features_has_no_maps_but_accuracy(client: TestClient
     assert maps[-1]["accuracy"] == {
         name: result["train_accuracy"] for name, result in done["results"].items()
     }
+
+
+def test_a_diverged_run_streams_up_to_its_divergence(client: TestClient, tmp_path: Path) -> None:
+    config = {
+        "hidden_layers": [20, 20],
+        "epochs": 30,
+        "optimizers": [
+            {"name": "momentum", "learning_rate": 1.0},
+            {"name": "rmsprop", "learning_rate": 1.0},
+        ],
+    }
+    with client.websocket_connect("/ws/race") as socket:
+        socket.send_json({"type": "start", "config": config})
+        messages = receive_until(socket, "done", "error")
+    started, done = messages[0], messages[-1]
+    assert done["results"]["rmsprop"]["diverged_epoch"] == 0
+    assert done["results"]["rmsprop"]["cost_shape"] == "diverged"
+    results = run_command(started["command"], tmp_path / "out")
+    costs = streamed_costs(messages)
+    for run in results["runs"]:
+        expected = np.load(tmp_path / "out" / run["epoch_costs_file"], allow_pickle=False)
+        assert costs[run["optimizer"]] == [c if np.isfinite(c) else None for c in expected.tolist()]
+    assert len(costs["rmsprop"]) == 1 and len(costs["momentum"]) == 30
+    x, _ = streamed_minibatch(messages, "rmsprop")
+    assert x == [0.0, 0.2, 0.4, 0.6, 0.8]

@@ -15,9 +15,6 @@ from descentlab.runs.names import EPOCH_COSTS_FILE, MINIBATCH_COSTS_FILE, PARAMS
 from descentlab.runs.training import results_dict
 from descentlab.web.race_config import RaceRequest
 
-TIME_FIELDS = ("created", "seconds")
-"""The fields of results.json that say when or how long, so differ between two runs."""
-
 
 def results_text(request: RaceRequest, data: PreparedData, outcomes: Sequence[RunOutcome]) -> str:
     """The text of the results.json ``descentlab compare`` writes for ``request``."""
