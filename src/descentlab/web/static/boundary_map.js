@@ -15,34 +15,49 @@ const BoundaryMap = (() => {
     return [1, 3, 5].map((start) => parseInt(hex.slice(start, start + 2), 16));
   }
 
+  const CLASS_RGB = CLASS_COLOURS.map(rgb);
+
   function classColour(index) {
     return CLASS_COLOURS[index % CLASS_COLOURS.length];
   }
 
-  // The grid as an image of nx × ny pixels: row 0 of the grid (y0, the bottom) is the image's
-  // last row. Confidence runs from 1 / n_classes (a guess) to 1 (certain).
-  function gridImage(grid, classes, confidence, nClasses) {
-    const image = new ImageData(grid.nx, grid.ny);
+  // The grid as an image of nx × ny pixels, on a canvas kept between drawings (maps are drawn
+  // twice a second per optimizer): row 0 of the grid (y0, the bottom) is the image's last row.
+  // Confidence runs from 1 / n_classes (a guess) to 1 (certain).
+  let layer = null;
+  let image = null;
+  function gridLayer(grid, classes, confidence, nClasses) {
+    if (!image || image.width !== grid.nx || image.height !== grid.ny) {
+      layer = document.createElement("canvas");
+      layer.width = grid.nx;
+      layer.height = grid.ny;
+      image = new ImageData(grid.nx, grid.ny);
+    }
+    const data = image.data;
     const chance = 1 / Math.max(2, nClasses);
+    const range = STRONGEST - FAINTEST;
     for (let row = 0; row < grid.ny; row++) {
+      const first = row * grid.nx, line = 4 * (grid.ny - 1 - row) * grid.nx;
       for (let column = 0; column < grid.nx; column++) {
-        const cell = row * grid.nx + column;
+        const cell = first + column;
         const sure = Math.max(0, Math.min(1, (confidence[cell] - chance) / (1 - chance)));
-        const alpha = FAINTEST + (STRONGEST - FAINTEST) * sure;
-        const [r, g, b] = rgb(classColour(classes[cell]));
-        const pixel = 4 * ((grid.ny - 1 - row) * grid.nx + column);
-        image.data[pixel] = Math.round(255 + alpha * (r - 255));
-        image.data[pixel + 1] = Math.round(255 + alpha * (g - 255));
-        image.data[pixel + 2] = Math.round(255 + alpha * (b - 255));
-        image.data[pixel + 3] = 255;
+        const alpha = FAINTEST + range * sure;
+        const colour = CLASS_RGB[classes[cell] % CLASS_RGB.length];
+        const pixel = line + 4 * column;
+        data[pixel] = 255 + alpha * (colour[0] - 255);
+        data[pixel + 1] = 255 + alpha * (colour[1] - 255);
+        data[pixel + 2] = 255 + alpha * (colour[2] - 255);
+        data[pixel + 3] = 255;
       }
     }
-    return image;
+    layer.getContext("2d").putImageData(image, 0, 0);
+    return layer;
   }
 
-  function mark(context, shape, x, y, size) {
-    context.beginPath();
+  // One mark's outline, added to the current path (so a class's marks fill in one go).
+  function outline(context, shape, x, y, size) {
     if (shape === "circle") {
+      context.moveTo(x + size, y);
       context.arc(x, y, size, 0, 2 * Math.PI);
     } else if (shape === "square") {
       context.rect(x - size, y - size, 2 * size, 2 * size);
@@ -58,6 +73,11 @@ const BoundaryMap = (() => {
       context.lineTo(x - 1.3 * size, y);
       context.closePath();
     }
+  }
+
+  function mark(context, shape, x, y, size) {
+    context.beginPath();
+    outline(context, shape, x, y, size);
     context.fill();
     context.stroke();
   }
@@ -66,23 +86,26 @@ const BoundaryMap = (() => {
   // and `points` ({x: [[x1, x2], ...], y: [class, ...]}, may be null) on `canvas`.
   function draw(canvas, { grid, classes, confidence, points, nClasses }) {
     const context = canvas.getContext("2d");
-    const layer = document.createElement("canvas");
-    layer.width = grid.nx;
-    layer.height = grid.ny;
-    layer.getContext("2d").putImageData(gridImage(grid, classes, confidence, nClasses), 0, 0);
     context.imageSmoothingEnabled = true;
-    context.drawImage(layer, 0, 0, canvas.width, canvas.height);
+    context.drawImage(gridLayer(grid, classes, confidence, nClasses), 0, 0,
+                      canvas.width, canvas.height);
     if (!points) return;
     const [x0, x1] = grid.x, [y0, y1] = grid.y;
     const size = Math.max(2, Math.min(4, canvas.width / 70));
-    context.lineWidth = 0.8;
+    context.lineWidth = 1.6; // stroked under the fill: a white rim of 0.8 px
     context.strokeStyle = "#ffffff";
-    points.x.forEach(([a, b], index) => {
-      const label = points.y[index];
+    const labels = [...new Set(points.y)].sort((p, q) => p - q);
+    for (const label of labels) { // one path per class: a few fills, not one per point
       context.fillStyle = classColour(label);
-      mark(context, SHAPES[label % SHAPES.length], (a - x0) / (x1 - x0) * canvas.width,
-           (1 - (b - y0) / (y1 - y0)) * canvas.height, size);
-    });
+      context.beginPath();
+      points.x.forEach(([a, b], index) => {
+        if (points.y[index] !== label) return;
+        outline(context, SHAPES[label % SHAPES.length], (a - x0) / (x1 - x0) * canvas.width,
+                (1 - (b - y0) / (y1 - y0)) * canvas.height, size);
+      });
+      context.stroke();
+      context.fill();
+    }
   }
 
   // A small legend of the classes' colours and shapes, as a canvas.
