@@ -195,6 +195,9 @@ class Race:
         else:
             boundaries = None
         with self._condition:
+            holds = self._paused and not self._steps and not self._stopped and not last
+            if boundaries is None and holds:  # paused since the check above: the hold's map
+                boundaries = self.maps.message(epochs_done, self.names, detail.params)
             if boundaries is not None:
                 self._boundaries = boundaries
             self._epochs_done = epochs_done
