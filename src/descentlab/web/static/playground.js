@@ -1,12 +1,13 @@
-// The playground's landscape view: forms generated from /api/options, the contour map (each
-// new path drawn progressively) and the loss chart on canvases, the configuration in the URL.
+// The playground's landscape view: the form generated from /api/options, the configuration in
+// the URL, the server's paths drawn on the map (each new path growing over ANIMATION_MS) and
+// the loss chart (landscape_charts.js draws them), the start moved by mouse or keyboard.
 "use strict";
 
 const DEFAULT_OPTIMIZERS = ["gd", "momentum", "adam", "rmsprop"];
 const ANIMATION_MS = 600;
 
 const state = {
-  options: null, contours: null, result: null, drawn: 0, background: null, animation: null,
+  options: null, contours: null, result: null, drawn: 0, animation: null,
   inFlight: false, again: false,
 };
 
@@ -222,7 +223,6 @@ async function loadContours() {
   const name = $("function").value;
   const answer = await fetch("/api/contours?function=" + encodeURIComponent(name));
   state.contours = await answer.json();
-  state.background = null;
 }
 
 // One request at a time: a change asks at once, and the changes made while it is on its way
@@ -271,150 +271,20 @@ async function ask() {
     `${document_.function}: ${document_.runs.length} paths of ${document_.steps} steps`;
 }
 
-// --- drawing ------------------------------------------------------------------------------
+// --- drawing (the canvases themselves: landscape_charts.js) -------------------------------
 
 function mapTransform(canvas) {
-  const g = state.contours, n = g.x.length, m = g.y.length;
-  const [x0, x1, y0, y1] = [g.x[0], g.x[n - 1], g.y[0], g.y[m - 1]];
-  return {
-    toPixel: ([x, y]) => [(x - x0) / (x1 - x0) * canvas.width,
-                          (1 - (y - y0) / (y1 - y0)) * canvas.height],
-    toPoint: (px, py) => [x0 + px / canvas.width * (x1 - x0),
-                          y0 + (1 - py / canvas.height) * (y1 - y0)],
-    span: [x1 - x0, y1 - y0],
-  };
+  return LandscapeCharts.transform(canvas, state.contours);
 }
 
-// Filled bands between the contour levels, their borders drawn darker.
-function drawContours(context, canvas) {
-  const g = state.contours, n = g.x.length, m = g.y.length, levels = g.levels;
-  const w = canvas.width, h = canvas.height;
-  const band = new Int16Array(w * h);
-  for (let py = 0; py < h; py++) {
-    const r = (1 - py / (h - 1)) * (m - 1), r0 = Math.min(m - 2, Math.floor(r)), fr = r - r0;
-    for (let px = 0; px < w; px++) {
-      const c = (px / (w - 1)) * (n - 1), c0 = Math.min(n - 2, Math.floor(c)), fc = c - c0;
-      const [a, b] = [g.heights[r0], g.heights[r0 + 1]];
-      // Bilinear between the four grid points around the pixel.
-      const value = (1 - fr) * ((1 - fc) * a[c0] + fc * a[c0 + 1]) +
-                    fr * ((1 - fc) * b[c0] + fc * b[c0 + 1]);
-      let k = 0;
-      while (k < levels.length && Number.isFinite(value) && value >= levels[k]) k++;
-      band[py * w + px] = k;
-    }
-  }
-  const image = context.createImageData(w, h);
-  for (let i = 0; i < w * h; i++) {
-    const t = band[i] / levels.length;
-    const edge = (i % w > 0 && band[i - 1] !== band[i]) || (i >= w && band[i - w] !== band[i]);
-    const shade = edge ? 150 : 250 - 60 * t;
-    image.data[4 * i] = shade - 10;
-    image.data[4 * i + 1] = shade;
-    image.data[4 * i + 2] = Math.min(255, shade + 15);
-    image.data[4 * i + 3] = 255;
-  }
-  context.putImageData(image, 0, 0);
-}
-
-// The map keeps the view's aspect ratio (x and y on one scale), within 240..720 pixels high.
-function fitMap(canvas) {
-  const g = state.contours;
-  const ratio = (g.y[g.y.length - 1] - g.y[0]) / (g.x[g.x.length - 1] - g.x[0]);
-  const height = Math.round(Math.min(720, Math.max(240, canvas.width * ratio)));
-  if (canvas.height !== height) {
-    canvas.height = height;
-    state.background = null;
-  }
-}
-
-// The contours and the minima, computed once per function and map size, kept on a canvas of
-// their own so that each animation frame only copies them.
-function background(canvas) {
-  if (state.background) return state.background;
-  const layer = document.createElement("canvas");
-  layer.width = canvas.width;
-  layer.height = canvas.height;
-  const context = layer.getContext("2d");
-  drawContours(context, layer);
-  const { toPixel } = mapTransform(layer);
-  const f = functionInfo();
-  context.fillStyle = "#000";
-  context.font = "16px sans-serif";
-  for (const point of f.minima) {
-    const [px, py] = toPixel(point);
-    context.fillText(f.has_minimum ? "\u2605" : "\u2715", px - 6, py + 6);
-  }
-  state.background = layer;
-  return layer;
-}
-
-// The paths up to `progress` (0..1) of their length, the start as a dot.
 function drawMap(progress = 1) {
-  const canvas = $("map"), context = canvas.getContext("2d");
-  fitMap(canvas);
-  context.drawImage(background(canvas), 0, 0);
-  if (!state.result) return;
-  const { toPixel } = mapTransform(canvas);
-  for (const r of state.result.runs) {
-    const last = r.path.length - 1, reach = progress * last, whole = Math.floor(reach);
-    context.strokeStyle = colourOf(r.optimizer);
-    context.lineWidth = 2;
-    context.beginPath();
-    for (let i = 0; i <= whole; i++) {
-      const [px, py] = toPixel(r.path[i]);
-      if (i === 0) context.moveTo(px, py); else context.lineTo(px, py);
-    }
-    if (whole < last) { // the segment being drawn, part of the way
-      const [a, b] = [r.path[whole], r.path[whole + 1]], f = reach - whole;
-      context.lineTo(...toPixel([a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])]));
-    }
-    context.stroke();
-  }
-  const [sx, sy] = toPixel(state.result.start);
-  context.fillStyle = "#000";
-  context.beginPath();
-  context.arc(sx, sy, 4, 0, 2 * Math.PI);
-  context.fill();
+  LandscapeCharts.drawMap($("map"), {
+    contours: state.contours, fn: functionInfo(), result: state.result, colourOf, progress,
+  });
 }
 
 function drawLoss() {
-  const canvas = $("loss"), context = canvas.getContext("2d");
-  const w = canvas.width, h = canvas.height, left = 56, bottom = 28, top = 10, right = 10;
-  context.clearRect(0, 0, w, h);
-  if (!state.result) return;
-  const runs = state.result.runs;
-  const values = runs.flatMap((r) => r.loss).filter((v) => v !== null);
-  const log = values.every((v) => v > 0);
-  const scale = (v) => (log ? Math.log10(v) : v);
-  const lows = values.map(scale);
-  let low = Math.min(...lows), high = Math.max(...lows);
-  if (high === low) high = low + 1;
-  const steps = Math.max(...runs.map((r) => r.loss.length - 1), 1);
-  const px = (t) => left + (t / steps) * (w - left - right);
-  const py = (v) => top + (1 - (scale(v) - low) / (high - low)) * (h - top - bottom);
-  context.strokeStyle = "#888";
-  context.strokeRect(left, top, w - left - right, h - top - bottom);
-  context.fillStyle = "#333";
-  context.font = "11px sans-serif";
-  for (const k of [0, 0.5, 1]) {
-    const v = low + k * (high - low);
-    const label = log ? `1e${v.toFixed(1)}` : v.toPrecision(3);
-    context.fillText(label, 2, top + (1 - k) * (h - top - bottom) + 4);
-  }
-  context.fillText("0", left, h - 10);
-  context.fillText(`step ${steps}`, w - right - 60, h - 10);
-  for (const r of runs) {
-    context.strokeStyle = colourOf(r.optimizer);
-    context.lineWidth = 1.5;
-    context.beginPath();
-    let started = false;
-    r.loss.forEach((v, t) => {
-      if (v === null) return;
-      if (!started) { context.moveTo(px(t), py(v)); started = true; }
-      else context.lineTo(px(t), py(v));
-    });
-    context.stroke();
-  }
+  LandscapeCharts.drawLoss($("loss"), state.result ? state.result.runs : null, colourOf);
 }
 
 function drawSummary() {
