@@ -102,9 +102,11 @@ GOOD = {"name": "gd", "learning_rate": 0.001}
         ({"optimizers": [{"name": "gd", "learning_rate": True}]},
          "optimizers[0].learning_rate", "> 0"),
         ({"optimizers": [{"name": "momentum", "hyperparameters": {"beta": 1.5}}]},
-         "optimizers[0].hyperparameters", "[0, 1)"),
+         "optimizers[0].hyperparameters.beta", "[0, 1)"),
         ({"optimizers": [{"name": "gd", "hyperparameters": {"beta": 0.5}}]},
-         "optimizers[0].hyperparameters", "allowed: learning_rate"),
+         "optimizers[0].hyperparameters.beta", "allowed: learning_rate"),
+        ({"optimizers": [{"name": "sgd", "hyperparameters": {"nesterov": True}}]},
+         "optimizers[0].hyperparameters.nesterov", "needs momentum > 0"),
         ({"optimizers": [{"name": "sgd", "hyperparameters": {"nesterov": [1]}}]},
          "optimizers[0].hyperparameters.nesterov", "number or true/false"),
         ({"optimizers": [GOOD, GOOD]}, "optimizers[1].name", "twice"),
@@ -198,6 +200,23 @@ def test_the_page_is_served_from_the_package(
     assert content_type in answer.headers["content-type"]
     assert contains in answer.text
     assert "http://" not in answer.text and "https://" not in answer.text  # no CDN
+
+
+def referenced_files(page: str) -> list[str]:
+    """The files under /static/ that index.html loads (scripts and stylesheets), in order."""
+    return re.findall(r'(?:src|href)="/static/([^"]+)"', page)
+
+
+def test_every_file_the_page_loads_is_served_from_the_package(client: TestClient) -> None:
+    page = client.get("/").text
+    names = referenced_files(page)
+    assert names[:2] == ["vendor/uplot/uPlot.min.css", "playground.css"]
+    assert "charts.js" in names and "vendor/uplot/uPlot.iife.min.js" in names
+    assert not re.search(r"""(src|href)="(?!/static/)""", page)  # nothing from elsewhere
+    for name in names:
+        answer = client.get(f"/static/{name}")
+        assert answer.status_code == 200, name
+        assert "//cdn" not in answer.text, name
 
 
 COMMAND_BODIES = [

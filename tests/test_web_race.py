@@ -140,7 +140,7 @@ def test_closing_the_socket_stops_the_race(client: TestClient) -> None:
         ({"optimizers": [{"name": "gd"}, {"name": "adam", "learning_rate": -1}]},
          "config.optimizers[1].learning_rate"),
         ({"optimizers": [{"name": "gd"}, {"name": "momentum", "hyperparameters": {"beta": 2}}]},
-         "config.optimizers[1].hyperparameters"),
+         "config.optimizers[1].hyperparameters.beta"),
         ({"epochs": 100_001}, "config.epochs"),
         ({"epochs": 0}, "config.epochs"),
         ({"epochs": 100_000, "batch_size": 1}, "config.epochs"),

@@ -23,20 +23,14 @@ from pathlib import Path
 import pytest
 
 from conftest import free_port, wait_for_page
+from test_web_api import referenced_files
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = (
-    "index.html",
-    "playground.js",
-    "playground.css",
-    "charts.js",
-    "vendor/uplot/uPlot.iife.min.js",
-    "vendor/uplot/uPlot.min.css",
-    "vendor/uplot/LICENSE",
-    "vendor/uplot/README.md",
-)
+STATIC = ROOT / "src" / "descentlab" / "web" / "static"
+PAGE = sorted(path.relative_to(STATIC).as_posix() for path in STATIC.rglob("*") if path.is_file())
+"""Every file of the page in the checkout (index.html, its scripts, styles, vendored uPlot)."""
 SOURCE_FILES = ("pyproject.toml", "README.md", "LICENSE")
 """What the wheel is built from, with src/."""
 JUNK = shutil.ignore_patterns("__pycache__", "*.egg-info")
@@ -75,6 +69,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_the_wheel_holds_the_page(installed: tuple[Path, Path]) -> None:
     wheel, _ = installed
     names = zipfile.ZipFile(wheel).namelist()
+    assert len(PAGE) > 10 and "vendor/uplot/LICENSE" in PAGE
     for name in PAGE:
         assert f"descentlab/web/static/{name}" in names
 
@@ -101,6 +96,9 @@ def test_the_installed_wheel_serves_the_page(installed: tuple[Path, Path]) -> No
         )
         assert status == 200 and "javascript" in content_type
         assert "/api/landscape" in script
+        for name in referenced_files(page):  # every script and style the page loads
+            status, _, _ = wait_for_page(f"http://127.0.0.1:{port}/static/{name}")
+            assert status == 200, name
     finally:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)

@@ -127,10 +127,27 @@ def optimizer_entries(
                     f"{where}.hyperparameters.{key}",
                     f"must be a number or true/false, got {value!r}",
                 )
-        checked(f"{where}.hyperparameters", optim.get, name, learning_rate=rate, **given)
+        try:
+            optim.get(name, learning_rate=rate, **given)
+        except ValueError as error:
+            raise FieldError(
+                _refused_setting(f"{where}.hyperparameters", name, rate, given), str(error)
+            ) from None
         if given:
             settings[name] = dict(given)
     return tuple(names), rates, settings
+
+
+def _refused_setting(field: str, name: str, rate: float, given: Mapping[str, float | bool]) -> str:
+    """``field`` with the key of the first setting ``optim.get`` refuses on its own (the field
+    a page marks); ``field`` itself when only the settings together are refused (nesterov
+    without momentum)."""
+    for key, value in given.items():
+        try:
+            optim.get(name, learning_rate=rate, **{key: value})
+        except ValueError:
+            return f"{field}.{key}"
+    return field
 
 
 def landscape_request(body: object, limits: Limits) -> LandscapeRequest:
