@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.descentlab-installed
 
-.PHONY: run test check lint bench bench-playground docs clean
+.PHONY: run test check lint bench bench-playground screenshots docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ bench: $(STAMP)
 # Debian's chromium (a minute or so; the in-page figures are skipped with a note without it).
 bench-playground: $(STAMP)
 	$(BIN)/python tools/bench_playground.py $(PLAYGROUND_BENCH_ARGS)
+
+# The docs' screenshots of the playground (docs/images/playground-*.png), taken in Debian's
+# chromium; committed, never made by CI: run it after changing the page.
+screenshots: $(STAMP)
+	$(BIN)/python tools/screenshots.py
 
 # The documentation site, built offline into site/ (ignored by git); --strict fails on a broken
 # link, a missing anchor or an unresolved reference (not with --quiet, which hides the warnings

@@ -126,13 +126,39 @@ const LandscapeCharts = (() => {
     context.strokeRect(left, top, w - left - right, h - top - bottom);
     context.fillStyle = "#333";
     context.font = "11px sans-serif";
-    for (const k of [0, 0.5, 1]) {
-      const v = low + k * (high - low);
-      const label = log ? `1e${v.toFixed(1)}` : v.toPrecision(3);
-      context.fillText(label, 2, top + (1 - k) * (h - top - bottom) + 4);
+    // Ticks: every power of ten on a log scale (at most 8, else every other one...), three
+    // evenly spaced values otherwise; each with a faint grid line.
+    let ticks = [];
+    if (log) {
+      const first = Math.ceil(low), last = Math.floor(high);
+      const every = Math.max(1, Math.ceil((last - first + 1) / 8));
+      for (let e = first; e <= last; e += every) ticks.push(e);
+      if (!ticks.length) ticks = [low, high];
+    } else {
+      ticks = [low, (low + high) / 2, high];
     }
+    const tickLabel = (v) => {
+      if (!log) return Number(v.toPrecision(3)).toString();
+      const value = 10 ** v;
+      return Math.abs(v) <= 3 ? Number(value.toPrecision(2)).toString() : value.toExponential(0);
+    };
+    context.font = "11px sans-serif";
+    context.textAlign = "right";
+    for (const v of ticks) {
+      const y = top + (1 - (v - low) / (high - low)) * (h - top - bottom);
+      context.strokeStyle = "#e4e4e4";
+      context.beginPath();
+      context.moveTo(left, y);
+      context.lineTo(w - right, y);
+      context.stroke();
+      context.fillStyle = "#333";
+      context.fillText(tickLabel(v), left - 4, y + 4);
+    }
+    context.textAlign = "left";
     context.fillText("0", left, h - 10);
-    context.fillText(`step ${steps}`, w - right - 60, h - 10);
+    context.textAlign = "right";
+    context.fillText(`step ${steps}`, w - right, h - 10);
+    context.textAlign = "left";
     for (const r of runs) {
       context.strokeStyle = colourOf(r.optimizer);
       context.lineWidth = 1.5;
