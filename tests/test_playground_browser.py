@@ -11,6 +11,7 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -393,3 +394,40 @@ def test_a_phone_sized_page_does_not_scroll_sideways_and_works_from_the_keyboard
     assert "view=race" in page.url
     page.close()
     assert errors == []
+
+
+TEACHERS_GUIDE = Path(__file__).resolve().parents[1] / "docs" / "teachers.md"
+
+
+def teachers_links() -> list[str]:
+    """The page addresses docs/teachers.md gives, as `?view=...` code spans."""
+    return re.findall(r"`(\?view=[^`]+)`", TEACHERS_GUIDE.read_text())
+
+
+def test_the_teachers_guide_has_links_to_both_views() -> None:
+    views = [parse_qs(link[1:])["view"][0] for link in teachers_links()]
+    assert views == ["race", "landscape"]
+
+
+@pytest.mark.parametrize("link", teachers_links())
+def test_every_link_of_the_teachers_guide_opens_what_it_says(
+    playground: str, page: Any, link: str
+) -> None:
+    query = {key: values[0] for key, values in parse_qs(link[1:]).items()}
+    page.goto(playground + link)
+    if query["view"] == "race":
+        page.wait_for_selector("#panel-race[data-state=running], #panel-race[data-state=done]")
+        checked = page.eval_on_selector_all(
+            "input[name=race-use]:checked", "boxes => boxes.map(b => b.value)"
+        )
+        assert page.input_value("#race-dataset") == query["dataset"]
+        assert page.input_value("#race-epochs") == query["epochs"]
+        assert page.input_value("#race-batch-size") == query["batch_size"]
+    else:
+        page.wait_for_selector("#map[data-drawn]")
+        checked = page.eval_on_selector_all(
+            "input[name=use]:checked", "boxes => boxes.map(b => b.value)"
+        )
+        assert page.input_value("#function") == query["function"]
+    assert checked == query["optimizers"].split(",")
+    page.goto("about:blank")  # closes the race's websocket, which stops its training
