@@ -261,7 +261,8 @@ async function ask() {
   clearErrors();
   if (!answer.ok) {
     showError(request, document_.error);
-    $("status").textContent = "refused: see the message by the field";
+    const error = document_.error;
+    $("status").textContent = `refused: ${error.field}: ${error.message} (marked by its field)`;
     return;
   }
   state.result = document_;

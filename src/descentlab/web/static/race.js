@@ -123,7 +123,7 @@ const RaceView = (() => {
   function refuse(error) {
     FieldErrors.show($("race-controls"), $("race-general-error"), error,
                      (view.sent && view.sent.optimizers || []).map((o) => o.name));
-    status("refused: see the message by the field");
+    status(`refused: ${error.field ? error.field + ": " : ""}${error.message} (marked by its field)`);
   }
 
   // --- the server's messages ---------------------------------------------------------------
