@@ -41,3 +41,15 @@ def launch_chromium() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+@contextmanager
+def watched_page(browser: Any, width: int = 1280, height: int = 900) -> Iterator[Any]:
+    """A new page of ``browser`` at ``width`` x ``height``; closed on exit, and an error thrown
+    by the page's scripts meanwhile fails the test."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    page.close()
+    assert errors == [], f"the page threw: {errors}"

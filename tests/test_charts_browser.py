@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from browser import launch_chromium, requires_chromium
+from browser import launch_chromium, requires_chromium, watched_page
 
 pytestmark = requires_chromium
 
@@ -32,16 +32,12 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     """A blank page with uPlot and charts.js loaded; page errors fail the test."""
-    page = browser.new_page(viewport={"width": 900, "height": 700})
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.set_content('<!DOCTYPE html><html><body><div id="chart" style="width: 640px"></div>')
-    page.add_style_tag(path=UPLOT / "uPlot.min.css")
-    page.add_script_tag(path=UPLOT / "uPlot.iife.min.js")
-    page.add_script_tag(path=STATIC / "charts.js")
-    yield page
-    page.close()
-    assert errors == []
+    with watched_page(browser, 900, 700) as page:
+        page.set_content('<!DOCTYPE html><html><body><div id="chart" style="width: 640px"></div>')
+        page.add_style_tag(path=UPLOT / "uPlot.min.css")
+        page.add_script_tag(path=UPLOT / "uPlot.iife.min.js")
+        page.add_script_tag(path=STATIC / "charts.js")
+        yield page
 
 
 def make_chart(page: Any, extra: str = "") -> None:

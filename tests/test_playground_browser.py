@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from browser import launch_chromium, requires_chromium
+from browser import launch_chromium, requires_chromium, watched_page
 from conftest import FRUIT, free_port, run_cli, start_cli_process, wait_for_page
 
 pytestmark = requires_chromium
@@ -43,12 +43,8 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    page.close()
-    assert errors == []
+    with watched_page(browser) as page:
+        yield page
 
 
 def drawn(page: Any) -> int:
@@ -366,34 +362,30 @@ def test_landscape_hyperparameters_are_in_the_form_and_the_url(playground: str, 
 def test_a_phone_sized_page_does_not_scroll_sideways_and_works_from_the_keyboard(
     browser: Any, playground: str
 ) -> None:
-    page = browser.new_page(viewport={"width": 390, "height": 844})
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(playground + "?view=race&optimizers=gd,momentum,adam&epochs=200")
-    wait_for_state(page, "done")
-    width = "document.scrollingElement.scrollWidth"
-    assert page.evaluate(width) <= 390
-    page.focus("#tab-race")
-    page.keyboard.press("ArrowRight")
-    assert page.evaluate("document.activeElement.id") == "tab-landscape"
-    assert page.get_attribute("#tab-landscape", "aria-selected") == "true"
-    assert page.locator("#panel-race").is_hidden()
-    page.wait_for_selector("#map[data-drawn]")
-    assert "view=landscape" in page.url
-    assert page.evaluate(width) <= 390
-    before = drawn(page)
-    x = float(page.get_attribute("#start-x", "placeholder") or 0)
-    page.focus("#map")
-    page.keyboard.press("ArrowRight")
-    page.wait_for_function(f"Number(document.querySelector('#map').dataset.drawn) > {before}")
-    assert float(page.input_value("#start-x")) > x
-    page.keyboard.press("Shift+Tab")
-    page.focus("#tab-landscape")
-    page.keyboard.press("ArrowLeft")
-    assert page.get_attribute("#tab-race", "aria-selected") == "true"
-    assert "view=race" in page.url
-    page.close()
-    assert errors == []
+    with watched_page(browser, 390, 844) as page:
+        page.goto(playground + "?view=race&optimizers=gd,momentum,adam&epochs=200")
+        wait_for_state(page, "done")
+        width = "document.scrollingElement.scrollWidth"
+        assert page.evaluate(width) <= 390
+        page.focus("#tab-race")
+        page.keyboard.press("ArrowRight")
+        assert page.evaluate("document.activeElement.id") == "tab-landscape"
+        assert page.get_attribute("#tab-landscape", "aria-selected") == "true"
+        assert page.locator("#panel-race").is_hidden()
+        page.wait_for_selector("#map[data-drawn]")
+        assert "view=landscape" in page.url
+        assert page.evaluate(width) <= 390
+        before = drawn(page)
+        x = float(page.get_attribute("#start-x", "placeholder") or 0)
+        page.focus("#map")
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(f"Number(document.querySelector('#map').dataset.drawn) > {before}")
+        assert float(page.input_value("#start-x")) > x
+        page.keyboard.press("Shift+Tab")
+        page.focus("#tab-landscape")
+        page.keyboard.press("ArrowLeft")
+        assert page.get_attribute("#tab-race", "aria-selected") == "true"
+        assert "view=race" in page.url
 
 
 TEACHERS_GUIDE = Path(__file__).resolve().parents[1] / "docs" / "teachers.md"

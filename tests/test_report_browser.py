@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from browser import launch_chromium, requires_chromium
+from browser import launch_chromium, requires_chromium, watched_page
 from descentlab import datasets
 from descentlab.experiment import ExperimentConfig, RunOutcome, run_experiment
 from descentlab.report import plots
@@ -50,21 +50,17 @@ def browser() -> Iterator[Any]:
 def page(browser: Any, report: Path) -> Iterator[Any]:
     """report.html opened from its file, the network blocked; page errors and any attempt to
     reach the network fail the test."""
-    page = browser.new_page(viewport={"width": 1100, "height": 900})
-    errors: list[str] = []
     requested: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
 
     def refuse(route: Any) -> None:
         requested.append(route.request.url)
         route.abort()
 
-    page.route("http://**/*", refuse)
-    page.route("https://**/*", refuse)
-    page.goto(report.as_uri())
-    yield page
-    page.close()
-    assert errors == []
+    with watched_page(browser, 1100, 900) as page:
+        page.route("http://**/*", refuse)
+        page.route("https://**/*", refuse)
+        page.goto(report.as_uri())
+        yield page
     assert requested == []
 
 

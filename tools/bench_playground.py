@@ -27,9 +27,6 @@ import argparse
 import json
 import os
 import platform
-import signal
-import socket
-import subprocess
 import sys
 import time
 import urllib.request
@@ -39,13 +36,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
+from playground_process import CHROMIUM, CHROMIUM_ARGS, running_playground  # tools/ is sys.path[0]
+
 RACE_OPTIMIZERS = ("gd", "momentum", "adam")
 LANDSCAPE_REQUEST = {
     "function": "rosenbrock",
@@ -80,41 +72,13 @@ def figure(name: str, unit: str, values: list[float], target: float | None, high
     return Figure(name, unit, best, worst, target, higher)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def playground() -> Iterator[str]:
-    """``descentlab playground`` on a free port with one BLAS thread; stopped with Ctrl-C."""
-    port = free_port()
-    one_thread = {
-        name: "1" for name in ("DESCENTLAB_BLAS_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "descentlab", "playground", "--port", str(port)],
-        env={**os.environ, **one_thread},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "api/options", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"the playground did not start: {process.stderr}") from None
-                time.sleep(0.1)
+    """``descentlab playground`` with one BLAS thread, so the figures do not depend on what
+    else the machine runs."""
+    one_thread = ("DESCENTLAB_BLAS_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+    with running_playground({name: "1" for name in one_thread}) as url:
         yield url
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=30)
 
 
 def race_config(epochs: int) -> dict[str, Any]:
