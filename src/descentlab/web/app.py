@@ -10,7 +10,8 @@
 - ``POST /api/upload?name=FILE``: a CSV file for races, kept in the application's temporary
   folder until it shuts down (``upload.Uploads``).
 - ``/ws/race``: a websocket for live races (``sessions.RaceSession``; docs/playground.md has
-  the messages).
+  the messages). Each race trains in a process of its own (``race.Race``), from a fork
+  server started with the application.
 
 A request the library refuses gets HTTP 422 with ``{"error": {"field": ..., "message": ...}}``
 naming the field and what is allowed; a body over ``Limits.max_body_bytes`` (an upload over
@@ -38,10 +39,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from descentlab.runs.names import RESULTS_FILE
 from descentlab.web import landscape_view
 from descentlab.web.limits import Limits
-from descentlab.web.messages import message_text
+from descentlab.web.race import start_fork_server
 from descentlab.web.race_options import race_options
 from descentlab.web.requests import FieldError, landscape_request
-from descentlab.web.sessions import MESSAGE_RATE, RaceSession, RaceSlots, error
+from descentlab.web.sessions import MESSAGE_RATE, RaceSession, RaceSlots, error_text
 from descentlab.web.upload import UploadError, Uploads
 
 STATIC = Path(__file__).parent / "static"
@@ -59,16 +60,6 @@ def results_file(text: str) -> Response:
     return Response(text, media_type="application/json", headers=attachment)
 
 
-def poll_texts(session: RaceSession) -> list[str]:
-    """``session.poll()``'s messages as JSON text (in a worker thread: both take time)."""
-    return [message_text(message) for message in session.poll()]
-
-
-def handle_texts(session: RaceSession, message: object) -> list[str]:
-    """``session.handle(message)``'s answers as JSON text."""
-    return [message_text(answer) for answer in session.handle(message)]
-
-
 def create_app(limits: Limits | None = None) -> Starlette:
     """The playground application, refusing requests beyond ``limits`` (default ``Limits()``)."""
     limits = Limits() if limits is None else limits
@@ -79,6 +70,7 @@ def create_app(limits: Limits | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         uploads.append(Uploads())
         app.state.uploads_folder = uploads[0].folder
+        start_fork_server()
         try:
             yield
         finally:
@@ -176,34 +168,29 @@ def create_app(limits: Limits | None = None) -> Starlette:
                         inbox.get(), timeout=max(0.0, next_poll - loop.time())
                     )
                 except TimeoutError:
-                    for text in await run_in_threadpool(poll_texts, session):
+                    for text in session.poll():  # quick: the race's process did the work
                         await websocket.send_text(text)
                     next_poll = loop.time() + 1 / MESSAGE_RATE
                     continue
                 if text is None:
                     break
                 if len(text) > limits.max_body_bytes:
-                    answers = [
-                        message_text(
-                            error("body", f"must be at most {limits.max_body_bytes} bytes")
-                        )
-                    ]
+                    answers = [error_text("body", f"must be at most {limits.max_body_bytes} bytes")]
                 else:
                     try:
-                        answers = await run_in_threadpool(handle_texts, session, json.loads(text))
+                        answers = await run_in_threadpool(session.handle, json.loads(text))
                     except json.JSONDecodeError as refused:
-                        answers = [message_text(error("body", f"must be JSON: {refused}"))]
+                        answers = [error_text("body", f"must be JSON: {refused}")]
                 for answer in answers:
                     await websocket.send_text(answer)
         except WebSocketDisconnect:
             pass
         finally:
             reader.cancel()
-            race = session.race
-            session.close(wait=False)  # at once: this task may be cancelled, on a lost client
-            if race is not None:
+            race = session.close(wait=False)  # at once: this task may be cancelled
+            if race is not None:  # then its process ends (stopped, else terminated)
                 with anyio.CancelScope(shield=True):
-                    await run_in_threadpool(race.thread.join)
+                    await run_in_threadpool(race.end)
 
     app = Starlette(
         routes=[
