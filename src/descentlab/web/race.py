@@ -27,8 +27,10 @@ from descentlab.web.messages import message_text
 from descentlab.web.race_worker import COMMANDS, run_race
 from descentlab.web.upload import Upload
 
-PRELOAD = ["numpy", "descentlab.web.race_worker"]
-"""What the fork server imports once, for every race's process."""
+PRELOAD = ["numpy", "descentlab.web.race_worker", "descentlab.cli"]
+"""What the fork server imports once, for every race's process. ``descentlab.cli``: a process
+runs the server's main script again (as ``multiprocessing`` does, under another name), and the
+``descentlab`` command's script imports it."""
 
 STOP_WAIT = 1.0
 """Seconds a stopped race's process has to end by itself before it is terminated."""
@@ -180,6 +182,12 @@ class Race:
         with self._condition:
             return self._condition.wait_for(held, timeout)
 
+    def wait_message(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until a message not taken yet is here (or the race
+        has ended); whether one is."""
+        with self._condition:
+            return self._condition.wait_for(lambda: bool(self._received) or self._finished, timeout)
+
     def take(self) -> tuple[list[RaceMessage], bool]:
         """The messages received since the last call (holds that a later command ended left
         out), and whether the race has ended (its last message is then among them)."""
@@ -225,6 +233,7 @@ class Race:
                         last = RaceMessage(kind, data.decode())
                     else:
                         self._received.append(RaceMessage(kind, data.decode()))
+                        self._condition.notify_all()
         except (EOFError, OSError):
             pass  # the process has ended
         self.process.join()  # the only join: the reader thread owns the process's end

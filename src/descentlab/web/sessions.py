@@ -27,6 +27,9 @@ MESSAGE_RATE = 20
 HOLD_WAIT = 0.25
 """Seconds a pause or step waits for the race to hold before answering (else a poll says it)."""
 
+START_WAIT = 1.0
+"""Seconds a start waits for the race's "started" (else a poll sends it)."""
+
 MESSAGE_TYPES = ("start", "pause", "resume", "step", "reset", "results")
 
 Message = dict[str, Any]
@@ -137,7 +140,9 @@ class RaceSession:
             self.slots.give_back()
             return [error_text(None, f"the race could not start: {failure}")]
         self.race = race
-        return []  # the race's process sends "started"
+        # The race's process sends "started": answer with it, not a poll later.
+        race.wait_message(START_WAIT)
+        return self.poll()
 
     def poll(self) -> list[str]:
         """The messages since the last poll, in the order the race sent them: progress,
