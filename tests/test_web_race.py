@@ -52,7 +52,10 @@ def race_readers() -> list[threading.Thread]:
 
 
 def no_race_left() -> bool:
-    """No race process alive, and no thread reading one."""
+    """No race process alive, and no thread reading one (a reader that has handed over its
+    race's last message may still be returning: it gets a moment)."""
+    for thread in race_readers():
+        thread.join(timeout=5)
     return not race_processes() and not race_readers()
 
 
@@ -156,6 +159,45 @@ def test_closing_the_socket_ends_the_race_process(client: TestClient) -> None:
     assert no_race_left()
     assert process.exitcode == 0  # it stopped when asked: not terminated
     assert not process_exists(process.pid)
+
+
+def test_a_race_process_that_dies_is_an_error_and_the_server_goes_on(client: TestClient) -> None:
+    with client.websocket_connect("/ws/race") as socket:
+        socket.send_json({"type": "start", "config": LONG_RACE})
+        receive_until(socket, "progress")
+        (process,) = race_processes()
+        process.kill()
+        message = receive_until(socket, "error")[-1]
+        assert message == {
+            "type": "error",
+            "field": None,
+            "message": "the race's process ended unexpectedly (exit code -9)",
+        }
+        assert no_race_left()
+        socket.send_json({"type": "start", "config": {**RACE, "epochs": 20}})
+        assert receive_until(socket, "done", "error")[-1]["type"] == "done"
+
+
+@pytest.mark.parametrize(
+    "commands, paused, steps, stopped",
+    [
+        (["pause"], True, 0, False),
+        (["step"], True, 0, False),  # a running race pauses first
+        (["pause", "step", "step"], True, 2, False),
+        (["pause", "step", "pause"], True, 0, False),
+        (["pause", "resume"], False, 0, False),
+        (["pause", "stop"], True, 0, True),
+    ],
+)
+def test_the_race_process_applies_commands_as_the_page_means_them(
+    commands: list[str], paused: bool, steps: int, stopped: bool
+) -> None:
+    from descentlab.web.race_worker import Control
+
+    control = Control()
+    for command in commands:
+        control.apply(command)
+    assert (control.paused, control.steps, control.stopped) == (paused, steps, stopped)
 
 
 @pytest.mark.parametrize(
