@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -42,11 +43,17 @@ from descentlab.web.limits import Limits
 from descentlab.web.race import start_fork_server
 from descentlab.web.race_options import race_options
 from descentlab.web.requests import FieldError, landscape_request
-from descentlab.web.sessions import MESSAGE_RATE, RaceSession, RaceSlots, error_text
+from descentlab.web.sessions import RaceSession, RaceSlots, error_text
 from descentlab.web.upload import UploadError, Uploads
 
 STATIC = Path(__file__).parent / "static"
 """The page's files: index.html, playground.js, playground.css."""
+
+
+class RaceSent(enum.Enum):
+    """A race's process sent messages: relay them."""
+
+    MESSAGES = "messages"
 
 
 def field_error(field: str, message: str, status_code: int = 422) -> JSONResponse:
@@ -148,7 +155,9 @@ def create_app(limits: Limits | None = None) -> Starlette:
 
     async def race(websocket: WebSocket) -> None:
         await websocket.accept()
-        inbox: asyncio.Queue[str | None] = asyncio.Queue()
+        # The client's messages (None: it has gone), and a wake-up whenever the race sent some.
+        inbox: asyncio.Queue[str | RaceSent | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
 
         async def read() -> None:
             try:
@@ -157,20 +166,18 @@ def create_app(limits: Limits | None = None) -> Starlette:
             except WebSocketDisconnect:
                 inbox.put_nowait(None)
 
+        def race_sent() -> None:  # in the race's reader thread
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody to tell
+                loop.call_soon_threadsafe(inbox.put_nowait, RaceSent.MESSAGES)
+
         reader = asyncio.create_task(read())
-        session = RaceSession(limits, slots, find_upload)
-        loop = asyncio.get_running_loop()
-        next_poll = loop.time()
+        session = RaceSession(limits, slots, find_upload, on_message=race_sent)
         try:
             while True:
-                try:
-                    text = await asyncio.wait_for(
-                        inbox.get(), timeout=max(0.0, next_poll - loop.time())
-                    )
-                except TimeoutError:
-                    for text in session.poll():  # quick: the race's process did the work
-                        await websocket.send_text(text)
-                    next_poll = loop.time() + 1 / MESSAGE_RATE
+                text = await inbox.get()
+                if isinstance(text, RaceSent):
+                    for message in session.poll():  # quick: the race's process did the work
+                        await websocket.send_text(message)
                     continue
                 if text is None:
                     break

@@ -10,6 +10,7 @@ milliseconds. ``start_fork_server`` starts it early (the server does at startup)
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import multiprocessing
@@ -74,7 +75,8 @@ class Race:
     """One race in its own process, checked again there from plain data: ``config`` (the
     start message's), ``limits``, the ``upload`` it names (its file is read again). ``pause``,
     ``resume``, ``step`` and ``stop`` act at the next epoch's end. ``on_end`` is called once,
-    when the process has exited, however it ended."""
+    when the process has exited, however it ended; ``on_message`` (in the reader thread)
+    whenever messages arrived for ``take``."""
 
     def __init__(
         self,
@@ -82,6 +84,7 @@ class Race:
         limits: Limits,
         upload: Upload | None = None,
         on_end: Callable[[], None] = lambda: None,
+        on_message: Callable[[], None] = lambda: None,
     ) -> None:
         context = race_context()
         self._messages, messages_out = context.Pipe(duplex=False)
@@ -108,7 +111,9 @@ class Race:
         )
         self._child_ends = (messages_out, commands_in)
         self._on_end = on_end
+        self._on_message = on_message
         self._condition = threading.Condition()
+        self._sending = threading.Lock()
         self._received: list[RaceMessage] = []
         self._held: tuple[int, int] | None = None  # (epoch, commands read) of the last hold
         self._commands_sent = 0
@@ -151,15 +156,16 @@ class Race:
 
     def _command(self, command: str) -> None:
         assert command in COMMANDS
-        with self._condition:
+        # Counted before it is sent: a race that sees the count waits for the command, so a
+        # full pipe can never leave both sides waiting. Sent without the reader's lock.
+        with self._sending:
             if self._commands.closed:
                 return
-            try:
+            with self._condition:
+                self._commands_sent += 1
+                self._sent.value = self._commands_sent
+            with contextlib.suppress(OSError):  # the process has ended
                 self._commands.send_bytes(command.encode())
-            except OSError:
-                return  # the process has ended
-            self._commands_sent += 1
-            self._sent.value = self._commands_sent
 
     def _current_hold(self) -> int | None:
         held = self._held
@@ -226,20 +232,23 @@ class Race:
                         held = json.loads(data)
                         self._held = (held["epoch"], held["commands"])
                         self._received.append(RaceMessage("held", epoch=held["epoch"]))
-                        self._condition.notify_all()
                     elif kind == "results":
                         self.results = data.decode()
+                        continue
                     elif kind in ("done", "error"):
                         last = RaceMessage(kind, data.decode())
+                        continue
                     else:
                         self._received.append(RaceMessage(kind, data.decode()))
-                        self._condition.notify_all()
+                    self._condition.notify_all()
+                self._on_message()
         except (EOFError, OSError):
             pass  # the process has ended
         self.process.join()  # the only join: the reader thread owns the process's end
         self._messages.close()
-        with self._condition:
+        with self._sending:
             self._commands.close()
+        with self._condition:
             stopping = self._stopping
         if last is None and not stopping:
             last = RaceMessage("error", _crash_text(self.process.exitcode))
@@ -251,6 +260,7 @@ class Race:
                     self._received.append(last)
                 self._finished = True
                 self._condition.notify_all()
+            self._on_message()
 
 
 def _crash_text(exitcode: Any) -> str:

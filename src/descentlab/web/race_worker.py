@@ -43,7 +43,7 @@ from descentlab.web.requests import FieldError
 from descentlab.web.upload import Upload, read_upload
 
 PROGRESS_RATE = 20.0
-"""At most this many progress messages a second (the server's ``MESSAGE_RATE``)."""
+"""At most this many progress messages a second (the server relays each as it comes)."""
 
 BOUNDARY_RATE = 2.0
 """At most this many decision-boundary maps a second while a race runs."""

@@ -2,10 +2,11 @@
 JSON text).
 
 ``RaceSession.handle`` answers start, pause, resume, step, reset and results;
-``RaceSession.poll``, called at most ``MESSAGE_RATE`` times a second, relays what the race's
-process sent since the last poll (progress it coalesced, boundary maps), and the race's pause,
-end or failure. ``RaceSlots`` counts the races training at once over all sessions. Nothing here
-knows the websocket (``web/app.py`` carries the messages).
+``RaceSession.poll``, called whenever the race's process sent something (``on_message``),
+relays it: progress the process coalesced (at most ``race_worker.PROGRESS_RATE`` messages a
+second), boundary maps, and the race's pause, end or failure. ``RaceSlots`` counts the races
+training at once over all sessions. Nothing here knows the websocket (``web/app.py`` carries
+the messages).
 """
 
 from __future__ import annotations
@@ -20,9 +21,6 @@ from descentlab.web.race import Race
 from descentlab.web.race_config import race_request
 from descentlab.web.requests import FieldError
 from descentlab.web.upload import Upload
-
-MESSAGE_RATE = 20
-"""At most this many messages a second stream to one client."""
 
 HOLD_WAIT = 0.25
 """Seconds a pause or step waits for the race to hold before answering (else a poll says it)."""
@@ -68,17 +66,20 @@ def error_text(field: str | None, message: str) -> str:
 
 class RaceSession:
     """One client's race: at most one race process, stopped by reset, a new start or
-    ``close``. Every answer is a message's JSON text."""
+    ``close``. Every answer is a message's JSON text. ``on_message`` is called (in another
+    thread) whenever the race sent messages: ``poll`` has them."""
 
     def __init__(
         self,
         limits: Limits,
         slots: RaceSlots,
         uploads: Callable[[object], Upload | None] = lambda token: None,
+        on_message: Callable[[], None] = lambda: None,
     ) -> None:
         self.limits = limits
         self.slots = slots
         self.uploads = uploads
+        self.on_message = on_message
         self.race: Race | None = None
         self._results: str | None = None  # the last finished race's results message
         self._paused_at: int | None = None
@@ -133,7 +134,9 @@ class RaceSession:
             ]
         token = cast(Mapping[str, object], config).get("upload")
         upload = None if request.upload is None else self.uploads(token)
-        race = Race(config, self.limits, upload, on_end=self.slots.give_back)
+        race = Race(
+            config, self.limits, upload, on_end=self.slots.give_back, on_message=self.on_message
+        )
         try:
             race.start()
         except Exception as failure:  # no process: the slot is free again
