@@ -125,10 +125,6 @@ class Race:
             target=self._read, name="descentlab-race-reader", daemon=True
         )
 
-    @property
-    def reader(self) -> threading.Thread:
-        return self._reader
-
     def start(self) -> None:
         """Start the process (waits for the fork server, the first time while it imports)."""
         try:

@@ -134,10 +134,10 @@ class RaceSession:
             ]
         token = cast(Mapping[str, object], config).get("upload")
         upload = None if request.upload is None else self.uploads(token)
-        race = Race(
-            config, self.limits, upload, on_end=self.slots.give_back, on_message=self.on_message
-        )
         try:
+            race = Race(
+                config, self.limits, upload, on_end=self.slots.give_back, on_message=self.on_message
+            )
             race.start()
         except Exception as failure:  # no process: the slot is free again
             self.slots.give_back()
