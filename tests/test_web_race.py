@@ -1,12 +1,15 @@
 """The race websocket, in-process: the CLI's numbers bit for bit, pause, step and reset, the
-training thread ended with its socket, coalesced progress, errors that name the field, and the
+race's process ended with its socket, coalesced progress, errors that name the field, and the
 limit on races at once."""
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import shlex
 import threading
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ from descentlab.metrics import oscillation_index
 from descentlab.report.plots import boundary_view
 from descentlab.web.app import create_app
 from descentlab.web.limits import Limits
+from descentlab.web.race import PROCESS_NAME
 
 RACE = {
     "dataset": "moons",
@@ -37,15 +41,37 @@ RACE = {
 LONG_RACE = {**RACE, "epochs": 100_000}
 
 
-def race_threads() -> list[threading.Thread]:
-    return [thread for thread in threading.enumerate() if thread.name == "descentlab-race"]
+def race_processes() -> list[BaseProcess]:
+    """The race processes this process started that have not exited (``active_children``
+    reaps those that have)."""
+    return [child for child in multiprocessing.active_children() if child.name == PROCESS_NAME]
+
+
+def race_readers() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "descentlab-race-reader"]
+
+
+def no_race_left() -> bool:
+    """No race process alive, and no thread reading one (a reader that has handed over its
+    race's last message may still be returning: it gets a moment)."""
+    for thread in race_readers():
+        thread.join(timeout=5)
+    return not race_processes() and not race_readers()
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @pytest.fixture
 def client() -> Any:
     with TestClient(create_app()) as test_client:
         yield test_client
-    assert not race_threads()
+    assert no_race_left()
 
 
 def receive_until(socket: WebSocketTestSession, *kinds: str) -> list[dict[str, Any]]:
@@ -116,20 +142,62 @@ def test_pause_step_resume_and_reset(client: TestClient) -> None:
         socket.send_json({"type": "resume"})
         running = receive_until(socket, "progress")[-1]
         assert running["epoch"] > paused + 2
-        assert len(race_threads()) == 1
+        assert len(race_processes()) == 1 and len(race_readers()) == 1
         socket.send_json({"type": "reset"})
         receive_until(socket, "reset")
-        assert not race_threads()
+        assert no_race_left()
 
 
-def test_closing_the_socket_stops_the_race(client: TestClient) -> None:
+def test_closing_the_socket_ends_the_race_process(client: TestClient) -> None:
     with client.websocket_connect("/ws/race") as socket:
         socket.send_json({"type": "start", "config": LONG_RACE})
         receive_until(socket, "progress")
-        assert len(race_threads()) == 1
-    for thread in race_threads():
+        (process,) = race_processes()
+        assert process_exists(process.pid)
+    for thread in race_readers():
         thread.join(timeout=30)
-    assert not race_threads()
+    assert no_race_left()
+    assert process.exitcode == 0  # it stopped when asked: not terminated
+    assert not process_exists(process.pid)
+
+
+def test_a_race_process_that_dies_is_an_error_and_the_server_goes_on(client: TestClient) -> None:
+    with client.websocket_connect("/ws/race") as socket:
+        socket.send_json({"type": "start", "config": LONG_RACE})
+        receive_until(socket, "progress")
+        (process,) = race_processes()
+        process.kill()
+        message = receive_until(socket, "error")[-1]
+        assert message == {
+            "type": "error",
+            "field": None,
+            "message": "the race's process ended unexpectedly (exit code -9)",
+        }
+        assert no_race_left()
+        socket.send_json({"type": "start", "config": {**RACE, "epochs": 20}})
+        assert receive_until(socket, "done", "error")[-1]["type"] == "done"
+
+
+@pytest.mark.parametrize(
+    "commands, paused, steps, stopped",
+    [
+        (["pause"], True, 0, False),
+        (["step"], True, 0, False),  # a running race pauses first
+        (["pause", "step", "step"], True, 2, False),
+        (["pause", "step", "pause"], True, 0, False),
+        (["pause", "resume"], False, 0, False),
+        (["pause", "stop"], True, 0, True),
+    ],
+)
+def test_the_race_process_applies_commands_as_the_page_means_them(
+    commands: list[str], paused: bool, steps: int, stopped: bool
+) -> None:
+    from descentlab.web.race_worker import Control
+
+    control = Control()
+    for command in commands:
+        control.apply(command)
+    assert (control.paused, control.steps, control.stopped) == (paused, steps, stopped)
 
 
 @pytest.mark.parametrize(
@@ -193,7 +261,7 @@ def test_a_race_over_the_limit_is_refused() -> None:
         receive_until(first, "reset")
         first.send_json({"type": "start", "config": RACE})
         assert receive_until(first, "done", "error")[-1]["type"] == "done"
-    assert not race_threads()
+    assert no_race_left()
 
 
 def test_the_default_limits() -> None:
@@ -392,7 +460,7 @@ def test_boundary_maps_are_the_networks_predictions_in_the_datas_units(tmp_path:
     with small, small.websocket_connect("/ws/race") as socket:
         socket.send_json({"type": "start", "config": SCHEDULED_RACE})
         messages = receive_until(socket, "done", "error")
-    assert not race_threads()
+    assert no_race_left()
     started, done = messages[0], messages[-1]
     maps = [message for message in messages if message["type"] == "boundaries"]
     assert maps and maps[-1]["epoch"] == 60

@@ -10,7 +10,8 @@
 - ``POST /api/upload?name=FILE``: a CSV file for races, kept in the application's temporary
   folder until it shuts down (``upload.Uploads``).
 - ``/ws/race``: a websocket for live races (``sessions.RaceSession``; docs/playground.md has
-  the messages).
+  the messages). Each race trains in a process of its own (``race.Race``), from a fork
+  server started with the application.
 
 A request the library refuses gets HTTP 422 with ``{"error": {"field": ..., "message": ...}}``
 naming the field and what is allowed; a body over ``Limits.max_body_bytes`` (an upload over
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -38,14 +40,20 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from descentlab.runs.names import RESULTS_FILE
 from descentlab.web import landscape_view
 from descentlab.web.limits import Limits
-from descentlab.web.messages import message_text
+from descentlab.web.race import start_fork_server
 from descentlab.web.race_options import race_options
 from descentlab.web.requests import FieldError, landscape_request
-from descentlab.web.sessions import MESSAGE_RATE, RaceSession, RaceSlots, error
+from descentlab.web.sessions import RaceSession, RaceSlots, error_text
 from descentlab.web.upload import UploadError, Uploads
 
 STATIC = Path(__file__).parent / "static"
 """The page's files: index.html, playground.js, playground.css."""
+
+
+class RaceSent(enum.Enum):
+    """A race's process sent messages: relay them."""
+
+    MESSAGES = "messages"
 
 
 def field_error(field: str, message: str, status_code: int = 422) -> JSONResponse:
@@ -59,16 +67,6 @@ def results_file(text: str) -> Response:
     return Response(text, media_type="application/json", headers=attachment)
 
 
-def poll_texts(session: RaceSession) -> list[str]:
-    """``session.poll()``'s messages as JSON text (in a worker thread: both take time)."""
-    return [message_text(message) for message in session.poll()]
-
-
-def handle_texts(session: RaceSession, message: object) -> list[str]:
-    """``session.handle(message)``'s answers as JSON text."""
-    return [message_text(answer) for answer in session.handle(message)]
-
-
 def create_app(limits: Limits | None = None) -> Starlette:
     """The playground application, refusing requests beyond ``limits`` (default ``Limits()``)."""
     limits = Limits() if limits is None else limits
@@ -79,6 +77,7 @@ def create_app(limits: Limits | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         uploads.append(Uploads())
         app.state.uploads_folder = uploads[0].folder
+        start_fork_server()
         try:
             yield
         finally:
@@ -156,7 +155,9 @@ def create_app(limits: Limits | None = None) -> Starlette:
 
     async def race(websocket: WebSocket) -> None:
         await websocket.accept()
-        inbox: asyncio.Queue[str | None] = asyncio.Queue()
+        # The client's messages (None: it has gone), and a wake-up whenever the race sent some.
+        inbox: asyncio.Queue[str | RaceSent | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
 
         async def read() -> None:
             try:
@@ -165,45 +166,38 @@ def create_app(limits: Limits | None = None) -> Starlette:
             except WebSocketDisconnect:
                 inbox.put_nowait(None)
 
+        def race_sent() -> None:  # in the race's reader thread
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody to tell
+                loop.call_soon_threadsafe(inbox.put_nowait, RaceSent.MESSAGES)
+
         reader = asyncio.create_task(read())
-        session = RaceSession(limits, slots, find_upload)
-        loop = asyncio.get_running_loop()
-        next_poll = loop.time()
+        session = RaceSession(limits, slots, find_upload, on_message=race_sent)
         try:
             while True:
-                try:
-                    text = await asyncio.wait_for(
-                        inbox.get(), timeout=max(0.0, next_poll - loop.time())
-                    )
-                except TimeoutError:
-                    for text in await run_in_threadpool(poll_texts, session):
-                        await websocket.send_text(text)
-                    next_poll = loop.time() + 1 / MESSAGE_RATE
+                text = await inbox.get()
+                if isinstance(text, RaceSent):
+                    for message in session.poll():  # quick: the race's process did the work
+                        await websocket.send_text(message)
                     continue
                 if text is None:
                     break
                 if len(text) > limits.max_body_bytes:
-                    answers = [
-                        message_text(
-                            error("body", f"must be at most {limits.max_body_bytes} bytes")
-                        )
-                    ]
+                    answers = [error_text("body", f"must be at most {limits.max_body_bytes} bytes")]
                 else:
                     try:
-                        answers = await run_in_threadpool(handle_texts, session, json.loads(text))
+                        answers = await run_in_threadpool(session.handle, json.loads(text))
                     except json.JSONDecodeError as refused:
-                        answers = [message_text(error("body", f"must be JSON: {refused}"))]
+                        answers = [error_text("body", f"must be JSON: {refused}")]
                 for answer in answers:
                     await websocket.send_text(answer)
         except WebSocketDisconnect:
             pass
         finally:
             reader.cancel()
-            race = session.race
-            session.close(wait=False)  # at once: this task may be cancelled, on a lost client
-            if race is not None:
+            race = session.close(wait=False)  # at once: this task may be cancelled
+            if race is not None:  # then its process ends (stopped, else terminated)
                 with anyio.CancelScope(shield=True):
-                    await run_in_threadpool(race.thread.join)
+                    await run_in_threadpool(race.end)
 
     app = Starlette(
         routes=[

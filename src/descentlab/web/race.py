@@ -1,306 +1,269 @@
-"""The race view's training: ``Race``, one stacked training in a background thread that can be
-paused, stepped one epoch at a time and stopped, and what it streams.
+"""The server's handle on one race: ``Race`` starts the race's process
+(``race_worker.run_race``), sends it pause, resume, step and stop, and reads what it sends in a
+thread, so that training never shares the server's interpreter (nor its GIL) with the event
+loop.
 
-A race is ``descentlab compare`` (``experiment.run_experiment``, the same stack, the same
-initial weights and batch order for every optimizer). Its observation hook
-(``train.EpochDetail``) copies each epoch's costs, draws a decision-boundary map now and then
-(at most ``BOUNDARY_RATE`` a second, and whenever the race waits or ends), and, between epochs,
-waits while paused or raises ``RaceStopped`` to end the thread. ``Race.update`` hands the
-costs since the last call to the session, which turns them into messages.
+Processes come from a fork server (``multiprocessing``'s ``forkserver``: never a plain fork of
+the multi-threaded server) that has imported ``PRELOAD`` once, so a race starts in tens of
+milliseconds. ``start_fork_server`` starts it early (the server does at startup).
 """
 
 from __future__ import annotations
 
-import math
+import contextlib
+import dataclasses
+import json
+import multiprocessing
+import re
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing import forkserver
+from multiprocessing.context import ForkServerContext
 from typing import Any
 
-import numpy as np
+from descentlab import threads
+from descentlab.web.limits import Limits
+from descentlab.web.messages import message_text
+from descentlab.web.race_worker import COMMANDS, run_race
+from descentlab.web.upload import Upload
 
-from descentlab.experiment import RunOutcome, prepare_data, run_experiment
-from descentlab.train import EpochDetail
-from descentlab.web.boundaries import BoundaryMaps
-from descentlab.web.live import RunningOscillation, minibatch_points, oscillation_message
-from descentlab.web.race_config import RaceRequest
+PRELOAD = ["numpy", "descentlab.web.race_worker", "descentlab.cli"]
+"""What the fork server imports once, for every race's process. ``descentlab.cli``: a process
+runs the server's main script again (as ``multiprocessing`` does, under another name), and the
+``descentlab`` command's script imports it."""
 
-BOUNDARY_RATE = 2.0
-"""At most this many decision-boundary maps a second while a race runs."""
+STOP_WAIT = 1.0
+"""Seconds a stopped race's process has to end by itself before it is terminated."""
 
-Message = dict[str, Any]
+PROCESS_NAME = "descentlab-race"
+
+_TYPE = re.compile(rb'\{"type":"([a-z]+)"')
 
 
-class RaceStopped(Exception):
-    """Raised by the observation hook between epochs to end a race's thread."""
+def message_type(text: bytes) -> str:
+    """The ``type`` of a message from a race's process (its first key, see ``race_worker``)."""
+    found = _TYPE.match(text)
+    return found.group(1).decode() if found else str(json.loads(text)["type"])
+
+
+def race_context() -> ForkServerContext:
+    """The multiprocessing context of race processes: the fork server, importing ``PRELOAD``."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def start_fork_server() -> None:
+    """Start the fork server now (it imports ``PRELOAD`` in its own process, meanwhile), so
+    that the first race starts as fast as the next."""
+    race_context()
+    forkserver.ensure_running()
 
 
 @dataclass(frozen=True)
-class RaceUpdate:
-    """What happened since the last ``Race.update()``.
+class RaceMessage:
+    """A message from the race: its ``type`` and JSON ``text`` (to send as it is), or a hold
+    (``type`` "held") after ``epoch``."""
 
-    ``epoch_costs`` (K, e) and ``minibatch_costs`` (K, e * batches_per_epoch): the e epochs
-    trained since then, starting at epoch ``first_epoch``; ``diverged_epochs``: each run's
-    divergence epoch so far; ``boundaries``: the newest boundary message not yet handed out;
-    ``epochs_done``: epochs trained so far; ``paused``: the thread waits (paused, or after a
-    step); ``outcomes``: the measured runs once the race has ended; ``error``: why the thread
-    failed, if it did."""
-
-    first_epoch: int
-    epoch_costs: np.ndarray
-    minibatch_costs: np.ndarray
-    diverged_epochs: tuple[int | None, ...]
-    boundaries: Message | None
-    epochs_done: int
-    epochs_per_second: float
-    paused: bool
-    finished: bool
-    outcomes: tuple[RunOutcome, ...] | None = None
-    error: str | None = None
+    type: str
+    text: str = ""
+    epoch: int = 0
 
 
 class Race:
-    """One race training in its own thread. ``pause``, ``resume`` and ``step`` act at the next
-    epoch's end; ``stop`` ends the thread there and waits for it. ``on_end`` is called once
-    from the thread when it ends, however it ends. ``boundary_grid``: cells per axis of the
-    decision-boundary maps."""
+    """One race in its own process, checked again there from plain data: ``config`` (the
+    start message's), ``limits``, the ``upload`` it names (its file is read again). ``pause``,
+    ``resume``, ``step`` and ``stop`` act at the next epoch's end. ``on_end`` is called once,
+    when the process has exited, however it ended; ``on_message`` (in the reader thread)
+    whenever messages arrived for ``take``."""
 
     def __init__(
         self,
-        request: RaceRequest,
-        boundary_grid: int,
+        config: object,
+        limits: Limits,
+        upload: Upload | None = None,
         on_end: Callable[[], None] = lambda: None,
+        on_message: Callable[[], None] = lambda: None,
     ) -> None:
-        self.request = request
-        config = request.config
-        self.data = prepare_data(config, request.dataset)
-        self.names = config.optimizers
-        self.batches_per_epoch = config.batches_per_epoch(self.data.train.n_examples)
-        network = config.network(self.data.train.n_features, request.dataset.n_classes)
-        self.maps = BoundaryMaps(network, request.dataset, self.data, boundary_grid)
+        context = race_context()
+        self._messages, messages_out = context.Pipe(duplex=False)
+        commands_in, self._commands = context.Pipe(duplex=False)
+        self._sent = context.RawValue("q", 0)
+        shared_upload = (
+            None
+            if upload is None
+            else {"token": upload.token, "name": upload.name, "path": str(upload.path)}
+        )
+        self.process = context.Process(
+            target=run_race,
+            name=PROCESS_NAME,
+            args=(
+                config,
+                dataclasses.asdict(limits),
+                shared_upload,
+                threads.configured(),
+                messages_out,
+                commands_in,
+                self._sent,
+            ),
+            daemon=True,
+        )
+        self._child_ends = (messages_out, commands_in)
         self._on_end = on_end
+        self._on_message = on_message
         self._condition = threading.Condition()
-        self._epoch_chunks: list[np.ndarray] = []
-        self._minibatch_chunks: list[np.ndarray] = []
-        self._streamed = 0
-        self._diverged: tuple[int | None, ...] = (None,) * len(self.names)
-        self._boundaries: Message | None = None
-        self._last_map = -math.inf
-        self._epochs_done = 0
-        self._seconds = 0.0
-        self._since = 0.0
-        self._paused = False
-        self._steps = 0
-        self._waiting = False
-        self._stopped = False
+        self._sending = threading.Lock()
+        self._received: list[RaceMessage] = []
+        self._held: tuple[int, int] | None = None  # (epoch, commands read) of the last hold
+        self._commands_sent = 0
+        self._stopping = False
         self._finished = False
-        self._outcomes: tuple[RunOutcome, ...] | None = None
-        self._error: str | None = None
-        self._thread = threading.Thread(target=self._train, name="descentlab-race", daemon=True)
-
-    @property
-    def thread(self) -> threading.Thread:
-        return self._thread
+        self.results: str | None = None
+        """The results message's text, once the race has sent it (before ``done``)."""
+        self._reader = threading.Thread(
+            target=self._read, name="descentlab-race-reader", daemon=True
+        )
 
     def start(self) -> None:
-        self._thread.start()
+        """Start the process (waits for the fork server, the first time while it imports)."""
+        try:
+            self.process.start()
+        finally:
+            for end in self._child_ends:
+                end.close()  # the child has its own: its exit closes the pipes
+        self._reader.start()
 
     def pause(self) -> None:
-        with self._condition:
-            self._paused = True
-            self._steps = 0
+        self._command("pause")
 
     def resume(self) -> None:
-        with self._condition:
-            self._paused = False
-            self._condition.notify_all()
+        self._command("resume")
 
     def step(self) -> None:
         """Train exactly one more epoch, then wait (pauses a running race first)."""
+        self._command("step")
+
+    def stop(self) -> None:
+        """Ask the race to end at the next epoch's end (its messages are no longer read)."""
         with self._condition:
-            if not self._paused:
-                self._paused = True
-            else:
-                self._steps += 1
-            self._condition.notify_all()
+            self._stopping = True
+        self._command("stop")
+
+    def _command(self, command: str) -> None:
+        assert command in COMMANDS
+        # Counted before it is sent: a race that sees the count waits for the command, so a
+        # full pipe can never leave both sides waiting. Sent without the reader's lock.
+        with self._sending:
+            if self._commands.closed:
+                return
+            with self._condition:
+                self._commands_sent += 1
+                self._sent.value = self._commands_sent
+            with contextlib.suppress(OSError):  # the process has ended
+                self._commands.send_bytes(command.encode())
+
+    def _current_hold(self) -> int | None:
+        held = self._held
+        return held[0] if held is not None and held[1] >= self._commands_sent else None
 
     def held_at(self) -> int | None:
-        """The epochs done if the thread holds (paused or after a step), else None."""
+        """The epochs done if the race holds (paused, or after a step) since the last
+        command, else None."""
         with self._condition:
-            return self._epochs_done if self._waiting else None
+            return self._current_hold()
 
     def wait_held(self, after: int | None = None, timeout: float = 0.25) -> bool:
-        """Wait up to ``timeout`` seconds until the thread holds at an epoch other than
-        ``after`` (or has ended); whether it did."""
-        with self._condition:
-            return self._condition.wait_for(
-                lambda: self._finished or (self._waiting and self._epochs_done != after),
-                timeout,
-            )
+        """Wait up to ``timeout`` seconds until the race holds at an epoch other than
+        ``after`` since the last command (or has ended); whether it did."""
 
-    def stop(self, wait: bool = True) -> None:
-        """End the thread at the next epoch's end; with ``wait``, wait for it."""
-        with self._condition:
-            self._stopped = True
-            self._condition.notify_all()
-        if wait and self._thread.is_alive():
-            self._thread.join()
+        def held() -> bool:
+            epoch = self._current_hold()
+            return self._finished or (epoch is not None and epoch != after)
 
-    def update(self) -> RaceUpdate:
-        """The costs since the last call, the newest boundary map, and the race's state."""
         with self._condition:
-            epochs, self._epoch_chunks = self._epoch_chunks, []
-            batches, self._minibatch_chunks = self._minibatch_chunks, []
-            boundaries, self._boundaries = self._boundaries, None
-            first, self._streamed = self._streamed, self._streamed + len(epochs)
-            seconds = self._seconds
-            epochs_done = self._epochs_done
-            diverged = self._diverged
-            paused, finished = self._waiting, self._finished
-            outcomes, error = self._outcomes, self._error
-        k = len(self.names)
-        return RaceUpdate(
-            first_epoch=first,
-            epoch_costs=np.stack(epochs, axis=1) if epochs else np.empty((k, 0)),
-            minibatch_costs=np.concatenate(batches, axis=1) if batches else np.empty((k, 0)),
-            diverged_epochs=diverged,
-            boundaries=boundaries,
-            epochs_done=epochs_done,
-            epochs_per_second=epochs_done / seconds if seconds > 0 else 0.0,
-            paused=paused,
-            finished=finished,
-            outcomes=outcomes,
-            error=error,
-        )
+            return self._condition.wait_for(held, timeout)
 
-    def _observe(self, detail: EpochDetail) -> None:
-        """After every epoch (in the training thread): keep its costs, draw a map when one is
-        due, then wait while paused; ``RaceStopped`` once stopped."""
-        now = time.perf_counter()
-        epochs_done = detail.epoch + 1
-        last = epochs_done == self.request.config.epochs
+    def wait_message(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until a message not taken yet is here (or the race
+        has ended); whether one is."""
         with self._condition:
-            self._seconds += now - self._since
-            self._epoch_chunks.append(detail.epoch_costs.copy())
-            self._minibatch_chunks.append(detail.minibatch_costs.copy())
-            self._diverged = tuple(detail.diverged_epochs)
-            if self._paused and self._steps:
-                self._steps -= 1
-            will_wait = self._paused and not self._steps and not self._stopped and not last
-            stopped = self._stopped
-        if not stopped and (will_wait or last or now - self._last_map >= 1 / BOUNDARY_RATE):
-            self._last_map = now
-            boundaries = self.maps.message(epochs_done, self.names, detail.params)
-        else:
-            boundaries = None
-        with self._condition:
-            holds = self._paused and not self._steps and not self._stopped and not last
-            if boundaries is None and holds:  # paused since the check above: the hold's map
-                boundaries = self.maps.message(epochs_done, self.names, detail.params)
-            if boundaries is not None:
-                self._boundaries = boundaries
-            self._epochs_done = epochs_done
-            while self._paused and not self._steps and not self._stopped and not last:
-                if not self._waiting:
-                    self._waiting = True
-                    self._condition.notify_all()  # wait_held
-                self._condition.wait()
-            self._waiting = False
-            if self._stopped:
-                raise RaceStopped
-            self._since = time.perf_counter()
+            return self._condition.wait_for(lambda: bool(self._received) or self._finished, timeout)
 
-    def _train(self) -> None:
-        outcomes = None
-        error = None
+    def take(self) -> tuple[list[RaceMessage], bool]:
+        """The messages received since the last call (holds that a later command ended left
+        out), and whether the race has ended (its last message is then among them)."""
+        with self._condition:
+            received, self._received = self._received, []
+            finished = self._finished
+            current = self._current_hold()
+        messages = [
+            message for message in received if message.type != "held" or message.epoch == current
+        ]
+        return messages, finished
+
+    def end(self, wait: float = STOP_WAIT) -> None:
+        """Stop the race and wait until its process has exited: ``wait`` seconds for it to
+        stop by itself, then terminated (then killed)."""
+        self.stop()
+        if not self._reader.is_alive() and self.process.pid is None:
+            return  # never started
+        self._reader.join(wait)
+        if self._reader.is_alive():
+            self.process.terminate()
+            self._reader.join(wait)
+        if self._reader.is_alive():
+            self.process.kill()
+            self._reader.join()
+
+    def _read(self) -> None:
+        """The reader thread: keep the messages, until the process exits."""
+        last: RaceMessage | None = None
         try:
-            self._since = time.perf_counter()
-            outcomes = tuple(
-                run_experiment(
-                    self.request.config,
-                    self.request.dataset,
-                    data=self.data,
-                    on_epoch_detail=self._observe,
-                )
-            )
-        except RaceStopped:
-            pass
-        except Exception as failure:  # the page shows it; the server goes on
-            error = f"{type(failure).__name__}: {failure}"
+            while True:
+                data = self._messages.recv_bytes()
+                kind = message_type(data)
+                with self._condition:
+                    if kind == "held":
+                        held = json.loads(data)
+                        self._held = (held["epoch"], held["commands"])
+                        self._received.append(RaceMessage("held", epoch=held["epoch"]))
+                    elif kind == "results":
+                        self.results = data.decode()
+                        continue
+                    elif kind in ("done", "error"):
+                        last = RaceMessage(kind, data.decode())
+                        continue
+                    else:
+                        self._received.append(RaceMessage(kind, data.decode()))
+                    self._condition.notify_all()
+                self._on_message()
+        except (EOFError, OSError):
+            pass  # the process has ended
+        self.process.join()  # the only join: the reader thread owns the process's end
+        self._messages.close()
+        with self._sending:
+            self._commands.close()
+        with self._condition:
+            stopping = self._stopping
+        if last is None and not stopping:
+            last = RaceMessage("error", _crash_text(self.process.exitcode))
+        try:
+            self._on_end()
         finally:
             with self._condition:
-                self._outcomes = outcomes
-                self._error = error
+                if last is not None:
+                    self._received.append(last)
                 self._finished = True
                 self._condition.notify_all()
-            self._on_end()
+            self._on_message()
 
 
-def finite_list(values: np.ndarray) -> list[float | None]:
-    """``values`` as a list, each NaN or infinity as None (JSON holds neither)."""
-    return [value if math.isfinite(value) else None for value in values.tolist()]
-
-
-class RaceStream:
-    """Turns a race's updates into progress messages: each run's epoch costs, thinned
-    mini-batch costs and oscillation so far. A run that diverged streams up to and including
-    its divergence epoch, as results.json keeps it."""
-
-    def __init__(self, race: Race) -> None:
-        self.race = race
-        self.oscillations = [RunningOscillation() for _ in race.names]
-
-    def progress(self, update: RaceUpdate) -> Message | None:
-        """The progress message of ``update`` (None if no epoch ran since the last one). Once
-        the race has ended, the oscillation is the measured runs' (``RunOutcome.oscillation``,
-        which the running sums equal up to rounding)."""
-        n_epochs = update.epoch_costs.shape[1]
-        if n_epochs == 0:
-            return None
-        race = self.race
-        per_epoch = race.batches_per_epoch
-        first = update.first_epoch
-        costs: dict[str, list[float | None]] = {}
-        minibatch: dict[str, dict[str, list[float | None]]] = {}
-        oscillation: dict[str, dict[str, Any]] = {}
-        for run, name in enumerate(race.names):
-            diverged = update.diverged_epochs[run]
-            kept = n_epochs if diverged is None else max(0, min(n_epochs, diverged + 1 - first))
-            epoch_costs = update.epoch_costs[run, :kept]
-            batch_costs = update.minibatch_costs[run, : kept * per_epoch]
-            self.oscillations[run].add(epoch_costs, batch_costs)
-            costs[name] = finite_list(epoch_costs)
-            minibatch[name] = minibatch_points(batch_costs, first * per_epoch, per_epoch)
-            oscillation[name] = self.oscillations[run].message()
-        if update.outcomes is not None:
-            for name, outcome in zip(race.names, update.outcomes, strict=True):
-                oscillation[name] = oscillation_message(outcome.oscillation)
-        return {
-            "type": "progress",
-            "epoch": update.epochs_done,
-            "epochs": race.request.config.epochs,
-            "epochs_per_second": update.epochs_per_second,
-            "first_epoch": first,
-            "costs": costs,
-            "minibatch": minibatch,
-            "oscillation": oscillation,
+def _crash_text(exitcode: Any) -> str:
+    return message_text(
+        {
+            "type": "error",
+            "field": None,
+            "message": f"the race's process ended unexpectedly (exit code {exitcode})",
         }
-
-
-def results_of(race: Race, outcomes: tuple[RunOutcome, ...]) -> dict[str, dict[str, Any]]:
-    """What the page shows of each finished run, by optimizer name."""
-    return {
-        name: {
-            "final_cost": _finite(outcome.final_cost),
-            "train_accuracy": outcome.train_accuracy,
-            "oscillation": _finite(outcome.oscillation),
-            "cost_shape": outcome.cost_shape,
-            "diverged_epoch": outcome.result.diverged_epoch,
-        }
-        for name, outcome in zip(race.names, outcomes, strict=True)
-    }
-
-
-def _finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None
+    )

@@ -1,32 +1,32 @@
-"""One websocket's race session: the client's messages in, the messages to send out.
+"""One websocket's race session: the client's messages in, the messages to send out (as
+JSON text).
 
 ``RaceSession.handle`` answers start, pause, resume, step, reset and results;
-``RaceSession.poll``, called at most ``MESSAGE_RATE`` times a second, gives the coalesced
-progress since the last poll, the newest boundary map, and the race's pause, end or failure.
-``RaceSlots`` counts the races training at once over all sessions. Nothing here knows the
-websocket (``web/app.py`` carries the messages).
+``RaceSession.poll``, called whenever the race's process sent something (``on_message``),
+relays it: progress the process coalesced (at most ``race_worker.PROGRESS_RATE`` messages a
+second), boundary maps, and the race's pause, end or failure. ``RaceSlots`` counts the races
+training at once over all sessions. Nothing here knows the websocket (``web/app.py`` carries
+the messages).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
-from descentlab.experiment import RunOutcome
-from descentlab.web.commands import compare_command
 from descentlab.web.limits import Limits
-from descentlab.web.race import Race, RaceStream, results_of
+from descentlab.web.messages import message_text
+from descentlab.web.race import Race
 from descentlab.web.race_config import race_request
-from descentlab.web.race_results import results_text
 from descentlab.web.requests import FieldError
 from descentlab.web.upload import Upload
 
-MESSAGE_RATE = 20
-"""At most this many messages a second stream to one client."""
-
 HOLD_WAIT = 0.25
 """Seconds a pause or step waits for the race to hold before answering (else a poll says it)."""
+
+START_WAIT = 1.0
+"""Seconds a start waits for the race's "started" (else a poll sends it)."""
 
 MESSAGE_TYPES = ("start", "pause", "resume", "step", "reset", "results")
 
@@ -34,7 +34,8 @@ Message = dict[str, Any]
 
 
 class RaceSlots:
-    """At most ``limit`` races training at once; a race holds its slot until its thread ends."""
+    """At most ``limit`` races training at once; a race holds its slot until its process has
+    exited."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -58,40 +59,49 @@ def error(field: str | None, message: str) -> Message:
     return {"type": "error", "field": field, "message": message}
 
 
+def error_text(field: str | None, message: str) -> str:
+    """``error(field, message)`` as JSON text."""
+    return message_text(error(field, message))
+
+
 class RaceSession:
-    """One client's race: at most one training thread, stopped by reset, a new start or
-    ``close``."""
+    """One client's race: at most one race process, stopped by reset, a new start or
+    ``close``. Every answer is a message's JSON text. ``on_message`` is called (in another
+    thread) whenever the race sent messages: ``poll`` has them."""
 
     def __init__(
         self,
         limits: Limits,
         slots: RaceSlots,
         uploads: Callable[[object], Upload | None] = lambda token: None,
+        on_message: Callable[[], None] = lambda: None,
     ) -> None:
         self.limits = limits
         self.slots = slots
         self.uploads = uploads
+        self.on_message = on_message
         self.race: Race | None = None
-        self._stream: RaceStream | None = None
-        self._finished: tuple[Race, tuple[RunOutcome, ...]] | None = None
+        self._results: str | None = None  # the last finished race's results message
         self._paused_at: int | None = None
 
-    def handle(self, message: object) -> list[Message]:
+    def handle(self, message: object) -> list[str]:
         """The immediate answers to one client message (may block while a race stops)."""
         if not isinstance(message, Mapping) or message.get("type") not in MESSAGE_TYPES:
-            return [error("type", f"must be one of: {', '.join(MESSAGE_TYPES)}")]
+            return [error_text("type", f"must be one of: {', '.join(MESSAGE_TYPES)}")]
         kind = message["type"]
         if kind == "start":
             return self._start(message.get("config"))
         if kind == "reset":
             self.close()
-            self._finished = None
-            return [{"type": "reset"}]
+            self._results = None
+            return [message_text({"type": "reset"})]
         if kind == "results":
-            return [self._results()]
+            if self._results is None:
+                return [error_text(None, "no finished race: results come once a race is done")]
+            return [self._results]
         race = self.race
         if race is None:
-            return [error("type", f"{kind} needs a race: send start first")]
+            return [error_text("type", f"{kind} needs a race: send start first")]
         if kind == "resume":
             race.resume()
             self._paused_at = None
@@ -102,95 +112,68 @@ class RaceSession:
         else:
             after = race.held_at()  # a step from a hold ends at the next epoch
             race.step()
-        # The page shows a pause (or a step's epoch) as soon as the thread holds, not a poll
+        # The page shows a pause (or a step's epoch) as soon as the race holds, not a poll
         # later: wait for it briefly, then answer with what a poll would send.
         race.wait_held(after=after, timeout=HOLD_WAIT)
         return self.poll()
 
-    def _results(self) -> Message:
-        if self._finished is None:
-            return error(None, "no finished race: results come once a race is done")
-        race, outcomes = self._finished
-        return {"type": "results", "text": results_text(race.request, race.data, outcomes)}
-
-    def _start(self, config: object) -> list[Message]:
+    def _start(self, config: object) -> list[str]:
         try:
             request = race_request(config, self.limits, self.uploads)
         except FieldError as refused:
-            return [error(refused.field, refused.message)]
+            return [error_text(refused.field, refused.message)]
         self.close()  # a new start replaces the race
-        self._finished = None
+        self._results = None
         if not self.slots.take():
             return [
-                error(
+                error_text(
                     None,
                     f"this server trains at most {self.slots.limit} races at once, and "
                     "that many are training; try again when one ends",
                 )
             ]
+        token = cast(Mapping[str, object], config).get("upload")
+        upload = None if request.upload is None else self.uploads(token)
         try:
-            race = Race(request, self.limits.boundary_grid, on_end=self.slots.give_back)
-        except BaseException:
-            self.slots.give_back()
-            raise
-        self.race = race
-        self._stream = RaceStream(race)
-        race.start()
-        return [
-            {
-                "type": "started",
-                "optimizers": list(race.names),
-                "epochs": request.config.epochs,
-                "n_examples": request.dataset.n_examples,
-                "n_classes": request.dataset.n_classes,
-                "batches_per_epoch": race.batches_per_epoch,
-                "command": compare_command(request),
-                "points": race.maps.points(request.dataset),
-                "view": None
-                if race.maps.view is None
-                else {"x": list(race.maps.view[0]), "y": list(race.maps.view[1])},
-            }
-        ]
-
-    def poll(self) -> list[Message]:
-        """The messages since the last poll: progress (if any epochs ran), paused (once per
-        hold), the newest boundary map (if one was drawn), then done or error once."""
-        race, stream = self.race, self._stream
-        if race is None or stream is None:
-            return []
-        update = race.update()
-        messages: list[Message] = []
-        progress = stream.progress(update)
-        if progress is not None:
-            messages.append(progress)
-        if update.boundaries is not None:
-            messages.append(update.boundaries)
-        if update.finished:
-            if update.error is not None:
-                messages.append(error(None, update.error))
-            elif update.outcomes is not None:
-                self._finished = (race, update.outcomes)
-                messages.append(
-                    {
-                        "type": "done",
-                        "epoch": update.epochs_done,
-                        "results": results_of(race, update.outcomes),
-                    }
-                )
-            self.race = None
-            self._stream = None
-        elif update.paused and self._paused_at != update.epochs_done:
-            self._paused_at = update.epochs_done
-            # Before the map: the page shows the pause without waiting for the map's bytes.
-            messages.insert(
-                1 if progress is not None else 0, {"type": "paused", "epoch": update.epochs_done}
+            race = Race(
+                config, self.limits, upload, on_end=self.slots.give_back, on_message=self.on_message
             )
-        return messages
+            race.start()
+        except Exception as failure:  # no process: the slot is free again
+            self.slots.give_back()
+            return [error_text(None, f"the race could not start: {failure}")]
+        self.race = race
+        # The race's process sends "started": answer with it, not a poll later.
+        race.wait_message(START_WAIT)
+        return self.poll()
 
-    def close(self, wait: bool = True) -> None:
-        """Stop the race's thread, if any; with ``wait``, wait for it to end."""
+    def poll(self) -> list[str]:
+        """The messages since the last poll, in the order the race sent them: progress,
+        paused (once per hold), boundary maps, then done or error once."""
+        race = self.race
+        if race is None:
+            return []
+        messages, finished = race.take()
+        texts: list[str] = []
+        for message in messages:
+            if message.type != "held":
+                texts.append(message.text)
+            elif self._paused_at != message.epoch:
+                self._paused_at = message.epoch
+                texts.append(message_text({"type": "paused", "epoch": message.epoch}))
+        if finished:
+            self._results = race.results
+            self.race = None
+            self._paused_at = None
+        return texts
+
+    def close(self, wait: bool = True) -> Race | None:
+        """Stop the race's process, if any, and forget it; with ``wait``, wait until the
+        process has exited (``Race.end``). The race, if there was one (to ``end`` later)."""
         race, self.race = self.race, None
-        self._stream = None
         self._paused_at = None
         if race is not None:
-            race.stop(wait)
+            race.stop()
+            if wait:
+                race.end()
+        return race

@@ -36,11 +36,13 @@ class UploadError(ValueError):
 
 @dataclass(frozen=True)
 class Upload:
-    """An uploaded file: its token, its name, and the dataset it holds."""
+    """An uploaded file: its token, its name, the dataset it holds, and where it is stored
+    (a race's process reads it again from there, with ``read_upload``)."""
 
     token: str
     name: str
     dataset: Dataset
+    path: Path
 
     def summary(self) -> dict[str, object]:
         """The answer to the upload request."""
@@ -63,6 +65,14 @@ def checked_name(name: str | None) -> str:
     return name
 
 
+def read_upload(path: Path, name: str) -> Dataset:
+    """The dataset of the uploaded file at ``path``, read as ``--data`` reads a file and
+    recorded as ``descentlab compare --data <name>`` records it, run in the file's folder;
+    a ValueError (the reader's) if it is unreadable."""
+    dataset = load_file(path)
+    return dataclasses.replace(dataset, params={**dataset.params, "path": name})
+
+
 class Uploads:
     """The uploads of one application, in a temporary folder made on creation and removed by
     ``close``."""
@@ -82,14 +92,12 @@ class Uploads:
         path = place / name
         path.write_bytes(content)
         try:
-            dataset = load_file(path)
+            dataset = read_upload(path, name)
         except ValueError as error:
             shutil.rmtree(place, ignore_errors=True)
             # The reader names the file by its path; the user knows it by its name.
             raise UploadError("file", str(error).replace(str(path), name)) from None
-        # As ``descentlab compare --data <name>`` records it, run in the file's folder.
-        dataset = dataclasses.replace(dataset, params={**dataset.params, "path": name})
-        upload = Upload(token, name, dataset)
+        upload = Upload(token, name, dataset, path)
         with self._lock:
             self._uploads[token] = upload
             while len(self._uploads) > MAX_UPLOADS:
