@@ -72,8 +72,16 @@ def contents(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return header, arrays
 
 
-def digest(arrays: dict[str, np.ndarray], names: list[str]) -> str:
+def digest(
+    arrays: dict[str, np.ndarray], names: list[str], header: dict[str, Any] | None = None
+) -> str:
+    """The format's digest, recomputed as the docs say: with ``header`` (format 2) its
+    canonical JSON without ``sha256`` and a newline first, then the arrays' bytes."""
     sha = hashlib.sha256()
+    if header is not None:
+        body = {key: value for key, value in header.items() if key != "sha256"}
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        sha.update(text.encode("utf-8") + b"\n")
     for name in names:
         sha.update(arrays[name].astype(arrays[name].dtype.newbyteorder("<")).tobytes())
     return sha.hexdigest()
@@ -99,7 +107,10 @@ def rewrite(
     for name in drop:
         del new_arrays[name]
     if redigest:
-        header["sha256"] = digest(new_arrays, [n for n in header["arrays"] if n in new_arrays])
+        names = [n for n in header["arrays"] if n in new_arrays]
+        version = header["format_version"]
+        covers_header = isinstance(version, int) and version >= 2
+        header["sha256"] = digest(new_arrays, names, header if covers_header else None)
     np.savez(path, header=header_array(header), **new_arrays)
 
 
@@ -178,13 +189,13 @@ def test_the_file_is_plain_arrays_and_a_json_header(model_path: Path) -> None:
     model = make_model()
     assert header == {
         "format": "descentlab-model",
-        "format_version": 1,
+        "format_version": 2,
         "descentlab_version": __version__,
         "layer_sizes": [2, 5, 1],
         "output": "sigmoid",
         "dtype": "float64",
         "arrays": {"W1": [5, 2], "b1": [5, 1], "W2": [1, 5], "b2": [1, 1]},
-        "sha256": digest(arrays, ["W1", "b1", "W2", "b2"]),
+        "sha256": digest(arrays, ["W1", "b1", "W2", "b2"], header),
         "classes": ["cat", "dog"],
         "feature_names": ["feature 0", "feature 1"],
         "scaling": SCALING,
@@ -398,12 +409,12 @@ REFUSED = [
     (
         "header byte flipped",
         lambda p: flip_byte(p, b'"cat"', 1),
-        "is corrupted: the header is unreadable (Bad CRC-32",
+        "is corrupted: array 'header' is unreadable (Bad CRC-32",
     ),
     (
         "digest mismatch",
         change_weight_keep_digest,
-        "is corrupted: the SHA-256 digest of its arrays does not match the header",
+        "is corrupted: the SHA-256 digest of its header and arrays does not match the header",
     ),
     ("not a .npy member", not_npy_member, "holds 'notes.txt', which is not an .npy array"),
     ("no header", lambda p: np.savez(p, W1=np.zeros((5, 2))), "has no header; it is not a "),
