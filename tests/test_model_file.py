@@ -4,19 +4,27 @@ one-line ValueError that names it, without ever unpickling anything."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import math
 import os
 import pickle
+import resource
+import struct
+import subprocess
+import sys
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import FRUIT, run_cli
 from descentlab import __version__
 from descentlab.model_file import FORMAT_VERSION, Model, ModelFileError, load, save
 from descentlab.nn import Network, he_initialization, predict_proba
@@ -587,3 +595,344 @@ def test_corrupted_files_are_refused_or_load_unchanged(
         assert model.params.tobytes() == original.params.tobytes()
         assert model.classes == original.classes
         assert model.scaling == original.scaling
+
+
+# --- hostile files through `descentlab predict`, under a memory limit -------------------------
+#
+# Each file is built here with zipfile, struct and numpy. The command runs as a fresh process
+# whose address space is limited (RLIMIT_AS): a reader that allocated what a lying file
+# declares would die of MemoryError (exit 1, a traceback) instead of refusing it in one line.
+
+MEMORY_LIMIT = 768 * 1024**2
+"""The child's address-space limit: room for Python, numpy and the CLI, less than any of the
+lies below declare (the bomb's first member alone is 1 GiB)."""
+
+FRUIT_FEATURES = ("weight_g", "diameter_cm")
+FRUIT_CLASSES = ("apple", "orange", "plum")
+
+
+def fruit_model() -> Model:
+    network = Network((2, 4, 3))
+    params = he_initialization(network, seed=3)
+    scaling = {"mean": [120.0, 6.0], "std": [50.0, 1.5]}
+    return Model(network, params, FRUIT_CLASSES, FRUIT_FEATURES, scaling)
+
+
+def npy_header(shape: tuple[int, ...], descr: str = "<f8") -> bytes:
+    """The bytes of a .npy header (magic included) declaring ``shape`` of ``descr``."""
+    buffer = io.BytesIO()
+    header = {"descr": descr, "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue()
+
+
+class RawMember(NamedTuple):
+    name: str
+    method: int  # zipfile.ZIP_STORED or ZIP_DEFLATED
+    data: bytes  # as stored in the archive (compressed for ZIP_DEFLATED)
+    file_size: int  # the uncompressed size the directory declares
+    crc: int = 0
+    stored_size: int | None = None  # the compressed size it declares (default: len(data))
+
+
+def raw_zip(members: list[RawMember]) -> bytes:
+    """A zip archive written byte by byte (so its directory may declare anything): local
+    headers with the data, the central directory, the end record."""
+    body, directory = bytearray(), bytearray()
+    for member in members:
+        name = member.name.encode()
+        stored_size = len(member.data) if member.stored_size is None else member.stored_size
+        sizes = (member.crc, stored_size, member.file_size)
+        directory += struct.pack(
+            "<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, member.method, 0, 0, *sizes,
+            len(name), 0, 0, 0, 0, 0, len(body),
+        ) + name  # fmt: skip
+        body += struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, member.method, 0, 0, *sizes,
+                            len(name), 0) + name + member.data  # fmt: skip
+    end = struct.pack(
+        "<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members), len(directory), len(body), 0
+    )
+    return bytes(body + directory + end)
+
+
+def deflated_zeros(shape: tuple[int, ...]) -> RawMember:
+    """A deflated .npy member of float64 zeros of ``shape``, honest in its sizes: the stream
+    is one block of 1 MiB of zeros repeated (each block ends with a full flush, so the copies
+    are identical), about 1000 times smaller than what it inflates to. The CRC is left 0: a
+    reader that got as far as checking it would already have inflated everything."""
+    prefix = npy_header(shape)
+    n_bytes = math.prod(shape) * 8
+    chunk = 1024**2
+    assert n_bytes % chunk == 0
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    head = compressor.compress(prefix) + compressor.flush(zlib.Z_FULL_FLUSH)
+    block = compressor.compress(bytes(chunk)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    stream = head + block * (n_bytes // chunk) + compressor.flush()
+    return RawMember("", zipfile.ZIP_DEFLATED, stream, len(prefix) + n_bytes)
+
+
+def fruit_header(**changes: Any) -> dict[str, Any]:
+    header: dict[str, Any] = {
+        "format": "descentlab-model",
+        "format_version": FORMAT_VERSION,
+        "descentlab_version": __version__,
+        "layer_sizes": [2, 4, 3],
+        "output": "softmax",
+        "dtype": "float64",
+        "arrays": {"W1": [4, 2], "b1": [4, 1], "W2": [3, 4], "b2": [3, 1]},
+        "sha256": "0" * 64,
+        "classes": list(FRUIT_CLASSES),
+        "feature_names": list(FRUIT_FEATURES),
+        "scaling": None,
+    }
+    return {**header, **changes}
+
+
+def stored(name: str, data: bytes) -> RawMember:
+    return RawMember(name, zipfile.ZIP_STORED, data, len(data), zlib.crc32(data))
+
+
+def stored_header(header: dict[str, Any]) -> RawMember:
+    text = json.dumps(header).encode()
+    return stored("header.npy", npy_header((len(text),), "|u1") + text)
+
+
+def zip_bomb(path: Path) -> None:
+    """Layer sizes (2, 2^26, 3): W1 (2^26, 2), b1 (2^26, 1), W2 (3, 2^26), b2 (3, 1), all
+    zeros, deflated; 6 GiB declared consistently (header, .npy headers, directory) in a few MB."""
+    n = 2**26
+    shapes = {"W1": (n, 2), "b1": (n, 1), "W2": (3, n), "b2": (3, 1)}
+    header = fruit_header(
+        layer_sizes=[2, n, 3], arrays={name: list(shape) for name, shape in shapes.items()}
+    )
+    members = [stored_header(header)]
+    for name, shape in shapes.items():
+        if name == "b2":
+            zeros = np.zeros(shape).tobytes()
+            members.append(stored("b2.npy", npy_header(shape) + zeros))
+        else:
+            members.append(deflated_zeros(shape)._replace(name=f"{name}.npy"))
+    path.write_bytes(raw_zip(members))
+
+
+def recompressed(compression: int) -> Callable[[Path], None]:
+    """A valid model file whose members are rewritten with ``compression``."""
+
+    def make(path: Path) -> None:
+        with zipfile.ZipFile(path) as archive:
+            members = {name: archive.read(name) for name in archive.namelist()}
+        with zipfile.ZipFile(path, "w", compression=compression) as archive:
+            for name, data in members.items():
+                archive.writestr(name, data)
+
+    return make
+
+
+def lying_w1(
+    declared_size: int | None = None, stored_size: int | None = None
+) -> Callable[[Path], None]:
+    """A valid fruit model whose W1 member's .npy header declares 10^12 rows (of 2 float64: 16
+    TB) before its 64 bytes of data; the zip directory gives the member's true size, or
+    ``declared_size`` bytes, and ``stored_size`` compressed bytes (default: the same)."""
+
+    def make(path: Path) -> None:
+        save(path, fruit_model())
+        with zipfile.ZipFile(path) as archive:
+            members = [stored(name, archive.read(name)) for name in archive.namelist()]
+        w1 = stored("W1.npy", npy_header((10**12, 2)) + np.zeros((4, 2)).tobytes())
+        if declared_size is not None:
+            w1 = w1._replace(file_size=declared_size, stored_size=stored_size or declared_size)
+        path.write_bytes(raw_zip([w1 if m.name == "W1.npy" else m for m in members]))
+
+    return make
+
+
+def tampered_classes_old_checksum(path: Path) -> None:
+    """Swap two class names (every apple predicted as orange) and recompute the digest as
+    format 1 defined it (arrays only): format 2's digest covers the header, so it no longer
+    matches."""
+    header, arrays = contents(path)
+    header["classes"] = ["orange", "apple", "plum"]
+    header["sha256"] = digest(arrays, ["W1", "b1", "W2", "b2"])
+    np.savez(path, header=header_array(header), **arrays)
+
+
+def with_scaling(std: Any, old_format: bool = False) -> Callable[[Path], None]:
+    def make(path: Path) -> None:
+        changes: dict[str, Any] = {"scaling": {"mean": [0.0, 0.0], "std": [1.0, std]}}
+        if old_format:
+            changes["format_version"] = 1
+        rewrite(path, changes)
+
+    return make
+
+
+def nan_scaling(path: Path) -> None:
+    header, arrays = contents(path)
+    text = json.dumps(header).replace('"std": [50.0, 1.5]', '"std": [NaN, 1.5]')
+    assert "NaN" in text
+    np.savez(path, header=header_array(text), **arrays)
+
+
+def npy_named_npz(path: Path) -> None:
+    np.save(path.with_suffix(".tmp.npy"), np.zeros((3, 2)))
+    path.with_suffix(".tmp.npy").replace(path)
+
+
+def data_npz_named_npy(path: Path) -> Path:
+    target = path.with_suffix(".npy")
+    with target.open("wb") as f:
+        np.savez(f, X=np.zeros((3, 2)), y=np.zeros(3))
+    return target
+
+
+HOSTILE: list[tuple[str, Callable[[Path], Path | None], str]] = [
+    ("zip bomb", zip_bomb, "member 'W1.npy' is compressed (deflate); only stored"),
+    ("bzip2 members", recompressed(zipfile.ZIP_BZIP2), "is compressed (bzip2); only stored"),
+    ("lzma members", recompressed(zipfile.ZIP_LZMA), "is compressed (lzma); only stored"),
+    (
+        "10^12 rows declared",
+        lying_w1(),
+        "is corrupted: array 'W1' declares shape (1000000000000, 2) of float64 "
+        "(16000000000000 bytes), but the zip directory gives the member 192 bytes",
+    ),
+    (
+        "directory past the end of the file",
+        lying_w1(declared_size=2**32 - 1),
+        "is corrupted: member 'W1.npy' declares 4294967295 bytes, past the end of the",
+    ),
+    (
+        "directory sizes disagree",
+        lying_w1(declared_size=2**32 - 1, stored_size=192),
+        "is corrupted: member 'W1.npy' is stored, but the zip directory gives it 4294967295 "
+        "bytes and 192 compressed bytes",
+    ),
+    (
+        "header tampered, old-style checksum",
+        tampered_classes_old_checksum,
+        "is corrupted: the SHA-256 digest of its header and arrays does not match the header",
+    ),
+    (
+        "scaling std 1e-320",
+        with_scaling(1e-320),
+        "the header's scaling's std must be >= 2.225e-308 (a normal float64), got 1e-320",
+    ),
+    (
+        "scaling std 1e-320 in a format 1 file",
+        with_scaling(1e-320, old_format=True),
+        "the header's scaling's std must be >= 2.225e-308 (a normal float64), got 1e-320",
+    ),
+    ("scaling std 0", with_scaling(0.0), "std finite numbers > 0"),
+    ("NaN scaling", nan_scaling, "the header is not valid JSON (NaN is not allowed)"),
+    ("infinite scaling", with_scaling(10**400), "scaling's std must be finite numbers"),
+    ("an .npy named .npz", npy_named_npz, "not an .npz archive: no zip signature"),
+    ("a data .npz named .npy", data_npz_named_npy, "has no header; it is not a descentlab"),
+    ("truncated", truncate_half, "is not a valid .npz archive; truncated or corrupted? ("),
+]
+
+
+def limited_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def predict_in_limited_process(model: Path, data: Path) -> subprocess.CompletedProcess[str]:
+    out = data.parent / "predictions.csv"
+    return subprocess.run(
+        [sys.executable, "-m", "descentlab", "predict", "--model", str(model),
+         "--data", str(data), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        preexec_fn=limited_memory,
+        env={**os.environ, "PYTHONWARNINGS": "error::RuntimeWarning", "OPENBLAS_NUM_THREADS": "1",
+             "OMP_NUM_THREADS": "1"},
+        timeout=120,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def fruit_files(tmp_path: Path) -> tuple[Path, Path]:
+    data = tmp_path / "fruit.csv"
+    data.write_text(FRUIT)
+    model = tmp_path / "model.npz"
+    save(model, fruit_model())
+    return model, data
+
+
+def test_a_valid_model_predicts_under_the_memory_limit(fruit_files: tuple[Path, Path]) -> None:
+    """The control: the limit leaves room for a normal prediction."""
+    result = predict_in_limited_process(*fruit_files)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("predicted 12 rows with ")
+
+
+@pytest.mark.parametrize(
+    "make_bad, message", [case[1:] for case in HOSTILE], ids=[case[0] for case in HOSTILE]
+)
+def test_predict_refuses_hostile_model_files_without_allocating(
+    fruit_files: tuple[Path, Path], make_bad: Callable[[Path], Path | None], message: str
+) -> None:
+    model, data = fruit_files
+    model = make_bad(model) or model
+    result = predict_in_limited_process(model, data)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"descentlab predict: error: {model}: ")
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert message in result.stderr
+    assert not (data.parent / "predictions.csv").exists()
+
+
+def test_predict_refuses_a_directory_or_a_fifo_as_the_model(
+    fruit_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, data = fruit_files
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    for model, problem in [(tmp_path, "is a directory, not a model file"),
+                           (fifo, "is not a regular file")]:  # fmt: skip
+        result = run_cli("predict", "--model", str(model), "--data", str(data))
+        assert (result.returncode, result.stdout) == (2, "")
+        assert result.stderr == f"descentlab predict: error: {model}: {problem}\n"
+
+
+# --- format 1 files still load ----------------------------------------------------------------
+
+
+def as_format_1(path: Path) -> None:
+    """The file format 1 wrote: the same header with format_version 1 and a digest of the
+    arrays alone (a descentlab before format 2 wrote exactly this)."""
+    header, arrays = contents(path)
+    header["format_version"] = 1
+    header["sha256"] = digest(arrays, list(header["arrays"]))
+    np.savez(path, header=header_array(header), **arrays)
+
+
+def test_a_format_1_file_loads_with_its_arrays_checksum_checked(model_path: Path) -> None:
+    model = load(model_path)
+    as_format_1(model_path)
+    old = load(model_path)
+    assert old.params.tobytes() == model.params.tobytes()
+    assert (old.classes, old.scaling) == (model.classes, model.scaling)
+    np.testing.assert_array_equal(old.predict_proba(X_ROWS), model.predict_proba(X_ROWS))
+    change_weight_keep_digest(model_path)  # format 1's digest still covers the arrays
+    assert error_of(model_path) == (
+        "is corrupted: the SHA-256 digest of its arrays does not match the header"
+    )
+
+
+def test_saving_a_format_1_model_again_writes_format_2(model_path: Path) -> None:
+    as_format_1(model_path)
+    save(model_path, load(model_path))
+    assert contents(model_path)[0]["format_version"] == 2 == FORMAT_VERSION
+
+
+def test_predictions_that_overflow_are_refused_not_nan() -> None:
+    """A tiny but normal std sends ordinary rows beyond float64: the row is named, no NaN."""
+    network = Network((2, 3, 1))
+    params = he_initialization(network, seed=1)
+    model = Model(network, params, scaling={"mean": [0.0, 0.0], "std": [1e-300, 1.0]})
+    with pytest.raises(ValueError, match=r"^row 1 \(of 2\): its features scaled by the model"):
+        model.predict([[1e10, 0.0], [0.0, 0.0]])
+    with pytest.raises(ValueError, match=r"^row 2 \(of 2\)"):
+        model.predict_proba([[0.0, 0.0], [1e10, 0.0]])
+    assert model.predict([[0.0, 0.0]]).shape == (1,)
