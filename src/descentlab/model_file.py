@@ -6,16 +6,17 @@ bit, or refuses the file with one :class:`ModelFileError` (a ``ValueError``) who
 message names the file and what is wrong with it. Nothing in a file is ever executed: arrays
 are read with ``allow_pickle=False`` and the header is plain JSON.
 
-The format (``format_version`` 1)
+The format (``format_version`` 2)
 ---------------------------------
-An uncompressed zip archive written by ``np.savez``, whose members are ``.npy`` arrays:
+An uncompressed zip archive written by ``np.savez``, whose members are ``.npy`` arrays, every
+one stored (not deflated, bzip2'd or lzma'd):
 
 - ``header.npy``: a 1-D ``uint8`` array holding the UTF-8 bytes of one JSON object (at most
   ``MAX_HEADER_BYTES``; NaN and Infinity are not allowed)::
 
       {
         "format": "descentlab-model",
-        "format_version": 1,
+        "format_version": 2,
         "descentlab_version": "0.1.0",        # the descentlab that wrote the file
         "layer_sizes": [n_x, n_1, ..., n_L],  # integers >= 1, at least two
         "output": "sigmoid" | "softmax",      # "sigmoid" exactly when n_L == 1
@@ -25,7 +26,8 @@ An uncompressed zip archive written by ``np.savez``, whose members are ``.npy`` 
         "classes": [...],                     # all strings or all integers, distinct;
                                               # 2 when n_L == 1, else n_L
         "feature_names": [...],               # n_x strings
-        "scaling": null | {"mean": [n_x numbers], "std": [n_x numbers > 0]},
+        "scaling": null | {"mean": [n_x finite numbers],
+                           "std": [n_x finite numbers >= 2.2250738585072014e-308]},
         "optimizer": null | {"name": str, "hyperparameters": {...}},
         "metadata": {...}                     # any JSON object (dataset, epochs, created...)
       }
@@ -37,10 +39,17 @@ An uncompressed zip archive written by ``np.savez``, whose members are ``.npy`` 
 ``scaling`` and ``optimizer`` may be left out (read as null) and ``metadata`` too (read as
 {}); every other key is required. Keys a reader does not know are ignored.
 
-``sha256`` is the SHA-256 of the arrays' bytes in the order W1, b1, W2, b2, ..., WL, bL,
-each in C order and little-endian (``np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
-.tobytes()``), concatenated with nothing in between. The zip format's own CRC-32 also covers
-every member, the header included.
+``sha256`` is the SHA-256 of :func:`canonical_header` (the header without ``sha256`` as
+sorted, compact JSON in UTF-8) and a newline, then of the arrays' bytes in the order W1, b1,
+W2, b2, ..., WL, bL, each in C order and little-endian (``np.ascontiguousarray(a,
+dtype=a.dtype.newbyteorder("<")).tobytes()``), concatenated with nothing in between. So it
+covers every value of the file: a changed class name or scaling value breaks it as a changed
+weight does. The zip format's own CRC-32 also covers every member.
+
+Before reading any member, ``load`` checks the archive with :mod:`descentlab.npz_archive`
+(stored members only, the zip directory's sizes against each other, the file's length and each
+``.npy`` header's shape and dtype, the file's size against the available memory), so a file
+that lies about its sizes is refused before anything is allocated.
 
 The flat parameter vector of :class:`descentlab.nn.Network` (W1, b1, W2, b2, ... with each W
 in C order) is the concatenation of the arrays' ``ravel()``; saving and loading give back the
@@ -52,7 +61,9 @@ Scaling: when ``scaling`` is set, the network was trained on ``(x - mean) / std`
 Compatibility rule: a file loads when its ``format_version`` is an integer from 1 to
 ``FORMAT_VERSION`` and its ``descentlab_version`` has the same major version number as the
 running descentlab (so any 0.x reads any 0.x file of a supported format version). A newer
-``format_version`` is refused with a request to upgrade.
+``format_version`` is refused with a request to upgrade. Format 1 differs only in its
+``sha256``, which covered the arrays alone: it is checked in that meaning, and every header
+value is validated as for format 2 (``load`` then ``save`` rewrites a file as format 2).
 
 This module is the format's specification and its only reader and writer; that is why it is
 one module, longer than most.
@@ -268,7 +279,8 @@ def save(path: str | Path, model: Model) -> None:
 def load(path: str | Path) -> Model:
     """The model saved at ``path``, or ``ModelFileError`` (a ``ValueError``) naming the file
     and the first thing wrong with it: missing or not a regular file; not an ``.npz``
-    archive, or truncated or corrupted; an array that needs pickle; no header, or one that is
+    archive, or larger than ``npz_archive.max_archive_bytes()``, compressed, lying about its
+    sizes, truncated or corrupted; an array that needs pickle; no header, or one that is
     not JSON; another format, a newer format version or another descentlab major version;
     arrays missing, extra, of another shape or dtype than the header says, or not finite; a
     digest that does not match; classes, feature names or scaling that do not fit the
