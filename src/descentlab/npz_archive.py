@@ -4,8 +4,8 @@ a single array is read: the one guard of the model-file and checkpoint readers.
 Both formats are uncompressed zips of ``.npy`` members (what ``np.savez`` writes). Reading a
 member allocates what the archive declares, so a lying archive (a zip bomb of deflated
 zeros, a member whose ``.npy`` header declares 10^12 rows, a directory entry larger than the
-file) would exhaust memory before anything could be checked. :func:`scan` refuses, from the
-declarations alone:
+file) would exhaust memory before anything could be checked. :func:`check_size` and
+:func:`scan` refuse, from the declarations alone:
 
 - a compressed member (deflate, bzip2, lzma: anything but ``ZIP_STORED``) or an encrypted one;
 - a member whose directory sizes disagree (stored means compressed size == size) or that
