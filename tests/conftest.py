@@ -13,14 +13,17 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import socket
+import struct
 import subprocess
 import sys
 import time
 import urllib.request
 import warnings
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -135,6 +138,33 @@ def start_cli_process(*args: str) -> subprocess.Popen[str]:
     )
 
 
+def run_python_limited(
+    args: list[str], memory_limit: int, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` as a fresh process whose address space is limited to ``memory_limit``
+    bytes (RLIMIT_AS, one BLAS thread): a refusal that must come before any large allocation
+    is proven by the process refusing instead of dying of MemoryError."""
+
+    def limit_memory() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit_memory,
+        timeout=timeout,
+        env={
+            **os.environ,
+            "PYTHONWARNINGS": "error::RuntimeWarning",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+        },
+    )
+
+
 # --- run folders and checkpoints, as another process leaves them ------------------------------
 
 
@@ -209,3 +239,63 @@ def wait_for_page(url: str, timeout: float = 60.0) -> tuple[int, str, str]:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+# --- hostile archives: zip files written byte by byte -----------------------------------------
+
+
+def npy_header(shape: tuple[int, ...], descr: str = "<f8") -> bytes:
+    """The bytes of a .npy header (magic included) declaring ``shape`` of ``descr``."""
+    buffer = io.BytesIO()
+    header = {"descr": descr, "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue()
+
+
+class RawMember(NamedTuple):
+    name: str
+    method: int  # zipfile.ZIP_STORED or ZIP_DEFLATED
+    data: bytes  # as stored in the archive (compressed for ZIP_DEFLATED)
+    file_size: int  # the uncompressed size the directory declares
+    crc: int = 0
+    stored_size: int | None = None  # the compressed size it declares (default: len(data))
+
+
+def raw_zip(members: list[RawMember]) -> bytes:
+    """A zip archive written byte by byte (so its directory may declare anything): local
+    headers with the data, the central directory, the end record."""
+    body, directory = bytearray(), bytearray()
+    for member in members:
+        name = member.name.encode()
+        stored_size = len(member.data) if member.stored_size is None else member.stored_size
+        sizes = (member.crc, stored_size, member.file_size)
+        directory += struct.pack(
+            "<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, member.method, 0, 0, *sizes,
+            len(name), 0, 0, 0, 0, 0, len(body),
+        ) + name  # fmt: skip
+        body += struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, member.method, 0, 0, *sizes,
+                            len(name), 0) + name + member.data  # fmt: skip
+    end = struct.pack(
+        "<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members), len(directory), len(body), 0
+    )
+    return bytes(body + directory + end)
+
+
+def deflated_zeros(shape: tuple[int, ...]) -> RawMember:
+    """A deflated .npy member of float64 zeros of ``shape``, honest in its sizes: the stream
+    is one block of 1 MiB of zeros repeated (each block ends with a full flush, so the copies
+    are identical), about 1000 times smaller than what it inflates to. The CRC is left 0: a
+    reader that got as far as checking it would already have inflated everything."""
+    prefix = npy_header(shape)
+    n_bytes = math.prod(shape) * 8
+    chunk = 1024**2
+    assert n_bytes % chunk == 0
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    head = compressor.compress(prefix) + compressor.flush(zlib.Z_FULL_FLUSH)
+    block = compressor.compress(bytes(chunk)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    stream = head + block * (n_bytes // chunk) + compressor.flush()
+    return RawMember("", zipfile.ZIP_DEFLATED, stream, len(prefix) + n_bytes)
+
+
+def stored(name: str, data: bytes) -> RawMember:
+    return RawMember(name, zipfile.ZIP_STORED, data, len(data), zlib.crc32(data))

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import pickle
+import subprocess
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import (
+    FRUIT,
+    RawMember,
+    deflated_zeros,
+    npy_header,
+    raw_zip,
+    run_cli,
+    run_python_limited,
+    stored,
+)
 from descentlab import __version__
 from descentlab.model_file import FORMAT_VERSION, Model, ModelFileError, load, save
 from descentlab.nn import Network, he_initialization, predict_proba
@@ -72,8 +83,16 @@ def contents(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return header, arrays
 
 
-def digest(arrays: dict[str, np.ndarray], names: list[str]) -> str:
+def digest(
+    arrays: dict[str, np.ndarray], names: list[str], header: dict[str, Any] | None = None
+) -> str:
+    """The format's digest, recomputed as the docs say: with ``header`` (format 2) its
+    canonical JSON without ``sha256`` and a newline first, then the arrays' bytes."""
     sha = hashlib.sha256()
+    if header is not None:
+        body = {key: value for key, value in header.items() if key != "sha256"}
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        sha.update(text.encode("utf-8") + b"\n")
     for name in names:
         sha.update(arrays[name].astype(arrays[name].dtype.newbyteorder("<")).tobytes())
     return sha.hexdigest()
@@ -99,7 +118,10 @@ def rewrite(
     for name in drop:
         del new_arrays[name]
     if redigest:
-        header["sha256"] = digest(new_arrays, [n for n in header["arrays"] if n in new_arrays])
+        names = [n for n in header["arrays"] if n in new_arrays]
+        version = header["format_version"]
+        covers_header = isinstance(version, int) and version >= 2
+        header["sha256"] = digest(new_arrays, names, header if covers_header else None)
     np.savez(path, header=header_array(header), **new_arrays)
 
 
@@ -178,13 +200,13 @@ def test_the_file_is_plain_arrays_and_a_json_header(model_path: Path) -> None:
     model = make_model()
     assert header == {
         "format": "descentlab-model",
-        "format_version": 1,
+        "format_version": 2,
         "descentlab_version": __version__,
         "layer_sizes": [2, 5, 1],
         "output": "sigmoid",
         "dtype": "float64",
         "arrays": {"W1": [5, 2], "b1": [5, 1], "W2": [1, 5], "b2": [1, 1]},
-        "sha256": digest(arrays, ["W1", "b1", "W2", "b2"]),
+        "sha256": digest(arrays, ["W1", "b1", "W2", "b2"], header),
         "classes": ["cat", "dog"],
         "feature_names": ["feature 0", "feature 1"],
         "scaling": SCALING,
@@ -398,12 +420,12 @@ REFUSED = [
     (
         "header byte flipped",
         lambda p: flip_byte(p, b'"cat"', 1),
-        "is corrupted: the header is unreadable (Bad CRC-32",
+        "is corrupted: array 'header' is unreadable (Bad CRC-32",
     ),
     (
         "digest mismatch",
         change_weight_keep_digest,
-        "is corrupted: the SHA-256 digest of its arrays does not match the header",
+        "is corrupted: the SHA-256 digest of its header and arrays does not match the header",
     ),
     ("not a .npy member", not_npy_member, "holds 'notes.txt', which is not an .npy array"),
     ("no header", lambda p: np.savez(p, W1=np.zeros((5, 2))), "has no header; it is not a "),
@@ -576,3 +598,275 @@ def test_corrupted_files_are_refused_or_load_unchanged(
         assert model.params.tobytes() == original.params.tobytes()
         assert model.classes == original.classes
         assert model.scaling == original.scaling
+
+
+# --- hostile files through `descentlab predict`, under a memory limit -------------------------
+#
+# Each file is built here with zipfile, struct and numpy. The command runs as a fresh process
+# whose address space is limited (RLIMIT_AS): a reader that allocated what a lying file
+# declares would die of MemoryError (exit 1, a traceback) instead of refusing it in one line.
+
+MEMORY_LIMIT = 768 * 1024**2
+"""The child's address-space limit: room for Python, numpy and the CLI, less than any of the
+lies below declare (the bomb's first member alone is 1 GiB)."""
+
+FRUIT_FEATURES = ("weight_g", "diameter_cm")
+FRUIT_CLASSES = ("apple", "orange", "plum")
+
+
+def fruit_model() -> Model:
+    network = Network((2, 4, 3))
+    params = he_initialization(network, seed=3)
+    scaling = {"mean": [120.0, 6.0], "std": [50.0, 1.5]}
+    return Model(network, params, FRUIT_CLASSES, FRUIT_FEATURES, scaling)
+
+
+def fruit_header(**changes: Any) -> dict[str, Any]:
+    header: dict[str, Any] = {
+        "format": "descentlab-model",
+        "format_version": FORMAT_VERSION,
+        "descentlab_version": __version__,
+        "layer_sizes": [2, 4, 3],
+        "output": "softmax",
+        "dtype": "float64",
+        "arrays": {"W1": [4, 2], "b1": [4, 1], "W2": [3, 4], "b2": [3, 1]},
+        "sha256": "0" * 64,
+        "classes": list(FRUIT_CLASSES),
+        "feature_names": list(FRUIT_FEATURES),
+        "scaling": None,
+    }
+    return {**header, **changes}
+
+
+def stored_header(header: dict[str, Any]) -> RawMember:
+    text = json.dumps(header).encode()
+    return stored("header.npy", npy_header((len(text),), "|u1") + text)
+
+
+def zip_bomb(path: Path) -> None:
+    """Layer sizes (2, 2^26, 3): W1 (2^26, 2), b1 (2^26, 1), W2 (3, 2^26), b2 (3, 1), all
+    zeros, deflated; 6 GiB declared consistently (header, .npy headers, directory) in a few MB."""
+    n = 2**26
+    shapes = {"W1": (n, 2), "b1": (n, 1), "W2": (3, n), "b2": (3, 1)}
+    header = fruit_header(
+        layer_sizes=[2, n, 3], arrays={name: list(shape) for name, shape in shapes.items()}
+    )
+    members = [stored_header(header)]
+    for name, shape in shapes.items():
+        if name == "b2":
+            zeros = np.zeros(shape).tobytes()
+            members.append(stored("b2.npy", npy_header(shape) + zeros))
+        else:
+            members.append(deflated_zeros(shape)._replace(name=f"{name}.npy"))
+    path.write_bytes(raw_zip(members))
+
+
+def recompressed(compression: int) -> Callable[[Path], None]:
+    """A valid model file whose members are rewritten with ``compression``."""
+
+    def make(path: Path) -> None:
+        with zipfile.ZipFile(path) as archive:
+            members = {name: archive.read(name) for name in archive.namelist()}
+        with zipfile.ZipFile(path, "w", compression=compression) as archive:
+            for name, data in members.items():
+                archive.writestr(name, data)
+
+    return make
+
+
+def lying_w1(
+    declared_size: int | None = None, stored_size: int | None = None
+) -> Callable[[Path], None]:
+    """A valid fruit model whose W1 member's .npy header declares 10^12 rows (of 2 float64: 16
+    TB) before its 64 bytes of data; the zip directory gives the member's true size, or
+    ``declared_size`` bytes, and ``stored_size`` compressed bytes (default: the same)."""
+
+    def make(path: Path) -> None:
+        save(path, fruit_model())
+        with zipfile.ZipFile(path) as archive:
+            members = [stored(name, archive.read(name)) for name in archive.namelist()]
+        w1 = stored("W1.npy", npy_header((10**12, 2)) + np.zeros((4, 2)).tobytes())
+        if declared_size is not None:
+            w1 = w1._replace(file_size=declared_size, stored_size=stored_size or declared_size)
+        path.write_bytes(raw_zip([w1 if m.name == "W1.npy" else m for m in members]))
+
+    return make
+
+
+def tampered_classes_old_checksum(path: Path) -> None:
+    """Swap two class names (every apple predicted as orange) and recompute the digest as
+    format 1 defined it (arrays only): format 2's digest covers the header, so it no longer
+    matches."""
+    header, arrays = contents(path)
+    header["classes"] = ["orange", "apple", "plum"]
+    header["sha256"] = digest(arrays, ["W1", "b1", "W2", "b2"])
+    np.savez(path, header=header_array(header), **arrays)
+
+
+def with_scaling(std: Any, old_format: bool = False) -> Callable[[Path], None]:
+    def make(path: Path) -> None:
+        changes: dict[str, Any] = {"scaling": {"mean": [0.0, 0.0], "std": [1.0, std]}}
+        if old_format:
+            changes["format_version"] = 1
+        rewrite(path, changes)
+
+    return make
+
+
+def nan_scaling(path: Path) -> None:
+    header, arrays = contents(path)
+    text = json.dumps(header).replace('"std": [50.0, 1.5]', '"std": [NaN, 1.5]')
+    assert "NaN" in text
+    np.savez(path, header=header_array(text), **arrays)
+
+
+def npy_named_npz(path: Path) -> None:
+    np.save(path.with_suffix(".tmp.npy"), np.zeros((3, 2)))
+    path.with_suffix(".tmp.npy").replace(path)
+
+
+def data_npz_named_npy(path: Path) -> Path:
+    target = path.with_suffix(".npy")
+    with target.open("wb") as f:
+        np.savez(f, X=np.zeros((3, 2)), y=np.zeros(3))
+    return target
+
+
+HOSTILE: list[tuple[str, Callable[[Path], Path | None], str]] = [
+    ("zip bomb", zip_bomb, "member 'W1.npy' is compressed (deflate); only stored"),
+    ("bzip2 members", recompressed(zipfile.ZIP_BZIP2), "is compressed (bzip2); only stored"),
+    ("lzma members", recompressed(zipfile.ZIP_LZMA), "is compressed (lzma); only stored"),
+    (
+        "10^12 rows declared",
+        lying_w1(),
+        "is corrupted: array 'W1' declares shape (1000000000000, 2) of float64 "
+        "(16000000000000 bytes), but the zip directory gives the member 192 bytes",
+    ),
+    (
+        "directory past the end of the file",
+        lying_w1(declared_size=2**32 - 1),
+        "is corrupted: member 'W1.npy' declares 4294967295 bytes, past the end of the",
+    ),
+    (
+        "directory sizes disagree",
+        lying_w1(declared_size=2**32 - 1, stored_size=192),
+        "is corrupted: member 'W1.npy' is stored, but the zip directory gives it 4294967295 "
+        "bytes and 192 compressed bytes",
+    ),
+    (
+        "header tampered, old-style checksum",
+        tampered_classes_old_checksum,
+        "is corrupted: the SHA-256 digest of its header and arrays does not match the header",
+    ),
+    (
+        "scaling std 1e-320",
+        with_scaling(1e-320),
+        "the header's scaling's std must be >= 2.225e-308 (a normal float64), got 1e-320",
+    ),
+    (
+        "scaling std 1e-320 in a format 1 file",
+        with_scaling(1e-320, old_format=True),
+        "the header's scaling's std must be >= 2.225e-308 (a normal float64), got 1e-320",
+    ),
+    ("scaling std 0", with_scaling(0.0), "std finite numbers > 0"),
+    ("NaN scaling", nan_scaling, "the header is not valid JSON (NaN is not allowed)"),
+    ("infinite scaling", with_scaling(10**400), "scaling's std must be finite numbers"),
+    ("an .npy named .npz", npy_named_npz, "not an .npz archive: no zip signature"),
+    ("a data .npz named .npy", data_npz_named_npy, "has no header; it is not a descentlab"),
+    ("truncated", truncate_half, "is not a valid .npz archive; truncated or corrupted? ("),
+]
+
+
+def predict_in_limited_process(model: Path, data: Path) -> subprocess.CompletedProcess[str]:
+    out = data.parent / "predictions.csv"
+    args = ["predict", "--model", str(model), "--data", str(data), "--out", str(out)]
+    return run_python_limited(["-m", "descentlab", *args], MEMORY_LIMIT)
+
+
+@pytest.fixture
+def fruit_files(tmp_path: Path) -> tuple[Path, Path]:
+    data = tmp_path / "fruit.csv"
+    data.write_text(FRUIT)
+    model = tmp_path / "model.npz"
+    save(model, fruit_model())
+    return model, data
+
+
+def test_a_valid_model_predicts_under_the_memory_limit(fruit_files: tuple[Path, Path]) -> None:
+    """The control: the limit leaves room for a normal prediction."""
+    result = predict_in_limited_process(*fruit_files)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("predicted 12 rows with ")
+
+
+@pytest.mark.parametrize(
+    "make_bad, message", [case[1:] for case in HOSTILE], ids=[case[0] for case in HOSTILE]
+)
+def test_predict_refuses_hostile_model_files_without_allocating(
+    fruit_files: tuple[Path, Path], make_bad: Callable[[Path], Path | None], message: str
+) -> None:
+    model, data = fruit_files
+    model = make_bad(model) or model
+    result = predict_in_limited_process(model, data)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"descentlab predict: error: {model}: ")
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert message in result.stderr
+    assert not (data.parent / "predictions.csv").exists()
+
+
+def test_predict_refuses_a_directory_or_a_fifo_as_the_model(
+    fruit_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, data = fruit_files
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    for model, problem in [(tmp_path, "is a directory, not a model file"),
+                           (fifo, "is not a regular file")]:  # fmt: skip
+        result = run_cli("predict", "--model", str(model), "--data", str(data))
+        assert (result.returncode, result.stdout) == (2, "")
+        assert result.stderr == f"descentlab predict: error: {model}: {problem}\n"
+
+
+# --- format 1 files still load ----------------------------------------------------------------
+
+
+def as_format_1(path: Path) -> None:
+    """The file format 1 wrote: the same header with format_version 1 and a digest of the
+    arrays alone (a descentlab before format 2 wrote exactly this)."""
+    header, arrays = contents(path)
+    header["format_version"] = 1
+    header["sha256"] = digest(arrays, list(header["arrays"]))
+    np.savez(path, header=header_array(header), **arrays)
+
+
+def test_a_format_1_file_loads_with_its_arrays_checksum_checked(model_path: Path) -> None:
+    model = load(model_path)
+    as_format_1(model_path)
+    old = load(model_path)
+    assert old.params.tobytes() == model.params.tobytes()
+    assert (old.classes, old.scaling) == (model.classes, model.scaling)
+    np.testing.assert_array_equal(old.predict_proba(X_ROWS), model.predict_proba(X_ROWS))
+    change_weight_keep_digest(model_path)  # format 1's digest still covers the arrays
+    assert error_of(model_path) == (
+        "is corrupted: the SHA-256 digest of its arrays does not match the header"
+    )
+
+
+def test_saving_a_format_1_model_again_writes_format_2(model_path: Path) -> None:
+    as_format_1(model_path)
+    save(model_path, load(model_path))
+    assert contents(model_path)[0]["format_version"] == 2 == FORMAT_VERSION
+
+
+def test_predictions_that_overflow_are_refused_not_nan() -> None:
+    """A tiny but normal std sends ordinary rows beyond float64: the row is named, no NaN."""
+    network = Network((2, 3, 1))
+    params = he_initialization(network, seed=1)
+    model = Model(network, params, scaling={"mean": [0.0, 0.0], "std": [1e-300, 1.0]})
+    with pytest.raises(ValueError, match=r"^row 1 \(of 2\): its features scaled by the model"):
+        model.predict([[1e10, 0.0], [0.0, 0.0]])
+    with pytest.raises(ValueError, match=r"^row 2 \(of 2\)"):
+        model.predict_proba([[0.0, 0.0], [1e10, 0.0]])
+    assert model.predict([[0.0, 0.0]]).shape == (1,)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from descentlab import npz_archive
 from descentlab.atomic import write_bytes_atomic
 from descentlab.optim import OptState
 from descentlab.train import EpochSnapshot
@@ -96,8 +97,7 @@ def load(path: Path, initial_states: list[OptState]) -> Checkpoint:
     state types to rebuild. Raises a one-line ``ValueError`` for an unreadable file."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
+        arrays = npz_archive.read_arrays(path, "checkpoint")
         header = json.loads(arrays.pop("header").tobytes().decode())
     except FileNotFoundError:
         raise ValueError(f"{path}: no checkpoint to resume from") from None
@@ -135,8 +135,8 @@ def load(path: Path, initial_states: list[OptState]) -> Checkpoint:
 def read_description(path: Path) -> dict[str, Any]:
     """Only the run description of a checkpoint (to rebuild its configuration)."""
     try:
-        with np.load(Path(path), allow_pickle=False) as archive:
-            header = json.loads(archive["header"].tobytes().decode())
+        arrays = npz_archive.read_arrays(Path(path), "checkpoint", only=("header",))
+        header = json.loads(arrays["header"].tobytes().decode())
     except FileNotFoundError:
         raise ValueError(f"{path}: no checkpoint to resume from") from None
     except Exception as error:

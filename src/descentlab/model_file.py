@@ -6,16 +6,17 @@ bit, or refuses the file with one :class:`ModelFileError` (a ``ValueError``) who
 message names the file and what is wrong with it. Nothing in a file is ever executed: arrays
 are read with ``allow_pickle=False`` and the header is plain JSON.
 
-The format (``format_version`` 1)
+The format (``format_version`` 2)
 ---------------------------------
-An uncompressed zip archive written by ``np.savez``, whose members are ``.npy`` arrays:
+An uncompressed zip archive written by ``np.savez``, whose members are ``.npy`` arrays, every
+one stored (not deflated, bzip2'd or lzma'd):
 
 - ``header.npy``: a 1-D ``uint8`` array holding the UTF-8 bytes of one JSON object (at most
   ``MAX_HEADER_BYTES``; NaN and Infinity are not allowed)::
 
       {
         "format": "descentlab-model",
-        "format_version": 1,
+        "format_version": 2,
         "descentlab_version": "0.1.0",        # the descentlab that wrote the file
         "layer_sizes": [n_x, n_1, ..., n_L],  # integers >= 1, at least two
         "output": "sigmoid" | "softmax",      # "sigmoid" exactly when n_L == 1
@@ -25,7 +26,8 @@ An uncompressed zip archive written by ``np.savez``, whose members are ``.npy`` 
         "classes": [...],                     # all strings or all integers, distinct;
                                               # 2 when n_L == 1, else n_L
         "feature_names": [...],               # n_x strings
-        "scaling": null | {"mean": [n_x numbers], "std": [n_x numbers > 0]},
+        "scaling": null | {"mean": [n_x finite numbers],
+                           "std": [n_x finite numbers >= 2.2250738585072014e-308]},
         "optimizer": null | {"name": str, "hyperparameters": {...}},
         "metadata": {...}                     # any JSON object (dataset, epochs, created...)
       }
@@ -37,10 +39,17 @@ An uncompressed zip archive written by ``np.savez``, whose members are ``.npy`` 
 ``scaling`` and ``optimizer`` may be left out (read as null) and ``metadata`` too (read as
 {}); every other key is required. Keys a reader does not know are ignored.
 
-``sha256`` is the SHA-256 of the arrays' bytes in the order W1, b1, W2, b2, ..., WL, bL,
-each in C order and little-endian (``np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
-.tobytes()``), concatenated with nothing in between. The zip format's own CRC-32 also covers
-every member, the header included.
+``sha256`` is the SHA-256 of :func:`canonical_header` (the header without ``sha256`` as
+sorted, compact JSON in UTF-8) and a newline, then of the arrays' bytes in the order W1, b1,
+W2, b2, ..., WL, bL, each in C order and little-endian (``np.ascontiguousarray(a,
+dtype=a.dtype.newbyteorder("<")).tobytes()``), concatenated with nothing in between. So it
+covers every value of the file: a changed class name or scaling value breaks it as a changed
+weight does. The zip format's own CRC-32 also covers every member.
+
+Before reading any member, ``load`` checks the archive with :mod:`descentlab.npz_archive`
+(stored members only, the zip directory's sizes against each other, the file's length and each
+``.npy`` header's shape and dtype, the file's size against the available memory), so a file
+that lies about its sizes is refused before anything is allocated.
 
 The flat parameter vector of :class:`descentlab.nn.Network` (W1, b1, W2, b2, ... with each W
 in C order) is the concatenation of the arrays' ``ravel()``; saving and loading give back the
@@ -52,7 +61,9 @@ Scaling: when ``scaling`` is set, the network was trained on ``(x - mean) / std`
 Compatibility rule: a file loads when its ``format_version`` is an integer from 1 to
 ``FORMAT_VERSION`` and its ``descentlab_version`` has the same major version number as the
 running descentlab (so any 0.x reads any 0.x file of a supported format version). A newer
-``format_version`` is refused with a request to upgrade.
+``format_version`` is refused with a request to upgrade. Format 1 differs only in its
+``sha256``, which covered the arrays alone: it is checked in that meaning, and every header
+value is validated as for format 2 (``load`` then ``save`` rewrites a file as format 2).
 
 This module is the format's specification and its only reader and writer; that is why it is
 one module, longer than most.
@@ -73,21 +84,21 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO
 
 import numpy as np
 
-from descentlab import __version__
+from descentlab import __version__, npz_archive
 from descentlab.atomic import write_bytes_atomic
 from descentlab.datasets import ClassLabel
-from descentlab.nn import Network, predict_classes
+from descentlab.nn import Network, predicted_classes
 from descentlab.nn import predict_proba as network_predict_proba
 from descentlab.splits import Standardizer
 
 FORMAT = "descentlab-model"
 """The header's ``format`` value."""
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """The newest ``format_version`` this descentlab writes and reads."""
 
 MAX_HEADER_BYTES = 16 * 1024 * 1024
@@ -101,8 +112,9 @@ _DTYPES: dict[str, np.dtype[Any]] = {
     "float64": np.dtype(np.float64),
 }
 _ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")  # a zip with members, an empty zip
-_NPY_HEADER_ROOM = 65_536 + 16  # more than numpy's largest .npy header (magic + length + text)
 _INT64 = np.iinfo(np.int64)
+_SMALLEST_STD = float(np.finfo(np.float64).tiny)
+"""The smallest scaling std a model accepts: subnormal ones (1e-320) turn every row into inf."""
 _ARCHIVE_ERRORS = (
     zipfile.BadZipFile,
     zipfile.LargeZipFile,
@@ -174,7 +186,7 @@ class Model:
         X = self._columns(X_rows)
         if X.shape[1] == 0:
             return np.empty((0, self.network.layer_sizes[-1]), dtype=self.params.dtype)
-        return np.ascontiguousarray(network_predict_proba(self.network, self.params, X).T)
+        return np.ascontiguousarray(self._probabilities(X).T)
 
     def predict(self, X_rows: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
         """The predicted original labels (``classes`` values), shape (n_samples,), for raw
@@ -184,7 +196,21 @@ class Model:
         labels = np.asarray(self.classes)
         if X.shape[1] == 0:
             return labels[:0]
-        return labels[predict_classes(self.network, self.params, X)]
+        return labels[predicted_classes(self._probabilities(X))]
+
+    def _probabilities(self, X: np.ndarray) -> np.ndarray:
+        """The network's output for columns ``X``, or ``ValueError`` naming the first row
+        whose probabilities are not finite (scaled features beyond the dtype's range)."""
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            proba = network_predict_proba(self.network, self.params, X)
+        bad = ~np.isfinite(proba).all(axis=0)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"row {row + 1} (of {X.shape[1]}) gives non-finite probabilities: its features, "
+                "scaled by the model, are too large for the network"
+            )
+        return proba
 
     def _columns(self, X_rows: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
         """Rows (n_samples, n_features) as the network's input: scaled, in columns, in the
@@ -202,8 +228,17 @@ class Model:
             )
         if not np.isfinite(X).all():
             raise ValueError("X must hold finite numbers (no NaN or infinity)")
-        columns = X.T if self._scaler is None else self._scaler.transform(X.T)
-        return np.ascontiguousarray(columns, dtype=self.params.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            columns = X.T if self._scaler is None else self._scaler.transform(X.T)
+            columns = np.ascontiguousarray(columns, dtype=self.params.dtype)
+        bad = ~np.isfinite(columns).all(axis=0)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"row {row + 1} (of {X.shape[1]}): its features scaled by the model's scaling "
+                f"(x - mean) / std overflow {self.params.dtype}; the data does not fit the model"
+            )
+        return columns
 
 
 def save(path: str | Path, model: Model) -> None:
@@ -222,13 +257,14 @@ def save(path: str | Path, model: Model) -> None:
         "output": model.network.output,
         "dtype": model.params.dtype.name,
         "arrays": {name: list(array.shape) for name, array in arrays.items()},
-        "sha256": _digest(arrays),
+        "sha256": "",
         "classes": list(model.classes),
         "feature_names": list(model.feature_names),
         "scaling": model.scaling,
         "optimizer": model.optimizer,
         "metadata": model.metadata,
     }
+    header["sha256"] = _digest(arrays, header)
     text = json.dumps(header, ensure_ascii=False, allow_nan=False, indent=1)
     header_array = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     buffer = io.BytesIO()
@@ -243,7 +279,8 @@ def save(path: str | Path, model: Model) -> None:
 def load(path: str | Path) -> Model:
     """The model saved at ``path``, or ``ModelFileError`` (a ``ValueError``) naming the file
     and the first thing wrong with it: missing or not a regular file; not an ``.npz``
-    archive, or truncated or corrupted; an array that needs pickle; no header, or one that is
+    archive, or larger than ``npz_archive.max_archive_bytes()``, compressed, lying about its
+    sizes, truncated or corrupted; an array that needs pickle; no header, or one that is
     not JSON; another format, a newer format version or another descentlab major version;
     arrays missing, extra, of another shape or dtype than the header says, or not finite; a
     digest that does not match; classes, feature names or scaling that do not fit the
@@ -260,16 +297,19 @@ def load(path: str | Path) -> Model:
             raise _refuse(
                 path, "is not a descentlab model file (not an .npz archive: no zip signature)"
             )
+        size = npz_archive.archive_size(f)
         try:
-            npz = np.load(f, allow_pickle=False)
+            npz_archive.check_size(size, "model file")
+        except npz_archive.ArchiveError as error:
+            raise _refuse(path, str(error)) from None
+        try:
+            archive = zipfile.ZipFile(f)
         except _ARCHIVE_ERRORS as error:
             raise _refuse(
                 path, f"is not a valid .npz archive; truncated or corrupted? ({_reason(error)})"
             ) from None
-        if not isinstance(npz, np.lib.npyio.NpzFile) or npz.zip is None:  # pragma: no cover
-            raise _refuse(path, "is not an .npz archive")  # (the signature is zip's)
-        with npz:
-            return _read_model(path, npz.zip)
+        with archive:
+            return _read_model(path, archive, size)
 
 
 def _refuse(path: Path, what: str) -> ModelFileError:
@@ -303,8 +343,13 @@ def _open_regular_file(path: Path) -> BinaryIO:
         raise _refuse(path, f"cannot read it ({error.strerror or error})") from None
 
 
-def _read_model(path: Path, archive: zipfile.ZipFile) -> Model:
-    members = _scan_members(path, archive)
+def _read_model(path: Path, archive: zipfile.ZipFile, size: int) -> Model:
+    try:
+        members = npz_archive.scan(archive, size)
+    except npz_archive.ArchiveError as error:
+        raise _refuse(path, str(error)) from None
+    except _ARCHIVE_ERRORS as error:
+        raise _refuse(path, f"is corrupted ({_reason(error)})") from None
     header = _read_header(path, archive, members)
     _check_compatible(path, header)
     network = _header_network(path, header)
@@ -316,9 +361,15 @@ def _read_model(path: Path, archive: zipfile.ZipFile) -> Model:
         raise _refuse(path, "the header's sha256 must be 64 lowercase hex digits")
     _check_members(path, members, expected, dtype, network)
     arrays = {name: _read_array(path, archive, name, dtype) for name in expected}
-    if _digest(arrays) != digest:
+    version = header["format_version"]
+    try:
+        actual = _digest(arrays, header if version >= 2 else None)
+    except ValueError as error:
+        raise _refuse(path, f"the header cannot be checked ({_reason(error)})") from None
+    if actual != digest:
+        covered = "header and arrays" if version >= 2 else "arrays"
         raise _refuse(
-            path, "is corrupted: the SHA-256 digest of its arrays does not match the header"
+            path, f"is corrupted: the SHA-256 digest of its {covered} does not match the header"
         )
     params = np.empty(network.n_params, dtype=dtype)
     for index, (W, b) in enumerate(network.layers(params), start=1):
@@ -344,49 +395,6 @@ def _read_model(path: Path, archive: zipfile.ZipFile) -> Model:
         raise _refuse(path, f"the header's {_reason(error)}") from None
 
 
-class _Member(NamedTuple):
-    """One archive member and what its ``.npy`` header declares."""
-
-    info: zipfile.ZipInfo
-    shape: tuple[int, ...]
-    dtype: np.dtype[Any]
-
-
-def _scan_members(path: Path, archive: zipfile.ZipFile) -> dict[str, _Member | None]:
-    """Every member's declared shape and dtype, read from its ``.npy`` header alone (None for
-    a member whose name does not end in ``.npy``). A member whose dtype holds Python objects
-    (which only pickle can load) is refused here, before anything else."""
-    members: dict[str, _Member | None] = {}
-    try:
-        infos = archive.infolist()
-    except _ARCHIVE_ERRORS as error:  # pragma: no cover (ZipFile read the list when opened)
-        raise _refuse(path, f"is corrupted ({_reason(error)})") from None
-    for info in infos:
-        if info.filename in members:
-            raise _refuse(path, f"holds {info.filename!r} twice")
-        if not info.filename.endswith(".npy"):
-            members[info.filename] = None
-            continue
-        name = info.filename.removesuffix(".npy")
-        try:
-            with archive.open(info) as member:
-                version = np.lib.format.read_magic(member)
-                if version == (1, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-                elif version == (2, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-                else:
-                    raise _refuse(path, f"array {name!r} uses .npy version {version}, not 1.0/2.0")
-        except ModelFileError:
-            raise
-        except _ARCHIVE_ERRORS as error:
-            raise _unreadable(path, name, error) from None
-        if dtype.hasobject:
-            raise _refuse(path, f"array {name!r} contains pickled objects; refusing to load it")
-        members[info.filename] = _Member(info, tuple(shape), dtype)
-    return members
-
-
 def _read_member(path: Path, archive: zipfile.ZipFile, name: str) -> np.ndarray:
     """Member ``name``'s whole bytes (so zip's CRC-32 is checked) as one ``.npy`` array."""
     try:
@@ -403,17 +411,14 @@ def _read_member(path: Path, archive: zipfile.ZipFile, name: str) -> np.ndarray:
 
 
 def _read_header(
-    path: Path, archive: zipfile.ZipFile, members: dict[str, _Member | None]
+    path: Path, archive: zipfile.ZipFile, members: dict[str, npz_archive.Member | None]
 ) -> dict[str, Any]:
     member = members.get(f"{HEADER}.npy")
     if member is None:
         raise _refuse(path, "has no header; it is not a descentlab model file")
     if member.dtype != np.uint8 or len(member.shape) != 1:
         raise _refuse(path, "the header must be a 1-D uint8 array of UTF-8 JSON")
-    if (
-        member.shape[0] > MAX_HEADER_BYTES
-        or member.info.file_size > MAX_HEADER_BYTES + _NPY_HEADER_ROOM
-    ):
+    if member.shape[0] > MAX_HEADER_BYTES:
         raise _refuse(path, f"the header is larger than {MAX_HEADER_BYTES} bytes")
     raw = _read_member(path, archive, HEADER)
 
@@ -506,7 +511,7 @@ def _check_header_arrays(
 
 def _check_members(
     path: Path,
-    members: dict[str, _Member | None],
+    members: dict[str, npz_archive.Member | None],
     expected: dict[str, tuple[int, ...]],
     dtype: np.dtype[Any],
     network: Network,
@@ -535,13 +540,6 @@ def _check_members(
         if member.dtype.kind != "f" or member.dtype.itemsize != dtype.itemsize:
             raise _refuse(
                 path, f"array {name!r} has dtype {member.dtype}, but the header says {dtype.name}"
-            )
-        n_bytes = math.prod(shape) * dtype.itemsize
-        if not n_bytes <= member.info.file_size <= n_bytes + _NPY_HEADER_ROOM:
-            raise _refuse(
-                path,
-                f"is corrupted: array {name!r} takes {member.info.file_size} bytes, but its "
-                f"shape needs {n_bytes} plus a .npy header",
             )
 
 
@@ -577,12 +575,28 @@ def _layer_shapes(network: Network) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _digest(arrays: Mapping[str, np.ndarray]) -> str:
-    """SHA-256 over the arrays' C-order little-endian bytes, in the mapping's order."""
+def _digest(arrays: Mapping[str, np.ndarray], header: Mapping[str, Any] | None = None) -> str:
+    """SHA-256 over ``canonical_header(header)`` and a newline (format 2; left out with
+    ``header=None``, format 1), then the arrays' C-order little-endian bytes, in the
+    mapping's order."""
     sha = hashlib.sha256()
+    if header is not None:
+        sha.update(canonical_header(header) + b"\n")
     for array in arrays.values():
         sha.update(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes())
     return sha.hexdigest()
+
+
+def canonical_header(header: Mapping[str, Any]) -> bytes:
+    """The bytes of ``header`` that the format-2 digest covers: every key but ``sha256``, as
+    ``json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    allow_nan=False)`` in UTF-8. The same JSON values give the same bytes however the file
+    spaced, ordered or escaped them; ``ValueError`` for a number out of float range."""
+    body = {key: value for key, value in header.items() if key != "sha256"}
+    text = json.dumps(
+        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    return text.encode("utf-8")
 
 
 def _checked_params(params: object, network: Network) -> np.ndarray:
@@ -667,6 +681,13 @@ def _checked_scaler(scaling: object, n_features: int) -> Standardizer:
     scaler = Standardizer.from_dict({"mean": list(scaling["mean"]), "std": list(scaling["std"])})
     if scaler.n_features != n_features:
         raise ValueError(f"scaling must have {n_features} features, got {scaler.n_features}")
+    tiny = scaler.std < _SMALLEST_STD
+    if tiny.any():
+        index = int(np.flatnonzero(tiny)[0])
+        raise ValueError(
+            f"scaling's std must be >= {_SMALLEST_STD:.4g} (a normal float64), got "
+            f"{float(scaler.std[index, 0])!r} for feature {index + 1}"
+        )
     return scaler
 
 
