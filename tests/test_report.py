@@ -623,3 +623,16 @@ def test_compare_writes_a_report_whose_charts_are_its_runs(tmp_path: Path) -> No
         assert len(drawn_rates) == 30
         assert drawn_rates[:: run["cost_every"]] == run["learning_rates"]  # every rate drawn
         assert drawn_rates[3] == drawn_rates[2] * 0.5  # exponential, halved every epoch
+
+
+def test_the_table_shows_an_unmeasurable_oscillation_as_results_json_does(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    # One epoch: the epoch cost cannot have decreased, so the index is not defined.
+    code, stdout, stderr = run_cli("train", "--optimizer", "gd", "--epochs", "1", "--out",
+                                   str(tmp_path))  # fmt: skip
+    assert code == 0, stderr
+    (run,) = json.loads((tmp_path / "results.json").read_text())["runs"]
+    assert run["oscillation"] is None
+    (row,) = [line for line in stdout.splitlines() if line.startswith("gd ")]
+    assert row.split()[4:7] == ["n/a", "no", "decrease"] and "inf" not in row

@@ -45,7 +45,9 @@ def format_results_table(results: Mapping[str, object]) -> str:
         )
         extra = [f"{100 * run[f'{name}_accuracy']:.1f}%" for name in held_out]
         final = "n/a" if run["final_cost"] is None else f"{run['final_cost']:.6f}"
-        index = "inf" if run["oscillation"] is None else f"{run['oscillation']:.3f}"
+        # results.json's null (the cost never decreased): the table says so as it says it of
+        # the final cost, not "inf", which no document holds.
+        index = "n/a" if run["oscillation"] is None else f"{run['oscillation']:.3f}"
         shape = run["cost_shape"]
         if run["status"] == "diverged":
             shape = f"diverged at epoch {run['diverged_epoch']}"
