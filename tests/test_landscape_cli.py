@@ -115,3 +115,22 @@ def test_bad_input_from_the_shell_has_no_traceback(tmp_path: Path) -> None:
         "(e.g. -1.5,2), got '-1.5,2,0' (see descentlab landscape --help)"
     )
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("start", ["1e308,1e308", "-1e200,0", "1,1e300"])
+def test_a_start_where_f_is_not_finite_is_refused_before_any_file(
+    tmp_path: Path, start: str
+) -> None:
+    out = tmp_path / "run"
+    code, stdout, stderr = run_cli("landscape", f"--start={start}", "--out", str(out))
+    assert code == 2 and stdout == ""
+    (line,) = stderr.strip().splitlines()
+    assert "is too far out for rosenbrock: f or its gradient is not finite there" in line
+    assert "Traceback" not in stderr and not out.exists()
+
+
+def test_the_api_refuses_the_same_start() -> None:
+    import descentlab as dl
+
+    with pytest.raises(ValueError, match="too far out for quadratic"):
+        dl.landscape("quadratic", ["gd"], start=(1e200, 0.0))

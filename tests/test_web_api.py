@@ -112,6 +112,7 @@ GOOD = {"name": "gd", "learning_rate": 0.001}
         ({"optimizers": [GOOD, GOOD]}, "optimizers[1].name", "twice"),
         ({"optimizers": "gd"}, "optimizers", "list"),
         ({"optimizers": [GOOD], "steps": 10_001}, "steps", "at most 10000"),
+        ({"optimizers": [GOOD], "start": [1e308, 1e308]}, "start", "not finite there"),
         ({"optimizers": [GOOD], "steps": 0}, "steps", ">= 1"),
         ({"optimizers": [GOOD], "steps": "5"}, "steps", "integer"),
         ({"optimizers": [GOOD], "steps": 2.5}, "steps", "integer"),

@@ -340,6 +340,24 @@ def parse_start(text: str) -> tuple[float, float]:
     return x, y
 
 
+def check_start(landscape: Landscape, start: tuple[float, float]) -> tuple[float, float]:
+    """``start`` if f and its exact gradient are finite there (a path must begin somewhere
+    it can be drawn and recorded); ``ValueError`` naming the start and the value otherwise."""
+    point = np.asarray(start, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        value = float(landscape.f(point))
+        slope = landscape.grad(point)
+    if not (np.isfinite(value) and np.all(np.isfinite(slope))):
+        x, y = start
+        shown = value if not np.isfinite(value) else slope.tolist()
+        raise ValueError(
+            f"start {x!r},{y!r} is too far out for {landscape.name}: f or its gradient is not "
+            f"finite there ({shown}); choose a start where both are, e.g. within the view "
+            f"x in {list(landscape.bounds[0])}, y in {list(landscape.bounds[1])}"
+        )
+    return start
+
+
 def run_trajectory(
     landscape: Landscape,
     optimizer: Optimizer,

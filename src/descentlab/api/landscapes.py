@@ -55,7 +55,7 @@ def landscape(
     noise = check_nonnegative_float("noise", noise)
     noise_seed = check_int("noise seed", noise_seed, minimum=0)
     moved = surface if noise == 0 else landscapes.noisy(surface, noise, noise_seed)
-    point = surface.start if start is None else _start(start)
+    point = surface.start if start is None else landscapes.check_start(surface, _start(start))
     steps = surface.steps if steps is None else check_int("steps", steps, minimum=1)
     tolerance = check_positive_float("tolerance", tolerance)
     frames = check_int("frames", frames, minimum=1)

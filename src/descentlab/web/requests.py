@@ -171,7 +171,11 @@ def landscape_request(body: object, limits: Limits) -> LandscapeRequest:
         if not isinstance(start, list) or len(start) != 2:
             raise FieldError("start", f"must be two numbers [x, y], got {start!r}")
         x, y = (json_number("start", value) for value in start)
-        start = checked("start", landscapes.parse_start, f"{x!r},{y!r}")
+        start = checked(
+            "start",
+            lambda text: landscapes.check_start(function, landscapes.parse_start(text)),
+            f"{x!r},{y!r}",
+        )
     steps = body.get("steps")
     if steps is not None:
         steps = checked("steps", check_int, "steps", steps, minimum=1)

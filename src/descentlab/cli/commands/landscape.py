@@ -125,7 +125,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     landscape = (
         function if args.noise == 0 else landscapes.noisy(function, args.noise, args.noise_seed)
     )
-    start = args.start if args.start is not None else function.start
+    start = function.start if args.start is None else landscapes.check_start(function, args.start)
     steps = args.steps if args.steps is not None else function.steps
     out_dir = prepare_out_dir(args.out if args.out is not None else default_out_dir("landscape"))
     trajectories = landscapes.run_trajectories(
