@@ -165,10 +165,14 @@ def test_limits_can_be_changed_and_are_checked() -> None:
 
 
 def test_a_diverged_or_overflowing_run_is_still_json(client: TestClient) -> None:
-    answer = post(client, {"optimizers": [GOOD], "start": [1e300, 1e300]})
+    # f and its gradient are finite at the start (a start where they are not is refused), and
+    # the first step overflows.
+    answer = post(client, {"optimizers": [GOOD], "start": [1e70, 1e70]})
     assert answer.status_code == 200
+    json.loads(answer.text, parse_constant=pytest.fail)  # no NaN or Infinity in the JSON
     (run,) = answer.json()["runs"]
-    assert run["status"] == "diverged" and run["final_value"] is None
+    assert run["status"] == "diverged" and run["diverged_step"] == 1
+    assert run["loss"] == [run["final_value"]]  # the path ends before the overflowing step
 
 
 def test_contours_are_the_pictures_levels(client: TestClient) -> None:
