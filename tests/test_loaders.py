@@ -234,7 +234,7 @@ def test_missing_files_and_unsupported_types(tmp_path: Path, name: str, message:
 def test_a_directory_is_not_a_data_file(tmp_path: Path) -> None:
     folder = tmp_path / "folder.csv"
     folder.mkdir()
-    assert error_of(folder) == f"{folder}: is a directory, not a data file"
+    assert error_of(folder) == f"{folder}: is a directory, not a data file; give a regular file"
 
 
 def save_npz(path: Path, **arrays: np.ndarray) -> Path:
