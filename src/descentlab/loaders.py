@@ -49,6 +49,7 @@ import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -424,8 +425,10 @@ def _archive_array(file: Path, archive: np.lib.npyio.NpzFile, name: str) -> np.n
     """The array ``name`` of an open .npz, once its header declares no more data than the
     member holds (stored) or than ``max_data_bytes`` (compressed)."""
     try:
-        info = archive.zip.getinfo(f"{name}.npy")
-        with archive.zip.open(info) as member:
+        zip_file = archive.zip
+        assert zip_file is not None  # open until the archive is closed
+        info = zip_file.getinfo(f"{name}.npy")
+        with zip_file.open(info) as member:
             declared, header_bytes = _declared_bytes(member)
         if info.compress_type == zipfile.ZIP_STORED:
             _check_declared(file, f"array {name!r}", declared, info.file_size - header_bytes)
@@ -442,7 +445,7 @@ def _archive_array(file: Path, archive: np.lib.npyio.NpzFile, name: str) -> np.n
         raise ValueError(f"{file}: cannot read array {name!r} ({_reason(error)})") from None
 
 
-def _declared_bytes(stream: io.BufferedIOBase | zipfile.ZipExtFile) -> tuple[int, int]:
+def _declared_bytes(stream: IO[bytes]) -> tuple[int, int]:
     """The bytes of data the .npy header at the start of ``stream`` declares, and the length
     of that header; only the header is read."""
     version = np.lib.format.read_magic(stream)

@@ -62,7 +62,8 @@ def number(name: str, text: str) -> float:
 def integer(name: str, text: str, minimum: int) -> int:
     value = ascii_int(text)
     if value is None:
-        raise ValueError(f"{name} must be an integer >= {minimum} in ASCII digits, got {text!r}")
+        digits = "" if text.isascii() else " in ASCII digits"
+        raise ValueError(f"{name} must be an integer >= {minimum}{digits}, got {text!r}")
     return check_int(name, value, minimum=minimum)
 
 
