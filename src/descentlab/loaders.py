@@ -189,7 +189,7 @@ def _read_bytes(file: Path) -> bytes:
         limit = max_data_bytes()
         size = os.fstat(fd).st_size
         if size > limit:
-            raise ValueError(_too_large(file, f"is {size} bytes", limit))
+            raise ValueError(_too_large(file, f"is {size} bytes,", limit))
         os.set_blocking(fd, True)
         with os.fdopen(fd, "rb", closefd=False) as stream:
             data = stream.read(limit + 1)
