@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import FRUIT, run_cli, run_cli_process
+from conftest import FRUIT, cli_command, run_cli, run_cli_process
 
 
 def test_user_csv_with_string_labels(tmp_path: Path) -> None:
@@ -200,3 +201,39 @@ def test_fifo_and_dev_zero_are_refused_not_read(kind: str, tmp_path: Path) -> No
         f"descentlab train: error: {data}: is {expected}, not a data file; give a regular file"
     ]
     assert not out.exists()
+
+
+def _limit_memory() -> None:  # runs in the child, before exec
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (3 * 1024**3, 3 * 1024**3))
+
+
+def test_a_lying_npz_header_is_refused_under_a_memory_limit(tmp_path: Path) -> None:
+    """An .npz member whose header declares 10^12 rows: refused from the header alone, in a
+    process whose address space is capped at 3 GiB (so a large allocation would fail)."""
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**12, 2)}
+    )
+    labels = io.BytesIO()
+    np.save(labels, np.arange(4) % 2)
+    data = tmp_path / "lies.npz"
+    with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("X.npy", header.getvalue() + np.zeros((4, 2)).tobytes())
+        archive.writestr("y.npy", labels.getvalue())
+    out = tmp_path / "out"
+    result = subprocess.run(
+        cli_command("train", "--data", str(data), "--epochs", "1", "--out", str(out)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_limit_memory,
+    )
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"descentlab train: error: {data}: array 'X' declares {16 * 10**12} ")
+    assert "a data file may take here" in line and not out.exists()
