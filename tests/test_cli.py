@@ -64,6 +64,10 @@ BAD_INPUTS = [
     (["--layers", "5,,2"], "layers must be comma-separated positive integers"),
     (["--layers", "5,0"], "layers must be comma-separated positive integers"),
     (["--layers", "five"], "layers must be comma-separated positive integers"),
+    (["--layers", "5,²"], "layers must be comma-separated positive integers in ASCII digits"),
+    (["--layers", "5,٣"], "in ASCII digits (hidden sizes, e.g. 5,2), got '5,٣'"),
+    (["--epochs", "٣"], "epochs must be an integer >= 1 in ASCII digits, got '٣'"),
+    (["--epochs", "1_000"], "epochs must be an integer >= 1, got '1_000'"),
     (["--seed", "-3"], "seed must be an integer >= 0, got -3"),
     (["--colour", "red"], "unrecognized arguments: --colour red"),
     (["--learning-rate", "gd=0.1,adam=0.01"], "--learning-rate gives no rate for 'momentum'"),
@@ -267,3 +271,85 @@ def test_control_characters_in_arguments_keep_errors_on_one_line(word: str) -> N
     result = run_cli("compare", "--learning-rate", word)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, repr(result.stderr)
+
+
+# --- output paths: checked before any work ----------------------------------------------------
+
+
+def _output_case(tmp_path: Path, where: str, suffix: str) -> tuple[Path, str]:
+    """An output path that cannot be written, even by root, and the reason named."""
+    if where == "proc":
+        return Path(f"/proc/descentlab-test{suffix}"), "cannot write in folder '/proc' ("
+    if where == "directory":
+        folder = tmp_path / f"folder{suffix}"
+        folder.mkdir()
+        return folder, "is a directory; name a file to write"
+    return tmp_path / "missing" / f"out{suffix}", f"folder '{tmp_path / 'missing'}' does not exist"
+
+
+OUTPUTS = [
+    # (the command's arguments before the output option, the option, the file's suffix)
+    (["predict", "--model", "never-read.npz", "--data", "never-read.csv"], "--out", ".csv"),
+    (["schedule", "--length", "10"], "--out", ".png"),
+    (["train", "--epochs", "1"], "--save", ".npz"),
+]
+
+
+@pytest.mark.parametrize("where", ["proc", "directory", "missing-folder"])
+@pytest.mark.parametrize(("args", "option", "suffix"), OUTPUTS)
+def test_unwritable_outputs_are_refused_before_any_work(
+    args: list[str], option: str, suffix: str, where: str, tmp_path: Path
+) -> None:
+    path, reason = _output_case(tmp_path, where, suffix)
+    run_folder = tmp_path / "run"
+    extra = ["--out", str(run_folder)] if args[0] == "train" else []
+    result = run_cli(*args, *extra, option, str(path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""  # nothing computed, nothing printed
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"descentlab {args[0]}: error: {option} {str(path)!r}")
+    assert reason in line and "Traceback" not in result.stderr
+    assert not run_folder.exists()  # train: no run folder started
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="root writes into a read-only folder; /proc is the root-proof case"
+)
+def test_a_read_only_folder_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    result = run_cli("schedule", "--out", str(folder / "s.png"))
+    assert result.returncode == 2
+    assert "cannot write in folder" in result.stderr and "Permission denied" in result.stderr
+
+
+# --- a closed stdout --------------------------------------------------------------------------
+
+
+def _run_with_stdout_closed(*args: str) -> subprocess.CompletedProcess[str]:
+    """``descentlab ARGS >&-``: fd 1 closed in the child (``stdout=DEVNULL`` would leave it
+    open)."""
+    return subprocess.run(
+        cli_command(*args),
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=300,
+        preexec_fn=lambda: os.close(1),
+    )
+
+
+def test_a_closed_stdout_loses_the_printout_not_the_run(tmp_path: Path) -> None:
+    printed = _run_with_stdout_closed("train", "--epochs", "2", "--out", str(tmp_path / "a"))
+    assert printed.returncode == 141, printed.stderr
+    (line,) = printed.stderr.splitlines()
+    assert line.startswith("descentlab: stdout is closed, so ") and line.endswith(" were lost")
+    assert json.loads((tmp_path / "a" / "results.json").read_text())["status"] == "finished"
+    quiet = _run_with_stdout_closed(
+        "train", "--epochs", "2", "--quiet", "--out", str(tmp_path / "b")
+    )
+    assert (quiet.returncode, quiet.stderr) == (0, "")
+    refused = _run_with_stdout_closed("train", "--layers", "5,²")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "in ASCII digits" in refused.stderr and len(refused.stderr.splitlines()) == 1

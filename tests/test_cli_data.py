@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import FRUIT, run_cli
+from conftest import FRUIT, cli_command, run_cli, run_cli_process
 
 
 def test_user_csv_with_string_labels(tmp_path: Path) -> None:
@@ -115,3 +118,122 @@ def test_float32_training_from_the_cli(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     params = np.load(out / "adam-params.npy", allow_pickle=False)
     assert params.dtype == np.float32
+
+
+# --- hostile data files: one line naming the file, exit 2, before training -------------------
+
+
+def _npy_in_npz(path: Path) -> None:
+    np.save(path.with_suffix(".tmp.npy"), np.zeros((4, 2)))
+    path.with_suffix(".tmp.npy").rename(path)
+
+
+def _npz_in_npy(path: Path) -> None:
+    np.savez(path.with_suffix(".tmp.npz"), X=np.zeros((4, 2)), y=np.arange(4) % 2)
+    path.with_suffix(".tmp.npz").rename(path)
+    np.save(path.with_name(f"{path.stem}_y.npy"), np.arange(4) % 2)
+
+
+def _truncated_npz(path: Path) -> None:
+    np.savez(path.with_suffix(".tmp.npz"), X=np.zeros((40, 2)), y=np.arange(40) % 2)
+    whole = path.with_suffix(".tmp.npz").read_bytes()
+    path.write_bytes(whole[: len(whole) - 30])  # the zip directory cut short
+
+
+HOSTILE_FILES = [
+    ("cut.npz", _truncated_npz, "not a readable .npz archive"),
+    ("array.npz", _npy_in_npz, "holds a single array, not an .npz archive"),
+    ("archive.npy", _npz_in_npy, "holds an .npz archive, not one .npy array"),
+    ("folder.csv", lambda path: path.mkdir(), "is a directory, not a data file"),
+    ("zero.npy", lambda path: path.symlink_to("/dev/zero"), "is a character device"),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "message"), HOSTILE_FILES)
+@pytest.mark.parametrize("command", ["train", "predict"])
+def test_hostile_data_files_exit_2_with_one_line_naming_the_file(
+    command: str, name: str, make: Callable[[Path], None], message: str, tmp_path: Path
+) -> None:
+    path = tmp_path / name
+    make(path)
+    out = tmp_path / "out"
+    if command == "train":
+        args = ["train", "--epochs", "1", "--out", str(out)]
+    else:
+        model = tmp_path / "model.npz"
+        data = tmp_path / "fruit.csv"
+        data.write_text(FRUIT)
+        trained = run_cli(
+            "train", "--data", str(data), "--epochs", "1", "--quiet", "--out", str(tmp_path / "r"),
+            "--save", str(model),
+        )  # fmt: skip
+        assert trained.returncode == 0, trained.stderr
+        args = ["predict", "--model", str(model), "--out", str(out)]
+    result = run_cli(*args, "--data", str(path))
+    assert result.returncode == 2, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"descentlab {command}: error: {path}: ") and message in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not out.exists()  # no run folder started, no predictions written
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "symlink-to-dev-zero"])
+def test_fifo_and_dev_zero_are_refused_not_read(kind: str, tmp_path: Path) -> None:
+    """A FIFO with no writer would block an open() and /dev/zero never ends: both are refused
+    as not regular files. A fresh process, so a regression is a timeout (a hang guard, not a
+    speed requirement) rather than a stuck test run."""
+    if kind == "fifo":
+        data = tmp_path / "pipe.csv"
+        os.mkfifo(data)
+    elif kind == "dev-zero":
+        data = Path("/dev/zero")
+    else:
+        data = tmp_path / "zero.csv"
+        data.symlink_to("/dev/zero")
+    out = tmp_path / "out"
+    result = run_cli_process(
+        "train", "--data", str(data), "--epochs", "1", "--out", str(out), timeout=120
+    )
+    assert result.returncode == 2, result.stderr
+    expected = "a FIFO (named pipe)" if kind == "fifo" else "a character device"
+    assert result.stderr.splitlines() == [
+        f"descentlab train: error: {data}: is {expected}, not a data file; give a regular file"
+    ]
+    assert not out.exists()
+
+
+def _limit_memory() -> None:  # runs in the child, before exec
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (3 * 1024**3, 3 * 1024**3))
+
+
+def test_a_lying_npz_header_is_refused_under_a_memory_limit(tmp_path: Path) -> None:
+    """An .npz member whose header declares 10^12 rows: refused from the header alone, in a
+    process whose address space is capped at 3 GiB (so a large allocation would fail)."""
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**12, 2)}
+    )
+    labels = io.BytesIO()
+    np.save(labels, np.arange(4) % 2)
+    data = tmp_path / "lies.npz"
+    with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("X.npy", header.getvalue() + np.zeros((4, 2)).tobytes())
+        archive.writestr("y.npy", labels.getvalue())
+    out = tmp_path / "out"
+    result = subprocess.run(
+        cli_command("train", "--data", str(data), "--epochs", "1", "--out", str(out)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_limit_memory,
+    )
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"descentlab train: error: {data}: array 'X' declares {16 * 10**12} ")
+    assert "a data file may take here" in line and not out.exists()

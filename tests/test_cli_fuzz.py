@@ -107,3 +107,129 @@ def test_any_arguments_end_cleanly(command: str, parts: list[list[str]], tmp_pat
         assert "Traceback" not in stderr.getvalue()
         if results.exists():
             assert json.loads(results.read_text())["status"] != "finished"
+
+
+# --- files: any bytes as data, any output path ------------------------------------------------
+
+OUTPUT_PLACES = ["proc", "directory", "missing-folder", "existing", "fresh", "named"]
+"""Where an output path points: into /proc (unwritable even for root), at a directory, into a
+folder that does not exist, at an existing file, at a fresh file, at a file named by
+hypothesis."""
+
+
+def _output_path(tmp_path: Path, place: str, suffix: str, name: str) -> Path:
+    if place == "proc":
+        return Path(f"/proc/fuzz{suffix}")
+    if place == "directory":
+        folder = tmp_path / f"dir{suffix}"
+        folder.mkdir(exist_ok=True)
+        return folder
+    if place == "missing-folder":
+        return tmp_path / "missing" / f"out{suffix}"
+    if place == "existing":
+        existing = tmp_path / f"existing{suffix}"
+        existing.write_text("keep me")
+        return existing
+    if place == "named":
+        return tmp_path / f"{name}{suffix}"
+    return tmp_path / f"fresh{suffix}"
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("fuzz-model")
+    model = folder / "model.npz"
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(["train", "--epochs", "2", "--quiet", "--out", str(folder / "run"),
+                     "--save", str(model)])  # fmt: skip
+    assert code == 0
+    return model
+
+
+def _run(argv: list[str]) -> tuple[int, str]:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            code = main(argv)
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 2
+    return code, stderr.getvalue()
+
+
+file_names = st.text(
+    st.characters(blacklist_categories=["Cs", "Cc"], blacklist_characters="/\\"),
+    min_size=1,
+    max_size=12,
+).filter(lambda name: name not in {".", ".."})
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    data=st.binary(max_size=400),
+    suffix=st.sampled_from([".csv", ".npz", ".npy"]),
+    place=st.sampled_from(OUTPUT_PLACES),
+    name=file_names,
+)
+def test_predict_any_bytes_to_any_output_ends_cleanly(
+    model_file: Path, data: bytes, suffix: str, place: str, name: str, tmp_path: Path
+) -> None:
+    """Whatever the data file holds and wherever the predictions go: exit 0 with the
+    predictions written, or one line and exit 2 with the output untouched."""
+    with contextlib.suppress(FileExistsError):
+        (tmp_path / "case").mkdir()
+    folder = tmp_path / "case"
+    data_file = folder / f"data{suffix}"
+    data_file.write_bytes(data)
+    out = _output_path(folder, place, ".csv", name)
+    before = out.read_bytes() if out.is_file() else None
+    code, stderr = _run(["predict", "--model", str(model_file), "--data", str(data_file),
+                         "--out", str(out)])  # fmt: skip
+    assert code in (0, 2), stderr
+    if code == 0:
+        assert before is None and out.read_text().startswith("row,prediction,")
+    else:
+        assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr, stderr
+        assert (out.read_bytes() if out.is_file() else None) == before
+    for leftover in folder.iterdir():
+        assert not leftover.name.endswith(".tmp"), leftover
+    if out.is_file() and before is None:
+        out.unlink()
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    place=st.sampled_from(OUTPUT_PLACES),
+    suffix=st.sampled_from([".png", ".npz", ".csv", ""]),
+    name=file_names,
+    option=st.sampled_from(["schedule --out", "train --save"]),
+)
+def test_any_output_path_is_written_or_refused_before_work(
+    place: str, suffix: str, name: str, option: str, tmp_path: Path
+) -> None:
+    """``schedule --out`` and ``train --save`` at any path: written, or one line, exit 2 and
+    for train no run folder begun (the path is refused before training)."""
+    folder = tmp_path / f"case-{abs(hash((place, suffix, name, option)))}"
+    folder.mkdir(exist_ok=True)
+    out = _output_path(folder, place, suffix, name)
+    command, flag = option.split()
+    run_folder = folder / "run"
+    argv = [command, flag, str(out)]
+    if command == "train":
+        argv += ["--epochs", "1", "--n-samples", "40", "--quiet", "--out", str(run_folder)]
+    else:
+        argv += ["--length", "20"]
+    code, stderr = _run(argv)
+    assert code in (0, 2), stderr
+    if code == 0:
+        assert out.is_file() and out.stat().st_size > 0
+    else:
+        assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr, stderr
+        assert not run_folder.exists(), stderr

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import csv
+import io
+import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -8,8 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from descentlab import loaders
 from descentlab.datasets import Dataset
-from descentlab.loaders import load_file
+from descentlab.loaders import load_file, read_features
 
 
 def write_csv(path: Path, rows: list[list[object]]) -> Path:
@@ -234,7 +238,7 @@ def test_missing_files_and_unsupported_types(tmp_path: Path, name: str, message:
 def test_a_directory_is_not_a_data_file(tmp_path: Path) -> None:
     folder = tmp_path / "folder.csv"
     folder.mkdir()
-    assert error_of(folder) == f"{folder}: is a directory, not a data file"
+    assert error_of(folder) == f"{folder}: is a directory, not a data file; give a regular file"
 
 
 def save_npz(path: Path, **arrays: np.ndarray) -> Path:
@@ -445,3 +449,136 @@ def test_random_npz_arrays_never_raise_anything_but_a_one_line_value_error(
 ) -> None:
     path = save_npz(tmp_path / "random.npz", X=np.array(X), y=np.array(y))
     check_loads_or_explains(path)
+
+
+# --- hostile files: refused in one line before anything large is read ------------------------
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def lying_npy(rows: int = 10**12) -> bytes:
+    """An .npy whose header declares ``rows`` x 2 float64 but that holds 4 x 2."""
+    buffer = io.BytesIO()
+    header = {"descr": "<f8", "fortran_order": False, "shape": (rows, 2)}
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue() + GOOD_X.tobytes()
+
+
+def write_zip(path: Path, compression: int, **members: bytes) -> Path:
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(f"{name}.npy", data)
+    return path
+
+
+def test_every_truncation_of_an_npz_is_one_line(tmp_path: Path) -> None:
+    whole = save_npz(tmp_path / "whole.npz", X=GOOD_X, y=GOOD_Y).read_bytes()
+    cut = tmp_path / "cut.npz"
+    for length in range(len(whole)):
+        cut.write_bytes(whole[:length])
+        assert error_of(cut).startswith(f"{cut}: ")
+
+
+def test_a_corrupted_compressed_npz_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "packed.npz"
+    np.savez_compressed(path, X=np.zeros((200, 2)), y=np.arange(200) % 2)
+    data = bytearray(path.read_bytes())
+    start = data.index(b"X.npy") + len("X.npy") + 20  # inside the deflated bytes of X
+    data[start : start + 8] = b"\xff" * 8
+    path.write_bytes(bytes(data))
+    assert error_of(path).startswith(f"{path}: cannot read array 'X' (")
+
+
+def test_swapped_extensions(tmp_path: Path) -> None:
+    npy_named_npz = tmp_path / "array.npz"
+    npy_named_npz.write_bytes(npy_bytes(GOOD_X))
+    assert error_of(npy_named_npz) == (
+        f"{npy_named_npz}: holds a single array, not an .npz archive of X and y"
+    )
+    npz_named_npy = tmp_path / "archive.npy"
+    npz_named_npy.write_bytes(save_npz(tmp_path / "a.npz", X=GOOD_X, y=GOOD_Y).read_bytes())
+    np.save(tmp_path / "archive_y.npy", GOOD_Y)
+    assert error_of(npz_named_npy) == f"{npz_named_npy}: holds an .npz archive, not one .npy array"
+    csv_named_npz = write_csv(tmp_path / "table.npz", [["x", "label"], [1, "a"]])
+    assert error_of(csv_named_npz).startswith(f"{csv_named_npz}: not a readable .npz archive (")
+    with pytest.raises(ValueError, match=r"holds a single array, not an \.npz archive of X"):
+        read_features(npy_named_npz, ["a", "b"])
+    with pytest.raises(ValueError, match=r"holds an \.npz archive, not one \.npy array"):
+        read_features(npz_named_npy, ["a", "b"])
+
+
+def test_lying_npy_headers_are_refused_before_allocating(tmp_path: Path) -> None:
+    declared = 10**12 * 2 * 8
+    data = tmp_path / "lies.npy"
+    data.write_bytes(lying_npy())
+    np.save(tmp_path / "lies_y.npy", GOOD_Y)
+    assert error_of(data) == (
+        f"{data}: its array declares {declared} bytes of data in its header but the file holds "
+        f"{GOOD_X.nbytes}; it is truncated or its header is wrong"
+    )
+    stored = write_zip(
+        tmp_path / "stored.npz", zipfile.ZIP_STORED, X=lying_npy(), y=npy_bytes(GOOD_Y)
+    )
+    assert error_of(stored) == (
+        f"{stored}: array 'X' declares {declared} bytes of data in its header but the file "
+        f"holds {GOOD_X.nbytes}; it is truncated or its header is wrong"
+    )
+    packed = write_zip(
+        tmp_path / "packed.npz", zipfile.ZIP_DEFLATED, X=lying_npy(), y=npy_bytes(GOOD_Y)
+    )
+    assert error_of(packed).startswith(
+        f"{packed}: array 'X' declares {declared} bytes, more than the "
+    )
+
+
+def test_a_file_over_the_memory_limit_is_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_csv(tmp_path / "big.csv", [["x", "label"]] + [[i, i % 2] for i in range(100)])
+    size = path.stat().st_size
+    monkeypatch.setattr(loaders, "available_memory", lambda: 100 * loaders.DATA_COPIES)
+    assert loaders.max_data_bytes() == 100
+    assert error_of(path) == (
+        f"{path}: is {size} bytes, more than the 100 bytes a data file may take here (a "
+        f"{loaders.DATA_COPIES}th of the available memory); use a smaller file or free memory"
+    )
+    monkeypatch.setattr(loaders, "available_memory", lambda: None)
+    assert loaders.max_data_bytes() == loaders.MAX_DATA_BYTES_UNKNOWN_MEMORY
+    assert load_file(path).X.shape == (1, 100)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npz", ".npy"])
+def test_devices_and_directories_are_not_data_files(tmp_path: Path, suffix: str) -> None:
+    zero = tmp_path / f"zero{suffix}"
+    zero.symlink_to("/dev/zero")
+    assert error_of(zero) == f"{zero}: is a character device, not a data file; give a regular file"
+    folder = tmp_path / f"folder{suffix}"
+    folder.mkdir()
+    assert error_of(folder) == (f"{folder}: is a directory, not a data file; give a regular file")
+    with pytest.raises(ValueError, match="is a directory, not a data file"):
+        read_features(folder, ["x"])
+
+
+def test_a_labels_file_that_is_a_device_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "data.npy"
+    np.save(data, GOOD_X)
+    labels = tmp_path / "data_y.npy"
+    labels.symlink_to("/dev/zero")
+    assert error_of(data) == (
+        f"{labels}: is a character device, not a data file; give a regular file"
+    )
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0,
+    reason="root reads a file whatever its mode; the root-proof unreadable cases are the "
+    "directory and device tests above",
+)
+def test_an_unreadable_file(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "secret.csv", [["x", "label"], [1, "a"], [2, "b"]])
+    path.chmod(0)
+    assert error_of(path) == f"{path}: cannot read it (Permission denied)"

@@ -3,6 +3,8 @@ reads (one reader, ``loaders.read_features``), and the predictions CSV."""
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ import pytest
 
 from descentlab.cli import main
 from descentlab.loaders import load_file, read_features
+from descentlab.prediction import Predictions
 
 FRUIT = """weight_g,diameter_cm,fruit
 150,7.1,apple
@@ -101,3 +104,41 @@ def test_read_features_of_numpy_files(tmp_path: Path) -> None:
     np.save(npy, np.array([[1.0, 2.0, 3.0]]))
     with pytest.raises(ValueError, match="expected rows of 2 features, got an array of shape"):
         read_features(npy, ["a", "b"])
+
+
+AWKWARD_LABELS = ["a,b", 'say "hi"', "two\nlines", "Zürich ☃", " spaced "]
+
+
+def test_predictions_csv_quotes_every_awkward_label() -> None:
+    """Labels holding commas, quotes, line breaks and non-ASCII text come back from
+    ``csv.reader`` exactly, in the header (as class names) and in the rows."""
+    classes = tuple(AWKWARD_LABELS)
+    probabilities = np.eye(len(classes))
+    predictions = Predictions(classes, np.array(classes), probabilities, None)
+    rows = list(csv.reader(io.StringIO(predictions.to_csv(), newline="")))
+    assert rows[0] == ["row", "prediction", *(f"probability_{c}" for c in classes)]
+    assert [row[1] for row in rows[1:]] == AWKWARD_LABELS
+    assert [row[0] for row in rows[1:]] == ["1", "2", "3", "4", "5"]
+    assert all(len(row) == 2 + len(classes) for row in rows)
+
+
+def test_predict_round_trips_awkward_labels_through_the_file(tmp_path: Path) -> None:
+    data = tmp_path / "awkward.csv"
+    with data.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["x1", "x2", "label"])
+        for i in range(40):
+            label = ["a,b", 'say "hi"', "two\nlines"][i % 3]
+            writer.writerow([i % 3, (i % 3) * 2.0 + 0.1 * (i % 5), label])
+    model = tmp_path / "m.npz"
+    assert main(
+        ["train", "--data", str(data), "--layers", "4", "--epochs", "300", "--learning-rate",
+         "0.05", "--quiet", "--out", str(tmp_path / "run"), "--save", str(model)]
+    ) == 0  # fmt: skip
+    out = tmp_path / "predictions.csv"
+    assert main(["predict", "--model", str(model), "--data", str(data), "--out", str(out)]) == 0
+    with out.open(newline="", encoding="utf-8") as file:
+        rows = list(csv.reader(file))
+    assert rows[0][:2] == ["row", "prediction"] and len(rows) == 41
+    assert all(len(row) == len(rows[0]) for row in rows)
+    assert {row[1] for row in rows[1:]} <= {"a,b", 'say "hi"', "two\nlines"}

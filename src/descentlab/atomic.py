@@ -18,6 +18,30 @@ def _current_umask() -> int:
     return mask
 
 
+def check_writable(path: Path, option: str, *, replace: bool = True) -> None:
+    """Refuse, before any work, an output file ``write_atomic`` could not write: one whose
+    folder is missing or not writable (read-only, /proc), or that is a directory (or, without
+    ``replace``, that exists at all). ``option`` (``--out``) names it in the one-line
+    ``ValueError``. The folder is proven writable the way ``write_atomic`` writes: a temporary
+    file created there and removed."""
+    path = Path(path)
+    shown = f"{option} {str(path)!r}"
+    if path.is_dir():
+        raise ValueError(f"{shown} is a directory; name a file to write")
+    if not replace and (path.exists() or path.is_symlink()):
+        raise ValueError(f"{shown} exists; choose another file or remove it")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ValueError(f"{shown}: folder {str(folder)!r} does not exist")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ValueError(f"{shown}: cannot write in folder {str(folder)!r} ({reason})") from None
+
+
 def write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Call ``write(f)`` on a temporary file next to ``path``, then rename it to ``path``."""
     path = Path(path)

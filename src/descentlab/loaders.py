@@ -23,6 +23,12 @@ column or ``target``, an .npz's ``y``); an .npy holds features only.
 This module is the specification of those formats and their one reader, for training and
 prediction alike; that is why it is one module, longer than most.
 
+Only a regular file is read (after following symlinks): a directory, a FIFO or a device such
+as ``/dev/zero`` is refused before a byte is read, and so is a file larger than
+:func:`max_data_bytes` (a ``DATA_COPIES``-th of the available memory). A ``.npy`` array's
+header is checked before its data is allocated: it may not declare more data than the file
+(or, in a compressed ``.npz``, than that limit) holds.
+
 Anything wrong with a file raises one ``ValueError`` whose one-line message names the file
 and, where it applies, the row and column. CSV rows are numbered as a spreadsheet numbers
 them, blank lines included: with the header on the first line, it is row 1 and the first
@@ -31,24 +37,59 @@ example row 2.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
 import os
 import re
+import stat
+import struct
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
 from descentlab.datasets import ClassLabel, Dataset, encode_labels
+from descentlab.memory import available_memory
 
 SUFFIXES = (".csv", ".npz", ".npy")
 """The file types ``load_file`` reads."""
 
 _INTEGER = re.compile(r"[+-]?\d+")
-_NUMPY_READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError)
+_NUMPY_READ_ERRORS = (
+    ValueError,
+    OSError,
+    EOFError,
+    zipfile.BadZipFile,
+    KeyError,
+    zlib.error,  # a corrupted compressed member
+    NotImplementedError,  # a zip feature Python does not read (version, compression)
+    RuntimeError,  # an encrypted member
+    struct.error,
+)
+"""What numpy and zipfile raise on a file that is not what its extension says."""
+
+DATA_COPIES = 16
+"""How many times a data file's size reading it may hold at once (its bytes, the decoded text
+or array, the parsed cells, the float64 features, their transposed and scaled copies), so the
+largest file read is the available memory / 16."""
+
+MAX_DATA_BYTES_UNKNOWN_MEMORY = 4 * 1024**3
+"""The largest data file read when the available memory is not known (4 GiB)."""
+
+
+def max_data_bytes() -> int:
+    """The largest data file read here: a ``DATA_COPIES``-th of the available memory
+    (``descentlab.memory.available_memory``, which ``ulimit -v`` lowers), or
+    ``MAX_DATA_BYTES_UNKNOWN_MEMORY`` when that is not known."""
+    available = available_memory()
+    if available is None:
+        return MAX_DATA_BYTES_UNKNOWN_MEMORY
+    return available // DATA_COPIES
 
 
 def load_file(path: str | os.PathLike[str], target: str | None = None) -> Dataset:
@@ -84,14 +125,8 @@ def read_features(
     if suffix == ".csv":
         return _read_csv_features(file, names, target)
     if suffix == ".npy":
-        array = _np_load(file, ".npy array")
-        if not isinstance(array, np.ndarray):
-            array.close()
-            raise ValueError(f"{file}: holds an .npz archive, not one .npy array")
-        return _feature_array(file, array, "X", len(names)), None
-    archive = _np_load(file, ".npz archive")
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"{file}: holds a single array, not an .npz archive of X (and y)")
+        return _feature_array(file, _load_npy(file), "X", len(names)), None
+    archive = _load_npz_archive(file, "X (and y)")
     with archive:
         if "X" not in archive.files:
             held = ", ".join(archive.files) or "no arrays"
@@ -103,15 +138,17 @@ def read_features(
 
 
 def _data_file(path: str | os.PathLike[str]) -> tuple[Path, str]:
-    """The file and its extension, lowercased, once it is one of ``SUFFIXES`` and readable."""
+    """The file and its extension, lowercased, once it is one of ``SUFFIXES`` and, if it
+    exists, a regular file (``_read_bytes`` checks again on the open file)."""
     file = Path(path)
+    with contextlib.suppress(OSError):  # missing or unreadable: reading it says so
+        _check_regular(file, os.stat(file).st_mode)
     suffix = file.suffix.lower()
     if suffix not in SUFFIXES:
         raise ValueError(
             f"{file}: unsupported file type {suffix or '(no extension)'!r}; "
             f"use one of: {', '.join(SUFFIXES)}"
         )
-    _check_readable(file)
     return file, suffix
 
 
@@ -122,18 +159,54 @@ def _label_text(value: object) -> str:
     return str(value)
 
 
-def _check_readable(file: Path) -> None:
-    if not file.exists():
-        raise ValueError(f"{file}: no such file")
-    if file.is_dir():
-        raise ValueError(f"{file}: is a directory, not a data file")
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _check_regular(file: Path, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+        raise ValueError(f"{file}: is {kind}, not a data file; give a regular file")
 
 
 def _read_bytes(file: Path) -> bytes:
+    """The bytes of ``file``, once it is a regular file (symlinks followed) no larger than
+    :func:`max_data_bytes`. Opened without blocking, so a FIFO is refused rather than waited
+    on; the size is checked on the open file, so it cannot change kind in between."""
     try:
-        return file.read_bytes()
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise ValueError(f"{file}: no such file") from None
     except OSError as error:
         raise ValueError(f"{file}: cannot read it ({error.strerror or error})") from None
+    try:
+        _check_regular(file, os.fstat(fd).st_mode)
+        limit = max_data_bytes()
+        size = os.fstat(fd).st_size
+        if size > limit:
+            raise ValueError(_too_large(file, f"is {size} bytes,", limit))
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            data = stream.read(limit + 1)
+    except OSError as error:
+        raise ValueError(f"{file}: cannot read it ({error.strerror or error})") from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:  # it grew while being read
+        raise ValueError(_too_large(file, "grew while it was read and is", limit))
+    return data
+
+
+def _too_large(file: Path, what: str, limit: int) -> str:
+    return (
+        f"{file}: {what} more than the {limit} bytes a data file may take here (a "
+        f"{DATA_COPIES}th of the available memory); use a smaller file or free memory"
+    )
 
 
 def _dataset(
@@ -336,9 +409,7 @@ def _csv_labels(file: Path, target: str, cells: list[tuple[int, str]]) -> list[C
 
 
 def _load_npz(file: Path, target: str) -> Dataset:
-    archive = _np_load(file, ".npz archive")
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"{file}: holds a single array, not an .npz archive of X and {target}")
+    archive = _load_npz_archive(file, f"X and {target}")
     with archive:
         held = ", ".join(archive.files) or "no arrays"
         for name in ("X", target):
@@ -351,10 +422,80 @@ def _load_npz(file: Path, target: str) -> Dataset:
 
 
 def _archive_array(file: Path, archive: np.lib.npyio.NpzFile, name: str) -> np.ndarray:
+    """The array ``name`` of an open .npz, once its header declares no more data than the
+    member holds (stored) or than ``max_data_bytes`` (compressed)."""
     try:
+        zip_file = archive.zip
+        assert zip_file is not None  # open until the archive is closed
+        info = zip_file.getinfo(f"{name}.npy")
+        with zip_file.open(info) as member:
+            declared, header_bytes = _declared_bytes(member)
+        if info.compress_type == zipfile.ZIP_STORED:
+            _check_declared(file, f"array {name!r}", declared, info.file_size - header_bytes)
+        else:
+            limit = max_data_bytes()
+            if declared > limit:
+                raise ValueError(
+                    _too_large(file, f"array {name!r} declares {declared} bytes,", limit)
+                )
         return archive[name]
     except _NUMPY_READ_ERRORS as error:
+        if isinstance(error, ValueError) and str(error).startswith(f"{file}: "):
+            raise
         raise ValueError(f"{file}: cannot read array {name!r} ({_reason(error)})") from None
+
+
+def _declared_bytes(stream: IO[bytes]) -> tuple[int, int]:
+    """The bytes of data the .npy header at the start of ``stream`` declares, and the length
+    of that header; only the header is read."""
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+    else:
+        shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+    return math.prod(shape) * dtype.itemsize, stream.tell()
+
+
+def _check_declared(file: Path, what: str, declared: int, held: int) -> None:
+    if declared > held:
+        raise ValueError(
+            f"{file}: {what} declares {declared} bytes of data in its header but the file "
+            f"holds {max(held, 0)}; it is truncated or its header is wrong"
+        )
+
+
+def _load_npy(file: Path) -> np.ndarray:
+    """The one array of an .npy file, its header checked against the file's size."""
+    raw = _read_bytes(file)
+    if raw.startswith(b"PK"):
+        raise ValueError(f"{file}: holds an .npz archive, not one .npy array")
+    try:
+        if raw.startswith(np.lib.format.MAGIC_PREFIX):
+            declared, header_bytes = _declared_bytes(io.BytesIO(raw))
+            _check_declared(file, "its array", declared, len(raw) - header_bytes)
+        array = np.load(io.BytesIO(raw), allow_pickle=False)
+    except _NUMPY_READ_ERRORS as error:
+        if isinstance(error, ValueError) and str(error).startswith(f"{file}: "):
+            raise
+        raise ValueError(f"{file}: not a readable .npy array ({_reason(error)})") from None
+    if not isinstance(array, np.ndarray):
+        array.close()
+        raise ValueError(f"{file}: holds an .npz archive, not one .npy array")
+    return array
+
+
+def _load_npz_archive(file: Path, holding: str) -> np.lib.npyio.NpzFile:
+    """The open archive of an .npz file (its members are read by ``_archive_array``)."""
+    raw = _read_bytes(file)
+    if raw.startswith(np.lib.format.MAGIC_PREFIX):
+        raise ValueError(f"{file}: holds a single array, not an .npz archive of {holding}")
+    try:
+        archive = np.load(io.BytesIO(raw), allow_pickle=False)
+    except _NUMPY_READ_ERRORS as error:
+        raise ValueError(f"{file}: not a readable .npz archive ({_reason(error)})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"{file}: holds a single array, not an .npz archive of {holding}")
+    return archive
 
 
 def _load_npy_pair(file: Path, labels_file: Path) -> Dataset:
@@ -363,23 +504,8 @@ def _load_npy_pair(file: Path, labels_file: Path) -> Dataset:
             f"{file}: its labels file {labels_file} does not exist; save the labels (shape (m,)) "
             f"there or give the labels file as the target"
         )
-    _check_readable(labels_file)
-    arrays = []
-    for each in (file, labels_file):
-        array = _np_load(each, ".npy array")
-        if not isinstance(array, np.ndarray):
-            array.close()
-            raise ValueError(f"{each}: holds an .npz archive, not one .npy array")
-        arrays.append(array)
-    X, y = arrays
+    X, y = _load_npy(file), _load_npy(labels_file)
     return _from_arrays(file, X, y, file.name, labels_file.name, str(labels_file))
-
-
-def _np_load(file: Path, kind: str) -> np.ndarray | np.lib.npyio.NpzFile:
-    try:
-        return np.load(file, allow_pickle=False)
-    except _NUMPY_READ_ERRORS as error:
-        raise ValueError(f"{file}: not a readable {kind} ({_reason(error)})") from None
 
 
 def _reason(error: BaseException) -> str:

@@ -3,6 +3,8 @@ has labels, and the predictions as CSV."""
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,16 +37,20 @@ class Predictions:
 
     def to_csv(self) -> str:
         """row, prediction, then the probability of each class (of the second only, for a
-        sigmoid output), one line per row numbered from 1."""
+        sigmoid output), one record per row numbered from 1, written by the csv module: a
+        label holding a comma, a quote or a line break is quoted, so ``csv.reader`` gives
+        back every label as it was."""
         classes = self.classes
         header = ["row", "prediction"] + (
             [f"probability_{classes[1]}"] if self.probabilities.shape[1] == 1 else
             [f"probability_{c}" for c in classes]
         )  # fmt: skip
-        lines = [",".join(header)]
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(header)
         for index, (label, row) in enumerate(zip(self.labels, self.probabilities, strict=True)):
-            lines.append(",".join([str(index + 1), str(label), *(f"{p:.6g}" for p in row)]))
-        return "\n".join(lines) + "\n"
+            writer.writerow([str(index + 1), str(label), *(f"{p:.6g}" for p in row)])
+        return text.getvalue()
 
 
 def predict_file(model: Model, path: Path, target: str | None = None) -> Predictions:

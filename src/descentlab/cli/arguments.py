@@ -9,6 +9,7 @@ value in the same words.
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, TypeVar
 
@@ -20,6 +21,22 @@ from descentlab.validation import (
 )
 
 T = TypeVar("T")
+
+_ASCII_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def ascii_int(text: str) -> int | None:
+    """``text`` (surrounding spaces aside) as an int if it is written in ASCII digits with an
+    optional sign, else None: Python's ``int`` also takes "1_000", "²" is a digit to
+    ``str.isdigit`` but not to ``int``, and other scripts' digits ("٣") read as numbers no
+    one typed on purpose."""
+    text = text.strip()
+    if not _ASCII_INTEGER.fullmatch(text):
+        return None
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python converts
+        return None
 
 
 def argument(check: Callable[[str], T], what: str) -> Callable[[str], T]:
@@ -43,10 +60,10 @@ def number(name: str, text: str) -> float:
 
 
 def integer(name: str, text: str, minimum: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {text!r}") from None
+    value = ascii_int(text)
+    if value is None:
+        digits = "" if text.isascii() else " in ASCII digits"
+        raise ValueError(f"{name} must be an integer >= {minimum}{digits}, got {text!r}")
     return check_int(name, value, minimum=minimum)
 
 
@@ -93,11 +110,8 @@ def integer_or(
     def parse(text: str) -> int | Any:
         if text.strip().lower() == keyword:
             return meaning
-        try:
-            value = int(text)
-        except ValueError:
-            value = 0
-        if value < 1:
+        value = ascii_int(text)
+        if value is None or value < 1:
             raise ValueError(f"{name} must be {integers} or {keyword!r}, got {text!r}")
         return value
 
@@ -110,14 +124,14 @@ descent)."""
 
 
 def parse_layers(text: str) -> tuple[int, ...]:
-    """Hidden layer sizes, comma-separated positive integers: "5,2"."""
-    parts = [part.strip() for part in text.split(",")]
-    if not all(part.isdigit() and int(part) > 0 for part in parts):
+    """Hidden layer sizes, comma-separated positive integers in ASCII digits: "5,2"."""
+    sizes = [ascii_int(part) for part in text.split(",")]
+    if not all(size is not None and size > 0 for size in sizes):
         raise ValueError(
-            f"layers must be comma-separated positive integers (hidden sizes, e.g. 5,2), "
-            f"got {text!r}"
+            f"layers must be comma-separated positive integers in ASCII digits (hidden sizes, "
+            f"e.g. 5,2), got {text!r}"
         )
-    return tuple(int(part) for part in parts)
+    return tuple(size for size in sizes if size is not None)
 
 
 def parse_optimizer(text: str, command: str | None = None) -> str:

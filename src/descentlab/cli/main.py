@@ -1,11 +1,14 @@
 """``descentlab``'s entry point: parse, run the chosen command, turn failures into exit codes.
 
 Every bad argument ends in one line on stderr naming the value and what is allowed, and
-exit code 2; no traceback. Ctrl-C exits 130, a closed stdout (``| head``) 141.
+exit code 2; no traceback. Ctrl-C exits 130, a closed stdout (``| head``) 141. A command
+started with stdout closed (``>&-``) runs and writes its files; if it had anything to print,
+one line on stderr says it was lost and it exits 141.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -21,7 +24,60 @@ from descentlab.cli.parser import (
 )
 
 
+class LostOutput(io.TextIOBase):
+    """``sys.stdout`` when the process started with stdout closed: it counts what would have
+    been printed; fd 1 is /dev/null, so no file opened later takes its place."""
+
+    def __init__(self) -> None:
+        self.lost = 0
+
+    def write(self, text: str) -> int:
+        self.lost += len(text)
+        return len(text)
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return 1
+
+
+def _replace_closed_stdout() -> LostOutput | None:
+    """A ``LostOutput`` as ``sys.stdout`` if stdout was closed (Python then sets it to None)."""
+    if sys.stdout is not None:
+        return None
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    if devnull != 1:
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    lost = LostOutput()
+    sys.stdout = lost
+    return lost
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    lost = _replace_closed_stdout()
+    if lost is None:
+        return _run(argv)
+    try:
+        code = _run(argv)
+    except SystemExit as exit_:  # argparse's --help, --version and usage errors
+        if not isinstance(exit_.code, int | None):
+            raise
+        code = exit_.code or 0
+    if lost.lost:
+        print(
+            f"descentlab: stdout is closed, so {lost.lost} characters of output were lost",
+            file=sys.stderr,
+        )
+        return code or EXIT_BROKEN_PIPE
+    return code
+
+
+def _run(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(command_of(argv))
     args, unknown = parser.parse_known_args(argv)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from descentlab import __version__
+from descentlab.atomic import check_writable
 from descentlab.datasets import Dataset
 from descentlab.experiment import ExperimentConfig, PreparedData, RunOutcome
 from descentlab.model_file import Model, save
@@ -18,8 +19,7 @@ def check_save_path(path: Path | None) -> None:
         return
     if path.suffix != ".npz":
         raise ValueError(f"--save must name a .npz file, got {str(path)!r}")
-    if not path.resolve().parent.is_dir():
-        raise ValueError(f"--save {str(path)!r}: folder {str(path.parent)!r} does not exist")
+    check_writable(path, "--save")
 
 
 def model_of(

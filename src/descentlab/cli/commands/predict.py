@@ -43,13 +43,11 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from descentlab.atomic import check_writable
     from descentlab.model_file import load
     from descentlab.prediction import predict_file, write_predictions
 
-    if args.out.exists():
-        raise ValueError(f"--out {str(args.out)!r} exists; choose another file or remove it")
-    if not args.out.resolve().parent.is_dir():
-        raise ValueError(f"--out {str(args.out)!r}: its folder does not exist")
+    check_writable(args.out, "--out", replace=False)
     predictions = predict_file(load(args.model), args.data, args.target)
     write_predictions(args.out, predictions)
     message = f"predicted {len(predictions.labels)} rows with {args.model}; wrote {args.out}"

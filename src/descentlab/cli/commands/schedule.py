@@ -38,6 +38,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     out = args.out
     if out is not None and out.suffix.lower() != ".png":
         raise ValueError(f"--out must name a .png file, got {str(out)!r}")
+    if out is not None:
+        from descentlab.atomic import check_writable
+
+        check_writable(out, "--out")
     schedule = spec.build(args.learning_rate, total=args.length)
     rates = [schedule(t) for t in range(args.length)]
     shown = sorted({0, args.length - 1, *range(0, args.length, max(args.length // 10, 1))})
@@ -50,8 +54,6 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
         from descentlab.report.plots import plot_schedule
 
-        if not out.parent.is_dir():
-            raise ValueError(f"--out {str(out)!r}: folder {str(out.parent)!r} does not exist")
         plot_schedule(out, {spec.name: np.array(rates)}, spec.unit)
         print(f"wrote {out}")
     return 0
