@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import os
-import resource
 import stat
 import zipfile
 from collections.abc import Collection
@@ -30,6 +29,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
+
+from descentlab.memory import available_memory
 
 NPY_HEADER_ROOM = 65_536 + 16
 """More than numpy's largest ``.npy`` header (magic, length and text), in bytes."""
@@ -59,30 +60,6 @@ class Member(NamedTuple):
     info: zipfile.ZipInfo
     shape: tuple[int, ...]
     dtype: np.dtype[Any]
-
-
-def available_memory() -> int | None:
-    """The bytes this process may still allocate: the kernel's ``MemAvailable`` (Linux), else
-    the free physical pages, lowered to the address-space limit (``ulimit -v``) if one is
-    set; None when neither is known."""
-    available: int | None = None
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    available = int(line.split()[1]) * 1024
-                    break
-    except (OSError, ValueError, IndexError):
-        pass
-    if available is None:
-        try:
-            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError, AttributeError):
-            available = None
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if soft != resource.RLIM_INFINITY:
-        available = soft if available is None else min(available, soft)
-    return available
 
 
 def max_archive_bytes() -> int:
