@@ -90,8 +90,13 @@ def remove_temporaries(folder: Path) -> list[Path]:
     """
     removed: list[Path] = []
     folders = [Path(folder)]
-    with os.scandir(folder) as entries:
-        folders += [Path(entry.path) for entry in entries if entry.is_dir(follow_symlinks=False)]
+    try:
+        with os.scandir(folder) as entries:
+            folders += [
+                Path(entry.path) for entry in entries if entry.is_dir(follow_symlinks=False)
+            ]
+    except OSError:  # a folder we cannot list: nothing of ours to find (the loop skips it)
+        pass
     for each in folders:
         try:
             with os.scandir(each) as entries:
