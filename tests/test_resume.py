@@ -29,6 +29,7 @@ from conftest import (
     start_cli_process,
     wait_until,
 )
+from descentlab.runs import FolderLock
 
 pytestmark = pytest.mark.exact
 
@@ -149,9 +150,9 @@ def test_ctrl_c_saves_a_checkpoint_exits_130_and_resumes(
 def test_two_processes_on_one_folder_refuse(tmp_path: Path) -> None:
     out = tmp_path / "run"
     out.mkdir()
-    (out / ".descentlab.lock").write_text(str(os.getpid()))  # a live owner: this test
     (out / "results.json").write_text(json.dumps({"status": "running", "run": {"argv": ARGS}}))
-    result = run_cli("resume", str(out))
+    with FolderLock(out):  # a live owner: this test
+        result = run_cli("resume", str(out))
     assert result.returncode == 2
     assert f"another descentlab process (pid {os.getpid()}) is writing" in result.stderr
 

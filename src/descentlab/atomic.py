@@ -1,21 +1,42 @@
 """Atomic file writes: a temporary file in the same folder, renamed into place.
 
-A reader sees either the old file or the complete new one, never a half-written file.
+A reader sees either the old file or the complete new one, never a half-written file. A
+process killed while writing leaves its temporary file behind, named
+``.<file name>.<8 random letters or digits>.tmp`` (``.tmp.gif`` and the like when the writer
+needs the real extension): ``is_temporary`` recognises exactly these names, and
+``remove_temporaries`` clears them from a folder its caller holds.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import re
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+_TEMPORARY = re.compile(r"\..+\.[0-9a-z_]{8}\.tmp(\.[0-9A-Za-z]+)?")
+"""The names ``_create_temporary`` gives (8 hex digits; [0-9a-z_] also matches the names of
+``tempfile.mkstemp``, which earlier versions used)."""
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+
+def is_temporary(name: str) -> bool:
+    """Whether ``name`` is a temporary file name this module gives."""
+    return _TEMPORARY.fullmatch(name) is not None
+
+
+def _create_temporary(path: Path, keep_suffix: bool = False) -> tuple[int, Path]:
+    """A new file next to ``path``, opened for writing, with the mode a plain ``open()``
+    gives (0o666 less the umask): its descriptor and path."""
+    suffix = ".tmp" + (path.suffix if keep_suffix else "")
+    while True:
+        temporary = path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}"
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+            return os.open(temporary, flags, 0o666), temporary
+        except FileExistsError:  # 1 in 4 billion: draw another name
+            continue
 
 
 def check_writable(path: Path, option: str, *, replace: bool = True) -> None:
@@ -45,17 +66,30 @@ def check_writable(path: Path, option: str, *, replace: bool = True) -> None:
 def write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Call ``write(f)`` on a temporary file next to ``path``, then rename it to ``path``."""
     path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, temporary = _create_temporary(path)
     try:
-        # mkstemp creates the file 0600; give it the mode a plain open() would have.
-        os.fchmod(fd, 0o666 & ~_current_umask())
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp_name, path)
+        os.replace(temporary, path)
     except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_path_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(temporary)`` with a temporary file's path next to ``path`` (ending in
+    ``path``'s extension, for writers that choose the format by it), then rename it to
+    ``path``."""
+    path = Path(path)
+    fd, temporary = _create_temporary(path, keep_suffix=True)
+    os.close(fd)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
         raise
 
 
@@ -68,3 +102,39 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def remove_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporary files writers killed mid-write left in ``folder`` and its
+    subfolders (one level: a sweep's ``checkpoints/``); return them.
+
+    Only regular files named as ``is_temporary`` says are removed, and symbolic links are not
+    followed. Call it only while no other process can be writing ``folder`` (holding its lock):
+    a live writer's temporary file looks the same.
+    """
+    removed: list[Path] = []
+    folders = [Path(folder)]
+    try:
+        with os.scandir(folder) as entries:
+            folders += [
+                Path(entry.path) for entry in entries if entry.is_dir(follow_symlinks=False)
+            ]
+    except OSError:  # a folder we cannot list: nothing of ours to find (the loop skips it)
+        pass
+    for each in folders:
+        try:
+            with os.scandir(each) as entries:
+                leftovers = [
+                    Path(entry.path)
+                    for entry in entries
+                    if entry.is_file(follow_symlinks=False) and is_temporary(entry.name)
+                ]
+        except OSError:  # a subfolder we cannot list holds none of our files
+            continue
+        for leftover in leftovers:
+            try:
+                leftover.unlink()
+            except OSError:  # gone already, or not ours to remove: it harms nothing
+                continue
+            removed.append(leftover)
+    return removed

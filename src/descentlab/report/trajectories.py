@@ -6,14 +6,13 @@ matplotlib is imported inside the functions (Figure API, Agg, no pyplot state), 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from descentlab.atomic import write_path_atomic
 from descentlab.landscapes import Landscape, Trajectory
 from descentlab.report.plots import DPI, color_for, save_png
 
@@ -241,17 +240,10 @@ def save_animation(
         return [*lines, *heads, title]
 
     animation = FuncAnimation(fig, draw, frames=frames, blit=False, repeat=False)
-    path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".gif", dir=path.parent)
-    os.close(fd)
-    try:
-        animation.save(tmp_name, writer=PillowWriter(fps=fps), dpi=GIF_DPI)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp_name, 0o666 & ~mask)  # mkstemp made it 0600; give it open()'s mode
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    try:  # Pillow picks the format by the extension, which the temporary file keeps
+        write_path_atomic(
+            Path(path),
+            lambda temporary: animation.save(temporary, writer=PillowWriter(fps=fps), dpi=GIF_DPI),
+        )
     finally:
         fig.clear()

@@ -203,11 +203,11 @@ class ExperimentResults:
     def save(self, out_dir: str | os.PathLike[str]) -> Path:
         """Write the run folder ``descentlab <command> --out out_dir`` writes (results.json, the
         cost arrays and parameters, the pictures, report.html) into a new or empty folder."""
-        from descentlab.runs.folder import FolderLock, prepare_out_dir
+        from descentlab.runs.folder import claimed, prepare_out_dir
         from descentlab.runs.training import write_run_folder
 
         folder = prepare_out_dir(Path(out_dir))
-        with FolderLock(folder):
+        with claimed(folder):
             write_run_folder(
                 folder, self.command, self.config, self.dataset, self.outcomes, self.data
             )

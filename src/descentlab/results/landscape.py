@@ -137,11 +137,11 @@ class LandscapeResults:
         """Write the folder ``descentlab landscape --out out_dir`` writes (trajectories.png,
         loss.png, trajectories.gif of ``frames`` frames, then results.json) into a new or empty
         folder."""
-        from descentlab.runs.folder import FolderLock, prepare_out_dir
+        from descentlab.runs.folder import claimed, prepare_out_dir
         from descentlab.runs.landscape import write_landscape_folder
 
         folder = prepare_out_dir(Path(out_dir))
-        with FolderLock(folder):
+        with claimed(folder):
             write_landscape_folder(
                 folder,
                 self.function,

@@ -179,10 +179,10 @@ class SweepResults:
     def save(self, out_dir: str | os.PathLike[str]) -> Path:
         """Write the folder ``descentlab sweep --out out_dir`` writes (sensitivity.png, then
         results.json) into a new or empty folder."""
-        from descentlab.runs.folder import FolderLock, prepare_out_dir
+        from descentlab.runs.folder import claimed, prepare_out_dir
         from descentlab.runs.sweep import write_sweep_folder
 
         folder = prepare_out_dir(Path(out_dir))
-        with FolderLock(folder):
+        with claimed(folder):
             write_sweep_folder(folder, self.outcome, self.dataset)
         return folder

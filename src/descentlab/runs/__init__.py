@@ -1,7 +1,8 @@
 """Run folders: the one writer of every file a command leaves behind.
 
 ``names``      every file name, as a constant
-``folder``     the folder: created and checked, locked, its status; the one results.json writer
+``folder``     the folder: created and checked, locked (temporary files of a killed process
+               removed), its status; the one results.json writer
 ``header``     what every results.json begins with; the dataset block
 ``training``   the body of ``compare`` and ``train`` (histories, pictures, report.html)
 ``sweep``      the body of ``sweep`` (sensitivity.png)
@@ -15,6 +16,8 @@ here.
 from descentlab.runs.folder import (
     FolderLock,
     RunFolder,
+    check_reusable,
+    claimed,
     default_out_dir,
     prepare_out_dir,
     read_results,
@@ -26,6 +29,8 @@ from descentlab.runs.folder import (
 __all__ = [
     "FolderLock",
     "RunFolder",
+    "check_reusable",
+    "claimed",
     "default_out_dir",
     "prepare_out_dir",
     "read_results",

@@ -7,13 +7,17 @@ it, its state in results.json's ``status`` ("running", "interrupted", "finished"
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import fcntl
 import json
 import os
-from collections.abc import Mapping
+import stat
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
-from descentlab.atomic import write_text_atomic
+from descentlab.atomic import remove_temporaries, write_text_atomic
 from descentlab.runs.names import CHECKPOINT_FILE, LOCK_FILE, RESULTS_FILE
 
 
@@ -55,24 +59,39 @@ def write_results(out_dir: Path, document: Mapping[str, object]) -> None:
     write_text_atomic(Path(out_dir) / RESULTS_FILE, to_json(document) + "\n")
 
 
+def check_reusable(out_dir: Path, *, resuming: bool = False) -> None:
+    """Refuse (``ValueError``, one line naming the folder) ``out_dir`` when it holds a run's
+    results.json; ``resuming`` accepts an unfinished run and refuses only a finished one."""
+    out_dir = Path(out_dir)
+    status = read_status(out_dir)
+    if resuming:
+        if status == "finished":
+            raise ValueError(f"{out_dir}: this run already finished; nothing to resume")
+        return
+    if not (out_dir / RESULTS_FILE).exists():
+        return
+    if status in ("running", "interrupted"):
+        raise ValueError(
+            f"--out {str(out_dir)!r} holds an unfinished run (status {status}); continue it "
+            f"with: descentlab resume {out_dir}"
+        )
+    raise ValueError(
+        f"--out {str(out_dir)!r} already holds a run ({RESULTS_FILE}); "
+        "choose a new folder or remove it"
+    )
+
+
 def prepare_out_dir(out_dir: Path, *, resuming: bool = False) -> Path:
     """Create ``out_dir`` and prove it is writable, before any training starts.
 
     Raises ``ValueError`` (one line, naming the folder) when it cannot be created or written,
-    or when it already holds a run's results.json (unless ``resuming`` an unfinished one).
+    or when it already holds a run's results.json (unless ``resuming`` an unfinished one). A
+    run whose results.json says "running" may be alive: ``claimed`` decides under the lock
+    (the folder is in use, or its process was killed and it can be resumed).
     """
     out_dir = Path(out_dir)
-    status = read_status(out_dir)
-    if (out_dir / RESULTS_FILE).exists() and not resuming:
-        if status in ("running", "interrupted"):
-            raise ValueError(
-                f"--out {str(out_dir)!r} holds an unfinished run (status {status}); continue it "
-                f"with: descentlab resume {out_dir}"
-            )
-        raise ValueError(
-            f"--out {str(out_dir)!r} already holds a run ({RESULTS_FILE}); "
-            "choose a new folder or remove it"
-        )
+    if read_status(out_dir) != "running":
+        check_reusable(out_dir, resuming=resuming)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / f".write-test-{os.getpid()}"
@@ -84,54 +103,116 @@ def prepare_out_dir(out_dir: Path, *, resuming: bool = False) -> Path:
     return out_dir
 
 
+@contextmanager
+def claimed(out_dir: Path, *, resuming: bool = False) -> Iterator[Path]:
+    """Hold ``out_dir`` (made by ``prepare_out_dir``) for writing, until the ``with`` ends.
+
+    Takes its ``FolderLock`` (``ValueError`` while another process holds it); then, with no
+    other process able to write the folder, refuses it if it holds a run (``check_reusable``:
+    a run that finished or started in the meantime) and removes the temporary files that a
+    writer killed mid-write left (``atomic.remove_temporaries``).
+    """
+    with FolderLock(out_dir):
+        check_reusable(out_dir, resuming=resuming)
+        remove_temporaries(Path(out_dir))
+        yield Path(out_dir)
+
+
 class FolderLock:
-    """An exclusive claim on a run folder: ``.descentlab.lock`` holding the owner's pid,
-    created with O_EXCL. A lock whose process is gone (killed) is taken over."""
+    """An exclusive claim on a run folder: ``flock`` on ``.descentlab.lock``, held open while
+    the claim lasts; the file holds the owner's pid, for the refusal to name.
+
+    The kernel grants the lock to one open file at a time, so of any number of processes (or
+    threads) taking it together exactly one succeeds, and the others are refused at once with
+    a ``ValueError`` naming the folder and the owner's pid. It drops the lock when its process
+    ends, however it ends (SIGKILL included): a lock is never stale and nothing guesses whether
+    an owner is alive. The file is removed on release; one left by a killed process is simply
+    locked again. Needs ``flock`` (Linux, macOS) on a local file system.
+    """
 
     def __init__(self, out_dir: Path) -> None:
         self.path = Path(out_dir) / LOCK_FILE
+        self._fd: int | None = None
 
     def __enter__(self) -> FolderLock:
-        for _ in range(2):
+        if self._fd is not None:
+            raise RuntimeError(f"{self.path} is already held by this FolderLock")
+        while True:
+            fd = self._open()
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                owner = self._owner()
-                if owner is not None and _alive(owner):
-                    raise ValueError(
-                        f"{self.path.parent}: another descentlab process (pid {owner}) is "
-                        "writing to this folder"
-                    ) from None
-                self.path.unlink(missing_ok=True)  # left by a process that was killed
-                continue
-            with os.fdopen(fd, "w") as f:
-                f.write(str(os.getpid()))
-            return self
-        raise ValueError(f"{self.path.parent}: could not claim the folder")
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                owner = _owner(fd)
+                os.close(fd)
+                holder = "another descentlab process" + ("" if owner is None else f" (pid {owner})")
+                raise ValueError(
+                    f"{self.path.parent}: {holder} is writing to this folder; wait for it to "
+                    "end or stop it"
+                ) from None
+            except OSError as error:
+                os.close(fd)
+                raise ValueError(
+                    f"{self.path.parent}: cannot lock {LOCK_FILE}: {error.strerror or error}"
+                ) from None
+            if _is_linked_at(fd, self.path):
+                break
+            # The owner released it (removing the file) between our open and our lock: the
+            # lock we hold is on a file no one else will open; lock the one at the path now.
+            os.close(fd)
+        with contextlib.suppress(OSError):  # the pid only informs a refusal
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        self.path.unlink(missing_ok=True)
-
-    def _owner(self) -> int | None:
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
         try:
-            return int(self.path.read_text().strip())
-        except (OSError, ValueError):
-            return None
+            if _is_linked_at(fd, self.path):  # remove it while still holding it
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _open(self) -> int:
+        """The lock file, opened (created if need be); a ``ValueError`` if it cannot be or is
+        not a regular file (a symbolic link is never followed)."""
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(self.path, flags, 0o644)
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            raise ValueError(f"{self.path.parent}: cannot open {LOCK_FILE}: {reason}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise ValueError(f"{self.path.parent}: {LOCK_FILE} is not a regular file")
+        return fd
 
 
-def _alive(pid: int) -> bool:
+def _owner(fd: int) -> int | None:
+    """The pid the lock file open at ``fd`` names, or None (not yet written, or garbled)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return int(os.pread(fd, 32, 0).decode().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _is_linked_at(fd: int, path: Path) -> bool:
+    """Whether the file open at ``fd`` is the one ``path`` names now."""
+    try:
+        there = os.stat(path, follow_symlinks=False)
+    except OSError:
         return False
-    except PermissionError:
-        return True
-    return True
+    here = os.fstat(fd)
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 class RunFolder:
     """The folder of a run that can be interrupted and resumed (``train``, ``compare``,
-    ``sweep``): prepared on creation (``ValueError`` if unusable), locked inside ``with``, and
+    ``sweep``): prepared on creation (``ValueError`` if unusable), ``claimed`` inside ``with``
+    (locked, checked again, temporary files of a killed process removed), and
     its status written by ``started`` and ``interrupted``.
 
     ``out`` None means a new ``default_out_dir(command)``; ``resuming`` reopens an unfinished
@@ -155,18 +236,18 @@ class RunFolder:
         self.config = dict(config)
         self.run = dict(run)
         self.resuming = resuming
-        self._lock = FolderLock(self.path)
+        self._held = contextlib.ExitStack()
 
     @property
     def checkpoint(self) -> Path:
         return self.path / CHECKPOINT_FILE
 
     def __enter__(self) -> RunFolder:
-        self._lock.__enter__()
+        self._held.enter_context(claimed(self.path, resuming=self.resuming))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._lock.__exit__(*exc)
+        self._held.close()
 
     def status(self, status: str, **details: object) -> dict[str, object]:
         """The results.json of a run that is not (yet) finished."""

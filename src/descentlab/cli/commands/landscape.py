@@ -99,7 +99,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Every optimizer on one 2-D function, then the pictures and results.json."""
     from descentlab import landscapes, optim
     from descentlab.report.tables import format_landscape_table
-    from descentlab.runs import default_out_dir, prepare_out_dir
+    from descentlab.runs import claimed, default_out_dir, prepare_out_dir
     from descentlab.runs.landscape import write_landscape_folder
     from descentlab.runs.names import (
         LOSS_FILE,
@@ -128,19 +128,20 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     start = function.start if args.start is None else landscapes.check_start(function, args.start)
     steps = args.steps if args.steps is not None else function.steps
     out_dir = prepare_out_dir(args.out if args.out is not None else default_out_dir("landscape"))
-    trajectories = landscapes.run_trajectories(
-        landscape, optimizers, start, steps, tolerance=args.tolerance
-    )
-    results = write_landscape_folder(
-        out_dir,
-        function,
-        landscape,
-        trajectories,
-        start=start,
-        steps=steps,
-        tolerance=args.tolerance,
-        frames=args.frames,
-    )
+    with claimed(out_dir):
+        trajectories = landscapes.run_trajectories(
+            landscape, optimizers, start, steps, tolerance=args.tolerance
+        )
+        results = write_landscape_folder(
+            out_dir,
+            function,
+            landscape,
+            trajectories,
+            start=start,
+            steps=steps,
+            tolerance=args.tolerance,
+            frames=args.frames,
+        )
 
     def summary() -> str:
         noise = (
