@@ -55,9 +55,9 @@ def check_writable(path: Path, option: str, *, replace: bool = True) -> None:
     if not folder.is_dir():
         raise ValueError(f"{shown}: folder {str(folder)!r} does not exist")
     try:
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, probe = _create_temporary(path)
         os.close(fd)
-        os.unlink(probe)
+        probe.unlink()
     except OSError as error:
         reason = error.strerror or type(error).__name__
         raise ValueError(f"{shown}: cannot write in folder {str(folder)!r} ({reason})") from None
