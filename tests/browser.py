@@ -6,6 +6,7 @@ package (never ``playwright install``, which downloads a browser and fails offli
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,13 +14,21 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # chromium refuses to run as root with its sandbox
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
+
+def _tools_module(name: str) -> Any:
+    """``tools/NAME.py``, imported by path (tools/ is not a package)."""
+    path = Path(__file__).resolve().parents[1] / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The chromium and its flags are the ones the benchmark and the screenshots use.
+_chromium = _tools_module("playground_process")
+CHROMIUM: Path = _chromium.CHROMIUM
+CHROMIUM_ARGS: list[str] = _chromium.CHROMIUM_ARGS
 
 requires_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(),

@@ -24,7 +24,7 @@ import urllib.request
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -163,6 +163,19 @@ def run_python_limited(
             "OMP_NUM_THREADS": "1",
         },
     )
+
+
+# --- a real browser ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium, headless, one per test module (``browser.launch_chromium``); modules
+    that use it are marked ``browser.requires_chromium``."""
+    from browser import launch_chromium
+
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 # --- run folders and checkpoints, as another process leaves them ------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from browser import launch_chromium, requires_chromium, watched_page
+from browser import requires_chromium, watched_page
 
 pytestmark = requires_chromium
 
@@ -21,12 +21,6 @@ STATIC = Path(__file__).resolve().parents[1] / "src" / "descentlab" / "web" / "s
 UPLOT = STATIC / "vendor" / "uplot"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TWO_SERIES = '[{name: "gd", colour: "#0072B2"}, {name: "adam", colour: "#D55E00"}]'
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launch_chromium() as chromium:
-        yield chromium
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from browser import launch_chromium, requires_chromium, watched_page
+from browser import requires_chromium, watched_page
 from conftest import FRUIT, free_port, run_cli, start_cli_process, wait_for_page
 
 pytestmark = requires_chromium
@@ -33,12 +33,6 @@ def playground() -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launch_chromium() as chromium:
-        yield chromium
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from browser import launch_chromium, requires_chromium, watched_page
+from browser import requires_chromium, watched_page
 from descentlab import datasets
 from descentlab.experiment import ExperimentConfig, RunOutcome, run_experiment
 from descentlab.report import plots
@@ -38,12 +38,6 @@ def report(tmp_path_factory: pytest.TempPathFactory, outcomes: list[RunOutcome])
     page = render_html(results, {COST_CAPTION: folder / "cost_curves.png"}, charts)
     (folder / "report.html").write_text(page, encoding="utf-8")
     return folder / "report.html"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launch_chromium() as chromium:
-        yield chromium
 
 
 @pytest.fixture
