@@ -98,22 +98,26 @@ def _resume_in_process(out: Path, uninterrupted: list[dict[str, Any]]) -> None:
     assert {name: _file_versions(out)[name] for name in finished} == finished
 
 
-def _wait_for_the_workers_to_go() -> None:
-    deadline = time.monotonic() + 5
-    while not _workers_gone(os.getpid()) and time.monotonic() < deadline:
+def _wait_for_the_workers_to_go(out: Path) -> None:
+    """Orphaned pool workers of a killed sweep (or of a killed resume) save their chunk and end;
+    until they have, they hold the folder's lock, as they should."""
+    deadline = time.monotonic() + 60
+    while not _workers_gone(out) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _workers_gone(os.getpid()), "a killed sweep left worker processes behind"
+    assert _workers_gone(out), "a killed sweep left worker processes behind"
 
 
-def _workers_gone(parent: int) -> bool:
-    """No process is left whose command line is this sweep's (orphaned pool workers)."""
+def _workers_gone(out: Path) -> bool:
+    """No other process is left whose command line names this run folder: the pool workers
+    are forked, so they carry their parent's, ``sweep ... --out OUT`` or ``resume OUT``."""
+    folder = str(out).encode()
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != parent:
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
             try:
                 words = (entry / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"--checkpoint-every" in words and b"sweep" in words:
+            if folder in words:
                 return False
     return True
 
@@ -151,14 +155,14 @@ def test_sigkill_at_any_moment_then_resume_equals_uninterrupted(
             )
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
-        _wait_for_the_workers_to_go()  # orphaned workers save their chunk, then end
+        _wait_for_the_workers_to_go(out)
         assert run_status(out) == "running"
         saved = _run_epochs_saved(out)
         assert 0 < saved < 12 * EPOCHS
         resumed += 1
     assert resumed >= 1, "the sweep finished before the first kill: nothing was resumed"
     _resume_in_process(out, uninterrupted)
-    _wait_for_the_workers_to_go()
+    _wait_for_the_workers_to_go(out)
 
 
 def test_sigkill_before_any_chunk_was_saved_then_resume_starts_over(
@@ -172,7 +176,7 @@ def test_sigkill_before_any_chunk_was_saved_then_resume_starts_over(
     wait_until(plan.exists, "the chunk plan", process)  # training is about to start
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=60)
-    _wait_for_the_workers_to_go()
+    _wait_for_the_workers_to_go(out)
     assert run_status(out) == "running" and _chunks_saved(out / "checkpoints") == {}
     _resume_in_process(out, uninterrupted)  # the stored plan, every chunk from scratch
 
