@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -636,3 +637,63 @@ def test_the_table_shows_an_unmeasurable_oscillation_as_results_json_does(tmp_pa
     assert run["oscillation"] is None
     (row,) = [line for line in stdout.splitlines() if line.startswith("gd ")]
     assert row.split()[4:7] == ["n/a", "no", "decrease"] and "inf" not in row
+
+
+# --- hostile values: labels the font lacks, features near float64's limit ---------------------
+
+
+@pytest.mark.parametrize(
+    "classes",
+    [("苹果", "🍊"), ("$\\frac{$", "a$b$c"), ("line\nbreak", "nul\x00tab\t")],
+    ids=["cjk-and-emoji", "mathtext", "control-characters"],
+)
+def test_class_names_the_font_lacks_draw_without_a_warning(
+    classes: tuple[str, str], tmp_path: Path, outcomes: list[RunOutcome]
+) -> None:
+    path = tmp_path / "confusion.png"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plots.plot_confusion_matrices(path, outcomes[:1], classes)
+    assert [str(w.message) for w in caught] == []
+    assert png_shape(path)[0] > 100
+
+
+def test_plot_text_escapes_only_what_the_font_cannot_draw() -> None:
+    assert plots.plot_text("apple, pomme, Äpfel ± \u03b1") == "apple, pomme, Äpfel ± \u03b1"
+    assert plots.plot_text("苹果🍊") == "\\u82f9\\u679c\\U0001f34a"
+    assert plots.plot_text("$x$\n") == "\\$x\\$\\n"
+
+
+def test_features_near_the_float64_limit_give_a_finite_view_and_a_picture(
+    tmp_path: Path, network: Network, outcomes: list[RunOutcome]
+) -> None:
+    X = np.array([[1e308, -1e308, 5e307, 1.0, 2.0], [0.1, 0.2, -1.7e308, 0.3, 0.4]])
+    data = Dataset("huge", X, np.array([[0.0, 1.0, 0.0, 1.0, 0.0]]), params={})
+    (x0, x1), (y0, y1) = plots.boundary_view(data)
+    assert -plots.VIEW_LIMIT > x0 > -1.01 * plots.VIEW_LIMIT
+    assert plots.VIEW_LIMIT < x1 < 1.01 * plots.VIEW_LIMIT
+    assert np.isfinite(x1 - x0) and np.isfinite(y1 - y0) and (y0, y1)[1] == 0.4 + 0.5
+    path = tmp_path / "boundaries.png"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = plots.decision_boundaries_figure(network, outcomes[:1], data)
+        plots.plot_decision_boundaries(path, network, outcomes[:1], data)
+    assert [str(w.message) for w in caught] == []
+    assert fig.get_suptitle() == (
+        "3 of 5 points lie beyond the view's limit ±4.49e+307 and are not drawn"
+    )
+    assert "10^{307}" in fig.axes[0].get_xlabel()
+    assert png_shape(path)[0] > 100
+
+
+def test_one_value_near_the_limit_still_gives_a_view_of_some_width() -> None:
+    data = Dataset("one", np.array([[1e308, 1e308], [3e15, 3e15]]), np.array([[0.0, 1.0]]), {})
+    (x0, x1), (y0, y1) = plots.boundary_view(data)
+    assert x0 < plots.VIEW_LIMIT < x1 and y0 < 3e15 < y1
+
+
+def test_a_decision_grid_refuses_limits_whose_span_overflows(
+    network: Network, outcomes: list[RunOutcome]
+) -> None:
+    with pytest.raises(ValueError, match=r"a decision grid needs finite limits .* got \(-1e\+308"):
+        plots.decision_grid(network, outcomes[0].result.params, (-1e308, 1e308), (0.0, 1.0))

@@ -8,8 +8,10 @@ Optimizer ``i`` of ``outcomes`` is drawn in ``color_for(i)`` in every picture.
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,8 +54,41 @@ MIN_PANEL_ASPECT, MAX_PANEL_ASPECT = 0.5, 1.25
 """Height / width of a decision-boundary panel's view beyond which the scales are not equal."""
 GRID_STEP = 0.01
 GRID_MAX_POINTS_PER_AXIS = 600
+VIEW_LIMIT = float(np.finfo(np.float64).max) / 4
+"""The largest magnitude of a decision-boundary view's limits (about 4.5e307): a view's span,
+at most twice this plus padding, stays a finite float64."""
+PLOT_UNIT_ABOVE = 1e100
+"""A decision-boundary axis whose limits pass this magnitude is drawn in units of a power of
+ten (matplotlib's arithmetic on coordinates near float64's limit overflows)."""
 COURSE_MOONS_VIEW = ((-1.5, 2.5), (-1.0, 1.5))
 """The course's ``plot_decision_boundary`` view of the moons data: (x limits, y limits)."""
+
+
+def plot_text(text: str) -> str:
+    """``text`` as a picture writes it: each character the plot font (matplotlib's default,
+    DejaVu Sans) has no glyph for, and each control character, as its escape (``\\u82f9``,
+    ``\\U0001f34a``, ``\\n``), and ``$`` as ``\\$`` so that no label is read as mathtext.
+    Without this matplotlib warns "Glyph ... missing" and draws a box. Only the pictures
+    change: results.json, predictions and report.html keep the exact text."""
+    glyphs = _plot_font_characters()
+    pieces = []
+    for character in text:
+        if character == "$":
+            pieces.append("\\$")
+        elif ord(character) in glyphs and character.isprintable():
+            pieces.append(character)
+        else:
+            pieces.append(character.encode("unicode_escape").decode("ascii"))
+    return "".join(pieces)
+
+
+@functools.cache
+def _plot_font_characters() -> frozenset[int]:
+    """The code points the plot font has glyphs for."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(FT2Font(font_manager.findfont(font_manager.FontProperties())).get_charmap())
 
 
 def color_for(index: int) -> str:
@@ -227,14 +262,28 @@ def _finish_rate_axes(ax: Axes, series: Sequence[np.ndarray], unit: str) -> None
 
 def boundary_view(dataset: Dataset) -> tuple[tuple[float, float], tuple[float, float]]:
     """(x limits, y limits) of the decision-boundary panels: the course's view for "moons",
-    otherwise the range of the first two features padded by 0.5 on every side."""
+    otherwise the range of the first two features padded on every side (``axis_view``).
+
+    The one rule of the view, for decision_boundaries.png and the playground's maps alike:
+    its limits stay within +-``VIEW_LIMIT``, so its span, a grid over it and its aspect are
+    finite numbers whatever finite features the data holds (the points beyond it are left
+    out of the picture, which says how many)."""
     if dataset.name == "moons":
         return COURSE_MOONS_VIEW
-    x, y = dataset.X[0], dataset.X[1]
-    return (
-        (float(x.min()) - 0.5, float(x.max()) + 0.5),
-        (float(y.min()) - 0.5, float(y.max()) + 0.5),
-    )
+    return axis_view(dataset.X[0]), axis_view(dataset.X[1])
+
+
+def axis_view(values: np.ndarray) -> tuple[float, float]:
+    """(low, high) of one axis of the view: the values' range, each end first clipped to
+    +-``VIEW_LIMIT`` and then padded outwards by 0.5, or by 2**-40 of its magnitude where 0.5
+    would be lost to rounding (above about 5e11), so that low < high even for one value."""
+    low = min(max(float(np.min(values)), -VIEW_LIMIT), VIEW_LIMIT)
+    high = min(max(float(np.max(values)), -VIEW_LIMIT), VIEW_LIMIT)
+    return low - _view_padding(low), high + _view_padding(high)
+
+
+def _view_padding(end: float) -> float:
+    return max(0.5, abs(end) * 2.0**-40)
 
 
 def decision_grid(
@@ -247,15 +296,31 @@ def decision_grid(
     """``(xx, yy, classes)`` over a grid of spacing ``step`` covering the view (coarser if
     a side would pass ``GRID_MAX_POINTS_PER_AXIS`` points); ``classes`` is 1 where the
     network's probability is > 0.5, as the course predicts (the most probable class with a
-    softmax output). One forward pass over the whole grid."""
+    softmax output). One forward pass over the whole grid; a grid point the network cannot
+    take without overflow (features near float64's limit) gets the class its non-finite
+    output gives, as every prediction does. Raises ``ValueError`` for limits whose span is
+    not a finite float64 (``boundary_view``'s never are)."""
     axes = []
     for low, high in (xlim, ylim):
-        count = min(int(np.ceil((high - low) / step)) + 1, GRID_MAX_POINTS_PER_AXIS)
+        with np.errstate(over="ignore", invalid="ignore"):
+            span = np.float64(high) - np.float64(low)
+        if not (np.isfinite(low) and np.isfinite(high) and np.isfinite(span) and span >= 0):
+            raise ValueError(
+                f"a decision grid needs finite limits low <= high whose span is finite, got "
+                f"({low!r}, {high!r})"
+            )
+        intervals = float(span) / step
+        count = (
+            math.ceil(intervals) + 1
+            if intervals <= GRID_MAX_POINTS_PER_AXIS - 1
+            else GRID_MAX_POINTS_PER_AXIS
+        )
         axes.append(np.linspace(low, high, max(count, 2)))
     xx, yy = np.meshgrid(*axes)
     points = np.vstack([xx.ravel(), yy.ravel()])
-    classes = predict_classes(network, params, points).astype(np.float64).reshape(xx.shape)
-    return xx, yy, classes
+    with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
+        classes = predict_classes(network, params, points)
+    return xx, yy, classes.astype(np.float64).reshape(xx.shape)
 
 
 def decision_boundaries_figure(
@@ -287,14 +352,22 @@ def decision_boundaries_figure(
     if not outcomes:
         return fig
     axes = fig.subplots(1, len(outcomes), sharex=True, sharey=True, squeeze=False)[0]
-    labels = dataset.labels
+    # matplotlib's own arithmetic overflows near float64's limit: such an axis is drawn in
+    # units of a power of ten, named in its label.
+    x_exponent, y_exponent = _plot_exponent(xlim), _plot_exponent(ylim)
+    x_unit, y_unit = 10.0**x_exponent, 10.0**y_exponent
+    inside = (
+        (dataset.X[0] >= xlim[0]) & (dataset.X[0] <= xlim[1])
+        & (dataset.X[1] >= ylim[0]) & (dataset.X[1] <= ylim[1])
+    )  # fmt: skip
+    labels = dataset.labels[inside]
     top = max(dataset.n_classes - 1, 1)
     for index, (ax, outcome) in enumerate(zip(axes, outcomes, strict=True)):
         xx, yy, classes = decision_grid(network, outcome.result.params, xlim, ylim)
-        _fill_classes(ax, xx, yy, classes, dataset.n_classes)
+        _fill_classes(ax, xx / x_unit, yy / y_unit, classes, dataset.n_classes)
         ax.scatter(
-            dataset.X[0],
-            dataset.X[1],
+            dataset.X[0][inside] / x_unit,
+            dataset.X[1][inside] / y_unit,
             c=labels,
             cmap="Spectral",
             vmin=0.0,
@@ -303,19 +376,37 @@ def decision_boundaries_figure(
             edgecolors="black",
             linewidths=0.4,
         )
-        ax.set_xlim(xlim)
-        ax.set_ylim(ylim)
+        ax.set_xlim(xlim[0] / x_unit, xlim[1] / x_unit)
+        ax.set_ylim(ylim[0] / y_unit, ylim[1] / y_unit)
         if equal_scales:
-            ax.set_aspect("equal")
+            ax.set_aspect(y_unit / x_unit)  # 1.0, "equal", unless the units differ
         ax.set_title(
             f"{outcome.optimizer.name}\n"
             f"train accuracy {format_accuracy(outcome.train_correct, outcome.n_examples)}",
             color=color_for(index),
             fontsize=11,
         )
-        ax.set_xlabel("$x_1$")
-    axes[0].set_ylabel("$x_2$")
+        ax.set_xlabel(_axis_label(1, x_exponent))
+    axes[0].set_ylabel(_axis_label(2, y_exponent))
+    outside = int(inside.size - np.count_nonzero(inside))
+    if outside:
+        fig.suptitle(
+            f"{outside} of {inside.size} points lie beyond the view's limit "
+            f"±{VIEW_LIMIT:.3g} and are not drawn",
+            fontsize=9,
+        )
     return fig
+
+
+def _plot_exponent(limits: tuple[float, float]) -> int:
+    """0, or for an axis whose limits pass ``PLOT_UNIT_ABOVE`` the power of ten it is drawn
+    in units of."""
+    largest = max(abs(limits[0]), abs(limits[1]))
+    return 0 if largest <= PLOT_UNIT_ABOVE else math.floor(math.log10(largest))
+
+
+def _axis_label(feature: int, exponent: int) -> str:
+    return f"$x_{feature}$" if exponent == 0 else f"$x_{feature}$ ($\\times 10^{{{exponent}}}$)"
 
 
 def confusion_matrices_figure(outcomes: Sequence[RunOutcome], classes: Sequence[object]) -> Figure:
@@ -334,7 +425,7 @@ def confusion_matrices_figure(outcomes: Sequence[RunOutcome], classes: Sequence[
     if not outcomes:
         return fig
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
-    names = [str(c) for c in classes]
+    names = [plot_text(str(c)) for c in classes]
     for row, outcome in enumerate(outcomes):
         for col, split_name in enumerate(splits):
             ax = axes[row][col]
