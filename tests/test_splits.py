@@ -217,3 +217,74 @@ def test_standardize_keeps_missing_splits_missing() -> None:
     data = labelled([10, 10])
     scaled, _ = standardize(split(data, test_fraction=0.2))
     assert scaled.validation is None and scaled.test is not None
+
+
+# --- standardizing values near float64's limits -------------------------------------------------
+
+
+def file_data(columns: dict[str, list[float]], labels: list[int]) -> Dataset:
+    """A dataset as the loader makes one from a file named data.csv."""
+    X = np.array(list(columns.values()), dtype=np.float64)
+    return Dataset.from_labels(
+        "data.csv", X, np.array(labels), ["no", "yes"], {"path": "data.csv", "target": "y"},
+        feature_names=tuple(columns),
+    )  # fmt: skip
+
+
+def test_features_near_the_float64_limit_standardize_to_finite_values() -> None:
+    huge = [1e308, -1e308, 5e307, -3e307, 1e308, -1e308]
+    tiny = [1e-300, -2e-300, 3e-300, 0.0, 5e-301, -1e-300]
+    data = file_data({"huge": huge, "tiny": tiny, "plain": [1, 2, 3, 4, 5, 6]}, [0, 1] * 3)
+    scaled, scaler = standardize(Splits(data, None, None))
+    assert np.isfinite(scaled.train.X).all()
+    np.testing.assert_allclose(scaled.train.X.mean(axis=1), 0.0, atol=1e-14)
+    np.testing.assert_allclose(scaled.train.X.std(axis=1), 1.0)
+    # the same numbers numpy gives where numpy's own are finite: the values over 1e308, exactly
+    exact = np.array(huge) / 1e300
+    assert scaler.mean[0, 0] == pytest.approx(exact.mean() * 1e300, rel=1e-15)
+    assert scaler.std[0, 0] == pytest.approx(exact.std() * 1e300, rel=1e-15)
+    plain = np.array([[1, 2, 3, 4, 5, 6.0]])
+    assert scaler.mean[2, 0] == plain.mean() and scaler.std[2, 0] == plain.std()
+
+
+def test_a_feature_too_narrow_for_float64_is_refused_by_name_file_and_values() -> None:
+    data = file_data({"ok": [1.0, 2.0, 3.0, 4.0], "crumbs": [0.0, 5e-324] * 2}, [0, 1] * 2)
+    with pytest.raises(ValueError) as error:
+        standardize(Splits(data, None, None))
+    assert str(error.value) == (
+        "cannot standardise feature 'crumbs' of data.csv: its values (from 0.0 to 5e-324) "
+        "have a standard deviation of 0.0, which float64 cannot divide by (the smallest "
+        "allowed is 2.225e-308); rescale it or turn standardisation off"
+    )
+
+
+def test_a_held_out_value_beyond_float64_once_scaled_is_refused_by_name() -> None:
+    train = file_data({"a": [1.0, 2.0, 1.0, 2.0], "b": [0.0, 1.0, 2.0, 3.0]}, [0, 1, 0, 1])
+    test = file_data({"a": [1.0, -1.7e308], "b": [0.0, 1.0]}, [0, 1])
+    with pytest.raises(ValueError) as error:
+        standardize(Splits(train, None, test))
+    assert str(error.value) == (
+        "cannot standardise feature 'a' of data.csv: its value -1.7e+308 in the test split, "
+        "scaled by the training split's mean 1.5 and standard deviation 0.5, is beyond "
+        "float64's range; rescale it or turn standardisation off"
+    )
+
+
+def test_a_constant_feature_near_the_limit_maps_to_zero() -> None:
+    data = file_data({"c": [1e308] * 4, "b": [0.0, 1.0, 2.0, 3.0]}, [0, 1] * 2)
+    scaled, scaler = standardize(Splits(data, None, None))
+    assert scaled.train.X[0].tolist() == [0.0] * 4
+    assert scaler.mean[0, 0] == 1e308 and scaler.std[0, 0] == 1.0
+
+
+def test_features_beyond_float32_are_refused_for_a_float32_run() -> None:
+    from descentlab.splits import check_fits_dtype
+
+    data = file_data({"a": [1.0, 2.0, 3.0, 4e38], "b": [0.0, 1.0, 2.0, 3.0]}, [0, 1] * 2)
+    check_fits_dtype(Splits(data, None, None), "float64")
+    with pytest.raises(ValueError) as error:
+        check_fits_dtype(Splits(data, None, None), "float32")
+    assert str(error.value) == (
+        "feature 'a' of data.csv holds 4e+38 in the train split, beyond float32's range "
+        "(+-3.403e+38); train in float64 or standardise the features"
+    )

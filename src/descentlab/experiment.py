@@ -22,7 +22,7 @@ from descentlab.nn import Network, he_initialization, predict_classes
 from descentlab.optim import Optimizer
 from descentlab.resume import initial_states, resume_stack
 from descentlab.seeds import RunSeeds, run_seeds
-from descentlab.splits import split, standardize
+from descentlab.splits import check_fits_dtype, split, standardize
 from descentlab.train import (
     EpochDetailCallback,
     EpochSnapshot,
@@ -103,12 +103,18 @@ class PreparedData:
 
 def prepare_data(config: ExperimentConfig, dataset: Dataset) -> PreparedData:
     """Split ``dataset`` (stratified, seeded with ``config.seed``) and standardise every split
-    with the mean and deviation of the training split when ``config.standardizes``."""
+    with the mean and deviation of the training split when ``config.standardizes``. Raises a
+    one-line ``ValueError`` before any training for features the run cannot take (see
+    ``splits.standardize`` and ``splits.check_fits_dtype``) and for a schedule that does not
+    fit the run's number of steps."""
     parts = split(dataset, config.validation_fraction, config.test_fraction, seed=config.seed)
     scaling = None
     if config.standardizes(dataset):
         parts, scaler = standardize(parts)
         scaling = scaler.to_dict()
+    check_fits_dtype(parts, config.dtype)
+    # A schedule counted in steps is checked against the run's real length, before training.
+    config.built_optimizers(config.batches_per_epoch(parts.train.n_examples))
     return PreparedData(parts.train, parts.validation, parts.test, scaling)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -107,6 +108,27 @@ def split(
     )
 
 
+SMALLEST_STD = float(np.finfo(np.float64).tiny)
+"""The smallest standard deviation a fitted feature gets (the smallest normal float64, what a
+model file's scaling must hold too); a feature that varies by less cannot be standardised."""
+
+_PRESCALE_OUTSIDE = (2.0**-400, 2.0**400)
+"""A feature whose largest magnitude lies outside this range is summed in units of a power of
+two (exact, so the statistics are the same numbers), so that its squares neither overflow nor
+underflow; inside it the statistics are numpy's mean and std of the values themselves."""
+
+
+def _power_of_two_units(magnitude: np.ndarray) -> np.ndarray:
+    """1.0 where ``magnitude`` lies inside ``_PRESCALE_OUTSIDE`` (or is 0), else the power of
+    two at or below it."""
+    low, high = _PRESCALE_OUTSIDE
+    with np.errstate(divide="ignore"):
+        exponent = np.floor(np.log2(np.where(magnitude > 0, magnitude, 1.0)))
+    return np.where(
+        (magnitude > high) | ((magnitude > 0) & (magnitude < low)), np.exp2(exponent), 1.0
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class Standardizer:
     """Per-feature scaling x' = (x - mean) / std, with statistics learned from one X.
@@ -133,16 +155,42 @@ class Standardizer:
         object.__setattr__(self, "std", std)
 
     @classmethod
-    def fit(cls, X: np.ndarray) -> Standardizer:
-        """The scaling of X (n_features, m): each row's mean and standard deviation."""
+    def fit(cls, X: np.ndarray, feature_names: Sequence[str] = ()) -> Standardizer:
+        """The scaling of X (n_features, m): each row's mean and standard deviation.
+
+        Any finite values can be fitted: a feature near float64's limits (1e308, 1e-300) is
+        summed in units of a power of two, which gives numpy's numbers wherever those are
+        finite. A feature whose values differ but whose standard deviation is below
+        ``SMALLEST_STD`` is refused with a ``ValueError`` naming it (``feature_names[i]``,
+        else "feature i+1") and its values."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] == 0:
             raise ValueError(f"X must have shape (n_features, m) with m >= 1, got {X.shape}")
-        mean = X.mean(axis=1, keepdims=True)
-        std = X.std(axis=1, keepdims=True)
-        constant = (X.max(axis=1) == X.min(axis=1)).reshape(-1, 1)
+        if not np.isfinite(X).all():
+            raise ValueError("X must hold only finite numbers (no NaN or infinity)")
+        low, high = X.min(axis=1, keepdims=True), X.max(axis=1, keepdims=True)
+        units = _power_of_two_units(np.maximum(np.abs(low), np.abs(high)))
+        if (units == 1.0).all():
+            mean = X.mean(axis=1, keepdims=True)
+            std = X.std(axis=1, keepdims=True)
+        else:
+            scaled = X / units
+            with np.errstate(over="ignore", under="ignore"):
+                mean = scaled.mean(axis=1, keepdims=True) * units
+                std = scaled.std(axis=1, keepdims=True) * units
+        constant = low == high
         mean = np.where(constant, X[:, :1], mean)
         std = np.where(constant, 1.0, std)
+        unusable = ~(np.isfinite(std) & (std >= SMALLEST_STD))
+        if unusable.any():
+            index = int(np.flatnonzero(unusable)[0])
+            name = feature_names[index] if feature_names else f"feature {index + 1}"
+            raise ValueError(
+                f"cannot standardise {name}: its values (from {float(low[index, 0])!r} to "
+                f"{float(high[index, 0])!r}) have a standard deviation of "
+                f"{float(std[index, 0])!r}, which float64 cannot divide by (the smallest "
+                f"allowed is {SMALLEST_STD:.4g}); rescale it or turn standardisation off"
+            )
         return cls(mean, std)
 
     @property
@@ -150,13 +198,22 @@ class Standardizer:
         return int(self.mean.shape[0])
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        """(X - mean) / std for X of shape (n_features, m); a new float64 array."""
+        """(X - mean) / std for X of shape (n_features, m); a new float64 array.
+
+        A feature with a standard deviation beyond ``_PRESCALE_OUTSIDE`` is computed in units
+        of a power of two (the same numbers, without overflow on the way); a value whose
+        result is beyond float64's range comes out as +-inf, for the caller to refuse
+        (``standardize`` and the model file's prediction do)."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[0] != self.n_features:
             raise ValueError(
                 f"X must have shape ({self.n_features}, m) to be standardized, got {X.shape}"
             )
-        return (X - self.mean) / self.std
+        units = _power_of_two_units(self.std)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if (units == 1.0).all():
+                return (X - self.mean) / self.std
+            return (X / units - self.mean / units) / (self.std / units)
 
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
         """X * std + mean: standardized features back in the original units."""
@@ -185,7 +242,56 @@ class Standardizer:
 
 
 def standardize(splits: Splits) -> tuple[Splits, Standardizer]:
-    """Every split standardized with the scaling fitted on ``splits.train`` alone."""
-    scaler = Standardizer.fit(splits.train.X)
-    validation, test = (None if part is None else scaler.apply(part) for part in splits[1:])
-    return Splits(scaler.apply(splits.train), validation, test), scaler
+    """Every split standardized with the scaling fitted on ``splits.train`` alone.
+
+    Raises a one-line ``ValueError`` naming the feature, where it comes from (the data file)
+    and the value when a feature cannot be standardised: it varies by less than
+    ``SMALLEST_STD``, or a held-out value lies so far from the training split's mean, in its
+    standard deviations, that the result is beyond float64's range."""
+    train = splits.train
+    names = _feature_descriptions(train)
+    scaler = Standardizer.fit(train.X, names)
+    scaled = []
+    for split_name, part in zip(("train", "validation", "test"), splits, strict=True):
+        if part is None:
+            scaled.append(None)
+            continue
+        X = scaler.transform(part.X)
+        bad = ~np.isfinite(X)
+        if bad.any():
+            feature, example = (int(i[0]) for i in np.nonzero(bad))
+            raise ValueError(
+                f"cannot standardise {names[feature]}: its value "
+                f"{float(part.X[feature, example])!r} in the {split_name} split, scaled by "
+                f"the training split's mean {float(scaler.mean[feature, 0])!r} and standard "
+                f"deviation {float(scaler.std[feature, 0])!r}, is beyond float64's range; "
+                f"rescale it or turn standardisation off"
+            )
+        scaled.append(dataclasses.replace(part, X=X))
+    return Splits(*scaled), scaler
+
+
+def _feature_descriptions(dataset: Dataset) -> tuple[str, ...]:
+    """ "feature 'NAME' of FILE" for every feature of ``dataset``: its column's name in the
+    data file, or the dataset's name when it was not read from a file."""
+    source = dataset.params.get("path", dataset.name)
+    return tuple(f"feature {name!r} of {source}" for name in dataset.feature_names)
+
+
+def check_fits_dtype(splits: Splits, dtype: str) -> None:
+    """Refuse, before any training, features that ``dtype`` (the run's "float32" or
+    "float64") cannot hold: a one-line ``ValueError`` naming the feature, its data file, the
+    split and the value."""
+    largest = float(np.finfo(np.dtype(dtype)).max)
+    for split_name, part in zip(("train", "validation", "test"), splits, strict=True):
+        if part is None:
+            continue
+        beyond = np.abs(part.X) > largest
+        if beyond.any():
+            feature, example = (int(i[0]) for i in np.nonzero(beyond))
+            name = _feature_descriptions(part)[feature]
+            raise ValueError(
+                f"{name} holds {float(part.X[feature, example])!r} in the {split_name} split, "
+                f"beyond {dtype}'s range (+-{largest:.4g}); train in float64 or standardise "
+                f"the features"
+            )
