@@ -85,7 +85,10 @@ BAD_INPUTS = [
     (["--schedule", "linear"], "argument --schedule: invalid choice: 'linear'"),
     (["--schedule", "inverse-time", "--decay-every", "0"], "decay every must be an integer >= 1"),
     (["--schedule", "exponential", "--decay-rate", "2"], "decay rate must be in (0, 1]"),
-    (["--schedule", "cosine", "--warmup", "5"], "warmup must be shorter than the schedule (1)"),
+    (
+        ["--schedule", "cosine", "--warmup", "5"],
+        "warmup must be shorter than the run (1 epoch), got 5",
+    ),
 ]
 
 

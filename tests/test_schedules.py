@@ -124,3 +124,74 @@ def test_course_model_prints_the_published_decay_lines(
             f"learning rate after epoch {epoch}: {rate}",
         ]
     assert capsys.readouterr().out.splitlines() == expected
+
+
+# --- the rules between settings name the values given -------------------------------------------
+
+
+def test_a_minimum_above_the_rate_names_the_rate_given_not_a_nominal_one() -> None:
+    spec = ScheduleSpec(name="cosine", min_learning_rate=10.0)  # no rate known yet: accepted
+    with pytest.raises(ValueError) as error:
+        spec.build(0.001, total=5)
+    assert str(error.value) == (
+        "minimum learning rate must be <= the learning rate (0.001), got 10.0"
+    )
+
+
+def test_a_warmup_longer_than_the_run_names_the_run_in_its_unit() -> None:
+    per_epoch = ScheduleSpec(name="cosine", warmup=5)
+    with pytest.raises(ValueError) as error:
+        per_epoch.for_optimizer(0.1, epochs=2, batches_per_epoch=5)
+    assert str(error.value) == "warmup must be shorter than the run (2 epochs), got 5"
+    per_step = ScheduleSpec(name="cosine", warmup=50, unit="step")
+    per_step.for_optimizer(0.1, epochs=11, batches_per_epoch=5)  # 55 steps: fits
+    with pytest.raises(ValueError) as error:
+        per_step.for_optimizer(0.1, epochs=2, batches_per_epoch=5)
+    assert str(error.value) == (
+        "warmup must be shorter than the run (10 steps: 2 epochs of 5 batches), got 50"
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            ScheduleSpec(decay_rate=0.5),
+            "--decay-rate 0.5 does nothing for the constant schedule: it is a setting of the "
+            "inverse-time, exponential and step schedules",
+        ),
+        (
+            ScheduleSpec(name="cosine", every=3),
+            "--decay-every 3 does nothing for the cosine schedule: it is a setting of the "
+            "inverse-time, exponential and step schedules",
+        ),
+        (
+            ScheduleSpec(name="step", warmup=2),
+            "--warmup 2 does nothing for the step schedule: it is a setting of the cosine schedule",
+        ),
+        (
+            ScheduleSpec(min_learning_rate=0.1),
+            "min_learning_rate 0.1 does nothing for the constant schedule: it is a setting of "
+            "the cosine schedule",
+        ),
+    ],
+)
+def test_a_setting_the_schedule_does_not_use_is_refused_by_name(
+    spec: ScheduleSpec, message: str
+) -> None:
+    assert spec.unused_settings()
+    with pytest.raises(ValueError) as error:
+        schedules.check_settings_used(
+            spec, {"decay_rate": "--decay-rate", "every": "--decay-every", "warmup": "--warmup"}
+        )
+    assert str(error.value) == message
+
+
+def test_settings_a_schedule_uses_are_accepted() -> None:
+    for spec in [
+        ScheduleSpec(),
+        ScheduleSpec(name="cosine", warmup=3, min_learning_rate=0.01),
+        ScheduleSpec(name="exponential", decay_rate=0.5, every=10),
+    ]:
+        assert spec.unused_settings() == ()
+        assert schedules.check_settings_used(spec) is spec

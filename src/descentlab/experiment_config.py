@@ -95,10 +95,16 @@ class ExperimentConfig:
         check_int("seed", self.seed, minimum=0)
         check_int("patience", self.patience, minimum=1)
         if self.early_stopping and not self.validation_fraction:
-            raise ValueError("early stopping needs a validation split (--validation-fraction)")
+            raise ValueError(
+                "early stopping needs a validation split (--validation-fraction > 0), got "
+                f"validation fraction {self.validation_fraction!r}"
+            )
         if self.dtype not in ("float64", "float32"):
             raise ValueError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}")
-        self.built_optimizers(batches_per_epoch=1)  # bad hyperparameters fail here, up front
+        # Bad hyperparameters fail here, up front. A schedule counted in steps learns its length
+        # from the data (``prepare_data`` checks it then): a nominal length here fits its warmup.
+        per_epoch = self.schedule.warmup + 1 if self.schedule.unit == "step" else 1
+        self.built_optimizers(batches_per_epoch=per_epoch)
 
     def learning_rate_for(self, name: str) -> float:
         """The initial learning rate of optimizer ``name``."""

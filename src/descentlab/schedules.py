@@ -73,10 +73,11 @@ def cosine(lr0: float, total: int, *, warmup: int = 0, lr_min: float = 0.0) -> S
     total = check_int("cosine total", total, minimum=1)
     warmup = check_int("warmup", warmup, minimum=0)
     lr_min = check_nonnegative_float("minimum learning rate", lr_min)
-    if warmup >= total:
-        raise ValueError(f"warmup must be shorter than the schedule ({total}), got {warmup}")
+    check_warmup(warmup, total)
     if lr_min > lr0:
-        raise ValueError(f"minimum learning rate must be <= the learning rate {lr0}, got {lr_min}")
+        raise ValueError(
+            f"minimum learning rate must be <= the learning rate ({lr0!r}), got {lr_min!r}"
+        )
     span = total - warmup
 
     def schedule(t: int) -> float:
@@ -86,6 +87,18 @@ def cosine(lr0: float, total: int, *, warmup: int = 0, lr_min: float = 0.0) -> S
         return lr_min + (lr0 - lr_min) * (1 + math.cos(math.pi * progress)) / 2
 
     return schedule
+
+
+def check_warmup(warmup: int, total: int, length: str | None = None) -> None:
+    """A cosine schedule's rule: ``warmup`` units are fewer than its ``total``; the message
+    names both (``length`` says what the total is, "the schedule (10)" by default)."""
+    if warmup >= total:
+        length = f"the schedule ({total})" if length is None else length
+        raise ValueError(f"warmup must be shorter than {length}, got {warmup}")
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}" if n == 1 else f"{n} {unit}es" if unit == "batch" else f"{n} {unit}s"
 
 
 def per_step(epoch_schedule: Schedule, batches_per_epoch: int) -> Schedule:
@@ -127,8 +140,11 @@ class ScheduleSpec:
             )
         if self.unit not in UNITS:
             raise ValueError(f"schedule unit must be one of: {', '.join(UNITS)}, got {self.unit!r}")
-        # Build once with a nominal rate and length so bad settings fail here, up front.
-        self.build(1.0, total=max(self.warmup + 1, self.every, 2))
+        # Build once with a nominal rate and length so bad settings fail here, up front. The
+        # rate is one no minimum is above: the minimum is checked against the real rate, which
+        # ``build`` receives, and the warmup against the real length.
+        lowest = check_nonnegative_float("minimum learning rate", self.min_learning_rate)
+        self.build(max(1.0, lowest), total=max(self.warmup + 1, self.every, 2))
 
     @property
     def is_constant(self) -> bool:
@@ -150,8 +166,28 @@ class ScheduleSpec:
     def for_optimizer(self, lr0: float, *, epochs: int, batches_per_epoch: int) -> Schedule:
         """The rate as a function of the optimizer's step count for a run of ``epochs``."""
         if self.unit == "step":
-            return self.build(lr0, total=epochs * batches_per_epoch)
+            total = epochs * batches_per_epoch
+            if self.name == "cosine":
+                check_warmup(
+                    self.warmup,
+                    total,
+                    f"the run ({_count(total, 'step')}: {_count(epochs, 'epoch')} of "
+                    f"{_count(batches_per_epoch, 'batch')})",
+                )
+            return self.build(lr0, total=total)
+        if self.name == "cosine":
+            check_warmup(self.warmup, epochs, f"the run ({_count(epochs, 'epoch')})")
         return per_step(self.build(lr0, total=epochs), batches_per_epoch)
+
+    def unused_settings(self) -> tuple[str, ...]:
+        """The settings given (other than their defaults) that this schedule does not use:
+        ``decay_rate`` and ``every`` belong to inverse-time, exponential and step, ``warmup``
+        and ``min_learning_rate`` to cosine."""
+        return tuple(
+            setting
+            for setting, users in SETTING_USERS.items()
+            if self.name not in users and getattr(self, setting) != getattr(DEFAULT, setting)
+        )
 
     def to_dict(self) -> dict[str, object]:
         settings: dict[str, object] = {"name": self.name, "unit": self.unit}
@@ -160,3 +196,30 @@ class ScheduleSpec:
         if self.name == "cosine":
             settings.update(warmup=self.warmup, min_learning_rate=self.min_learning_rate)
         return settings
+
+
+DEFAULT = ScheduleSpec()
+"""A constant rate: the schedule settings' defaults."""
+
+SETTING_USERS = {
+    "decay_rate": ("inverse-time", "exponential", "step"),
+    "every": ("inverse-time", "exponential", "step"),
+    "warmup": ("cosine",),
+    "min_learning_rate": ("cosine",),
+}
+"""Each schedule setting and the schedules that use it."""
+
+
+def check_settings_used(spec: ScheduleSpec, spelled: dict[str, str] | None = None) -> ScheduleSpec:
+    """``spec``, or a one-line ``ValueError`` naming a setting it was given that its schedule
+    does not use (``--decay-rate 0.5`` with a constant rate), its value and the schedules
+    that use it; ``spelled`` gives the settings' names as the caller's user knows them."""
+    for setting in spec.unused_settings():
+        users = SETTING_USERS[setting]
+        name = (spelled or {}).get(setting, setting)
+        schedules = users[0] if len(users) == 1 else f"{', '.join(users[:-1])} and {users[-1]}"
+        raise ValueError(
+            f"{name} {getattr(spec, setting)!r} does nothing for the {spec.name} schedule: it "
+            f"is a setting of the {schedules} schedule{'s' if len(users) > 1 else ''}"
+        )
+    return spec

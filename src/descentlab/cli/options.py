@@ -234,10 +234,11 @@ def add_schedule(parser: argparse.ArgumentParser) -> None:
 
 
 def schedule_of(args: argparse.Namespace) -> ScheduleSpec:
-    """The schedule the "learning-rate schedule" group names (checked by ``ScheduleSpec``)."""
-    from descentlab.schedules import ScheduleSpec
+    """The schedule the "learning-rate schedule" group names (checked by ``ScheduleSpec``; an
+    option its schedule does not use is refused by ``check_settings_used``)."""
+    from descentlab.schedules import ScheduleSpec, check_settings_used
 
-    return ScheduleSpec(
+    spec = ScheduleSpec(
         name=args.schedule,
         decay_rate=args.decay_rate,
         every=args.decay_every,
@@ -245,3 +246,5 @@ def schedule_of(args: argparse.Namespace) -> ScheduleSpec:
         warmup=args.warmup,
         min_learning_rate=args.min_learning_rate,
     )
+    spelled = {"decay_rate": "--decay-rate", "every": "--decay-every", "warmup": "--warmup"}
+    return check_settings_used(spec, {**spelled, "min_learning_rate": "--min-learning-rate"})

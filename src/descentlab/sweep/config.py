@@ -84,6 +84,8 @@ class SweepConfig:
         check_int("samples", self.samples, minimum=1)
         check_int("search seed", self.search_seed, minimum=0)
         _ = self.configurations  # expands every value and builds every optimizer, up front
+        # The schedule against every rate; in steps, its length comes with the data.
+        self.check_schedule(None)
 
     @cached_property
     def axes(self) -> dict[str, dict[str, Axis]]:
@@ -141,6 +143,20 @@ class SweepConfig:
             drawn = {key: axes[key].draw(rng) for key in sorted(axes)}  # the option order is moot
             draws.append({key: drawn[key] for key in axes})
         return draws
+
+    def check_schedule(self, n_examples: int | None) -> None:
+        """The schedule built for every configuration's learning rate over a run of
+        ``n_examples`` (a schedule in steps is checked against its length only once they are
+        known): a one-line ``ValueError`` for a minimum above a rate or a warmup too long."""
+        if self.schedule.is_constant:
+            return
+        if n_examples is None:
+            per_epoch = self.schedule.warmup + 1 if self.schedule.unit == "step" else 1
+        else:
+            per_epoch = -(-n_examples // (self.batch_size or n_examples))
+        for configuration in self.configurations:
+            rate = float(configuration.settings["learning_rate"])  # type: ignore[arg-type]
+            self.schedule.for_optimizer(rate, epochs=self.epochs, batches_per_epoch=per_epoch)
 
     @cached_property
     def runs(self) -> list[RunSpec]:

@@ -211,6 +211,7 @@ def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) 
     busy = busy_cores() if args.jobs == "auto" else 0.0
     jobs = resolve_jobs(args.jobs, config, cores or 1, busy)
     dataset = datasets.load(args.dataset)
+    config.check_schedule(dataset.n_examples)  # a schedule in steps, before the folder starts
     folder = RunFolder(
         run_dir if run_dir is not None else args.out,
         "sweep",
