@@ -103,7 +103,7 @@ def _parse_range(text: str, name: str, positive: bool) -> Range:
         raise ValueError(f"{name} range {text!r} must look like {RANGE_FORM}")
     if parts[0] not in SPACINGS:
         raise ValueError(f"{name} range {text!r}: spacing must be 'log' or 'lin', got {parts[0]!r}")
-    if len(parts) == 2 and not (parts[1].isdigit() and int(parts[1]) >= 2):
+    if len(parts) == 2 and not (parts[1].isascii() and parts[1].isdigit() and int(parts[1]) >= 2):
         raise ValueError(
             f"{name} range {text!r}: N (the number of values) must be an integer >= 2, "
             f"got {parts[1]!r}"

@@ -97,7 +97,7 @@ def create_app(limits: Limits | None = None) -> Starlette:
     async def upload(request: Request) -> Response:
         most = limits.max_upload_bytes
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > most:
+        if declared.isascii() and declared.isdigit() and int(declared) > most:
             return field_error("file", f"must be at most {most} bytes, got {declared}", 413)
         chunks: list[bytes] = []
         size = 0
