@@ -32,10 +32,11 @@ def oscillation_index(history: History) -> float:
     minibatch = history.minibatch_costs
     if minibatch.size < 2:
         return 0.0
-    decrease = float(history.epoch_costs[0] - history.epoch_costs[-1])
+    decrease = float(history.epoch_costs[0]) - float(history.epoch_costs[-1])  # inf - inf: nan
     if not decrease > 0:
         return float("inf")
-    return float(np.mean(np.abs(np.diff(minibatch))) / decrease)
+    with np.errstate(invalid="ignore", over="ignore"):  # a diverged run's costs are inf or nan
+        return float(np.mean(np.abs(np.diff(minibatch))) / decrease)
 
 
 def cost_shape(index: float, threshold: float = OSCILLATION_THRESHOLD) -> str:

@@ -176,9 +176,17 @@ def cost_curves_figure(outcomes: Sequence[RunOutcome]) -> Figure:
     healthy = [o for o in outcomes if o.result.diverged_epoch is None]
     top = None
     if diverged and healthy:
-        # Keep the readable runs readable: a diverged run's cost would set the scale.
-        top = max(float(np.nanmax(o.result.history.minibatch_costs)) for o in healthy)
-        ax.set_ylim(0, 1.1 * top)
+        # Keep the readable runs readable: a diverged run's cost would set the scale. Only
+        # finite costs count (a run can start at an infinite cost without being called
+        # diverged), and the top stays a finite float64 with its margin.
+        finite = [
+            costs[np.isfinite(costs)]
+            for costs in (np.asarray(o.result.history.minibatch_costs) for o in healthy)
+        ]
+        highest = max((float(c.max()) for c in finite if c.size), default=None)
+        if highest is not None and highest > 0:
+            top = min(highest, float(np.finfo(np.float64).max) / 1.1)
+            ax.set_ylim(0, 1.1 * top)
     for outcome in diverged:  # an x where the run stopped (on the upper edge when clipped)
         epoch = int(outcome.result.diverged_epoch)  # type: ignore[arg-type]
         cost = outcome.result.history.epoch_costs[epoch]
