@@ -47,13 +47,18 @@ def check_writable(path: Path, option: str, *, replace: bool = True) -> None:
     file created there and removed."""
     path = Path(path)
     shown = f"{option} {str(path)!r}"
-    if path.is_dir():
-        raise ValueError(f"{shown} is a directory; name a file to write")
-    if not replace and (path.exists() or path.is_symlink()):
-        raise ValueError(f"{shown} exists; choose another file or remove it")
     folder = path.parent
-    if not folder.is_dir():
-        raise ValueError(f"{shown}: folder {str(folder)!r} does not exist")
+    try:  # a name too long, a loop of links: the lookups themselves fail
+        if path.is_dir():
+            raise ValueError(f"{shown} is a directory; name a file to write")
+        if not replace and (path.exists() or path.is_symlink()):
+            raise ValueError(f"{shown} exists; choose another file or remove it")
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"{shown}: {str(folder)!r} is not a folder")
+        if not folder.is_dir():
+            raise ValueError(f"{shown}: folder {str(folder)!r} does not exist")
+    except OSError as error:
+        raise ValueError(f"{shown}: {error.strerror or type(error).__name__}") from None
     try:
         fd, probe = _create_temporary(path)
         os.close(fd)

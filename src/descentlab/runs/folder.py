@@ -90,9 +90,9 @@ def prepare_out_dir(out_dir: Path, *, resuming: bool = False) -> Path:
     (the folder is in use, or its process was killed and it can be resumed).
     """
     out_dir = Path(out_dir)
-    if read_status(out_dir) != "running":
-        check_reusable(out_dir, resuming=resuming)
-    try:
+    try:  # the lookups fail too for a name too long
+        if read_status(out_dir) != "running":
+            check_reusable(out_dir, resuming=resuming)
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / f".write-test-{os.getpid()}"
         probe.write_bytes(b"")
