@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -233,3 +235,115 @@ def test_any_output_path_is_written_or_refused_before_work(
     else:
         assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr, stderr
         assert not run_folder.exists(), stderr
+
+
+# --- every output path of every command: written, or refused before work, nothing else touched ---
+
+NAME_MAX = os.pathconf("/tmp", "PC_NAME_MAX")
+
+OUTPUTS = ["train --out", "train --save", "predict --out", "schedule --out"]
+"""Each option that names something a command writes."""
+
+HOSTILE_PLACES = [
+    "directory",
+    "full-directory",
+    "proc",
+    "under-a-file",
+    "missing-parent",
+    "too-long",
+    "existing-file",
+    "named",
+]
+"""Where an output path points: an empty directory, a directory holding a file, into /proc
+(unwritable even for root), under a regular file (a/b with a a file), into a folder that does
+not exist, a name of NAME_MAX + 1 bytes, an existing file, a fresh name drawn by hypothesis
+(newlines, unicode, spaces)."""
+
+any_names = st.text(
+    st.characters(blacklist_categories=["Cs"], blacklist_characters="/\x00"),
+    min_size=1,
+    max_size=10,
+).filter(lambda name: name not in {".", ".."} and len(os.fsencode(name)) < NAME_MAX - 40)
+
+
+def _hostile_path(case: Path, place: str, suffix: str, name: str) -> Path:
+    paths = {
+        "directory": case / "empty",
+        "full-directory": case / "full",
+        "proc": Path(f"/proc/fuzz{suffix}"),
+        "under-a-file": case / "afile" / f"out{suffix}",
+        "missing-parent": case / "missing" / f"out{suffix}",
+        "too-long": case / ("n" * (NAME_MAX + 1 - len(suffix)) + suffix),
+        "existing-file": case / f"existing{suffix}",
+        "named": case / f"{name}{suffix}",
+    }
+    return paths[place]
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        str(path.relative_to(folder)): (path.read_bytes(), path.stat().st_mtime_ns)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(output=st.sampled_from(OUTPUTS), place=st.sampled_from(HOSTILE_PLACES), name=any_names)
+def test_any_output_path_is_written_or_refused_naming_it_and_nothing_else_changes(
+    model_file: Path, output: str, place: str, name: str, tmp_path: Path
+) -> None:
+    """Every command's output at any path: exit 0 with it written, or one line naming the path
+    and exit 2 before any work (no run folder begun); never a traceback or exit 1, never a
+    temporary file left, and no file that was there before changed (but the output itself,
+    which a command may replace)."""
+    case = Path(tempfile.mkdtemp(dir=tmp_path))  # hypothesis reuses tmp_path for every example
+    (case / "empty").mkdir()
+    (case / "full").mkdir()
+    (case / "full" / "keep.txt").write_text("keep me")
+    (case / "afile").write_text("a file, not a folder")
+    command, flag = output.split()
+    suffix = {"--save": ".npz", "--out": ".csv" if command == "predict" else ".png"}[flag]
+    if command == "train" and flag == "--out":
+        suffix = ""
+    out = _hostile_path(case, place, suffix, name)
+    if place == "existing-file":
+        out.write_text("was here")
+    data = case / "points.csv"
+    data.write_text("x1,x2\n0.5,0.25\n1.0,-0.5\n")
+    before = _snapshot(case)
+    run_folder = case / "run"
+    argv = {
+        "train --out": ["train", "--epochs", "1", "--n-samples", "40", "--quiet",
+                        "--out", str(out)],
+        "train --save": ["train", "--epochs", "1", "--n-samples", "40", "--quiet",
+                         "--out", str(run_folder), "--save", str(out)],
+        "predict --out": ["predict", "--model", str(model_file), "--data", str(data),
+                          "--out", str(out)],
+        "schedule --out": ["schedule", "--length", "20", "--out", str(out)],
+    }[output]  # fmt: skip
+    code, stderr = _run(argv)
+    assert code in (0, 2), (argv, stderr)
+    if code == 0:
+        if output == "train --out":
+            assert json.loads((out / "results.json").read_text())["status"] == "finished"
+        else:
+            assert out.is_file() and out.stat().st_size > 0
+    else:
+        lines = stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in stderr, stderr
+        assert repr(str(out)) in lines[0] or str(out) in lines[0], lines[0]
+        assert not run_folder.exists(), stderr
+        if output == "train --out" and place != "too-long" and out.is_dir():
+            assert not (out / "results.json").exists(), stderr
+    after = _snapshot(case)
+    changed = [key for key, value in before.items() if after.get(key) != value]
+    assert changed in ([], [str(out.relative_to(case))] if code == 0 and out.is_file() else []), (
+        changed,
+        stderr,
+    )
+    assert not [path for path in case.rglob("*") if path.name.endswith(".tmp")]
