@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import run_cli
 from descentlab.cli import main
 
 VALUES = [
@@ -347,3 +348,59 @@ def test_any_output_path_is_written_or_refused_naming_it_and_nothing_else_change
         stderr,
     )
     assert not [path for path in case.rglob("*") if path.name.endswith(".tmp")]
+
+
+# --- odd values: float64's limits, other scripts' digits, contradicting schedule options ---------
+
+ODD_VALUES = ["1e308", "-1e308", "5e-324", "1e-320", "²", "5,²", "٣", "\uff11", "1_000", "0x10",
+              " 3", "+2", "-0", "1e400", "cosine", "step", "exponential", "10",
+              "0.001"]  # fmt: skip
+ODD_OPTIONS = ["--learning-rate", "--min-learning-rate", "--warmup", "--decay-rate",
+               "--decay-every", "--schedule", "--schedule-unit", "--layers", "--batch-size",
+               "--seed", "--noise", "--validation-fraction", "--test-fraction", "--patience",
+               "--epochs"]  # fmt: skip
+
+odd_words = st.one_of(
+    st.tuples(st.sampled_from(ODD_OPTIONS), st.sampled_from(ODD_VALUES)).map(list),
+    st.sampled_from(
+        [
+            ["--data", "HUGE", "--target", "label"],
+            ["--no-standardize"],
+            ["--dtype", "float32"],
+            ["--early-stopping"],
+        ]
+    ),
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(parts=st.lists(odd_words, min_size=1, max_size=4))
+def test_odd_values_end_cleanly_before_any_folder_or_finish(
+    parts: list[list[str]], tmp_path: Path
+) -> None:
+    """Values at float64's limits, digits of other scripts and schedule options that
+    contradict each other: exit 0 with a finished run, or one line, exit 2 and no run folder
+    begun (every such value is refused before training)."""
+    case = Path(tempfile.mkdtemp(dir=tmp_path))
+    huge = case / "huge.csv"
+    huge.write_text("a,b,label\n" + "".join(
+        f"{(1e308, -1e308, 2.0, -1.7e308)[i % 4]},{i % 5},{'xy'[i % 2]}\n" for i in range(24)
+    ))  # fmt: skip
+    out = case / "run"
+    words = [str(huge) if word == "HUGE" else word for part in parts for word in part]
+    uses_file = str(huge) in words
+    argv = ["train", *words, "--epochs", "1", "--checkpoint-every", "0", "--quiet",
+            *([] if uses_file else ["--n-samples", "24"]), "--out", str(out)]  # fmt: skip
+    result = run_cli(*argv)  # a RuntimeWarning (numpy's overflow) is an error here
+    code, stderr = result.returncode, result.stderr
+    assert code in (0, 2), (argv, stderr)
+    if code == 0:
+        assert stderr == "", stderr
+        assert json.loads((out / "results.json").read_text())["status"] == "finished"
+    else:
+        assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr, stderr
+        assert not out.exists(), (argv, stderr)

@@ -333,8 +333,9 @@ def backward(
 
 def predict_proba(network: Network, params: np.ndarray, X: np.ndarray) -> np.ndarray:
     """A_L for every column of X: the probability of class 1, shape (..., 1, m) (sigmoid), or
-    of each class, shape (..., C, m) (softmax)."""
-    with np.errstate(over="ignore"):
+    of each class, shape (..., C, m) (softmax). A diverged run's parameters (inf, NaN) give
+    NaN probabilities without a warning; the callers that must not see them check."""
+    with np.errstate(over="ignore", invalid="ignore"):
         return forward(network, params, X).output
 
 
