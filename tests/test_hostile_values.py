@@ -264,3 +264,23 @@ def test_the_moons_view_is_the_courses_whatever_the_data() -> None:
     from descentlab.report.plots import COURSE_MOONS_VIEW, boundary_view
 
     assert boundary_view(datasets.moons()) == COURSE_MOONS_VIEW
+
+
+@pytest.mark.parametrize("text", ["٣", "²", "1_000", "3"])
+def test_the_playground_takes_integers_as_json_numbers_only(text: str) -> None:
+    """The page's JSON numbers are ASCII by the JSON grammar (``json.loads("[٣]")`` fails); a
+    number sent as text is refused by field, naming it, never read as a number."""
+    from descentlab.web.requests import landscape_request
+
+    with pytest.raises(FieldError) as refused:
+        landscape_request({"optimizers": [{"name": "gd"}], "steps": text}, Limits())
+    assert refused.value.field == "steps" and repr(text) in refused.value.message
+    with pytest.raises(FieldError) as refused:
+        race_request({"epochs": text}, Limits())
+    assert refused.value.field == "config.epochs" and repr(text) in refused.value.message
+
+
+@pytest.mark.parametrize("number", ["٣", "²", "1_000", "\uff11"])
+def test_json_numbers_are_ascii_digits_only(number: str) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(f'{{"steps": {number}}}')
