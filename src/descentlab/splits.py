@@ -251,11 +251,8 @@ def standardize(splits: Splits) -> tuple[Splits, Standardizer]:
     train = splits.train
     names = _feature_descriptions(train)
     scaler = Standardizer.fit(train.X, names)
-    scaled = []
-    for split_name, part in zip(("train", "validation", "test"), splits, strict=True):
-        if part is None:
-            scaled.append(None)
-            continue
+
+    def scaled(split_name: str, part: Dataset) -> Dataset:
         X = scaler.transform(part.X)
         bad = ~np.isfinite(X)
         if bad.any():
@@ -267,8 +264,13 @@ def standardize(splits: Splits) -> tuple[Splits, Standardizer]:
                 f"deviation {float(scaler.std[feature, 0])!r}, is beyond float64's range; "
                 f"rescale it or turn standardisation off"
             )
-        scaled.append(dataclasses.replace(part, X=X))
-    return Splits(*scaled), scaler
+        return dataclasses.replace(part, X=X)
+
+    validation, test = (
+        None if part is None else scaled(name, part)
+        for name, part in (("validation", splits.validation), ("test", splits.test))
+    )
+    return Splits(scaled("train", train), validation, test), scaler
 
 
 def _feature_descriptions(dataset: Dataset) -> tuple[str, ...]:

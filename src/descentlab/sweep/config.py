@@ -155,7 +155,7 @@ class SweepConfig:
         else:
             per_epoch = -(-n_examples // (self.batch_size or n_examples))
         for configuration in self.configurations:
-            rate = float(configuration.settings["learning_rate"])  # type: ignore[arg-type]
+            rate = float(configuration.settings["learning_rate"])
             self.schedule.for_optimizer(rate, epochs=self.epochs, batches_per_epoch=per_epoch)
 
     @cached_property
