@@ -111,9 +111,11 @@ def _run_sweep(
 ) -> SweepResults:
     from descentlab.results import SweepResults
     from descentlab.sweep import busy_cores, resolve_jobs, run_sweep
+    from descentlab.sweep.plan import check_sweep
 
     if max_stack is not None:
         max_stack = check_int("max_stack", max_stack, minimum=1)
+    check_sweep(config, dataset.n_features, dataset.n_examples, dataset.n_classes, max_stack)
     if jobs == "auto":
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         processes = resolve_jobs("auto", config, cores or 1, busy_cores())

@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from descentlab import optim
+from descentlab import budget, optim
 from descentlab.cli.arguments import (
     LearningRates,
     decay,
@@ -154,6 +154,11 @@ def run_training(
     data = prepare_data(config, dataset)
     save = getattr(args, "save", None)
     check_save_path(save)
+    budget.check(
+        budget.experiment_estimate(
+            config, dataset.n_features, dataset.n_examples, dataset.n_classes, args.weight_paths
+        )
+    )  # before the folder is claimed: a refused start leaves nothing behind
     resuming = resume_dir is not None
     folder = RunFolder(
         resume_dir if resuming else args.out,

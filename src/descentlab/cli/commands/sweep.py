@@ -205,12 +205,15 @@ def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) 
         run_sweep,
         summarize,
     )
+    from descentlab.sweep.plan import check_sweep
 
     config = config_of(args)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     busy = busy_cores() if args.jobs == "auto" else 0.0
     jobs = resolve_jobs(args.jobs, config, cores or 1, busy)
     dataset = datasets.load(args.dataset)
+    # The memory estimate, before the folder is claimed: a refusal leaves nothing behind.
+    check_sweep(config, dataset.n_features, dataset.n_examples, dataset.n_classes, args.max_stack)
     folder = RunFolder(
         run_dir if run_dir is not None else args.out,
         "sweep",
