@@ -256,7 +256,14 @@ def count_estimate(configurations: int, seeds: int) -> Estimate:
     )
 
 
-def landscape_estimate(optimizers: int, steps: int, frames: int, frame_pixels: int) -> Estimate:
+FRAME_PIXELS = 300 * 340
+"""The largest animation frame: trajectories.gif is 5 inches wide and at most 5.6 high, at
+60 dpi (``report.trajectories.GIF_DPI``)."""
+
+
+def landscape_estimate(
+    optimizers: int, steps: int, frames: int, frame_pixels: int = FRAME_PIXELS
+) -> Estimate:
     """Paths of ``steps`` steps for ``optimizers`` optimizers, and an animation of ``frames``
     frames of ``frame_pixels`` pixels."""
     return Estimate(
