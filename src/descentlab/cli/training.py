@@ -41,7 +41,7 @@ from descentlab.experiment import (
 )
 from descentlab.report.tables import describe_rates, describe_training, format_results_table
 from descentlab.runs import RunFolder
-from descentlab.runs.model import check_save_path, save_model
+from descentlab.runs.model import check_saveable, save_model
 from descentlab.runs.names import COST_CURVES_FILE, REPORT_FILE, RESULTS_FILE
 from descentlab.runs.training import write_run_folder
 from descentlab.train import TrainingInterrupted
@@ -153,12 +153,13 @@ def run_training(
     dataset = load_data(args)
     data = prepare_data(config, dataset)
     save = getattr(args, "save", None)
-    check_save_path(save)
+    # Before the folder is claimed: a refused start leaves nothing behind.
     budget.check(
         budget.experiment_estimate(
             config, dataset.n_features, dataset.n_examples, dataset.n_classes, args.weight_paths
         )
-    )  # before the folder is claimed: a refused start leaves nothing behind
+    )
+    check_saveable(save, config, dataset, data)
     resuming = resume_dir is not None
     folder = RunFolder(
         resume_dir if resuming else args.out,
