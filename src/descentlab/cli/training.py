@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from descentlab import budget, optim
+from descentlab import optim
 from descentlab.cli.arguments import (
     LearningRates,
     decay,
@@ -32,16 +32,18 @@ from descentlab.cli.options import (
     show,
 )
 from descentlab.cli.parser import EXIT_INTERRUPTED
+from descentlab.datasets import Dataset
 from descentlab.experiment import (
     Checkpointing,
     ExperimentConfig,
+    PreparedData,
     RunOutcome,
     prepare_data,
     run_experiment,
 )
 from descentlab.report.tables import describe_rates, describe_training, format_results_table
 from descentlab.runs import RunFolder
-from descentlab.runs.model import check_saveable, save_model
+from descentlab.runs.model import check_save_path, save_model
 from descentlab.runs.names import COST_CURVES_FILE, REPORT_FILE, RESULTS_FILE
 from descentlab.runs.training import write_run_folder
 from descentlab.train import TrainingInterrupted
@@ -153,13 +155,8 @@ def run_training(
     dataset = load_data(args)
     data = prepare_data(config, dataset)
     save = getattr(args, "save", None)
-    # Before the folder is claimed: a refused start leaves nothing behind.
-    budget.check(
-        budget.experiment_estimate(
-            config, dataset.n_features, dataset.n_examples, dataset.n_classes, args.weight_paths
-        )
-    )
-    check_saveable(save, config, dataset, data)
+    check_save_path(save)
+    check_before_claiming(args, config, dataset, data)
     resuming = resume_dir is not None
     folder = RunFolder(
         resume_dir if resuming else args.out,
@@ -218,3 +215,20 @@ def run_training(
 
     show(args, results, summary)
     return 0
+
+
+def check_before_claiming(
+    args: argparse.Namespace, config: ExperimentConfig, dataset: Dataset, data: PreparedData
+) -> None:
+    """What must hold before the run folder is claimed, so that a refusal leaves nothing
+    behind: the memory estimate (``descentlab.budget``) and, with ``--save``, every property
+    the model file will hold (``runs.model.check_saveable``)."""
+    from descentlab import budget
+    from descentlab.runs.model import check_saveable
+
+    budget.check(
+        budget.experiment_estimate(
+            config, dataset.n_features, dataset.n_examples, dataset.n_classes, args.weight_paths
+        )
+    )
+    check_saveable(getattr(args, "save", None), config, dataset, data)
