@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from unittest import mock
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -115,6 +116,20 @@ def test_labels_beyond_int64_are_refused_before_training_with_save(tmp_path: Pat
     # Without --save the same labels train: only the model file needs int64.
     assert run_cli("train", "--epochs", "2", "--data", str(data), "--out", str(out),
                    "--quiet").returncode == 0  # fmt: skip
+
+
+def test_labels_that_are_not_text_are_refused_when_read(tmp_path: Path) -> None:
+    """A lone surrogate is a str to numpy but no file, picture or model can hold it: refused
+    by the reader, before training, rather than failing in the pictures after it."""
+    data = tmp_path / "surrogate.npz"
+    labels = np.array(["a\ud800", "b"] * 3)
+    np.savez(data, X=np.arange(12.0).reshape(6, 2), y=labels)
+    out = tmp_path / "out"
+    result = run_cli("train", "--epochs", "2", "--data", str(data), "--out", str(out))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "y[0]" in result.stderr and "not Unicode text" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
 
 
 def test_save_into_a_directory_is_refused_before_training(tmp_path: Path) -> None:
