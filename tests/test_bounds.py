@@ -48,6 +48,7 @@ SIZE_REFUSALS = [
     (["sweep", "--epochs", "1", "--search", "random", "--samples", str(T)], f"{3 * T} conf"),
     (["sweep", "--epochs", str(10**9)], "epochs 1000000000:"),
     (["sweep", "--epochs", "1", "--layers", "2000,2000", "--max-stack", "1000"], "max stack 1000:"),
+    (["sweep", "--epochs", "1", "--jobs", "1000"], "jobs 1000:"),
     (["landscape", "--steps", str(10**8)], "steps 100000000:"),
     (["landscape", "--frames", str(10**5)], "frames 100000:"),
 ]

@@ -222,13 +222,18 @@ def sweep_estimate(
     stack: int,
     *,
     stack_name: str | None = None,
+    jobs: int = 1,
 ) -> Estimate:
-    """A sweep of ``configurations`` x ``seeds`` runs, trained ``stack`` runs at a time, each
-    run's training taking ``per_run`` (``run_parts``), and each run keeping its parameters and
-    its cost every 100 epochs until the folder is written. ``stack_name`` names the stack when
-    the user chose it (``max stack N``)."""
+    """A sweep of ``configurations`` x ``seeds`` runs, cut into chunks of at most ``stack``
+    runs (and at least ``jobs`` chunks), ``jobs`` of them training at once, each run's
+    training taking ``per_run`` (``run_parts``), and each run keeping its parameters and its
+    cost every 100 epochs until the folder is written. ``stack_name`` names the stack when the
+    user chose it (``max stack N``); every process past the first adds ``WORKER_BYTES``."""
     runs = configurations * seeds
-    training = {name: min(stack, runs) * size for name, size in per_run.items()}
+    chunks = max(-(-runs // stack), min(jobs, runs))
+    processes = min(jobs, chunks)
+    at_once = min(runs, processes * -(-runs // chunks))
+    training = {name: at_once * size for name, size in per_run.items()}
     parts = dict(count_estimate(configurations, seeds).parts)
     if stack_name is not None:
         parts[stack_name] = sum(training.values())
@@ -240,7 +245,13 @@ def sweep_estimate(
     }
     for name, size in kept.items():
         parts[name] = parts.get(name, 0) + size
+    if processes > 1:
+        parts[f"jobs {jobs}"] = (processes - 1) * WORKER_BYTES
     return Estimate("the sweep", parts)
+
+
+WORKER_BYTES = 128 * 2**20
+"""A sweep's worker process: an interpreter with numpy and descentlab imported."""
 
 
 def count_estimate(configurations: int, seeds: int) -> Estimate:

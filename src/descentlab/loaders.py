@@ -577,17 +577,17 @@ def _feature_array(
 def _array_labels(file: Path, y: np.ndarray, name: str) -> list[ClassLabel]:
     """Labels of a numpy array: integers (bool as 0/1, integer-valued floats) or strings."""
     if y.dtype.kind == "U":
-        labels = [str(value) for value in y]
-        for index, label in enumerate(labels):
-            if not label.isascii():
+        texts = [str(value) for value in y]
+        for index, text in enumerate(texts):
+            if not text.isascii():
                 try:
-                    label.encode("utf-8")
+                    text.encode("utf-8")
                 except UnicodeEncodeError:  # a lone surrogate: no text can hold it
                     raise ValueError(
-                        f"{file}: {name}[{index}] is {label!r}, not Unicode text (a lone "
+                        f"{file}: {name}[{index}] is {text!r}, not Unicode text (a lone "
                         "surrogate); class labels must be integers or text"
                     ) from None
-        return labels
+        return list(texts)
     if y.dtype.kind in "biu":
         return [int(value) for value in y]
     if y.dtype.kind == "f":

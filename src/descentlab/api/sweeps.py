@@ -115,12 +115,14 @@ def _run_sweep(
 
     if max_stack is not None:
         max_stack = check_int("max_stack", max_stack, minimum=1)
-    check_sweep(config, dataset.n_features, dataset.n_examples, dataset.n_classes, max_stack)
     if jobs == "auto":
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         processes = resolve_jobs("auto", config, cores or 1, busy_cores())
     else:
         processes = resolve_jobs(jobs, config, 1)
+    check_sweep(
+        config, dataset.n_features, dataset.n_examples, dataset.n_classes, max_stack, processes
+    )
     with (
         threads.blas_threads(blas_threads),
         progress_bar(progress, len(config.runs) * config.epochs, " run-epochs", "sweep") as update,

@@ -84,10 +84,11 @@ def check_sweep(
     n_examples: int,
     n_classes: int = 2,
     max_stack: int | None = None,
+    jobs: int = 1,
 ) -> int:
     """The sweep's chunk size (``max_stack``, or ``default_max_stack`` within
-    ``MEMORY_BUDGET`` and what the memory limit leaves), once ``budget.sweep_estimate`` of the
-    whole sweep fits in ``budget.memory_limit()``; a one-line ``ValueError`` otherwise."""
+    ``MEMORY_BUDGET``), once ``budget.sweep_estimate`` of the whole sweep, trained in ``jobs``
+    processes, fits in ``budget.memory_limit()``; a one-line ``ValueError`` otherwise."""
     per_run = run_parts_of(config, n_features, n_examples, n_classes)
     stack = default_max_stack(sum(per_run.values())) if max_stack is None else max_stack
     budget.check(
@@ -99,6 +100,7 @@ def check_sweep(
             len(config.seeds),
             stack,
             stack_name=None if max_stack is None else f"max stack {max_stack}",
+            jobs=jobs,
         )
     )
     return stack

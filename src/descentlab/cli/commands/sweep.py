@@ -213,7 +213,9 @@ def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) 
     jobs = resolve_jobs(args.jobs, config, cores or 1, busy)
     dataset = datasets.load(args.dataset)
     # The memory estimate, before the folder is claimed: a refusal leaves nothing behind.
-    check_sweep(config, dataset.n_features, dataset.n_examples, dataset.n_classes, args.max_stack)
+    check_sweep(
+        config, dataset.n_features, dataset.n_examples, dataset.n_classes, args.max_stack, jobs
+    )
     folder = RunFolder(
         run_dir if run_dir is not None else args.out,
         "sweep",
