@@ -93,6 +93,33 @@ def test_a_schedule_plot_too_long_is_refused_and_its_table_is_not(tmp_path: Path
     assert printed.stdout.splitlines()[-1].split()[0] == str(10**15 - 1)
 
 
+def test_predicting_more_rows_than_fit_is_refused_before_the_forward_pass(
+    tmp_path: Path,
+) -> None:
+    from descentlab import model_file
+    from descentlab.nn import Network
+
+    network = Network((2, 4000, 1))  # small on disk, wide in activations
+    model = tmp_path / "wide.npz"
+    model_file.save(model, model_file.Model(network, np.zeros(network.n_params)))
+    data = tmp_path / "rows.csv"
+    data.write_text("x1,x2\n" + "0.5,0.25\n" * 20000)
+    out = tmp_path / "predictions.csv"
+    result = run_python_limited(
+        ["-m", "descentlab", "predict", "--model", str(model), "--data", str(data),
+         "--out", str(out)],
+        MEMORY_LIMIT,
+    )  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "20000 rows: the prediction would need about" in result.stderr
+    assert not out.exists()
+    few = tmp_path / "few.csv"
+    few.write_text("x1,x2\n" + "0.5,0.25\n" * 10)
+    assert run_cli("predict", "--model", str(model), "--data", str(few), "--out",
+                   str(tmp_path / "few-predictions.csv")).returncode == 0  # fmt: skip
+
+
 def test_a_run_that_fits_starts_under_the_same_limit(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run_python_limited(

@@ -292,6 +292,18 @@ def schedule_estimate(length: int) -> Estimate:
     return Estimate("the schedule's plot", {f"length {length}": length * BYTES_PER_SCHEDULE_UNIT})
 
 
+PREDICTION_ROW_BYTES = 256
+"""What one predicted row holds besides the network's activations: its label, its
+probabilities as Python floats and its line of predictions.csv."""
+
+
+def prediction_estimate(layer_sizes: Sequence[int], rows: int) -> Estimate:
+    """A model of ``layer_sizes`` predicting ``rows`` rows: the scaled features and, for every
+    layer, its pre-activations, activations and one temporary, per row."""
+    per_row = FLOAT_BYTES * (2 * layer_sizes[0] + 3 * sum(layer_sizes[1:])) + PREDICTION_ROW_BYTES
+    return Estimate("the prediction", {f"{rows} rows": rows * per_row})
+
+
 def dataset_estimate(n_samples: int, n_features: int, copies: int) -> Estimate:
     """A synthetic dataset of ``n_samples`` examples of ``n_features`` features, generated
     through ``copies`` float arrays of that size at once."""
