@@ -30,15 +30,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 from descentlab.memory import available_memory
-
-if TYPE_CHECKING:
-    from descentlab.experiment_config import ExperimentConfig
-    from descentlab.optim import Optimizer
 
 MEMORY_UNKNOWN = 4 * 2**30
 """The limit when the available memory cannot be read (4 GiB)."""
@@ -192,8 +188,32 @@ def training_estimate(
     return Estimate("the training", parts)
 
 
+class _Optimizer(Protocol):
+    def init(self, params: np.ndarray) -> Any: ...
+
+
+class _Network(Protocol):
+    @property
+    def layer_sizes(self) -> tuple[int, ...]: ...
+
+
+class _Experiment(Protocol):
+    """What the estimate reads of an ``ExperimentConfig`` (not imported: the configuration
+    depends on the datasets, which depend on this module)."""
+
+    @property
+    def batch_size(self) -> int | None: ...
+
+    @property
+    def epochs(self) -> int: ...
+
+    def network(self, n_features: int, n_classes: int = 2) -> _Network: ...
+
+    def built_optimizers(self, batches_per_epoch: int) -> Sequence[_Optimizer]: ...
+
+
 def experiment_estimate(
-    config: ExperimentConfig, n_features: int, n_examples: int, n_classes: int, path_every: int
+    config: _Experiment, n_features: int, n_examples: int, n_classes: int, path_every: int
 ) -> Estimate:
     """``training_estimate`` of ``compare`` / ``train``: every optimizer of ``config`` one
     run of the stack, on ``n_examples`` examples."""
@@ -204,7 +224,7 @@ def experiment_estimate(
     )
 
 
-def state_arrays(optimizer: Optimizer) -> int:
+def state_arrays(optimizer: _Optimizer) -> int:
     """How many parameter-sized arrays ``optimizer``'s state holds, measured on a probe of a
     few parameters (so a huge network allocates nothing here)."""
     probe = 4
