@@ -219,6 +219,19 @@ def test_the_python_api_takes_the_same_checks() -> None:
         dl.train(n_samples=10**14, epochs=1)
 
 
+def test_the_estimator_takes_the_same_checks_before_allocating_weights() -> None:
+    from descentlab.sklearn import DescentClassifier
+
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    y = np.array([0, 1, 1, 0])
+    with pytest.raises(ValueError, match=f"^epochs {T}: the training"):
+        DescentClassifier(epochs=T).fit(X, y)
+    wide = DescentClassifier(hidden_layer_sizes=(100000, 100000))
+    with pytest.raises(ValueError, match=r"^layers 100000,100000: the training"):
+        wide.partial_fit(X, y, classes=[0, 1])
+    assert not hasattr(wide, "params_")  # refused before the weights were allocated
+
+
 def test_a_landscape_path_reports_every_step_it_takes() -> None:
     from descentlab import landscapes, optim
 
