@@ -94,6 +94,20 @@ def _shuffled_with_noise(
     return _from_rows(name, X, y, n_classes, params)
 
 
+GENERATION_COPIES = 12
+"""Float arrays of the dataset's size a generator holds at once (points, noise, shuffled
+copies, labels, the transposed X and the one-hot Y): what ``check_n_samples`` estimates."""
+
+
+def check_n_samples(n_samples: int, n_features: int = 2) -> int:
+    """``n_samples``, once the memory generating that many examples takes fits
+    (``descentlab.budget``): ``--n-samples 10**11`` is refused before an array is allocated."""
+    from descentlab import budget
+
+    budget.check(budget.dataset_estimate(n_samples, n_features + 1, GENERATION_COPIES))
+    return n_samples
+
+
 def make_moons(
     n_samples: int = 300, noise: float = 0.2, seed: int = COURSE_MOONS_SEED
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -105,7 +119,7 @@ def make_moons(
     standard deviation ``noise`` drawn from the same stream. Returns ``(X, y)`` with
     X of shape (n_samples, 2) and integer labels y of shape (n_samples,), as scikit-learn does.
     """
-    n_samples = check_int("n_samples", n_samples, minimum=2)
+    n_samples = check_n_samples(check_int("n_samples", n_samples, minimum=2))
     noise = check_nonnegative_float("noise", noise)
     rng = np.random.RandomState(_check_seed(seed))
     n_out = n_samples // 2
@@ -148,7 +162,7 @@ def circles(
     shuffled by the RandomState, then normal noise of standard deviation ``noise`` added to
     both coordinates from the same stream.
     """
-    n_samples = check_int("n_samples", n_samples, minimum=2)
+    n_samples = check_n_samples(check_int("n_samples", n_samples, minimum=2))
     noise = check_nonnegative_float("noise", noise)
     factor = check_positive_float("factor", factor)
     if factor >= 1:
@@ -191,7 +205,7 @@ def blobs(
     coordinates per class, any dimension) nothing is drawn for the centers, and ``n_classes``,
     if given, must equal their number.
     """
-    n_samples = check_int("n_samples", n_samples, minimum=1)
+    n_samples = check_n_samples(check_int("n_samples", n_samples, minimum=1))
     noise = check_nonnegative_float("noise", noise)
     rng = np.random.RandomState(_check_seed(seed))
     if centers is None:
@@ -243,7 +257,7 @@ def spirals(
     shuffled by ``RandomState(seed)``, then normal noise of standard deviation ``noise`` is
     added to both coordinates from the same stream.
     """
-    n_samples = check_int("n_samples", n_samples, minimum=2)
+    n_samples = check_n_samples(check_int("n_samples", n_samples, minimum=2))
     noise = check_nonnegative_float("noise", noise)
     turns = check_positive_float("turns", turns)
     rng = np.random.RandomState(_check_seed(seed))
@@ -279,7 +293,7 @@ def xor(n_samples: int = 300, noise: float = 0.4, seed: int = 0) -> Dataset:
     added to both coordinates from the same stream; a point keeps its cluster's label even
     if the noise carries it into another quadrant.
     """
-    n_samples = check_int("n_samples", n_samples, minimum=4)
+    n_samples = check_n_samples(check_int("n_samples", n_samples, minimum=4))
     noise = check_nonnegative_float("noise", noise)
     rng = np.random.RandomState(_check_seed(seed))
     counts = [n_samples // 4 + (i < n_samples % 4) for i in range(4)]
@@ -311,6 +325,7 @@ def gaussian_quantiles(
     noise = check_nonnegative_float("noise", noise)
     n_classes = check_int("n_classes", n_classes, minimum=2)
     n_features = check_int("n_features", n_features, minimum=1)
+    check_n_samples(n_samples, n_features)
     if n_samples < n_classes:
         raise ValueError(f"n_samples must be >= n_classes ({n_classes}), got {n_samples}")
     rng = np.random.RandomState(_check_seed(seed))

@@ -365,8 +365,10 @@ def run_trajectory(
     steps: int,
     *,
     tolerance: float = TOLERANCE,
+    progress: Callable[[int], None] | None = None,
 ) -> Trajectory:
-    """Move ``start`` with ``optimizer`` for ``steps`` updates on ``landscape``.
+    """Move ``start`` with ``optimizer`` for ``steps`` updates on ``landscape``; ``progress``
+    receives the number of steps taken, every ``PROGRESS_EVERY`` steps and at the end.
 
     Each step is what a network's training step is: g = grad(x); (u, state) =
     update(g, state, x); x = apply_updates(x, u). A noisy landscape starts its noise over
@@ -391,6 +393,10 @@ def run_trajectory(
                 status, diverged_step = "diverged", step
                 break
             points.append(point)
+            if progress is not None and step % PROGRESS_EVERY == 0:
+                progress(PROGRESS_EVERY)
+        if progress is not None:
+            progress(steps - (len(points) - 1) // PROGRESS_EVERY * PROGRESS_EVERY)
         path = np.stack(points)
         values = landscape.f(path)
         distances = landscape.distance_to_minimum(path)
@@ -414,13 +420,19 @@ def run_trajectories(
     steps: int,
     *,
     tolerance: float = TOLERANCE,
+    progress: Callable[[int], None] | None = None,
 ) -> list[Trajectory]:
     """Every optimizer from the same start for the same number of steps (and, on a noisy
-    landscape, the same noise)."""
+    landscape, the same noise); ``progress`` receives steps as they are taken (a diverged
+    path counts its remaining steps when it stops)."""
     return [
-        run_trajectory(landscape, optimizer, start, steps, tolerance=tolerance)
+        run_trajectory(landscape, optimizer, start, steps, tolerance=tolerance, progress=progress)
         for optimizer in optimizers
     ]
+
+
+PROGRESS_EVERY = 1000
+"""``run_trajectory`` reports its progress every 1000 steps."""
 
 
 def subsample(path: np.ndarray, max_points: int = 200) -> tuple[list[int], np.ndarray]:

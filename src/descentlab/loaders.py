@@ -577,7 +577,17 @@ def _feature_array(
 def _array_labels(file: Path, y: np.ndarray, name: str) -> list[ClassLabel]:
     """Labels of a numpy array: integers (bool as 0/1, integer-valued floats) or strings."""
     if y.dtype.kind == "U":
-        return [str(value) for value in y]
+        texts = [str(value) for value in y]
+        for index, text in enumerate(texts):
+            if not text.isascii():
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:  # a lone surrogate: no text can hold it
+                    raise ValueError(
+                        f"{file}: {name}[{index}] is {text!r}, not Unicode text (a lone "
+                        "surrogate); class labels must be integers or text"
+                    ) from None
+        return list(texts)
     if y.dtype.kind in "biu":
         return [int(value) for value in y]
     if y.dtype.kind == "f":

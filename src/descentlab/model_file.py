@@ -632,7 +632,10 @@ def _checked_classes(classes: object, network: Network) -> tuple[ClassLabel, ...
         elif isinstance(label, numbers.Integral):
             value = int(label)
             if not _INT64.min <= value <= _INT64.max:
-                raise ValueError("classes must be integers in the int64 range")
+                raise ValueError(
+                    f"classes must be integers in the int64 range [{_INT64.min}, {_INT64.max}], "
+                    f"got {value}"
+                )
             labels.append(value)
         else:
             raise ValueError(f"classes must be strings or integers, got {label!r:.40}")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from descentlab import budget
 from descentlab.atomic import write_text_atomic
 from descentlab.loaders import read_features
 from descentlab.model_file import Model
@@ -57,6 +58,7 @@ def predict_file(model: Model, path: Path, target: str | None = None) -> Predict
     """``model``'s predictions for every row of the file ``path``, read by the reader
     training uses (``loaders.read_features``)."""
     rows, true_labels = read_features(path, model.feature_names, target)
+    budget.check(budget.prediction_estimate(model.network.layer_sizes, len(rows)))
     return Predictions(
         tuple(str(c) for c in model.classes),
         model.predict(rows),

@@ -33,7 +33,7 @@ from sklearn.utils.validation import (  # type: ignore[import-untyped]
     validate_data,
 )
 
-from descentlab import nn, optim
+from descentlab import budget, nn, optim
 from descentlab.optim import Optimizer, OptState
 from descentlab.seeds import RunSeeds, run_seeds
 from descentlab.train import train
@@ -265,6 +265,7 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         check_classification_targets(y)
         weights = _checked_sample_weight(sample_weight, X)
         classes = np.unique(y)
+        self._check_memory(X, classes, settings, settings.epochs)
         if continuing:
             self._check_can_continue(settings.hidden, classes)
         else:
@@ -322,6 +323,7 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         else:
             classes = self.classes_
         index = _class_indices(y, classes)
+        self._check_memory(X, classes, settings, 1)
         if first_call:
             self._initialise(settings.hidden, classes)
         else:
@@ -423,6 +425,23 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         check_bool("warm_start", self.warm_start)
         _check_random_state(self.random_state)
         return _Settings(hidden, optimizer, epochs, tol, stop_after)
+
+    def _check_memory(
+        self, X: np.ndarray, classes: np.ndarray, settings: _Settings, epochs: int
+    ) -> None:
+        """Refuse, before any weight is allocated, a fit whose memory estimate exceeds what
+        this process may allocate (``descentlab.budget``, as ``train`` does)."""
+        n_outputs = 1 if len(classes) <= 2 else len(classes)
+        batch = AUTO_BATCH_ROWS if isinstance(self.batch_size, str) else self.batch_size
+        budget.check(
+            budget.training_estimate(
+                (X.shape[1], *settings.hidden, n_outputs),
+                X.shape[0],
+                batch,
+                epochs,
+                [budget.state_arrays(settings.optimizer)],
+            )
+        )
 
     def _initialise(self, hidden: tuple[int, ...], classes: np.ndarray) -> None:
         """Fresh weights and an empty history for ``classes`` (at least two)."""

@@ -186,8 +186,11 @@ def learning_rate_text(learning_rate: GridValues | Mapping[str | None, GridValue
     )
 
 
-def seeds_of(seeds: object) -> tuple[int, ...]:
-    """A count N (seeds 0..N-1) or the seeds (the config checks them)."""
+def seeds_of(seeds: object) -> Sequence[int]:
+    """A count N (seeds 0..N-1, a ``range`` the config counts before building it) or the
+    seeds (the config checks them)."""
+    if isinstance(seeds, range):
+        return seeds
     if isinstance(seeds, Iterable) and not isinstance(seeds, str):
         return tuple(seeds)
-    return tuple(range(check_int("seeds", seeds, minimum=1)))
+    return range(check_int("seeds", seeds, minimum=1))

@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from descentlab import threads
+from descentlab import budget, threads
 from descentlab.api.arguments import (
     SCHEDULE,
     Hyperparameters,
@@ -194,6 +194,11 @@ def _run_experiment(
     from descentlab.results import ExperimentResults
 
     path_every = check_int("weight_paths", weight_paths, minimum=0)
+    budget.check(
+        budget.experiment_estimate(
+            config, dataset.n_features, dataset.n_examples, dataset.n_classes, path_every
+        )
+    )
     data = prepare_data(config, dataset)
     with (
         threads.blas_threads(blas_threads),

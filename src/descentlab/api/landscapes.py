@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from descentlab import landscapes, optim
+from descentlab import budget, landscapes, optim
 from descentlab.api.arguments import (
     Hyperparameters,
     name_of,
@@ -59,6 +59,7 @@ def landscape(
     steps = surface.steps if steps is None else check_int("steps", steps, minimum=1)
     tolerance = check_positive_float("tolerance", tolerance)
     frames = check_int("frames", frames, minimum=1)
+    budget.check(budget.landscape_estimate(len(built), steps, frames))
     trajectories = landscapes.run_trajectories(moved, built, point, steps, tolerance=tolerance)
     return LandscapeResults(
         function=surface,

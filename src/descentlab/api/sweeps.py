@@ -111,6 +111,7 @@ def _run_sweep(
 ) -> SweepResults:
     from descentlab.results import SweepResults
     from descentlab.sweep import busy_cores, resolve_jobs, run_sweep
+    from descentlab.sweep.plan import check_sweep
 
     if max_stack is not None:
         max_stack = check_int("max_stack", max_stack, minimum=1)
@@ -119,6 +120,9 @@ def _run_sweep(
         processes = resolve_jobs("auto", config, cores or 1, busy_cores())
     else:
         processes = resolve_jobs(jobs, config, 1)
+    check_sweep(
+        config, dataset.n_features, dataset.n_examples, dataset.n_classes, max_stack, processes
+    )
     with (
         threads.blas_threads(blas_threads),
         progress_bar(progress, len(config.runs) * config.epochs, " run-epochs", "sweep") as update,

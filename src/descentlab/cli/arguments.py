@@ -254,17 +254,20 @@ def parse_hyperparameter_grid(text: str) -> tuple[str, str]:
     return target.strip(), parse_grid_values(name)(values)
 
 
-def parse_seed_count(text: str) -> tuple[int, ...]:
-    """``--seeds N``: seeds 0..N-1 (seed 0 is the course's protocol)."""
-    return tuple(range(integer("seeds", text, minimum=1)))
+def parse_seed_count(text: str) -> range:
+    """``--seeds N``: seeds 0..N-1 (seed 0 is the course's protocol), as a ``range`` the
+    sweep counts before it builds it (``descentlab.budget``)."""
+    return range(integer("seeds", text, minimum=1))
 
 
 def parse_seed_list(text: str) -> tuple[int, ...]:
     """``--seed-list 0,5,9``: distinct seeds >= 0."""
     seeds = tuple(integer("seed", part.strip(), minimum=0) for part in text.split(","))
+    seen: set[int] = set()
     for seed in seeds:
-        if seeds.count(seed) > 1:
+        if seed in seen:
             raise ValueError(f"seed {seed} is listed twice in {text!r}")
+        seen.add(seed)
     return seeds
 
 

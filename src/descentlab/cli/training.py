@@ -32,9 +32,11 @@ from descentlab.cli.options import (
     show,
 )
 from descentlab.cli.parser import EXIT_INTERRUPTED
+from descentlab.datasets import Dataset
 from descentlab.experiment import (
     Checkpointing,
     ExperimentConfig,
+    PreparedData,
     RunOutcome,
     prepare_data,
     run_experiment,
@@ -154,6 +156,7 @@ def run_training(
     data = prepare_data(config, dataset)
     save = getattr(args, "save", None)
     check_save_path(save)
+    check_before_claiming(args, config, dataset, data)
     resuming = resume_dir is not None
     folder = RunFolder(
         resume_dir if resuming else args.out,
@@ -212,3 +215,20 @@ def run_training(
 
     show(args, results, summary)
     return 0
+
+
+def check_before_claiming(
+    args: argparse.Namespace, config: ExperimentConfig, dataset: Dataset, data: PreparedData
+) -> None:
+    """What must hold before the run folder is claimed, so that a refusal leaves nothing
+    behind: the memory estimate (``descentlab.budget``) and, with ``--save``, every property
+    the model file will hold (``runs.model.check_saveable``)."""
+    from descentlab import budget
+    from descentlab.runs.model import check_saveable
+
+    budget.check(
+        budget.experiment_estimate(
+            config, dataset.n_features, dataset.n_examples, dataset.n_classes, args.weight_paths
+        )
+    )
+    check_saveable(getattr(args, "save", None), config, dataset, data)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from descentlab import __version__
 from descentlab.atomic import check_writable
 from descentlab.datasets import Dataset
@@ -20,6 +22,31 @@ def check_save_path(path: Path | None) -> None:
     if path.suffix != ".npz":
         raise ValueError(f"--save must name a .npz file, got {str(path)!r}")
     check_writable(path, "--save")
+
+
+def check_saveable(
+    path: Path | None, config: ExperimentConfig, dataset: Dataset, data: PreparedData
+) -> None:
+    """Refuse, before training, a model ``--save`` could not write: its path
+    (``check_save_path``) and every property the model file holds (classes, such as labels
+    outside int64, feature names, scaling), checked by the model file's own ``Model`` on the
+    untrained network, so the rule is the writer's."""
+    if path is None:
+        return
+    check_save_path(path)
+    network = config.network(dataset.n_features, dataset.n_classes)
+    try:
+        Model(
+            network,
+            np.zeros(network.n_params),
+            tuple(dataset.classes),
+            tuple(dataset.feature_names),
+            data.scaling,
+        )
+    except ValueError as error:
+        raise ValueError(
+            f"--save {str(path)!r}: a model file cannot hold this model: {error}"
+        ) from None
 
 
 def model_of(

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import math
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
 
-from descentlab import optim
+from descentlab import budget, optim
 from descentlab.nn import Network
 from descentlab.schedules import ScheduleSpec
 from descentlab.sweep.grid import Axis, Value, parse_learning_rates, parse_values
@@ -55,7 +56,8 @@ class SweepConfig:
     optimizers: tuple[str, ...] = ("gd", "momentum", "adam")
     learning_rate: str = "1e-4..1e-1:log:13"
     hyperparameters: Mapping[str, str] = field(default_factory=dict)
-    seeds: tuple[int, ...] = (0, 1, 2)
+    seeds: Sequence[int] = (0, 1, 2)
+    """The seeds, kept as a tuple; a ``range`` is counted before it is built."""
     epochs: int = 10000
     batch_size: int | None = 64
     hidden_layers: tuple[int, ...] = (5, 2)
@@ -71,9 +73,6 @@ class SweepConfig:
         _check_unique("optimizer", self.optimizers)
         for name in self.optimizers:
             optim.hyperparameter_names(name)  # an unknown name fails here
-        _check_unique("seed", self.seeds)
-        for seed in self.seeds:
-            check_int("seed", seed, minimum=0)
         check_epochs(self.epochs)
         if self.batch_size is not None:
             check_int("batch_size", self.batch_size, minimum=1)
@@ -83,9 +82,29 @@ class SweepConfig:
             raise ValueError(f"search must be 'grid' or 'random', got {self.search!r}")
         check_int("samples", self.samples, minimum=1)
         check_int("search seed", self.search_seed, minimum=0)
+        # Counted before any list is built: a range of 10^12 values or --seeds 10**12 is
+        # refused from its count (descentlab.budget), not after filling the memory.
+        n_configurations = self.count()
+        budget.check(budget.count_estimate(n_configurations, _count_seeds(self.seeds)))
+        if not isinstance(self.seeds, tuple):
+            object.__setattr__(self, "seeds", tuple(self.seeds))
+        for seed in self.seeds:
+            check_int("seed", seed, minimum=0)
+        _check_unique("seed", self.seeds)
         _ = self.configurations  # expands every value and builds every optimizer, up front
         # The schedule against every rate; in steps, its length comes with the data.
         self.check_schedule(None)
+
+    def count(self) -> int:
+        """How many configurations the sweep has, counted from the values without building
+        them: per optimizer the product of its axes' counts (grid) or ``samples`` (random)."""
+        total = 0
+        for axes in self.axes.values():
+            if self.search == "random":
+                total += self.samples
+            else:
+                total += math.prod(axis.count() for axis in axes.values())
+        return total
 
     @cached_property
     def axes(self) -> dict[str, dict[str, Axis]]:
@@ -190,9 +209,20 @@ class SweepConfig:
         }
 
 
-def _check_unique(what: str, values: tuple[object, ...]) -> None:
+def _count_seeds(seeds: object) -> int:
+    """How many seeds ``seeds`` holds (a ``range`` counts without being built)."""
+    if isinstance(seeds, Sequence) and not isinstance(seeds, str):
+        return len(seeds)
+    raise ValueError(f"seeds must be a sequence of integers >= 0, got {seeds!r}")
+
+
+def _check_unique(what: str, values: Sequence[object]) -> None:
+    """At least one value, none listed twice (one pass with a set: a million seeds take a
+    second, not hours)."""
     if not values:
         raise ValueError(f"a sweep needs at least one {what}")
+    seen: set[object] = set()
     for value in values:
-        if values.count(value) > 1:
+        if value in seen:
             raise ValueError(f"{what} {value!r} is listed twice")
+        seen.add(value)

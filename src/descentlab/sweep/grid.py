@@ -148,9 +148,9 @@ class Axis:
     text: str
     items: tuple[Item, ...]
 
-    def grid(self) -> list[Value]:
-        """Every value, in the order given; a value given twice is an error."""
-        values: list[Value] = []
+    def count(self) -> int:
+        """How many values ``grid()`` gives, counted without building them."""
+        total = 0
         for item in self.items:
             if isinstance(item, Range):
                 if item.count is None:
@@ -158,6 +158,17 @@ class Axis:
                         f"{self.name} {self.text!r}: a grid search needs the number of values "
                         f"of each range ({RANGE_FORM})"
                     )
+                total += item.count
+            else:
+                total += 1
+        return total
+
+    def grid(self) -> list[Value]:
+        """Every value, in the order given; a value given twice is an error."""
+        self.count()  # a range without N fails here
+        values: list[Value] = []
+        for item in self.items:
+            if isinstance(item, Range):
                 values.extend(item.grid())
             else:
                 values.append(item)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from descentlab import optim
+from descentlab import budget, optim
 from descentlab.optim.stack import stack_key
 from descentlab.sweep.config import SweepConfig
 from descentlab.sweep.grid import Value
@@ -46,41 +46,64 @@ class ChunkPlan:
 
 
 def bytes_per_run(config: SweepConfig, n_features: int, n_examples: int, n_classes: int = 2) -> int:
-    """An upper estimate, in bytes, of the memory one run of a stack takes while it trains.
+    """An upper estimate, in bytes, of the memory one run of a stack takes while it trains
+    (``descentlab.budget.run_parts``, the one estimate of a training run).
 
     In floats of 8 bytes, per run: parameters, gradients, the largest optimizer state of the
     sweep (measured from ``init``) and four update temporaries, each n_params; per batch size,
     and for the accuracy pass over all m examples after training, the workspaces Z, A and dZ,
     each (n_l, width) for every layer l (and a 1-byte mask); the epoch's logits and outputs
     and six (1, m) rows for its cost; a private shuffled copy of the data; the cost histories,
-    epochs x (1 + batches per epoch), and one more copy of the epoch costs.
+    epochs x (2 + batches per epoch), and what the report keeps per epoch.
     """
-    network = config.network(n_features, n_classes)
-    n_outputs = network.layer_sizes[-1]
-    n_params = network.n_params
-    state = max(_state_arrays(c.optimizer, c.settings, n_params) for c in config.configurations)
-    batch = n_examples if config.batch_size is None else min(config.batch_size, n_examples)
-    n_batches = -(-n_examples // batch)
-    widths = {batch, n_examples % batch} - {0}
-    units = sum(network.layer_sizes[1:])
-    workspaces = sum((3 * 8 + 1) * units * width for width in (*widths, n_examples))
-    costs = 8 * n_outputs * (2 * n_batches * batch + 6 * n_examples)
-    data = 8 * (n_features + n_outputs) * n_examples
-    optimizer = 8 * n_params * (2 + state + 4)
-    histories = 8 * config.epochs * (2 + n_batches)
-    return workspaces + costs + data + optimizer + histories
+    return sum(run_parts_of(config, n_features, n_examples, n_classes).values())
 
 
-def _state_arrays(name: str, settings: Mapping[str, Value], n_params: int) -> int:
-    """How many parameter-sized arrays the optimizer's state holds."""
-    state = optim.get(name, **settings).init(np.zeros((1, n_params)))
-    leaves = state if isinstance(state, tuple) else (state,)
-    return sum(leaf.size for leaf in leaves if isinstance(leaf, np.ndarray)) // n_params
+def run_parts_of(
+    config: SweepConfig, n_features: int, n_examples: int, n_classes: int = 2
+) -> dict[str, int]:
+    """``bytes_per_run`` by part (``budget.run_parts``)."""
+    layer_sizes = config.network(n_features, n_classes).layer_sizes
+    state = max(_state_arrays(c.optimizer, c.settings) for c in config.configurations)
+    return budget.run_parts(layer_sizes, n_examples, config.batch_size, config.epochs, state)
+
+
+def _state_arrays(name: str, settings: Mapping[str, Value]) -> int:
+    """How many parameter-sized arrays the optimizer's state holds (``budget.state_arrays``)."""
+    return budget.state_arrays(optim.get(name, **settings))
 
 
 def default_max_stack(per_run: int, budget: int = MEMORY_BUDGET) -> int:
     """As many runs as fit in ``budget`` bytes by ``bytes_per_run``'s estimate (at least 1)."""
     return max(1, budget // per_run)
+
+
+def check_sweep(
+    config: SweepConfig,
+    n_features: int,
+    n_examples: int,
+    n_classes: int = 2,
+    max_stack: int | None = None,
+    jobs: int = 1,
+) -> int:
+    """The sweep's chunk size (``max_stack``, or ``default_max_stack`` within
+    ``MEMORY_BUDGET``), once ``budget.sweep_estimate`` of the whole sweep, trained in ``jobs``
+    processes, fits in ``budget.memory_limit()``; a one-line ``ValueError`` otherwise."""
+    per_run = run_parts_of(config, n_features, n_examples, n_classes)
+    stack = default_max_stack(sum(per_run.values())) if max_stack is None else max_stack
+    budget.check(
+        budget.sweep_estimate(
+            per_run,
+            config.network(n_features, n_classes).layer_sizes,
+            config.epochs,
+            len(config.configurations),
+            len(config.seeds),
+            stack,
+            stack_name=None if max_stack is None else f"max stack {max_stack}",
+            jobs=jobs,
+        )
+    )
+    return stack
 
 
 def plan_chunks(config: SweepConfig, max_stack: int, min_chunks: int = 1) -> list[ChunkPlan]:

@@ -97,7 +97,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Every optimizer on one 2-D function, then the pictures and results.json."""
-    from descentlab import landscapes, optim
+    from descentlab import budget, landscapes, optim
+    from descentlab.cli.interrupt import shows_progress
     from descentlab.report.tables import format_landscape_table
     from descentlab.runs import claimed, default_out_dir, prepare_out_dir
     from descentlab.runs.landscape import write_landscape_folder
@@ -127,11 +128,26 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     )
     start = function.start if args.start is None else landscapes.check_start(function, args.start)
     steps = args.steps if args.steps is not None else function.steps
+    budget.check(budget.landscape_estimate(len(optimizers), steps, args.frames))
     out_dir = prepare_out_dir(args.out if args.out is not None else default_out_dir("landscape"))
     with claimed(out_dir):
-        trajectories = landscapes.run_trajectories(
-            landscape, optimizers, start, steps, tolerance=args.tolerance
-        )
+        bar = None
+        if shows_progress(args):
+            from tqdm import tqdm
+
+            bar = tqdm(total=steps * len(optimizers), unit=" steps", unit_scale=True, leave=False)
+        try:
+            trajectories = landscapes.run_trajectories(
+                landscape,
+                optimizers,
+                start,
+                steps,
+                tolerance=args.tolerance,
+                progress=None if bar is None else bar.update,
+            )
+        finally:
+            if bar is not None:
+                bar.close()
         results = write_landscape_folder(
             out_dir,
             function,

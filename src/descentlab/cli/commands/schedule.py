@@ -34,26 +34,30 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Print the schedule at 11 points of the run (any length, at once); with --out, draw
+    every unit once the memory the plot takes fits (``descentlab.budget``)."""
     spec = schedule_of(args)
     out = args.out
     if out is not None and out.suffix.lower() != ".png":
         raise ValueError(f"--out must name a .png file, got {str(out)!r}")
     if out is not None:
+        from descentlab import budget
         from descentlab.atomic import check_writable
 
         check_writable(out, "--out")
+        budget.check(budget.schedule_estimate(args.length))
     schedule = spec.build(args.learning_rate, total=args.length)
-    rates = [schedule(t) for t in range(args.length)]
     shown = sorted({0, args.length - 1, *range(0, args.length, max(args.length // 10, 1))})
     print(f"{spec.name} schedule, lr0 {args.learning_rate:g}, per {spec.unit}")
     print(f"{spec.unit:>8}  learning rate")
     for t in shown:
-        print(f"{t:>8}  {rates[t]:.6g}")
+        print(f"{t:>8}  {schedule(t):.6g}")
     if out is not None:
         import numpy as np
 
         from descentlab.report.plots import plot_schedule
 
-        plot_schedule(out, {spec.name: np.array(rates)}, spec.unit)
+        rates = np.fromiter((schedule(t) for t in range(args.length)), float, args.length)
+        plot_schedule(out, {spec.name: rates}, spec.unit)
         print(f"wrote {out}")
     return 0

@@ -205,6 +205,7 @@ def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) 
         run_sweep,
         summarize,
     )
+    from descentlab.sweep.plan import check_sweep
 
     config = config_of(args)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -212,6 +213,10 @@ def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) 
     jobs = resolve_jobs(args.jobs, config, cores or 1, busy)
     dataset = datasets.load(args.dataset)
     config.check_schedule(dataset.n_examples)  # a schedule in steps, before the folder starts
+    # The memory estimate, before the folder is claimed: a refusal leaves nothing behind.
+    check_sweep(
+        config, dataset.n_features, dataset.n_examples, dataset.n_classes, args.max_stack, jobs
+    )
     folder = RunFolder(
         run_dir if run_dir is not None else args.out,
         "sweep",
