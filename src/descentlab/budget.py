@@ -211,6 +211,8 @@ class _Experiment(Protocol):
 
     def built_optimizers(self, batches_per_epoch: int) -> Sequence[_Optimizer]: ...
 
+    def batches_per_epoch(self, n_examples: int) -> int: ...
+
 
 def experiment_estimate(
     config: _Experiment, n_features: int, n_examples: int, n_classes: int, path_every: int
@@ -218,7 +220,9 @@ def experiment_estimate(
     """``training_estimate`` of ``compare`` / ``train``: every optimizer of ``config`` one
     run of the stack, on ``n_examples`` examples."""
     layer_sizes = config.network(n_features, n_classes).layer_sizes
-    states = [state_arrays(built) for built in config.built_optimizers(batches_per_epoch=1)]
+    # Built as the run builds them: a schedule counted in steps checks its warmup against them.
+    built = config.built_optimizers(config.batches_per_epoch(n_examples))
+    states = [state_arrays(optimizer) for optimizer in built]
     return training_estimate(
         layer_sizes, n_examples, config.batch_size, config.epochs, states, path_every=path_every
     )
