@@ -149,3 +149,28 @@ def remove_temporaries(folder: Path) -> list[Path]:
                 continue
             removed.append(leftover)
     return removed
+
+
+def remove_temporaries_of(path: Path) -> list[Path]:
+    """Remove the temporary files a writer of ``path`` killed mid-write left next to it (a
+    file outside a run folder, such as ``train --save``'s model); return them. Only files
+    named as this module names ``path``'s temporaries are touched, not following links."""
+    path = Path(path)
+    own = re.compile(re.escape(f".{path.name}.") + r"[0-9a-z_]{8}\.tmp(\.[0-9A-Za-z]+)?")
+    removed: list[Path] = []
+    try:
+        with os.scandir(path.parent) as entries:
+            leftovers = [
+                Path(entry.path)
+                for entry in entries
+                if own.fullmatch(entry.name) and entry.is_file(follow_symlinks=False)
+            ]
+    except OSError:  # a folder we cannot list holds none of our files
+        return removed
+    for leftover in leftovers:
+        try:
+            leftover.unlink()
+        except OSError:
+            continue
+        removed.append(leftover)
+    return removed

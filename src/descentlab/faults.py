@@ -17,7 +17,8 @@ one comparison with None: the variable is read once, when this module is importe
 So ``after:results.json@1`` is right after a run folder says "running", ``before:model.npz``
 just before ``train --save`` writes the model, ``written:checkpoint.npz@2`` in the middle of
 the second checkpoint. A process reaching its phase prints nothing and exits as SIGKILL
-leaves it: the point is what the files say afterwards.
+leaves it: the point is what the files say afterwards. ``arm`` sets the same target in a
+process already running (a test's forked child), as the variable does at import.
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ def _parse(text: str | None) -> tuple[str, int] | None:
 
 _TARGET = _parse(os.environ.get(VARIABLE))
 _seen = 0
+
+
+def arm(target: str | None) -> None:
+    """Kill this process at ``target`` (``PHASE`` or ``PHASE@N``, as ``DESCENTLAB_FAULT``
+    says it; None disarms), counting occurrences from now. Test-only."""
+    global _TARGET, _seen
+    _TARGET, _seen = _parse(target), 0
 
 
 def reached(phase: str) -> None:

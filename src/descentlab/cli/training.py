@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from descentlab import checkpoint, optim
+from descentlab.atomic import remove_temporaries_of
 from descentlab.checkpoint import check_same_run
 from descentlab.cli.arguments import (
     LearningRates,
@@ -170,6 +171,8 @@ def run_training(
         # Killed before its first checkpoint, a run starts again from epoch 0, on the data it
         # started with (the checkpoint's record is checked by ``checkpoint.load``).
         resume = resuming and folder.checkpoint.exists()
+        if resuming and save is not None:  # what a process killed writing the model left
+            remove_temporaries_of(save)
         if resuming and not resume:
             recorded = (read_results(folder.path) or {}).get("run")
             if isinstance(recorded, dict) and "data" in recorded:
