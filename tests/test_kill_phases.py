@@ -3,7 +3,8 @@ the model, a picture or report.html, then resumed (or, killed before its folder 
 run again), leaves every file bit for bit as a run never killed, but for the time it was made.
 
 The kill is no timing guess: ``DESCENTLAB_FAULT=PHASE[@N]`` (``descentlab.faults``, test-only;
-``faults.arm`` in a forked child here, the variable in a fresh process for the last test)
+``conftest.kill_at`` arms it in a forked child, the last test sets the variable for a fresh
+process)
 makes the process SIGKILL itself the N-th time it reaches the phase ``before:NAME`` (nothing of
 that write done), ``written:NAME`` (the temporary file complete, not renamed: it is left
 behind) or ``after:NAME`` (the file in place) of an atomic write of the file NAME. Each case
@@ -19,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -28,10 +28,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import cli_command, run_cli, run_status
-from descentlab import faults
+from conftest import cli_command, kill_at, run_cli, run_status
 from descentlab.atomic import is_temporary
-from descentlab.cli import main
 
 pytestmark = pytest.mark.exact
 
@@ -88,26 +86,6 @@ CASES = [
     ("sweep", "written:sensitivity.png"),
     ("sweep", "written:results.json@2"),
 ]
-
-
-def _kill_at(phase: str, args: list[str], cwd: Path) -> None:
-    """Run ``descentlab ARGS`` in ``cwd`` in a forked child of this process (the library is
-    imported already: no start-up to pay per case) that kills itself at ``phase``, as
-    ``DESCENTLAB_FAULT=phase`` makes a fresh process do (the last test runs one)."""
-    cwd.mkdir(parents=True, exist_ok=True)
-    pid = os.fork()
-    if pid == 0:  # the child: never returns to pytest
-        try:
-            os.chdir(cwd)
-            quiet = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(quiet, 1)
-            os.dup2(quiet, 2)
-            faults.arm(phase)
-            main(list(args))
-        finally:
-            os._exit(3)  # the phase was never reached
-    _, status = os.waitpid(pid, 0)
-    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, (phase, status)
 
 
 def _finish(args: list[str], cwd: Path) -> None:
@@ -194,7 +172,7 @@ def test_a_kill_at_any_phase_resumes_to_the_same_files(
     command: str, phase: str, uninterrupted: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
     args = COMMANDS[command]
-    _kill_at(phase, args, tmp_path)
+    kill_at(phase, args, tmp_path)
     _finish(args, tmp_path)
     files = _files(tmp_path)
     assert not [name for name in files if is_temporary(Path(name).name)]
