@@ -130,6 +130,11 @@ def _argv_epochs(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
     argv[argv.index("--epochs") + 1] = "8"
 
 
+def _argv_garbled(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    argv = header["description"]["argv"]
+    argv[argv.index("--epochs") + 1] = "six"
+
+
 def _no_argv(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
     del header["description"]["argv"]
 
@@ -157,14 +162,15 @@ def _version_1(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
             _argv_epochs,
             "the checkpoint's config has epochs = 6, but the command it records gives epochs = 8",
         ),
+        (_argv_garbled, "the command line it records is not one descentlab accepts: "),
         (_no_argv, "no record of how the run started (argv: a list of words)"),
         (_no_cwd, "no record of the folder the run started in (cwd)"),
         (_epochs_done, "epochs_done is 600, outside 1..6"),
         (_no_key, "the checkpoint has no 'diverged_epochs'"),
         (_version_1, "a checkpoint of format 1 (older descentlab)"),
     ],
-    ids=["argv against its config", "no argv", "no cwd", "epochs_done past the end", "no key",
-         "format 1"],
+    ids=["argv against its config", "argv garbled", "no argv", "no cwd",
+         "epochs_done past the end", "no key", "format 1"],
 )  # fmt: skip
 def test_a_checkpoint_that_contradicts_itself_is_refused(
     killed: Path, change: Callable[[dict[str, Any], dict[str, np.ndarray]], None], message: str

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,7 +27,6 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from descentlab import threads
     from descentlab.checkpoint import check_started, read_description
     from descentlab.cli.commands import resumable
-    from descentlab.cli.parser import build_parser, command_of
     from descentlab.runs import read_results, read_status
     from descentlab.runs.names import CHECKPOINT_FILE, RESULTS_FILE
 
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         description = record if isinstance(record, dict) else {}
         check_started(run_dir / RESULTS_FILE, description)
     started = list(description["argv"])
-    original, _ = build_parser(command_of(started)).parse_known_args(started)
+    original = _parsed(started, checkpoint if checkpoint.exists() else run_dir / RESULTS_FILE)
     command = resumable(original.command) if original.command is not None else None
     if command is None:
         raise ValueError(f"{run_dir}: 'descentlab resume' continues train, compare and sweep runs")
@@ -64,3 +65,20 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             return command.resume(original, started, run_dir)
     finally:
         os.chdir(cwd)
+
+
+def _parsed(started: list[str], where: Path) -> argparse.Namespace:
+    """The recorded command line ``started``, parsed; a ``ValueError`` naming ``where`` (the
+    file that records it) if descentlab does not accept it, rather than argparse's usage."""
+    from descentlab.cli.parser import build_parser, command_of
+
+    complaints = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(complaints):
+            original, _ = build_parser(command_of(started)).parse_known_args(started)
+    except SystemExit:
+        lines = complaints.getvalue().strip().splitlines() or ["not a command line"]
+        raise ValueError(
+            f"{where}: the command line it records is not one descentlab accepts: {lines[-1]}"
+        ) from None
+    return original
