@@ -427,12 +427,11 @@ def _config_change(name: str, then: Any, now: Any) -> str:
 
 
 def read_description(path: Path) -> dict[str, Any]:
-    """Only the run description of a checkpoint (to rebuild its configuration): checked to
-    say how the run was started (``argv``, a list of words; ``cwd``, a folder name)."""
+    """Only the run description of a checkpoint (to rebuild its configuration; a command's
+    says how it was started, ``check_started``)."""
     path = Path(path)
     header, _ = _read(path, only=("header",))
     description: dict[str, Any] = header["description"]
-    check_started(path, description)
     return description
 
 

@@ -38,13 +38,14 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         raise ValueError(f"{run_dir}: this run already finished; nothing to resume")
     checkpoint = run_dir / CHECKPOINT_FILE
     if checkpoint.exists():
-        description = read_description(checkpoint)
+        record, description = checkpoint, read_description(checkpoint)
     else:  # killed before its first checkpoint: results.json says how it was started
-        record = (read_results(run_dir) or {}).get("run")
-        description = record if isinstance(record, dict) else {}
-        check_started(run_dir / RESULTS_FILE, description)
+        started_as = (read_results(run_dir) or {}).get("run")
+        record = run_dir / RESULTS_FILE
+        description = started_as if isinstance(started_as, dict) else {}
+    check_started(record, description)
     started = list(description["argv"])
-    original = _parsed(started, checkpoint if checkpoint.exists() else run_dir / RESULTS_FILE)
+    original = _parsed(started, record)
     command = resumable(original.command) if original.command is not None else None
     if command is None:
         raise ValueError(f"{run_dir}: 'descentlab resume' continues train, compare and sweep runs")
