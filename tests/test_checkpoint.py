@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import checkpoint_epochs_done
-from descentlab import checkpoint, datasets
+from descentlab import checkpoint, datasets, optim
 from descentlab.experiment import Checkpointing, ExperimentConfig, RunOutcome, run_experiment
 from descentlab.train import TrainingInterrupted
 
@@ -276,6 +276,21 @@ HOSTILE = [
         "diverged_epochs must be 2 epochs",
     ),
     ("a divergence not yet trained", _set("diverged_epochs", [5, None]), "diverged_epochs must be"),
+    (
+        "a step count the epochs do not take",
+        _state(1, "step", {"value": 7}),
+        "optimizer state 1 has taken 7 steps, but 3 epochs of 4 mini-batches take 12",
+    ),
+    (
+        "a best epoch not yet trained",
+        _array("monitor.best_epoch", lambda a: a + 5),
+        "the monitor's best epochs must be epochs in 0..2",
+    ),
+    (
+        "a stopping epoch not yet trained",
+        lambda h, a: h["monitor"].__setitem__("stopped_epoch", {"value": [9, None]}),
+        "the monitor's stopping epochs must be epochs in 0..2 or nulls",
+    ),
     ("no monitor", _set("monitor", None), "the validation monitor holds None"),
     (
         "a monitor without its costs",
@@ -368,3 +383,21 @@ def test_a_checkpoint_of_other_data_is_refused(
             checkpointing=Checkpointing(saved, resume=True),
         )  # fmt: skip
     assert message in str(refused.value)
+
+
+@pytest.mark.parametrize("name", optim.names())
+def test_every_optimizer_resumes_through_the_checks(name: str, tmp_path: Path) -> None:
+    """Each optimizer's state passes ``load``'s checks (its step count is the updates the
+    epochs done take) and the resumed run equals the uninterrupted one."""
+    config = ExperimentConfig(optimizers=(name,), epochs=6, learning_rate=0.01)
+    whole = run_experiment(config, datasets.moons())
+    path = tmp_path / "checkpoint.npz"
+    with pytest.raises(TrainingInterrupted):
+        run_experiment(
+            config, datasets.moons(),
+            checkpointing=Checkpointing(path, interrupted=_interrupted_after(4)),
+        )  # fmt: skip
+    resumed = run_experiment(
+        config, datasets.moons(), checkpointing=Checkpointing(path, resume=True)
+    )
+    _same(resumed, whole)

@@ -327,11 +327,19 @@ def load(path: Path, initial_states: list[OptState], expected: Expected) -> Chec
             )
             for name in names
         }
+        steps = epochs_done * expected.batches_per_epoch
+        if "step" in values and values["step"] != steps:
+            raise reader.fail(
+                f"optimizer state {index} has taken {values['step']} steps, but {epochs_done} "
+                f"epochs of {expected.batches_per_epoch} mini-batches take {steps}"
+            )
         try:
             states.append(type(initial)(**values))
         except Exception as error:
             raise reader.fail(f"optimizer state {index} cannot be rebuilt ({error})") from None
     monitor = _monitor(reader, expected.monitor)
+    if monitor is not None:
+        _check_monitor_epochs(reader, monitor, epochs_done)
     weight_path = None
     if expected.weight_path_snapshots is not None:
         snapshots = expected.weight_path_snapshots(epochs_done)
@@ -365,6 +373,26 @@ def _monitor(
     return {
         name: reader.entry(layout[name], template[name], f"monitor {name!r}") for name in template
     }
+
+
+def _check_monitor_epochs(
+    reader: _Reader, monitor: Mapping[str, np.ndarray | list[int | None]], epochs_done: int
+) -> None:
+    """The epochs the early-stopping monitor names (its best and stopping epochs) must be
+    epochs already trained."""
+    best = monitor.get("best_epoch")
+    if isinstance(best, np.ndarray) and (
+        best.dtype.kind not in "iu"
+        or (best.size and not (0 <= best.min() <= best.max() < epochs_done))
+    ):
+        raise reader.fail(f"the monitor's best epochs must be epochs in 0..{epochs_done - 1}")
+    stopped = monitor.get("stopped_epoch")
+    if isinstance(stopped, list) and not all(
+        epoch is None or 0 <= epoch < epochs_done for epoch in stopped
+    ):
+        raise reader.fail(
+            f"the monitor's stopping epochs must be epochs in 0..{epochs_done - 1} or nulls"
+        )
 
 
 def _normal(value: Any) -> Any:
