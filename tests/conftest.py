@@ -15,6 +15,7 @@ import io
 import json
 import math
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -24,7 +25,7 @@ import urllib.request
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -312,3 +313,27 @@ def deflated_zeros(shape: tuple[int, ...]) -> RawMember:
 
 def stored(name: str, data: bytes) -> RawMember:
     return RawMember(name, zipfile.ZIP_STORED, data, len(data), zlib.crc32(data))
+
+
+def kill_at(phase: str, args: Sequence[str], cwd: Path) -> None:
+    """Run ``descentlab ARGS`` in ``cwd`` in a forked child of this process that kills itself
+    (SIGKILL) at ``phase`` (``descentlab.faults``: ``faults.arm``, as ``DESCENTLAB_FAULT``
+    arms a fresh process; the library is imported already, so a case pays no start-up), and
+    assert that it died there."""
+    from descentlab import faults
+    from descentlab.cli import main
+
+    cwd.mkdir(parents=True, exist_ok=True)
+    pid = os.fork()
+    if pid == 0:  # the child: never returns to pytest
+        try:
+            os.chdir(cwd)
+            quiet = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(quiet, 1)
+            os.dup2(quiet, 2)
+            faults.arm(phase)
+            main(list(args))
+        finally:
+            os._exit(3)  # the phase was never reached
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, (phase, status)

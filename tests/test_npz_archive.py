@@ -59,7 +59,8 @@ def test_compressed_checkpoints_are_refused(
 ) -> None:
     path = tmp_path / "checkpoint.npz"
     recompressed(real_checkpoint, path, compression)
-    for read in (checkpoint.read_description, lambda p: checkpoint.load(p, [])):
+    expected = checkpoint.Expected(n_runs=1, n_params=17, epochs=3, batches_per_epoch=5)
+    for read in (checkpoint.read_description, lambda p: checkpoint.load(p, [], expected)):
         with pytest.raises(ValueError) as info:
             read(path)
         assert str(info.value).startswith(f"{path}: not a readable checkpoint (member ")

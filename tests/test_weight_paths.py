@@ -8,8 +8,9 @@ import pytest
 
 from conftest import run_cli
 from descentlab import datasets
-from descentlab.experiment import ExperimentConfig, run_experiment
+from descentlab.experiment import Checkpointing, ExperimentConfig, run_experiment
 from descentlab.report.weight_paths import project_paths
+from descentlab.train import TrainingInterrupted
 
 
 def test_projection_finds_the_directions_the_paths_vary_along() -> None:
@@ -46,3 +47,39 @@ def test_compare_draws_the_projection(tmp_path: Path) -> None:
     assert projection["snapshots"] == 6 and projection["file"] == "weight_paths.png"
     assert (out / "weight_paths.png").read_bytes()[:4] == b"\x89PNG"
     assert "a projection onto two principal directions" in (out / "report.html").read_text()
+
+
+@pytest.mark.exact
+@pytest.mark.parametrize("stops", [(1,), (9,), (10,), (24,), (3, 11)])
+def test_interrupted_and_resumed_runs_record_the_same_weight_paths(
+    stops: tuple[int, ...], tmp_path: Path
+) -> None:
+    """A checkpoint keeps the snapshots recorded so far: interrupted after each epoch of
+    ``stops`` (a session each) and resumed, the runs end with the uninterrupted paths, bit
+    for bit, and so with the same projection."""
+    config = ExperimentConfig(optimizers=("gd", "nadam"), epochs=25)
+    whole = run_experiment(config, datasets.moons(), path_every=10)
+    path = tmp_path / "checkpoint.npz"
+    for session, stop_after in enumerate(stops):
+        calls: list[int] = []
+
+        def interrupted(calls: list[int] = calls, stop_after: int = stop_after) -> bool:
+            calls.append(1)
+            return len(calls) == stop_after
+
+        with pytest.raises(TrainingInterrupted):
+            run_experiment(
+                config, datasets.moons(), path_every=10,
+                checkpointing=Checkpointing(path, interrupted=interrupted, resume=session > 0),
+            )  # fmt: skip
+    resumed = run_experiment(
+        config, datasets.moons(), path_every=10, checkpointing=Checkpointing(path, resume=True)
+    )
+    for one, two in zip(resumed, whole, strict=True):
+        assert one.weight_path is not None and two.weight_path is not None
+        assert one.weight_path.shape == (4, 30)
+        assert np.array_equal(one.weight_path, two.weight_path)
+    projected, explained = project_paths([o.weight_path for o in resumed])  # type: ignore[misc]
+    expected, expected_explained = project_paths([o.weight_path for o in whole])  # type: ignore[misc]
+    assert np.array_equal(explained, expected_explained)
+    assert all(np.array_equal(a, b) for a, b in zip(projected, expected, strict=True))

@@ -1,5 +1,8 @@
 """Atomic file writes: a temporary file in the same folder, renamed into place.
 
+Each write passes the phases ``before:NAME``, ``written:NAME`` and ``after:NAME`` of
+``descentlab.faults`` (the test-only kill switch; nothing happens unless it is set).
+
 A reader sees either the old file or the complete new one, never a half-written file. A
 process killed while writing leaves its temporary file behind, named
 ``.<file name>.<8 random letters or digits>.tmp`` (``.tmp.gif`` and the like when the writer
@@ -15,6 +18,8 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
+
+from descentlab import faults
 
 _TEMPORARY = re.compile(r"\..+\.[0-9a-z_]{8}\.tmp(\.[0-9A-Za-z]+)?")
 """The names ``_create_temporary`` gives (8 hex digits; [0-9a-z_] also matches the names of
@@ -71,16 +76,19 @@ def check_writable(path: Path, option: str, *, replace: bool = True) -> None:
 def write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Call ``write(f)`` on a temporary file next to ``path``, then rename it to ``path``."""
     path = Path(path)
+    faults.reached(f"before:{path.name}")
     fd, temporary = _create_temporary(path)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        faults.reached(f"written:{path.name}")
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    faults.reached(f"after:{path.name}")
 
 
 def write_path_atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -88,14 +96,17 @@ def write_path_atomic(path: Path, write: Callable[[Path], None]) -> None:
     ``path``'s extension, for writers that choose the format by it), then rename it to
     ``path``."""
     path = Path(path)
+    faults.reached(f"before:{path.name}")
     fd, temporary = _create_temporary(path, keep_suffix=True)
     os.close(fd)
     try:
         write(temporary)
+        faults.reached(f"written:{path.name}")
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    faults.reached(f"after:{path.name}")
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -142,4 +153,29 @@ def remove_temporaries(folder: Path) -> list[Path]:
             except OSError:  # gone already, or not ours to remove: it harms nothing
                 continue
             removed.append(leftover)
+    return removed
+
+
+def remove_temporaries_of(path: Path) -> list[Path]:
+    """Remove the temporary files a writer of ``path`` killed mid-write left next to it (a
+    file outside a run folder, such as ``train --save``'s model); return them. Only files
+    named as this module names ``path``'s temporaries are touched, not following links."""
+    path = Path(path)
+    own = re.compile(re.escape(f".{path.name}.") + r"[0-9a-z_]{8}\.tmp(\.[0-9A-Za-z]+)?")
+    removed: list[Path] = []
+    try:
+        with os.scandir(path.parent) as entries:
+            leftovers = [
+                Path(entry.path)
+                for entry in entries
+                if own.fullmatch(entry.name) and entry.is_file(follow_symlinks=False)
+            ]
+    except OSError:  # a folder we cannot list holds none of our files
+        return removed
+    for leftover in leftovers:
+        try:
+            leftover.unlink()
+        except OSError:
+            continue
+        removed.append(leftover)
     return removed

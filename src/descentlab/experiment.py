@@ -124,8 +124,11 @@ class Checkpointing:
 
     ``every`` epochs (0: never on a schedule) and whenever ``interrupted()`` turns True at an
     epoch's end, the run's state goes to ``path`` (with ``description`` so that it can be
-    rebuilt). With ``resume`` the run continues from the checkpoint at ``path`` and ends
-    exactly as if it had never stopped.
+    rebuilt, to which ``run_experiment`` adds the data's fingerprint, the configuration and
+    the weight-path interval). With ``resume`` the run continues from the checkpoint at
+    ``path``, once ``checkpoint.load`` has checked it against the run (the same data, the
+    same configuration, every array the right shape), and ends exactly as if it had never
+    stopped.
     """
 
     path: Path
@@ -152,8 +155,9 @@ def run_experiment(
     ``early_stopping`` each run stops once its validation cost has not improved for
     ``patience`` epochs and keeps its best epoch's parameters. With ``path_every`` each run
     records its parameters at the start and every ``path_every`` epochs (``weight_path``;
-    a resumed run records only the epochs of its last session). ``on_epoch_detail`` observes
-    every epoch's mini-batch costs and parameters (``train.EpochDetail``), for live views."""
+    a checkpoint keeps them, so a resumed run's path is the whole run's). ``on_epoch_detail``
+    observes every epoch's mini-batch costs and parameters (``train.EpochDetail``), for live
+    views."""
     data = prepare_data(config, dataset) if data is None else data
     network = config.network(data.train.n_features, dataset.n_classes)
     seeds = run_seeds(config.seed)
@@ -171,13 +175,29 @@ def run_experiment(
         )
     prior = None
     saving: dict[str, Any] = {}
-    if checkpointing is not None:
-        prior = _restore(checkpointing, network, groups, monitor, config.dtype)
-        saving = _saving(checkpointing, monitor)
     paths = None
     if path_every:
-        start = prior.params if prior is not None else _initial_params(network, seeds, groups)
-        paths = _WeightPaths(path_every, config.epochs, start.astype(config.dtype))
+        paths = _WeightPaths(
+            path_every, config.epochs, _initial_params(network, seeds, groups).astype(config.dtype)
+        )
+    if checkpointing is not None:
+        description = {
+            **checkpointing.description,
+            "data": checkpoint.data_fingerprint(dataset),
+            "config": config.to_dict(),
+            "weight_paths": path_every,
+        }
+        expected = checkpoint.Expected(
+            n_runs=len(optimizers),
+            n_params=network.n_params,
+            epochs=config.epochs,
+            batches_per_epoch=batches_per_epoch,
+            description=description,
+            monitor=_monitor_template(monitor, network.n_params, config.dtype),
+            weight_path_snapshots=None if paths is None else paths.count_after,
+        )
+        prior = _restore(checkpointing, network, groups, monitor, paths, expected, config.dtype)
+        saving = _saving(checkpointing, monitor, paths, description)
     started = time.perf_counter()
     stack = resume_stack(
         network,
@@ -216,27 +236,52 @@ def _restore(
     network: Network,
     groups: list[RunGroup],
     monitor: Monitor | None,
+    paths: _WeightPaths | None,
+    expected: checkpoint.Expected,
     dtype: str,
 ) -> EpochSnapshot | None:
-    """The snapshot to continue from (None unless resuming), the monitor restored with it."""
+    """The snapshot to continue from (None unless resuming), the monitor and the weight paths
+    restored with it; the checkpoint is checked against the run (``checkpoint.load``)."""
     if not checkpointing.resume:
         return None
     states = initial_states(network, groups, np.dtype(dtype).type)
-    saved = checkpoint.load(checkpointing.path, states)
+    saved = checkpoint.load(checkpointing.path, states, expected)
     if monitor is not None and saved.monitor is not None:
         monitor.restore(saved.monitor)
+    if paths is not None and saved.weight_path is not None:
+        paths.restore(saved.weight_path)
     return saved.snapshot
 
 
-def _saving(checkpointing: Checkpointing, monitor: Monitor | None) -> dict[str, Any]:
+def _monitor_template(
+    monitor: Monitor | None, n_params: int, dtype: str
+) -> dict[str, np.ndarray | list[int | None]] | None:
+    """What a checkpoint's monitor state must look like: a fresh monitor's, with the best
+    parameters early stopping keeps after the first epoch."""
+    if monitor is None:
+        return None
+    template = monitor.state()
+    if monitor.patience is not None:
+        template["best_params"] = np.zeros((monitor.n_runs, n_params), dtype=dtype)
+    return template
+
+
+def _saving(
+    checkpointing: Checkpointing,
+    monitor: Monitor | None,
+    paths: _WeightPaths | None,
+    description: Mapping[str, Any],
+) -> dict[str, Any]:
     """``train_stack``'s checkpoint keywords: each (whole) snapshot goes to
-    ``checkpointing.path`` with the monitor's state and the run's description."""
+    ``checkpointing.path`` with the monitor's state, the weight paths so far and the run's
+    description."""
 
     def write(snapshot: EpochSnapshot) -> None:
         state = None if monitor is None else monitor.state()
+        weight_path = None if paths is None else np.stack(paths.snapshots)
         checkpoint.save(
             checkpointing.path,
-            checkpoint.Checkpoint(snapshot, state, dict(checkpointing.description)),
+            checkpoint.Checkpoint(snapshot, state, dict(description), weight_path),
         )
 
     return {
@@ -261,6 +306,15 @@ class _WeightPaths:
     def after_epoch(self, epoch: int, params: np.ndarray) -> None:
         if (epoch + 1) % self.every == 0 or epoch + 1 == self.epochs:
             self.snapshots.append(params.copy())
+
+    def count_after(self, epochs_done: int) -> int:
+        """How many snapshots the first ``epochs_done`` epochs record (the start included)."""
+        last = epochs_done == self.epochs and self.epochs % self.every != 0
+        return 1 + epochs_done // self.every + int(last)
+
+    def restore(self, saved: np.ndarray) -> None:
+        """Continue from a checkpoint's snapshots (snapshots, K, n_params), the start included."""
+        self.snapshots = [np.array(snapshot) for snapshot in saved]
 
     def of_run(self, index: int) -> np.ndarray:
         return np.stack([snapshot[index] for snapshot in self.snapshots])

@@ -8,7 +8,9 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from descentlab import optim
+from descentlab import checkpoint, optim
+from descentlab.atomic import remove_temporaries_of
+from descentlab.checkpoint import check_same_run
 from descentlab.cli.arguments import (
     LearningRates,
     decay,
@@ -42,8 +44,8 @@ from descentlab.experiment import (
     run_experiment,
 )
 from descentlab.report.tables import describe_rates, describe_training, format_results_table
-from descentlab.runs import RunFolder
-from descentlab.runs.model import check_save_path, save_model
+from descentlab.runs import RunFolder, read_results
+from descentlab.runs.model import check_save_path
 from descentlab.runs.names import COST_CURVES_FILE, REPORT_FILE, RESULTS_FILE
 from descentlab.runs.training import write_run_folder
 from descentlab.train import TrainingInterrupted
@@ -158,18 +160,26 @@ def run_training(
     check_save_path(save)
     check_before_claiming(args, config, dataset, data)
     resuming = resume_dir is not None
+    fingerprint = checkpoint.data_fingerprint(dataset)
     folder = RunFolder(
         resume_dir if resuming else args.out,
         args.command,
         config.to_dict(),
-        {"command": args.command, "argv": list(argv), "cwd": os.getcwd()},
+        {"command": args.command, "argv": list(argv), "cwd": os.getcwd(), "data": fingerprint},
         resuming=resuming,
     )
     with folder:
         if not resuming:
             folder.started()
-        # Killed before its first checkpoint, a run starts again from epoch 0.
+        # Killed before its first checkpoint, a run starts again from epoch 0, on the data it
+        # started with (the checkpoint's record is checked by ``checkpoint.load``).
         resume = resuming and folder.checkpoint.exists()
+        if resuming and save is not None:  # what a process killed writing the model left
+            remove_temporaries_of(save)
+        if resuming and not resume:
+            recorded = (read_results(folder.path) or {}).get("run")
+            if isinstance(recorded, dict) and "data" in recorded:
+                check_same_run(folder.path / RESULTS_FILE, recorded, {"data": fingerprint})
 
         def train(interrupted: Callable[[], bool], advance: Advance | None) -> list[RunOutcome]:
             return run_experiment(
@@ -194,9 +204,10 @@ def run_training(
         )
         if outcomes is None:
             return EXIT_INTERRUPTED
-        results = write_run_folder(folder.path, args.command, config, dataset, outcomes, data)
-        if save is not None:
-            save_model(save, config, dataset, data, outcomes[0])
+        # The model is written before results.json says "finished" (write_run_folder).
+        results = write_run_folder(
+            folder.path, args.command, config, dataset, outcomes, data, model_path=save
+        )
 
     def summary() -> str:
         data, batches = describe_training(results)

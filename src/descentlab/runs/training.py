@@ -1,5 +1,6 @@
 """The folder of ``compare`` and ``train``: each optimizer's histories and parameters, the
-pictures, report.html, then results.json (last, atomically)."""
+pictures, report.html, the model file of ``train --save``, then results.json (last,
+atomically): a results.json that says "finished" vouches for every other file."""
 
 from __future__ import annotations
 
@@ -130,14 +131,18 @@ def write_run_folder(
     dataset: Dataset,
     outcomes: Sequence[RunOutcome],
     data: PreparedData | None = None,
+    *,
+    model_path: Path | None = None,
 ) -> dict[str, object]:
     """Write every file of a finished run into ``out_dir``; return the results document.
 
     Per optimizer: ``<name>-epoch-costs.npy``, ``<name>-minibatch-costs.npy`` and
     ``<name>-params.npy`` (the flat parameter buffer). Then cost_curves.png (with the
     validation cost when there is a validation split), learning_rates.png (with a schedule),
-    decision_boundaries.png (2-D data only), confusion_matrices.png, report.html and, last,
-    results.json.
+    decision_boundaries.png (2-D data only), confusion_matrices.png, report.html, with
+    ``model_path`` the model file of the first run (``train --save``) and, last,
+    results.json: a process killed before that last write leaves a run that says "running"
+    and that ``descentlab resume`` completes, never a "finished" one missing a file.
     """
     from descentlab.report.charts import COST_CAPTION, LEARNING_RATE_CAPTION, report_charts
     from descentlab.report.html import render_html
@@ -195,5 +200,9 @@ def write_run_folder(
         results["weight_path_projection"] = projection
     charts = report_charts(outcomes, learning_rates=not config.schedule.is_constant)
     write_text_atomic(out_dir / REPORT_FILE, render_html(results, images, charts))
+    if model_path is not None:
+        from descentlab.runs.model import save_model
+
+        save_model(model_path, config, dataset, data, outcomes[0])
     write_results(out_dir, results)
     return results

@@ -56,11 +56,15 @@ class TrainingJob:
         """``lr0``, or the schedule starting from it as a function of the step count."""
         if self.schedule.is_constant:
             return lr0
+        return self.schedule.for_optimizer(
+            lr0, epochs=self.epochs, batches_per_epoch=self.batches_per_epoch
+        )
+
+    @property
+    def batches_per_epoch(self) -> int:
         n_examples = self.X.shape[1]
         batch = n_examples if self.batch_size is None else self.batch_size
-        return self.schedule.for_optimizer(
-            lr0, epochs=self.epochs, batches_per_epoch=-(-n_examples // batch)
-        )
+        return -(-n_examples // batch)
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,9 @@ def train_chunk(
     prior = None
     saving_options: dict[str, Any] = {}
     if saving is not None:
-        prior = saving.load(initial_states(network, groups))
+        prior = saving.load(
+            initial_states(network, groups), network.n_params, job.epochs, job.batches_per_epoch
+        )
         saving_options = {
             "checkpoint": saving.save,
             "checkpoint_every": saving.every,

@@ -96,6 +96,7 @@ def run_sweep(
     if checkpoints is None:
         chunks = plan_chunks(config, limit, min_chunks=jobs)
     else:
+        checkpoints = checkpoints.of_run(config, dataset)  # what chunk files are checked against
         chunks = checkpoints.plan(config, lambda: plan_chunks(config, limit, min_chunks=jobs))
     processes = min(jobs, len(chunks))
     job = TrainingJob(

@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,14 @@ def train_in_processes(
             if interrupted is not None and interrupted():
                 stop.set()
         answers = [future.result() for future in futures]
+    except BrokenProcessPool:
+        stop.set()
+        # A worker killed by a signal (the out-of-memory killer, SIGKILL): what the chunks
+        # saved is kept, and the folder still says "running", so the sweep can be resumed.
+        raise ValueError(
+            "a sweep worker process died (killed by a signal, e.g. for lack of memory); the "
+            "chunks saved so far are kept: continue with 'descentlab resume' on the sweep's folder"
+        ) from None
     except BaseException:
         stop.set()  # the workers stop within an epoch (with checkpoints) or PROGRESS_EVERY
         raise

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,11 +25,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Re-run the command recorded in RUN_DIR's checkpoint (a sweep's: in its results.json),
     continuing from its checkpoints."""
     from descentlab import threads
-    from descentlab.checkpoint import read_description
+    from descentlab.checkpoint import check_started, read_description
     from descentlab.cli.commands import resumable
-    from descentlab.cli.parser import build_parser, command_of
     from descentlab.runs import read_results, read_status
-    from descentlab.runs.names import CHECKPOINT_FILE
+    from descentlab.runs.names import CHECKPOINT_FILE, RESULTS_FILE
 
     run_dir = Path(args.run_dir).resolve()
     status = read_status(run_dir)
@@ -37,23 +38,48 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         raise ValueError(f"{run_dir}: this run already finished; nothing to resume")
     checkpoint = run_dir / CHECKPOINT_FILE
     if checkpoint.exists():
-        description = read_description(checkpoint)
+        record, description = checkpoint, read_description(checkpoint)
     else:  # killed before its first checkpoint: results.json says how it was started
-        record = (read_results(run_dir) or {}).get("run")
-        description = record if isinstance(record, dict) else {}
-        if not description.get("argv"):
-            raise ValueError(f"{run_dir}: no checkpoint and no record of how the run started")
-    started = [str(word) for word in description["argv"]]
-    original, _ = build_parser(command_of(started)).parse_known_args(started)
+        started_as = (read_results(run_dir) or {}).get("run")
+        record = run_dir / RESULTS_FILE
+        description = started_as if isinstance(started_as, dict) else {}
+    check_started(record, description)
+    started = list(description["argv"])
+    original = _parsed(started, record)
     command = resumable(original.command) if original.command is not None else None
     if command is None:
         raise ValueError(f"{run_dir}: 'descentlab resume' continues train, compare and sweep runs")
     if args.quiet:
         original.quiet = True
     cwd = os.getcwd()
-    os.chdir(description.get("cwd", cwd))  # relative paths mean what they meant at the start
+    try:  # relative paths mean what they meant at the start
+        os.chdir(description["cwd"])
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ValueError(
+            f"{run_dir}: the run was started in {description['cwd']!r}, which cannot be entered "
+            f"now ({reason}); its relative paths mean nothing elsewhere: recreate or restore "
+            "that folder, then resume"
+        ) from None
     try:
         with threads.blas_threads(original.blas_threads):  # as the run was started
             return command.resume(original, started, run_dir)
     finally:
         os.chdir(cwd)
+
+
+def _parsed(started: list[str], where: Path) -> argparse.Namespace:
+    """The recorded command line ``started``, parsed; a ``ValueError`` naming ``where`` (the
+    file that records it) if descentlab does not accept it, rather than argparse's usage."""
+    from descentlab.cli.parser import build_parser, command_of
+
+    complaints = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(complaints):
+            original, _ = build_parser(command_of(started)).parse_known_args(started)
+    except SystemExit:
+        lines = complaints.getvalue().strip().splitlines() or ["not a command line"]
+        raise ValueError(
+            f"{where}: the command line it records is not one descentlab accepts: {lines[-1]}"
+        ) from None
+    return original
