@@ -78,7 +78,7 @@ def test_scalar_power_is_the_memoised_call() -> None:
     assert scalar_power(0.8, 2) == _course_power(0.8, 2)
 
 
-@pytest.mark.parametrize("name", ["adam", "adamax", "nadam"])
+@pytest.mark.parametrize("name", ["adam", "adamax", "nadam", "radam"])
 def test_bias_correction_in_a_stack_equals_each_run_alone(name: str) -> None:
     # Runs that differ only in their betas: each row of the stack must equal that run alone.
     betas = [(0.8, 0.99), (0.9, 0.999), (0.95, 0.9)]

@@ -46,6 +46,12 @@ STACKS = {
     "adamw": [{"learning_rate": 0.01}, {"learning_rate": 0.003, "weight_decay": 0.1}],
     "nadam": [{"learning_rate": 0.01}, {"learning_rate": 0.002, "momentum_decay": 0.01}],
     "adamax": [{"learning_rate": 0.02}, {"learning_rate": 0.002, "beta1": 0.5}],
+    # beta2 = 0.6 never rectifies, 0.999 and 0.9 do from t = 6: both branches in one stack
+    "radam": [
+        {"learning_rate": 0.01, "beta2": 0.999},
+        {"learning_rate": 0.003, "beta2": 0.6, "weight_decay": 0.01},
+        {"learning_rate": 0.001, "beta2": 0.9, "weight_decay": 0.1},
+    ],
 }
 
 

@@ -208,7 +208,65 @@ CASES: list[tuple[str, str, dict[str, Any], str, dict[str, Any], float]] = [
         {"lr": 0.01, "betas": (0.9, 0.99), "weight_decay": 0.1},
         0.1,
     ),
+    # radam: the default and beta2 = 0.95 rectify from t = 6 on (rho_t > 5); beta2 = 0.6 never does
+    # (rho_inf = 4), so every step is the un-adapted momentum step.
+    ("radam", "radam", {"learning_rate": 0.01}, "RAdam", {"lr": 0.01}, 0.0),
+    (
+        "radam-betas",
+        "radam",
+        {"learning_rate": 0.01, "beta1": 0.8, "beta2": 0.95, "epsilon": 1e-6},
+        "RAdam",
+        {"lr": 0.01, "betas": (0.8, 0.95), "eps": 1e-6},
+        0.0,
+    ),
+    (
+        "radam-never-rectified",
+        "radam",
+        {"learning_rate": 0.01, "beta2": 0.6},
+        "RAdam",
+        {"lr": 0.01, "betas": (0.9, 0.6)},
+        0.0,
+    ),
+    (
+        "radam-weight-decay",
+        "radam",
+        {"learning_rate": 0.01, "weight_decay": 0.1},
+        "RAdam",
+        {"lr": 0.01, "weight_decay": 0.1},
+        0.0,
+    ),
+    (
+        "radam-decoupled-weight-decay",
+        "radam",
+        {"learning_rate": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True},
+        "RAdam",
+        {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True},
+        0.0,
+    ),
 ]
+
+
+CLASSIC_TOLERANCE = (
+    "1e-10: the measured differences are a few 1e-14, but the two sides cannot share bits: "
+    "torch computes bias corrections with Python floats (beta ** t) and its own kernels, "
+    "descentlab with numpy's scalar np.power, and both vary in the last bit with the CPU's "
+    "kernel family (AVX-512, AVX2, ...)"
+)
+
+# Per optimizer: the relative tolerance of every entry (no absolute slack), and why.
+TOLERANCES: dict[str, tuple[float, str]] = {
+    **{
+        name: (1e-10, CLASSIC_TOLERANCE)
+        for name in ("sgd", "rmsprop", "adagrad", "adam", "adamw", "nadam", "adamax")
+    },
+    "radam": (
+        1e-14,
+        "the same arithmetic in the same order; measured at most 3.8e-15 (the decoupled-decay "
+        "case: torch multiplies W by 1 - lr wd, descentlab adds -lr wd W), below 1e-15 "
+        "otherwise; torch's lerp for m and Python's beta ** t for the bias corrections round "
+        "differently from b1 m + (1 - b1) g and np.power in the last bit",
+    ),
+}
 
 
 def final_params(torch_class: str, torch_kwargs: dict[str, Any]) -> np.ndarray:
@@ -246,13 +304,20 @@ def main() -> None:
             "gradients np.random.default_rng(gradient_seed).standard_normal((steps, *shape)), "
             "one per step, all float64; final_params are torch's after the last step. "
             "gradient_l2, where present, is added as gradient_l2 * params to each gradient "
-            "(torch's coupled weight_decay, for optimizers whose descentlab factory has none)."
+            "(torch's coupled weight_decay, for optimizers whose descentlab factory has none). "
+            "tolerances holds, per optimizer, the relative tolerance every entry of its cases "
+            "must meet (no absolute slack) and why it is that one."
         ),
         "torch_version": torch.__version__,
         "steps": STEPS,
         "shape": list(SHAPE),
         "gradient_seed": GRADIENT_SEED,
         "initial_params_seed": INITIAL_PARAMS_SEED,
+        "tolerances": {
+            name: {"rtol": rtol, "why": why}
+            for name, (rtol, why) in TOLERANCES.items()
+            if any(case["optimizer"] == name for case in cases)
+        },
         "cases": cases,
     }
     text = json.dumps(fixture, indent=1)

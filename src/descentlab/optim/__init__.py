@@ -23,6 +23,7 @@ from descentlab.optim.base import (
 from descentlab.optim.gd import GDState, gd
 from descentlab.optim.momentum import MomentumState, momentum
 from descentlab.optim.nadam import NAdamState, nadam
+from descentlab.optim.radam import RAdamState, radam
 from descentlab.optim.registry import (
     COMMANDS,
     FAMILIES,
@@ -56,6 +57,7 @@ __all__ = [
     "Optimizer",
     "OptimizerSpec",
     "Params",
+    "RAdamState",
     "RMSpropState",
     "SGDState",
     "ScalarOrSchedule",
@@ -74,6 +76,7 @@ __all__ = [
     "nadam",
     "names",
     "names_with",
+    "radam",
     "record_hyperparameters",
     "rmsprop",
     "scope_hyperparameters",

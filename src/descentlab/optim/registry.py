@@ -28,6 +28,7 @@ from descentlab.optim.base import INNER, Optimizer, ScalarOrSchedule
 from descentlab.optim.gd import gd
 from descentlab.optim.momentum import momentum
 from descentlab.optim.nadam import nadam
+from descentlab.optim.radam import radam
 from descentlab.optim.rmsprop import rmsprop
 from descentlab.optim.sgd import sgd
 
@@ -162,6 +163,7 @@ _SPECS = (
     OptimizerSpec("adamw", adamw, family="adaptive"),
     OptimizerSpec("nadam", nadam, family="adaptive"),
     OptimizerSpec("adamax", adamax, family="adaptive"),
+    OptimizerSpec("radam", radam, family="adaptive"),
 )
 
 
