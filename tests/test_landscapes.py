@@ -87,6 +87,13 @@ def test_unknown_landscape_names_the_choices() -> None:
         landscapes.get("banana")
 
 
+SLOWER_ON_THE_QUADRATIC = {"adadelta": 50}
+"""Optimizers that cannot come within 1/100 of the start distance in the quadratic's 150 steps
+at any learning rate, with the fraction they do reach. adadelta's steps start at
+sqrt(epsilon / (1 - rho)), about 3e-3, whatever the rate's units, and grow only as its average of
+past steps does: 1.1 % at its default 18, its best (1.8 % at 10, 2.4 % at 30)."""
+
+
 @pytest.mark.parametrize("name", optim.names())
 def test_every_optimizer_with_its_defaults_approaches_the_quadratic_minimum(name: str) -> None:
     quadratic = landscapes.get("quadratic")
@@ -94,7 +101,7 @@ def test_every_optimizer_with_its_defaults_approaches_the_quadratic_minimum(name
     trajectory = landscapes.run_trajectory(quadratic, optimizer, quadratic.start, quadratic.steps)
     start_distance = float(quadratic.distance_to_minimum(np.asarray(quadratic.start)))
     assert trajectory.status == "finished"
-    assert trajectory.final_distance < start_distance / 100
+    assert trajectory.final_distance < start_distance / SLOWER_ON_THE_QUADRATIC.get(name, 100)
     assert trajectory.values[-1] < trajectory.values[0]
 
 

@@ -41,6 +41,8 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
     ("radam", {"learning_rate": 0.1}),
     ("radam", {"learning_rate": 0.1, "beta2": 0.6, "weight_decay": 0.01}),  # never rectified
     ("radam", {"learning_rate": 0.1, "weight_decay": 0.01, "decoupled_weight_decay": True}),
+    ("adadelta", {"learning_rate": 10.0}),  # at 1.0 its growing steps need more than 200
+    ("adadelta", {"learning_rate": 10.0, "rho": 0.95, "epsilon": 1e-4, "weight_decay": 0.01}),
 ]
 
 SCALAR_STATE_FIELDS = {"step", "mu_product"}
@@ -71,6 +73,7 @@ ROSENBROCK_SETTINGS: dict[str, tuple[dict[str, Any], int]] = {
     "adamax": ({"learning_rate": _inverse_time(0.1, 500)}, 6000),
     # radam's first 5 steps are lr times the raw gradient (about 155 here): a small rate there
     "radam": ({"learning_rate": _after(5, 0.0005, _inverse_time(0.05, 500))}, 6000),
+    "adadelta": ({"learning_rate": _inverse_time(1.0, 300)}, 20000),
 }
 
 
@@ -337,6 +340,7 @@ CONTRACT = {
         "weight_decay": 0.0,
         "decoupled_weight_decay": False,
     },
+    "adadelta": {"rho": 0.9, "epsilon": 1e-6, "weight_decay": 0.0},
 }
 """Every factory's keywords after learning_rate, in order, with their defaults."""
 
@@ -435,6 +439,10 @@ LR = {"learning_rate": 0.1}
             {**LR, "decoupled_weight_decay": 1},
             "decoupled_weight_decay must be True or False, got 1",
         ),
+        ("adadelta", {**LR, "rho": 1.5}, r"rho must be a number in \[0, 1\], got 1.5"),
+        ("adadelta", {**LR, "rho": -0.1}, r"rho must be a number in \[0, 1\], got -0.1"),
+        ("adadelta", {**LR, "epsilon": 0.0}, "epsilon must be a finite number > 0, got 0.0"),
+        ("adadelta", {**LR, "weight_decay": -1.0}, "weight_decay must be a finite number >= 0"),
     ],
 )
 def test_invalid_hyperparameters_are_rejected_up_front(

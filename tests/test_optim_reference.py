@@ -93,6 +93,9 @@ def test_fixture_covers_every_optimizer_torch_has() -> None:
         ("adamax", "epsilon"),
         ("radam", "weight_decay"),
         ("radam", "decoupled_weight_decay"),
+        ("adadelta", "rho"),
+        ("adadelta", "epsilon"),
+        ("adadelta", "weight_decay"),
     ],
 )
 def test_fixture_exercises_each_variant(optimizer: str, variant: str) -> None:

@@ -52,6 +52,11 @@ STACKS = {
         {"learning_rate": 0.003, "beta2": 0.6, "weight_decay": 0.01},
         {"learning_rate": 0.001, "beta2": 0.9, "weight_decay": 0.1},
     ],
+    "adadelta": [
+        {"learning_rate": 1.0},
+        {"learning_rate": 3.0, "rho": 0.95, "epsilon": 1e-4},
+        {"learning_rate": 0.5, "rho": 1.0, "weight_decay": 0.01},
+    ],
 }
 
 

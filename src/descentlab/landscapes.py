@@ -172,7 +172,12 @@ QUADRATIC = Landscape(
     bounds=((-5.0, 5.0), (-1.5, 1.5)),
     log_contours=False,
     steps=150,
-    family_learning_rates={"gradient": 0.075, "adaptive": 0.3, "accumulator": 1.0},
+    family_learning_rates={
+        "gradient": 0.075,
+        "adaptive": 0.3,
+        "accumulator": 1.0,
+        "rms_ratio": 18.0,
+    },
     learning_rate_overrides={"rmsprop": 0.075, "radam": 0.15},
 )
 """An ill-conditioned quadratic (condition number 25): minimum 0 at (0, 0). gd with a rate near
@@ -190,7 +195,12 @@ ROSENBROCK = Landscape(
     bounds=((-2.0, 2.0), (-1.0, 3.0)),
     log_contours=True,
     steps=500,
-    family_learning_rates={"gradient": 0.001, "adaptive": 0.1, "accumulator": 0.3},
+    family_learning_rates={
+        "gradient": 0.001,
+        "adaptive": 0.1,
+        "accumulator": 0.3,
+        "rms_ratio": 10.0,
+    },
     learning_rate_overrides={"rmsprop": 0.01, "radam": 0.01},
 )
 """Rosenbrock's banana valley: minimum 0 at (1, 1). Finding the valley is quick, following its
@@ -208,7 +218,12 @@ BEALE = Landscape(
     bounds=((-4.5, 4.5), (-4.5, 4.5)),
     log_contours=True,
     steps=500,
-    family_learning_rates={"gradient": 0.01, "adaptive": 0.1, "accumulator": 0.5},
+    family_learning_rates={
+        "gradient": 0.01,
+        "adaptive": 0.1,
+        "accumulator": 0.5,
+        "rms_ratio": 3.0,
+    },
     learning_rate_overrides={"radam": 0.01},
 )
 """Beale's function: minimum 0 at (3, 0.5), with steep walls and flat plateaus."""
@@ -225,7 +240,12 @@ SADDLE = Landscape(
     bounds=((-2.0, 2.0), (-2.0, 4.0)),
     log_contours=False,
     steps=150,
-    family_learning_rates={"gradient": 0.01, "adaptive": 0.01, "accumulator": 0.1},
+    family_learning_rates={
+        "gradient": 0.01,
+        "adaptive": 0.01,
+        "accumulator": 0.1,
+        "rms_ratio": 1.0,
+    },
     learning_rate_overrides={},
 )
 """A saddle: no minimum (f falls without bound along y); distances are to the saddle point
@@ -249,7 +269,12 @@ HIMMELBLAU = Landscape(
     bounds=((-5.0, 5.0), (-5.0, 5.0)),
     log_contours=True,
     steps=200,
-    family_learning_rates={"gradient": 0.01, "adaptive": 0.05, "accumulator": 0.5},
+    family_learning_rates={
+        "gradient": 0.01,
+        "adaptive": 0.05,
+        "accumulator": 0.5,
+        "rms_ratio": 1.0,
+    },
     learning_rate_overrides={},
 )
 """Himmelblau's function: four minima, all 0; distances are to the nearest one. From next to

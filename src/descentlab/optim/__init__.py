@@ -7,6 +7,7 @@ family, and where it applies), is ``descentlab.optim.registry``.
 
 from __future__ import annotations
 
+from descentlab.optim.adadelta import AdadeltaState, adadelta
 from descentlab.optim.adagrad import AdagradState, adagrad
 from descentlab.optim.adam import AdamState, adam, adamw
 from descentlab.optim.adamax import AdamaxState, adamax
@@ -46,6 +47,7 @@ __all__ = [
     "COMMANDS",
     "FAMILIES",
     "NEEDS",
+    "AdadeltaState",
     "AdagradState",
     "AdamState",
     "AdamaxState",
@@ -62,6 +64,7 @@ __all__ = [
     "SGDState",
     "ScalarOrSchedule",
     "Schedule",
+    "adadelta",
     "adagrad",
     "adam",
     "adamax",

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import NamedTuple, TypeVar
 
+from descentlab.optim.adadelta import adadelta
 from descentlab.optim.adagrad import adagrad
 from descentlab.optim.adam import adam, adamw
 from descentlab.optim.adamax import adamax
@@ -37,6 +38,8 @@ FAMILIES: Mapping[str, str] = MappingProxyType(
         "gradient": "steps along the gradient, or an average of it, scaled by the learning rate",
         "adaptive": "per-coordinate steps scaled by a moving average of squared gradients",
         "accumulator": "per-coordinate steps scaled by the sum of every squared gradient so far",
+        "rms_ratio": "per-coordinate steps of RMS(past steps) / RMS(gradients) times the "
+        "gradient: units from the steps themselves, learning rates near 1 and above",
     }
 )
 """The optimizer families, each with what its members share (``family_members`` lists them).
@@ -164,6 +167,7 @@ _SPECS = (
     OptimizerSpec("nadam", nadam, family="adaptive"),
     OptimizerSpec("adamax", adamax, family="adaptive"),
     OptimizerSpec("radam", radam, family="adaptive"),
+    OptimizerSpec("adadelta", adadelta, family="rms_ratio"),
 )
 
 
