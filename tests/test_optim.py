@@ -43,6 +43,17 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
     ("radam", {"learning_rate": 0.1, "weight_decay": 0.01, "decoupled_weight_decay": True}),
     ("adadelta", {"learning_rate": 10.0}),  # at 1.0 its growing steps need more than 200
     ("adadelta", {"learning_rate": 10.0, "rho": 0.95, "epsilon": 1e-4, "weight_decay": 0.01}),
+    ("rprop", {"learning_rate": 0.1}),
+    (
+        "rprop",
+        {
+            "learning_rate": 0.01,
+            "etaminus": 0.3,
+            "etaplus": 1.5,
+            "step_size_min": 1e-4,
+            "step_size_max": 1.0,
+        },
+    ),
 ]
 
 SCALAR_STATE_FIELDS = {"step", "mu_product"}
@@ -74,6 +85,8 @@ ROSENBROCK_SETTINGS: dict[str, tuple[dict[str, Any], int]] = {
     # radam's first 5 steps are lr times the raw gradient (about 155 here): a small rate there
     "radam": ({"learning_rate": _after(5, 0.0005, _inverse_time(0.05, 500))}, 6000),
     "adadelta": ({"learning_rate": _inverse_time(1.0, 300)}, 20000),
+    # at the default step_size_min = 1e-6 its steps bottom out 8.6e-4 from the minimum
+    "rprop": ({"learning_rate": 0.01, "step_size_min": 1e-9}, 6000),
 }
 
 
@@ -341,6 +354,7 @@ CONTRACT = {
         "decoupled_weight_decay": False,
     },
     "adadelta": {"rho": 0.9, "epsilon": 1e-6, "weight_decay": 0.0},
+    "rprop": {"etaminus": 0.5, "etaplus": 1.2, "step_size_min": 1e-6, "step_size_max": 50.0},
 }
 """Every factory's keywords after learning_rate, in order, with their defaults."""
 
@@ -443,6 +457,17 @@ LR = {"learning_rate": 0.1}
         ("adadelta", {**LR, "rho": -0.1}, r"rho must be a number in \[0, 1\], got -0.1"),
         ("adadelta", {**LR, "epsilon": 0.0}, "epsilon must be a finite number > 0, got 0.0"),
         ("adadelta", {**LR, "weight_decay": -1.0}, "weight_decay must be a finite number >= 0"),
+        ("rprop", {**LR, "etaminus": 0.0}, r"etaminus must be a number in \(0, 1\), got 0.0"),
+        ("rprop", {**LR, "etaminus": 1.0}, r"etaminus must be a number in \(0, 1\), got 1.0"),
+        ("rprop", {**LR, "etaplus": 1.0}, "etaplus must be a finite number > 1, got 1.0"),
+        ("rprop", {**LR, "etaplus": float("inf")}, "etaplus must be a finite number > 1, got inf"),
+        ("rprop", {**LR, "step_size_min": -1e-6}, "step_size_min must be a finite number >= 0"),
+        ("rprop", {**LR, "step_size_max": 0}, "step_size_max must be a finite number > 0, got 0"),
+        (
+            "rprop",
+            {**LR, "step_size_min": 60, "step_size_max": 50},
+            "step_size_min must be <= step_size_max, got 60.0 > 50.0",
+        ),
     ],
 )
 def test_invalid_hyperparameters_are_rejected_up_front(

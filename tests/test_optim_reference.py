@@ -96,6 +96,10 @@ def test_fixture_covers_every_optimizer_torch_has() -> None:
         ("adadelta", "rho"),
         ("adadelta", "epsilon"),
         ("adadelta", "weight_decay"),
+        ("rprop", "etaminus"),
+        ("rprop", "etaplus"),
+        ("rprop", "step_size_min"),
+        ("rprop", "step_size_max"),
     ],
 )
 def test_fixture_exercises_each_variant(optimizer: str, variant: str) -> None:

@@ -57,6 +57,11 @@ STACKS = {
         {"learning_rate": 3.0, "rho": 0.95, "epsilon": 1e-4},
         {"learning_rate": 0.5, "rho": 1.0, "weight_decay": 0.01},
     ],
+    "rprop": [
+        {"learning_rate": 0.01},
+        {"learning_rate": 0.1, "etaminus": 0.3, "etaplus": 1.5},
+        {"learning_rate": 0.05, "step_size_min": 0.005, "step_size_max": 0.02},
+    ],
 }
 
 

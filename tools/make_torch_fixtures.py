@@ -21,6 +21,14 @@ Each case names descentlab's optimizer and hyperparameters (descentlab's keyword
 torch's class and keyword arguments. descentlab's nadam and adamax take no weight_decay; their
 weight-decay cases record ``gradient_l2`` instead, and the test adds gradient_l2 * params to
 each gradient, which is exactly what torch's (coupled) ``weight_decay`` does.
+
+Besides the nine classic optimizers' counterparts, CASES covers radam (RAdam: both sides of
+its rho_t > 5 rectification, coupled and decoupled weight decay), adadelta (Adadelta: lr, rho,
+eps, weight decay) and rprop (Rprop: etas, step_sizes; random gradients flip sign about every
+other step, so torch's zeroing of the gradient after a flip runs throughout). ``TOLERANCES``
+states each optimizer's relative tolerance and why; the fixture records it beside the cases, and
+tests/test_optim_reference.py applies it. Adding cases must leave the existing cases' numbers
+unchanged (every case starts from the same parameters and gradients).
 """
 
 from __future__ import annotations
@@ -260,6 +268,39 @@ CASES: list[tuple[str, str, dict[str, Any], str, dict[str, Any], float]] = [
         {"lr": 2.0, "rho": 0.5, "weight_decay": 0.1},
         0.0,
     ),
+    # rprop: random gradients flip sign about every other step, so every branch (grow, shrink
+    # and skip, unchanged after a skip) runs throughout; the last two cases clamp the sizes.
+    ("rprop", "rprop", {"learning_rate": 0.01}, "Rprop", {"lr": 0.01}, 0.0),
+    (
+        "rprop-etas",
+        "rprop",
+        {"learning_rate": 0.1, "etaminus": 0.3, "etaplus": 1.5},
+        "Rprop",
+        {"lr": 0.1, "etas": (0.3, 1.5)},
+        0.0,
+    ),
+    (
+        "rprop-step-sizes",  # the initial 0.05 is above step_size_max: clamped at the first step
+        "rprop",
+        {"learning_rate": 0.05, "step_size_min": 0.005, "step_size_max": 0.02},
+        "Rprop",
+        {"lr": 0.05, "step_sizes": (0.005, 0.02)},
+        0.0,
+    ),
+    (
+        "rprop-clamped-etas",
+        "rprop",
+        {
+            "learning_rate": 0.001,
+            "etaminus": 0.1,
+            "etaplus": 3.0,
+            "step_size_min": 1e-4,
+            "step_size_max": 0.5,
+        },
+        "Rprop",
+        {"lr": 0.001, "etas": (0.1, 3.0), "step_sizes": (1e-4, 0.5)},
+        0.0,
+    ),
 ]
 
 
@@ -290,6 +331,11 @@ TOLERANCES: dict[str, tuple[float, str]] = {
         "absolute differences are at most 1.1e-15 (5 ulp at the parameters' scale of 1), and "
         "relative ones below 1.1e-15 except at an entry of adadelta-rho-epsilon that ends at "
         "6.7e-3, whose 1.1e-15 is 1.7e-13 of it",
+    ),
+    "rprop": (
+        1e-14,
+        "the same operations, each exact or correctly rounded in both (products by the etas, "
+        "clamps, signs); measured bit-identical",
     ),
 }
 

@@ -83,3 +83,15 @@ def check_bool(name: str, value: object) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def check_open_interval(name: str, value: object, low: float, high: float) -> float:
+    """A number strictly between ``low`` and ``high`` (or an array of them)."""
+    return _as_float(
+        name, value, f"a number in ({low:g}, {high:g})", lambda x: (x > low) & (x < high)
+    )
+
+
+def check_above(name: str, value: object, bound: float) -> float:
+    """A finite number > ``bound`` (or an array of them)."""
+    return _as_float(name, value, f"a finite number > {bound:g}", lambda x: x > bound)

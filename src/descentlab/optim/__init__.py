@@ -41,6 +41,7 @@ from descentlab.optim.registry import (
     summaries,
 )
 from descentlab.optim.rmsprop import RMSpropState, rmsprop
+from descentlab.optim.rprop import RpropState, rprop
 from descentlab.optim.sgd import SGDState, sgd
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "Params",
     "RAdamState",
     "RMSpropState",
+    "RpropState",
     "SGDState",
     "ScalarOrSchedule",
     "Schedule",
@@ -82,6 +84,7 @@ __all__ = [
     "radam",
     "record_hyperparameters",
     "rmsprop",
+    "rprop",
     "scope_hyperparameters",
     "sgd",
     "spec",

@@ -31,6 +31,7 @@ from descentlab.optim.momentum import momentum
 from descentlab.optim.nadam import nadam
 from descentlab.optim.radam import radam
 from descentlab.optim.rmsprop import rmsprop
+from descentlab.optim.rprop import rprop
 from descentlab.optim.sgd import sgd
 
 FAMILIES: Mapping[str, str] = MappingProxyType(
@@ -168,6 +169,7 @@ _SPECS = (
     OptimizerSpec("adamax", adamax, family="adaptive"),
     OptimizerSpec("radam", radam, family="adaptive"),
     OptimizerSpec("adadelta", adadelta, family="rms_ratio"),
+    OptimizerSpec("rprop", rprop, family="adaptive"),
 )
 
 
