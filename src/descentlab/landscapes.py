@@ -173,7 +173,7 @@ QUADRATIC = Landscape(
     log_contours=False,
     steps=150,
     family_learning_rates={"gradient": 0.075, "adaptive": 0.3, "accumulator": 1.0},
-    learning_rate_overrides={"rmsprop": 0.075},
+    learning_rate_overrides={"rmsprop": 0.075, "lion": 0.03},
 )
 """An ill-conditioned quadratic (condition number 25): minimum 0 at (0, 0). gd with a rate near
 its limit 2/25 zig-zags across the narrow y direction; momentum averages the zig-zag away."""
@@ -191,7 +191,7 @@ ROSENBROCK = Landscape(
     log_contours=True,
     steps=500,
     family_learning_rates={"gradient": 0.001, "adaptive": 0.1, "accumulator": 0.3},
-    learning_rate_overrides={"rmsprop": 0.01},
+    learning_rate_overrides={"rmsprop": 0.01, "lion": 0.01},
 )
 """Rosenbrock's banana valley: minimum 0 at (1, 1). Finding the valley is quick, following its
 flat floor slow: gd crawls, the adaptive methods rescale the floor's tiny gradient."""

@@ -21,6 +21,7 @@ from descentlab.optim.base import (
     record_hyperparameters,
 )
 from descentlab.optim.gd import GDState, gd
+from descentlab.optim.lion import LionState, lion
 from descentlab.optim.momentum import MomentumState, momentum
 from descentlab.optim.nadam import NAdamState, nadam
 from descentlab.optim.registry import (
@@ -50,6 +51,7 @@ __all__ = [
     "AdamaxState",
     "GDState",
     "Hyperparameter",
+    "LionState",
     "MomentumState",
     "NAdamState",
     "OptState",
@@ -70,6 +72,7 @@ __all__ = [
     "get",
     "hyperparameter_names",
     "learning_rate_at",
+    "lion",
     "momentum",
     "nadam",
     "names",

@@ -26,6 +26,7 @@ from descentlab.optim.adam import adam, adamw
 from descentlab.optim.adamax import adamax
 from descentlab.optim.base import INNER, Optimizer, ScalarOrSchedule
 from descentlab.optim.gd import gd
+from descentlab.optim.lion import lion
 from descentlab.optim.momentum import momentum
 from descentlab.optim.nadam import nadam
 from descentlab.optim.rmsprop import rmsprop
@@ -162,6 +163,7 @@ _SPECS = (
     OptimizerSpec("adamw", adamw, family="adaptive"),
     OptimizerSpec("nadam", nadam, family="adaptive"),
     OptimizerSpec("adamax", adamax, family="adaptive"),
+    OptimizerSpec("lion", lion, family="adaptive"),
 )
 
 
