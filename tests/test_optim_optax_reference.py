@@ -74,13 +74,25 @@ def test_each_optimizer_has_three_settings_and_a_justified_tolerance() -> None:
 
 def test_the_references_are_the_versions_the_docs_name() -> None:
     assert FIXTURE["versions"]["optax"] == "0.2.8"
+    assert FIXTURE["versions"]["pytorch_optimizer"] == "4.1.0"
     libraries = {case["reference"]["library"] for case in CASES.values()}
     assert libraries <= {"optax", "pytorch_optimizer"}
 
 
 @pytest.mark.parametrize(
     ("optimizer", "variant"),
-    [("lion", "weight_decay"), ("lion", "beta1"), ("lion", "beta2")],
+    [
+        ("lion", "weight_decay"),
+        ("lion", "beta1"),
+        ("lion", "beta2"),
+        ("adabelief", "epsilon_root"),
+        ("adabelief", "nesterov"),
+        ("yogi", "initial_accumulator_value"),
+        ("yogi", "epsilon"),
+        ("adan", "beta3"),
+        ("adan", "weight_decay"),
+        ("adan", "weight_decouple"),
+    ],
 )
 def test_fixture_exercises_each_variant(optimizer: str, variant: str) -> None:
     assert any(

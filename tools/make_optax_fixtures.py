@@ -68,6 +68,72 @@ CASES: list[tuple[str, str, dict[str, Any], str, str, dict[str, Any]]] = [
         "lion",
         {"learning_rate": 0.002, "b1": 0.95, "b2": 0.98, "weight_decay": 0.5},
     ),
+    (
+        "adabelief",
+        "adabelief",
+        {"learning_rate": 0.01},
+        "optax",
+        "adabelief",
+        {"learning_rate": 0.01},
+    ),
+    (
+        "adabelief-paper-epsilons",  # the paper's eps = 1e-8, eps_root = 0, other betas
+        "adabelief",
+        {"learning_rate": 0.01, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-8, "epsilon_root": 0.0},
+        "optax",
+        "adabelief",
+        {"learning_rate": 0.01, "b1": 0.8, "b2": 0.99, "eps": 1e-8, "eps_root": 0.0},
+    ),
+    (
+        "adabelief-nesterov",  # an epsilon_root large enough that its accumulation shows
+        "adabelief",
+        {"learning_rate": 0.01, "nesterov": True, "epsilon_root": 1e-3},
+        "optax",
+        "adabelief",
+        {"learning_rate": 0.01, "nesterov": True, "eps_root": 1e-3},
+    ),
+    ("yogi", "yogi", {"learning_rate": 0.01}, "optax", "yogi", {"learning_rate": 0.01}),
+    (
+        "yogi-betas",
+        "yogi",
+        {"learning_rate": 0.01, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-6},
+        "optax",
+        "yogi",
+        {"learning_rate": 0.01, "b1": 0.8, "b2": 0.99, "eps": 1e-6},
+    ),
+    (
+        "yogi-initial-accumulator",  # optax.yogi does not take it: its transform, then the rate
+        "yogi",
+        {"learning_rate": 0.01, "initial_accumulator_value": 0.5},
+        "optax",
+        "scale_by_yogi",
+        {"learning_rate": 0.01, "initial_accumulator_value": 0.5},
+    ),
+    ("adan", "adan", {"learning_rate": 0.01}, "pytorch_optimizer", "Adan", {"lr": 0.01}),
+    (
+        "adan-betas",
+        "adan",
+        {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.8, "beta3": 0.999, "epsilon": 1e-6},
+        "pytorch_optimizer",
+        "Adan",
+        {"lr": 0.01, "betas": [0.9, 0.8, 0.999], "eps": 1e-6},
+    ),
+    (
+        "adan-weight-decay",  # the paper's proximal decay
+        "adan",
+        {"learning_rate": 0.01, "weight_decay": 0.1},
+        "pytorch_optimizer",
+        "Adan",
+        {"lr": 0.01, "weight_decay": 0.1},
+    ),
+    (
+        "adan-weight-decouple",
+        "adan",
+        {"learning_rate": 0.01, "weight_decay": 0.1, "weight_decouple": True},
+        "pytorch_optimizer",
+        "Adan",
+        {"lr": 0.01, "weight_decay": 0.1, "weight_decouple": True},
+    ),
 ]
 
 TOLERANCES: dict[str, dict[str, Any]] = {
@@ -75,6 +141,24 @@ TOLERANCES: dict[str, dict[str, Any]] = {
         "rtol": 1e-14,
         "why": "the same operations in the same order, and no powers: the measured difference "
         "is 0; the tolerance only leaves room for another CPU's kernels",
+    },
+    "adabelief": {
+        "rtol": 1e-13,
+        "why": "the same operations in the same order, but the bias corrections 1 - beta^t "
+        "come from jax's power (optax) and numpy's scalar np.power (descentlab), which "
+        "differ in the last bit for some t and between CPU kernel families; measured at most "
+        "3.6e-15 relative",
+    },
+    "yogi": {
+        "rtol": 1e-13,
+        "why": "as adabelief: the same operations, bias-correction powers from different "
+        "kernels; measured at most 7.2e-16 relative",
+    },
+    "adan": {
+        "rtol": 1e-13,
+        "why": "the same rule, but pytorch-optimizer subtracts its two step terms from W one "
+        "after the other and takes 1 - beta^t from math.pow, descentlab adds the terms first "
+        "and uses numpy's scalar np.power; measured at most 5.1e-15 relative",
     },
 }
 

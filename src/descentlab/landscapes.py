@@ -173,7 +173,7 @@ QUADRATIC = Landscape(
     log_contours=False,
     steps=150,
     family_learning_rates={"gradient": 0.075, "adaptive": 0.3, "accumulator": 1.0},
-    learning_rate_overrides={"rmsprop": 0.075, "lion": 0.03},
+    learning_rate_overrides={"rmsprop": 0.075, "lion": 0.03, "adan": 1.0},
 )
 """An ill-conditioned quadratic (condition number 25): minimum 0 at (0, 0). gd with a rate near
 its limit 2/25 zig-zags across the narrow y direction; momentum averages the zig-zag away."""

@@ -7,9 +7,11 @@ family, and where it applies), is ``descentlab.optim.registry``.
 
 from __future__ import annotations
 
+from descentlab.optim.adabelief import AdaBeliefState, adabelief
 from descentlab.optim.adagrad import AdagradState, adagrad
 from descentlab.optim.adam import AdamState, adam, adamw
 from descentlab.optim.adamax import AdamaxState, adamax
+from descentlab.optim.adan import AdanState, adan
 from descentlab.optim.base import (
     Optimizer,
     OptState,
@@ -41,14 +43,17 @@ from descentlab.optim.registry import (
 )
 from descentlab.optim.rmsprop import RMSpropState, rmsprop
 from descentlab.optim.sgd import SGDState, sgd
+from descentlab.optim.yogi import YogiState, yogi
 
 __all__ = [
     "COMMANDS",
     "FAMILIES",
     "NEEDS",
+    "AdaBeliefState",
     "AdagradState",
     "AdamState",
     "AdamaxState",
+    "AdanState",
     "GDState",
     "Hyperparameter",
     "LionState",
@@ -62,10 +67,13 @@ __all__ = [
     "SGDState",
     "ScalarOrSchedule",
     "Schedule",
+    "YogiState",
+    "adabelief",
     "adagrad",
     "adam",
     "adamax",
     "adamw",
+    "adan",
     "apply_updates",
     "family_members",
     "gd",
@@ -83,4 +91,5 @@ __all__ = [
     "sgd",
     "spec",
     "summaries",
+    "yogi",
 ]

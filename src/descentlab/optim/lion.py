@@ -45,9 +45,9 @@ def lion(
     How it differs from the variants of the same name:
     - ``optax.lion(b1=0.9, b2=0.99, weight_decay=1e-3)``: identical (``mode='hard'``, the
       paper's sign); optax's ``mask`` exempts parameters from the decay, descentlab decays all.
-    - The paper's Algorithm 2 (and lucidrains' ``lion-pytorch``, ``Lion(weight_decay=0.0)``)
-      write the same rule as W = W (1 - lr wd) - lr sign(c), with no decay by default, and
-      multiply the decay by the schedule's lr; ``pytorch_optimizer.Lion`` is the same rule.
+    - The paper's Algorithm 2 is the same rule; lucidrains' ``lion-pytorch``
+      (``Lion(weight_decay=0.0)``) and ``pytorch_optimizer.Lion`` write it
+      W = W (1 - lr wd) - lr sign(c), with no decay by default.
     - Keras ``Lion(beta_1=0.9, beta_2=0.99)``: the same sign step; its ``weight_decay``
       (default None) is also decoupled.
     """
