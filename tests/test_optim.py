@@ -506,3 +506,14 @@ def test_yogi_starts_both_moments_at_the_initial_value_and_keeps_v_positive() ->
     for gradient in _gradients(50, shape=(3,)):
         _, state = opt.update(gradient, state, None)
         assert np.all(state.nu > 0)
+
+
+@pytest.mark.exact
+def test_adan_run_without_decay_in_a_stack_with_decay_steps_as_alone() -> None:
+    # Weights far smaller than the step, where W_new - W is not exact: the run whose decay is 0
+    # must still take the plain step of the run alone.
+    params = np.array([[1e-7, -3e-8, 2e-9], [1e-7, -3e-8, 2e-9]])
+    grads = _gradients(5, shape=(2, 3))
+    stacked = _run(optim.adan(0.01, weight_decay=np.array([[0.0], [0.1]])), params, grads)
+    alone = _run(optim.adan(0.01), params[0], [g[0] for g in grads])
+    assert np.array_equal(stacked[0], alone)

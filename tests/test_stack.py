@@ -64,7 +64,7 @@ STACKS = {
     "adan": [
         {"learning_rate": 0.01, "weight_decay": 0.01},
         {"learning_rate": 0.003, "beta1": 0.9, "beta3": 0.999, "weight_decay": 0.1},
-        {"learning_rate": 0.02, "beta2": 0.8, "weight_decay": 0.001},
+        {"learning_rate": 0.02, "beta2": 0.8, "weight_decay": 0.0},  # no decay, as alone
     ],
 }
 

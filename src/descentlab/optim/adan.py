@@ -115,6 +115,8 @@ def adan(
             new_params = (params - step) / (1 + lr * weight_decay)
         # As an update, W_new - W: wherever W_new is within a factor 2 of W, that difference is
         # exact (Sterbenz), so apply_updates gives W_new's very bits back.
+        # A run of a stack whose decay is 0 gets (W - step) - W, which W + gives back as the
+        # bits of W - step: the step it takes alone.
         return new_params - params, new_state
 
     return Optimizer("adan", record_hyperparameters(adan, locals()), init, update)
