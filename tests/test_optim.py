@@ -54,6 +54,15 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
             "step_size_max": 1.0,
         },
     ),
+    ("lion", {"learning_rate": 0.05}),
+    ("lion", {"learning_rate": 0.05, "beta1": 0.8, "beta2": 0.9, "weight_decay": 0.0}),
+    ("adabelief", {"learning_rate": 0.1}),
+    ("adabelief", {"learning_rate": 0.1, "nesterov": True, "epsilon": 1e-8, "epsilon_root": 0.0}),
+    ("yogi", {"learning_rate": 0.1}),
+    ("yogi", {"learning_rate": 0.1, "initial_accumulator_value": 0.0, "beta1": 0.5}),
+    ("adan", {"learning_rate": 0.1}),
+    ("adan", {"learning_rate": 0.1, "weight_decay": 0.01}),
+    ("adan", {"learning_rate": 0.1, "weight_decay": 0.01, "weight_decouple": True}),
 ]
 
 SCALAR_STATE_FIELDS = {"step", "mu_product"}
@@ -87,6 +96,11 @@ ROSENBROCK_SETTINGS: dict[str, tuple[dict[str, Any], int]] = {
     "adadelta": ({"learning_rate": _inverse_time(1.0, 300)}, 20000),
     # at the default step_size_min = 1e-6 its steps bottom out 8.6e-4 from the minimum
     "rprop": ({"learning_rate": 0.01, "step_size_min": 1e-9}, 6000),
+    # decoupled decay moves the minimum away from (1, 1), so none here
+    "lion": ({"learning_rate": _inverse_time(0.01, 100), "weight_decay": 0.0}, 6000),
+    "adabelief": ({"learning_rate": _inverse_time(0.05, 500)}, 5000),
+    "yogi": ({"learning_rate": _inverse_time(0.1, 1000)}, 6000),
+    "adan": ({"learning_rate": _inverse_time(0.05, 500)}, 5000),
 }
 
 
@@ -219,6 +233,7 @@ def test_amsgrad_from_a_state_built_without_a_maximum() -> None:
 def test_every_optimizer_is_under_test() -> None:
     assert {name for name, _ in OPTIMIZERS_UNDER_TEST} == set(optim.names())
     assert set(ROSENBROCK_SETTINGS) == set(optim.names())
+    assert set(CONTRACT) == set(optim.names())
 
 
 @pytest.mark.parametrize(("name", "kwargs"), OPTIMIZERS_UNDER_TEST)
@@ -355,6 +370,23 @@ CONTRACT = {
     },
     "adadelta": {"rho": 0.9, "epsilon": 1e-6, "weight_decay": 0.0},
     "rprop": {"etaminus": 0.5, "etaplus": 1.2, "step_size_min": 1e-6, "step_size_max": 50.0},
+    "lion": {"beta1": 0.9, "beta2": 0.99, "weight_decay": 1e-3},
+    "adabelief": {
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "epsilon": 1e-16,
+        "epsilon_root": 1e-16,
+        "nesterov": False,
+    },
+    "yogi": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-3, "initial_accumulator_value": 1e-6},
+    "adan": {
+        "beta1": 0.98,
+        "beta2": 0.92,
+        "beta3": 0.99,
+        "epsilon": 1e-8,
+        "weight_decay": 0.0,
+        "weight_decouple": False,
+    },
 }
 """Every factory's keywords after learning_rate, in order, with their defaults."""
 
@@ -468,6 +500,32 @@ LR = {"learning_rate": 0.1}
             {**LR, "step_size_min": 60, "step_size_max": 50},
             "step_size_min must be <= step_size_max, got 60.0 > 50.0",
         ),
+        ("lion", {**LR, "beta1": 1.0}, r"beta1 must be a number in \[0, 1\), got 1.0"),
+        ("lion", {**LR, "beta2": -0.1}, r"beta2 must be a number in \[0, 1\), got -0.1"),
+        ("lion", {**LR, "weight_decay": -1.0}, "weight_decay must be a finite number >= 0"),
+        ("adabelief", {**LR, "beta1": 1.0}, r"beta1 must be a number in \[0, 1\), got 1.0"),
+        ("adabelief", {**LR, "beta2": 2}, r"beta2 must be a number in \[0, 1\), got 2"),
+        ("adabelief", {**LR, "epsilon": -1e-16}, "epsilon must be a finite number >= 0"),
+        (
+            "adabelief",
+            {**LR, "epsilon_root": float("inf")},
+            "epsilon_root must be a finite number >= 0, got inf",
+        ),
+        ("adabelief", {**LR, "nesterov": 1}, "nesterov must be True or False, got 1"),
+        ("yogi", {**LR, "beta1": -0.1}, r"beta1 must be a number in \[0, 1\), got -0.1"),
+        ("yogi", {**LR, "beta2": 1.0}, r"beta2 must be a number in \[0, 1\), got 1.0"),
+        ("yogi", {**LR, "epsilon": -1e-3}, "epsilon must be a finite number >= 0"),
+        (
+            "yogi",
+            {**LR, "initial_accumulator_value": -1e-6},
+            "initial_accumulator_value must be a finite number >= 0, got -1e-06",
+        ),
+        ("adan", {**LR, "beta1": 1.0}, r"beta1 must be a number in \[0, 1\), got 1.0"),
+        ("adan", {**LR, "beta2": -0.5}, r"beta2 must be a number in \[0, 1\), got -0.5"),
+        ("adan", {**LR, "beta3": 1.5}, r"beta3 must be a number in \[0, 1\), got 1.5"),
+        ("adan", {**LR, "epsilon": -1e-8}, "epsilon must be a finite number >= 0"),
+        ("adan", {**LR, "weight_decay": -0.1}, "weight_decay must be a finite number >= 0"),
+        ("adan", {**LR, "weight_decouple": "yes"}, "weight_decouple must be True or False"),
     ],
 )
 def test_invalid_hyperparameters_are_rejected_up_front(
@@ -475,3 +533,47 @@ def test_invalid_hyperparameters_are_rejected_up_front(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         optim.get(name, **kwargs)
+
+
+@pytest.mark.parametrize(("name", "kwargs"), OPTIMIZERS_UNDER_TEST)
+def test_float32_parameters_keep_float32_updates_and_state(
+    name: str, kwargs: dict[str, Any]
+) -> None:
+    opt = optim.get(name, **kwargs)
+    params = np.ones((2, 3), dtype=np.float32)
+    state = opt.init(params)
+    for scale in (0.5, -1.0, 2.0):
+        updates, state = opt.update(np.full((2, 3), scale, dtype=np.float32), state, params)
+        params = optim.apply_updates(params, updates)
+        assert updates.dtype == np.float32 and params.dtype == np.float32
+    for field, value in zip(state._fields, state, strict=True):
+        if field not in SCALAR_STATE_FIELDS and value is not None:
+            assert value.dtype == np.float32, field
+
+
+def test_adan_keeps_its_own_copy_of_the_previous_gradient() -> None:
+    opt = optim.adan(0.01)
+    gradient = np.array([1.0, -2.0])
+    _, state = opt.update(gradient, opt.init(np.zeros(2)), None)
+    gradient[:] = 7.0  # a caller reusing its gradient buffer
+    assert np.array_equal(state.previous_grad, [1.0, -2.0])
+
+
+def test_yogi_starts_both_moments_at_the_initial_value_and_keeps_v_positive() -> None:
+    opt = optim.yogi(0.01, initial_accumulator_value=0.25)
+    state = opt.init(np.zeros(3))
+    assert np.array_equal(state.mu, np.full(3, 0.25)) and np.array_equal(state.nu, state.mu)
+    for gradient in _gradients(50, shape=(3,)):
+        _, state = opt.update(gradient, state, None)
+        assert np.all(state.nu > 0)
+
+
+@pytest.mark.exact
+def test_adan_run_without_decay_in_a_stack_with_decay_steps_as_alone() -> None:
+    # Weights far smaller than the step, where W_new - W is not exact: the run whose decay is 0
+    # must still take the plain step of the run alone.
+    params = np.array([[1e-7, -3e-8, 2e-9], [1e-7, -3e-8, 2e-9]])
+    grads = _gradients(5, shape=(2, 3))
+    stacked = _run(optim.adan(0.01, weight_decay=np.array([[0.0], [0.1]])), params, grads)
+    alone = _run(optim.adan(0.01), params[0], [g[0] for g in grads])
+    assert np.array_equal(stacked[0], alone)

@@ -62,6 +62,26 @@ STACKS = {
         {"learning_rate": 0.1, "etaminus": 0.3, "etaplus": 1.5},
         {"learning_rate": 0.05, "step_size_min": 0.005, "step_size_max": 0.02},
     ],
+    "lion": [
+        {"learning_rate": 0.001},
+        {"learning_rate": 0.003, "beta1": 0.8, "weight_decay": 0.01},
+        {"learning_rate": 0.0003, "beta2": 0.9},
+    ],
+    "adabelief": [
+        {"learning_rate": 0.01},
+        {"learning_rate": 0.003, "beta1": 0.8, "epsilon": 1e-8},
+        {"learning_rate": 0.001, "beta2": 0.99, "epsilon_root": 0.0},
+    ],
+    "yogi": [
+        {"learning_rate": 0.01},
+        {"learning_rate": 0.003, "beta1": 0.8, "initial_accumulator_value": 0.1},
+        {"learning_rate": 0.02, "beta2": 0.99, "epsilon": 1e-6},
+    ],
+    "adan": [
+        {"learning_rate": 0.01, "weight_decay": 0.01},
+        {"learning_rate": 0.003, "beta1": 0.9, "beta3": 0.999, "weight_decay": 0.1},
+        {"learning_rate": 0.02, "beta2": 0.8, "weight_decay": 0.0},  # no decay, as alone
+    ],
 }
 
 

@@ -178,7 +178,7 @@ QUADRATIC = Landscape(
         "accumulator": 1.0,
         "rms_ratio": 18.0,
     },
-    learning_rate_overrides={"rmsprop": 0.075, "radam": 0.15},
+    learning_rate_overrides={"rmsprop": 0.075, "radam": 0.15, "lion": 0.03, "adan": 1.0},
 )
 """An ill-conditioned quadratic (condition number 25): minimum 0 at (0, 0). gd with a rate near
 its limit 2/25 zig-zags across the narrow y direction; momentum averages the zig-zag away."""
@@ -201,7 +201,7 @@ ROSENBROCK = Landscape(
         "accumulator": 0.3,
         "rms_ratio": 10.0,
     },
-    learning_rate_overrides={"rmsprop": 0.01, "radam": 0.01},
+    learning_rate_overrides={"rmsprop": 0.01, "radam": 0.01, "lion": 0.01},
 )
 """Rosenbrock's banana valley: minimum 0 at (1, 1). Finding the valley is quick, following its
 flat floor slow: gd crawls, the adaptive methods rescale the floor's tiny gradient."""

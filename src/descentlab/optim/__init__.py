@@ -7,10 +7,12 @@ family, and where it applies), is ``descentlab.optim.registry``.
 
 from __future__ import annotations
 
+from descentlab.optim.adabelief import AdaBeliefState, adabelief
 from descentlab.optim.adadelta import AdadeltaState, adadelta
 from descentlab.optim.adagrad import AdagradState, adagrad
 from descentlab.optim.adam import AdamState, adam, adamw
 from descentlab.optim.adamax import AdamaxState, adamax
+from descentlab.optim.adan import AdanState, adan
 from descentlab.optim.base import (
     Optimizer,
     OptState,
@@ -22,6 +24,7 @@ from descentlab.optim.base import (
     record_hyperparameters,
 )
 from descentlab.optim.gd import GDState, gd
+from descentlab.optim.lion import LionState, lion
 from descentlab.optim.momentum import MomentumState, momentum
 from descentlab.optim.nadam import NAdamState, nadam
 from descentlab.optim.radam import RAdamState, radam
@@ -43,17 +46,21 @@ from descentlab.optim.registry import (
 from descentlab.optim.rmsprop import RMSpropState, rmsprop
 from descentlab.optim.rprop import RpropState, rprop
 from descentlab.optim.sgd import SGDState, sgd
+from descentlab.optim.yogi import YogiState, yogi
 
 __all__ = [
     "COMMANDS",
     "FAMILIES",
     "NEEDS",
+    "AdaBeliefState",
     "AdadeltaState",
     "AdagradState",
     "AdamState",
     "AdamaxState",
+    "AdanState",
     "GDState",
     "Hyperparameter",
+    "LionState",
     "MomentumState",
     "NAdamState",
     "OptState",
@@ -66,17 +73,21 @@ __all__ = [
     "SGDState",
     "ScalarOrSchedule",
     "Schedule",
+    "YogiState",
+    "adabelief",
     "adadelta",
     "adagrad",
     "adam",
     "adamax",
     "adamw",
+    "adan",
     "apply_updates",
     "family_members",
     "gd",
     "get",
     "hyperparameter_names",
     "learning_rate_at",
+    "lion",
     "momentum",
     "nadam",
     "names",
@@ -89,4 +100,5 @@ __all__ = [
     "sgd",
     "spec",
     "summaries",
+    "yogi",
 ]

@@ -21,18 +21,22 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import NamedTuple, TypeVar
 
+from descentlab.optim.adabelief import adabelief
 from descentlab.optim.adadelta import adadelta
 from descentlab.optim.adagrad import adagrad
 from descentlab.optim.adam import adam, adamw
 from descentlab.optim.adamax import adamax
+from descentlab.optim.adan import adan
 from descentlab.optim.base import INNER, Optimizer, ScalarOrSchedule
 from descentlab.optim.gd import gd
+from descentlab.optim.lion import lion
 from descentlab.optim.momentum import momentum
 from descentlab.optim.nadam import nadam
 from descentlab.optim.radam import radam
 from descentlab.optim.rmsprop import rmsprop
 from descentlab.optim.rprop import rprop
 from descentlab.optim.sgd import sgd
+from descentlab.optim.yogi import yogi
 
 FAMILIES: Mapping[str, str] = MappingProxyType(
     {
@@ -170,6 +174,10 @@ _SPECS = (
     OptimizerSpec("radam", radam, family="adaptive"),
     OptimizerSpec("adadelta", adadelta, family="rms_ratio"),
     OptimizerSpec("rprop", rprop, family="adaptive"),
+    OptimizerSpec("lion", lion, family="adaptive"),
+    OptimizerSpec("adabelief", adabelief, family="adaptive"),
+    OptimizerSpec("yogi", yogi, family="adaptive"),
+    OptimizerSpec("adan", adan, family="adaptive"),
 )
 
 

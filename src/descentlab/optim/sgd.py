@@ -69,7 +69,9 @@ def sgd(
             f"dampening={dampening_given!r}"
         )
     # With momentum 0 torch skips the buffer; b = 0 * b + 1 * g = g is the same step.
-    buffer_dampening = np.where(momentum > 0, dampening, 0.0)
+    dampening_where = np.where(momentum > 0, dampening, 0.0)
+    # a Python float unless stacked, so that float32 parameters keep a float32 buffer
+    buffer_dampening = float(dampening_where) if dampening_where.ndim == 0 else dampening_where
     add_l2 = coupled(weight_decay, "sgd")
 
     def init(params: Params) -> SGDState:
