@@ -301,7 +301,9 @@ def test_stacked_runs_equal_separate_runs(name: str, kwargs: dict[str, Any]) -> 
     others = {key: value for key, value in kwargs.items() if key != "learning_rate"}
     grads = _gradients(6, shape=(2, 5))
     params = np.random.default_rng(7).normal(size=(2, 5))
-    stacked = _run(optim.get(name, learning_rate=lambda step: rates, **others), params, grads)
+    # rprop takes no schedule (its rate is its initial step size): the (2, 1) rates themselves
+    per_run = rates if name == "rprop" else lambda step: rates
+    stacked = _run(optim.get(name, learning_rate=per_run, **others), params, grads)
     for k in range(2):
         alone_opt = optim.get(name, learning_rate=float(rates[k, 0]), **others)
         alone = _run(alone_opt, params[k], [g[k] for g in grads])

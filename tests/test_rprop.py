@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import run_cli
 from descentlab import optim
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "torch_optimizers.json").read_text())
@@ -81,16 +82,27 @@ def test_step_sizes_stay_within_their_bounds() -> None:
     assert np.all(state.step_size >= 0.01) and 0.01 in state.step_size
 
 
-def test_the_learning_rate_is_the_initial_step_size_only() -> None:
-    # torch reads lr once, when it creates the step sizes; so does descentlab (at step 0).
-    schedule = optim.rprop(lambda step: 0.1 if step == 0 else 1e6)
-    constant = optim.rprop(0.1)
+def test_the_learning_rate_is_the_initial_step_size_so_a_schedule_is_refused() -> None:
+    # torch reads lr once, when it creates the step sizes, and ignores a scheduler after that
     params = np.ones((3, 4))
-    state_s, state_c = schedule.init(params), constant.init(params)
-    for g in _gradients(10):
-        updates_s, state_s = schedule.update(g, state_s, params)
-        updates_c, state_c = constant.update(g, state_c, params)
-        assert np.array_equal(updates_s, updates_c)
+    assert np.array_equal(optim.rprop(0.1).init(params).step_size, np.full((3, 4), 0.1))
+    with pytest.raises(ValueError, match=r"^rprop reads its learning rate once, as its initial"):
+        optim.rprop(lambda step: 0.1)
+
+
+def test_the_command_line_refuses_rprop_with_a_schedule_before_any_folder(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "run"
+    result = run_cli("train", "--optimizer", "rprop", "--schedule", "cosine", "--epochs", "3",
+                     "--out", str(out))  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        "descentlab train: error: rprop reads its learning rate once, as its initial step size, "
+        "so a learning-rate schedule would change nothing after the first step; use a constant "
+        "rate"
+    ]
+    assert not out.exists()
 
 
 def test_float32_parameters_keep_float32_state_and_updates() -> None:

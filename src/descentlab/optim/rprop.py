@@ -48,8 +48,8 @@ def rprop(
     W = W - sign(g) * d;   g_prev = g
 
     The gradient's size is never used, only its sign: the step sizes carry the scale. The
-    learning rate is only the initial step size, read at step 0 (a schedule's later values are
-    not used: torch's Rprop likewise ignores a learning-rate scheduler after its first step).
+    learning rate is only the initial step size, read at step 0, so a schedule (a callable
+    learning rate) is refused: torch's Rprop silently ignores a scheduler after its first step.
     Rprop is meant for full-batch gradients; on mini-batches the sign flips often and the steps
     shrink. Validation: learning_rate > 0, etaminus in (0, 1), etaplus > 1,
     0 <= step_size_min <= step_size_max, step_size_max > 0.
@@ -63,6 +63,11 @@ def rprop(
       flip (weight backtracking); torch and descentlab do not.
     - optax and Keras have no Rprop (optax.contrib has none either).
     """
+    if callable(learning_rate):  # torch ignores a scheduler silently; refusing says why
+        raise ValueError(
+            "rprop reads its learning rate once, as its initial step size, so a learning-rate "
+            "schedule would change nothing after the first step; use a constant rate"
+        )
     lr_at = learning_rate_at(learning_rate)
     etaminus = check_open_interval("etaminus", etaminus, 0.0, 1.0)
     etaplus = check_above("etaplus", etaplus, 1.0)
