@@ -222,9 +222,9 @@ def _lbfgs(learning_rate: float, history: int = 10) -> Optimizer:
 
 def test_a_wrapper_spec_leaves_its_inner_optimizer_out_of_the_hyperparameters() -> None:
     spec = optim.OptimizerSpec(
-        "sam", _sam, family="adaptive", wraps_inner=True, needs={"gradient_at"}
+        "sam", _sam, family="adaptive", wraps_inner=True, needs={"value_and_grad"}
     )
-    assert spec.wraps_inner and spec.needs == frozenset({"gradient_at"})
+    assert spec.wraps_inner and spec.needs == frozenset({"value_and_grad"})
     assert [h.name for h in spec.hyperparameters] == ["rho"]
     assert spec.defaults == {"rho": 0.05}
     assert (

@@ -3,8 +3,29 @@
 ``state = opt.init(params)`` and ``updates, state = opt.update(grads, state, params)``;
 ``params = apply_updates(params, updates)``. Nothing is mutated: the state is a small
 NamedTuple that carries its own ``step`` count. The math is elementwise on arrays of any
-shape, and hyperparameters broadcast against them, so one call updates a stack of K runs
-whose parameters have a leading run axis.
+shape (or per layer, per run), and hyperparameters broadcast against them, so one call updates a
+stack of K runs whose parameters have a leading run axis.
+
+Beyond the gradient at the current weights, an optimizer may need more of the training loop.
+It says what in ``Optimizer.needs`` (its registry entry declares the same), and the loop then
+passes exactly those keywords, and no others, so the optimizers that need nothing are called as
+they always were:
+
+- ``layout``: the ``descentlab.optim.layout.Layout`` of the flat buffer, to ``init`` and to
+  every ``update`` (Muon, LAMB, LARS, Adafactor: per-layer matrices and norms).
+- ``value``: the mini-batch loss at ``params``, one per run, shape ``params.shape[:-1] + (1,)``
+  (L-BFGS's tolerance on the change of loss).
+- ``value_and_grad``: a function ``points -> (values, grads)`` that evaluates the same
+  mini-batch's loss and gradient at other points of ``params``'s shape, one per run, without
+  touching the recorded costs (SAM's perturbed point, L-BFGS's inner iterations). It returns
+  fresh arrays the optimizer may keep.
+
+This is optax's answer to the same problem (``update(updates, state, params, value=...,
+grad=..., value_fn=...)`` with ``optax.contrib.sam`` and ``optax.lbfgs``), with the one change
+that the keywords are passed only to the optimizers that declare them. An optimizer that trains
+weights other than the ones to evaluate (ASGD's average, schedule-free's x, Lookahead's slow
+weights) gives ``Optimizer.report(state, params)``: evaluation, ``--save`` and ``predict`` use
+what it returns (``reported_params``), the training loop and checkpoints the raw ``params``.
 """
 
 from __future__ import annotations
@@ -36,14 +57,39 @@ ScalarOrSchedule = float | np.ndarray | Schedule
 schedule."""
 
 
+NEED_KEYWORDS = ("layout", "value", "value_and_grad")
+"""What an optimizer may be given by the training loop beyond the gradient, each the name of the
+keyword that passes it (see the module docstring; ``descentlab.optim.registry.NEEDS`` says
+which optimizers ask for each, and adds ``full_batch``, a condition rather than a keyword)."""
+
+ValueAndGrad = Callable[[Params], tuple[np.ndarray, Params]]
+"""``points -> (values, grads)``: the current mini-batch's loss (shape ``points.shape[:-1] +
+(1,)``) and gradient (``points``'s shape) at ``points``, one per run."""
+
+Report = Callable[[OptState, Params], Params]
+"""``(state, params) -> weights``: the weights to evaluate, save and predict with."""
+
+
 class Optimizer(NamedTuple):
     """A named optimizer: ``init(params) -> state`` and
-    ``update(grads, state, params) -> (updates, state)``."""
+    ``update(grads, state, params) -> (updates, state)``, each also given the keywords named in
+    ``needs`` (``layout`` to both; ``value`` and ``value_and_grad`` to ``update``)."""
 
     name: str
     hyperparameters: Mapping[str, float | bool | str]
-    init: Callable[[Params], OptState]
-    update: Callable[[Params, OptState, Params | None], tuple[Params, OptState]]
+    init: Callable[..., OptState]
+    update: Callable[..., tuple[Params, OptState]]
+    needs: frozenset[str] = frozenset()
+    """A subset of ``registry.NEEDS``: the keywords of ``NEED_KEYWORDS`` the training loop
+    passes besides the gradient, and ``full_batch``."""
+    report: Report | None = None
+    """The weights to evaluate, when they are not ``params`` (``reported_params``)."""
+
+
+def reported_params(optimizer: Optimizer, state: OptState, params: Params) -> Params:
+    """The weights ``optimizer`` reports for evaluation, ``--save`` and ``predict``: its
+    ``report(state, params)``, or ``params`` itself when it has none."""
+    return params if optimizer.report is None else optimizer.report(state, params)
 
 
 def learning_rate_at(learning_rate: ScalarOrSchedule) -> Schedule:

@@ -55,15 +55,18 @@ family needs a default on every landscape (a test checks it)."""
 
 NEEDS: Mapping[str, str] = MappingProxyType(
     {
-        "value": "the loss at the current weights, beside its gradient (L-BFGS's line search)",
-        "gradient_at": "the loss and its gradient at another point the optimizer names (SAM's "
-        "perturbed point, schedule-free's interpolation)",
         "layout": "the shape of each layer's weights and biases in the flat parameter buffer "
-        "(Muon, LAMB, LARS)",
+        "(Muon, LAMB, LARS, Adafactor)",
+        "value": "the mini-batch loss at the current weights, beside its gradient (L-BFGS)",
+        "value_and_grad": "the loss and its gradient at other points the optimizer names, on "
+        "the same mini-batch (SAM's perturbed point, L-BFGS's inner iterations)",
+        "full_batch": "every batch the whole training set: refused with mini-batches (L-BFGS)",
     }
 )
 """What an optimizer may ask of the training loop beyond the gradient at the current weights,
-with what asks for it. The nine classic optimizers need none of it."""
+with what asks for it. The first three are passed as keywords of the same name
+(``descentlab.optim.base``); ``full_batch`` is a condition the loop checks. The classic
+optimizers need none of it."""
 
 COMMANDS: tuple[str, ...] = ("compare", "train", "sweep", "landscape", "estimator")
 """Where optimizers are used: the four training commands and the scikit-learn estimator
