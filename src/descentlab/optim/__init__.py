@@ -24,6 +24,7 @@ from descentlab.optim.base import (
     record_hyperparameters,
 )
 from descentlab.optim.gd import GDState, gd
+from descentlab.optim.lbfgs import LBFGSState, lbfgs
 from descentlab.optim.lion import LionState, lion
 from descentlab.optim.momentum import MomentumState, momentum
 from descentlab.optim.nadam import NAdamState, nadam
@@ -60,6 +61,7 @@ __all__ = [
     "AdanState",
     "GDState",
     "Hyperparameter",
+    "LBFGSState",
     "LionState",
     "MomentumState",
     "NAdamState",
@@ -86,6 +88,7 @@ __all__ = [
     "gd",
     "get",
     "hyperparameter_names",
+    "lbfgs",
     "learning_rate_at",
     "lion",
     "momentum",

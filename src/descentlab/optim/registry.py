@@ -29,6 +29,7 @@ from descentlab.optim.adamax import adamax
 from descentlab.optim.adan import adan
 from descentlab.optim.base import INNER, Optimizer, ScalarOrSchedule
 from descentlab.optim.gd import gd
+from descentlab.optim.lbfgs import lbfgs
 from descentlab.optim.lion import lion
 from descentlab.optim.momentum import momentum
 from descentlab.optim.nadam import nadam
@@ -45,6 +46,8 @@ FAMILIES: Mapping[str, str] = MappingProxyType(
         "accumulator": "per-coordinate steps scaled by the sum of every squared gradient so far",
         "rms_ratio": "per-coordinate steps of RMS(past steps) / RMS(gradients) times the "
         "gradient: units from the steps themselves, learning rates near 1 and above",
+        "quasi_newton": "steps along an inverse-Hessian estimate built from past gradient "
+        "changes: the learning rate scales a Newton step, 1 its natural size",
     }
 )
 """The optimizer families, each with what its members share (``family_members`` lists them).
@@ -181,6 +184,12 @@ _SPECS = (
     OptimizerSpec("adabelief", adabelief, family="adaptive"),
     OptimizerSpec("yogi", yogi, family="adaptive"),
     OptimizerSpec("adan", adan, family="adaptive"),
+    OptimizerSpec(
+        "lbfgs",
+        lbfgs,
+        family="quasi_newton",
+        needs=frozenset({"value", "value_and_grad", "full_batch"}),
+    ),
 )
 
 
