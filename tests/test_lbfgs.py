@@ -5,6 +5,7 @@ that round-trips through an archive, and one-line errors."""
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -241,11 +242,6 @@ def test_the_registry_declares_what_it_needs() -> None:
         ({"tolerance_grad": -1.0}, "tolerance_grad must be a finite number >= 0, got -1.0"),
         ({"tolerance_change": float("nan")}, "tolerance_change must be a finite number >= 0"),
         ({"strong_wolfe": 1}, "strong_wolfe must be True or False, got 1"),
-        (
-            {"strong_wolfe": True},
-            "strong_wolfe=True (torch's line_search_fn='strong_wolfe') is not implemented; use "
-            "strong_wolfe=False (a fixed step of learning_rate)",
-        ),
         ({"learning_rate": 0.0}, "learning_rate must be a finite number > 0, got 0.0"),
     ],
 )
@@ -253,3 +249,43 @@ def test_bad_settings_fail_in_one_line(keywords: dict[str, Any], message: str) -
     with pytest.raises(ValueError) as error:
         optim.lbfgs(**{"learning_rate": 1.0, **keywords})
     assert str(error.value).startswith(message) and "\n" not in str(error.value)
+
+
+def test_strong_wolfe_runs_one_run_at_a_time() -> None:
+    opt = optim.lbfgs(1.0, strong_wolfe=True)
+    message = (
+        "lbfgs with strong_wolfe=True trains one run at a time (its line search is per run), "
+        "got a stack of 2 runs; use strong_wolfe=False to stack runs"
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        opt.init(np.zeros((2, 4)))
+    alone = np.array([-1.2, 1.0, -1.2, 1.0])
+    with pytest.raises(ValueError, match=re.escape(message)):  # a state from elsewhere
+        opt.update(
+            alone,
+            opt.init(alone),
+            np.zeros((2, 4)),
+            value=np.zeros((2, 1)),
+            value_and_grad=rosenbrock,
+        )
+    # a stack of one run is that run, bit for bit
+    one, state_one = _run(opt, alone[np.newaxis], 20)
+    plain, state_plain = _run(opt, alone, 20)
+    assert np.array_equal(one[0], plain)
+    assert np.array_equal(state_one.func_evals[0], state_plain.func_evals)
+    np.testing.assert_allclose(plain, 1.0, rtol=0, atol=1e-5)  # the line search finds (1, 1, 1, 1)
+
+
+def test_the_strong_wolfe_search_counts_its_evaluations_as_torch() -> None:
+    # max_eval = 3 caps each update's evaluations, the line searches' included; the counts and
+    # step lengths are torch.optim.LBFGS(max_iter=2, max_eval=3, line_search_fn="strong_wolfe")'s
+    opt = optim.lbfgs(1.0, strong_wolfe=True, max_iter=2, max_eval=3)
+    evaluate, calls = counting(rosenbrock)
+    params = np.array([-1.2, 1.0, -1.2, 1.0])
+    state = drive.start(opt, params)
+    seen = []
+    for _ in range(3):
+        params, state, _ = drive.step(opt, state, params, evaluate)
+        seen.append((len(calls), int(state.func_evals[0]), int(state.n_iter[0])))
+    assert seen == [(3, 3, 2), (6, 6, 4), (9, 9, 5)]
+    assert round(float(state.t[0]), 4) == 0.4704  # the third update's line search shortened t

@@ -112,6 +112,66 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
         {"learning_rate": 0.2, "max_iter": 20, "tolerance_grad": 1e-4},
         {"lr": 0.2, "max_iter": 20, "tolerance_grad": 1e-4},
     ),
+    # torch's strong-Wolfe line search (line_search_fn="strong_wolfe"): one run at a time
+    (
+        "quadratic-strong-wolfe",
+        "quadratic",
+        {"learning_rate": 1.0, "strong_wolfe": True},
+        {"lr": 1.0, "line_search_fn": "strong_wolfe"},
+    ),
+    (
+        "quadratic-strong-wolfe-two-iterations",
+        "quadratic",
+        {
+            "learning_rate": 1.0,
+            "strong_wolfe": True,
+            "max_iter": 2,
+            "tolerance_change": 1e-14,
+            "tolerance_grad": 1e-10,
+        },
+        {
+            "lr": 1.0,
+            "line_search_fn": "strong_wolfe",
+            "max_iter": 2,
+            "tolerance_change": 1e-14,
+            "tolerance_grad": 1e-10,
+        },
+    ),
+    (
+        "rosenbrock-strong-wolfe",
+        "rosenbrock",
+        {"learning_rate": 1.0, "strong_wolfe": True},
+        {"lr": 1.0, "line_search_fn": "strong_wolfe"},
+    ),
+    (
+        "rosenbrock-strong-wolfe-short-history",
+        "rosenbrock",
+        {"learning_rate": 1.0, "strong_wolfe": True, "max_iter": 3, "history_size": 3},
+        {"lr": 1.0, "line_search_fn": "strong_wolfe", "max_iter": 3, "history_size": 3},
+    ),
+    # max_eval - evaluations so far caps the line search's iterations (its max_ls)
+    (
+        "rosenbrock-strong-wolfe-max-eval",
+        "rosenbrock",
+        {
+            "learning_rate": 1.0,
+            "strong_wolfe": True,
+            "max_iter": 2,
+            "max_eval": 3,
+            "history_size": 5,
+            "tolerance_change": 1e-12,
+            "tolerance_grad": 1e-10,
+        },
+        {
+            "lr": 1.0,
+            "line_search_fn": "strong_wolfe",
+            "max_iter": 2,
+            "max_eval": 3,
+            "history_size": 5,
+            "tolerance_change": 1e-12,
+            "tolerance_grad": 1e-10,
+        },
+    ),
 ]
 
 TOLERANCES: dict[str, dict[str, Any]] = {
@@ -122,7 +182,8 @@ TOLERANCES: dict[str, dict[str, Any]] = {
         "descentlab from numpy's pairwise sums and separate multiplies and adds, so the last "
         "bits differ from the first inner iteration on and the curvature pairs carry them "
         "on; measured at most 6.0e-12 relative (rosenbrock-small-rate; 1.9e-15 on the "
-        "quadratic at the defaults) with the same n_iter and func_evals in every case, "
+        "quadratic at the defaults; 1.2e-12 with the strong-Wolfe line search, torch's "
+        "ported line for line) with the same n_iter and func_evals in every case, "
         "where torch's own weights move by up to 1.9e-11 from a start one unit in the last "
         "place away (torch_sensitivity). Cases whose sensitivity exceeded 1e-10 (the "
         "quadratic with a short history at learning rates below 1: up to 1e-3) were left "

@@ -9,6 +9,7 @@ of runs and a checkpoint are plain arrays.
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -81,6 +82,10 @@ def lbfgs(
       t = learning_rate;  stop if g . d > -tolerance_change (W not moved);
       W = W + t d; unless this is the update's last inner iteration (max_iter), evaluate
       f, g = value_and_grad(W) (torch's further closure calls);
+      with strong_wolfe=True, instead: torch's strong-Wolfe line search from t along d
+      (c1 = 1e-4, c2 = 0.9, its own tolerance 1e-9 on the bracket's width, at most
+      max_eval - the evaluations so far of this update), bracketing and zooming by cubic
+      interpolation; t becomes its step, W = W + t d, f and g its evaluation there;
       stop after max_iter iterations, or once the evaluations of this update reach max_eval
       (the first one counts), or max|g| <= tolerance_grad, or max|t d| <= tolerance_change,
       or |f - f_prev| < tolerance_change.
@@ -95,16 +100,18 @@ def lbfgs(
     every batch (``full_batch``): L-BFGS's pairs (s, y) only estimate curvature when every
     evaluation sees the same function. Memory: 2 history_size + 2 arrays per parameter.
     Validation: learning_rate > 0 (or a schedule, read once per update), max_iter >= 1,
-    max_eval >= 0, tolerances >= 0, history_size >= 1.
+    max_eval >= 0, tolerances >= 0, history_size >= 1; with strong_wolfe=True, one run at a
+    time (a stack of more is refused in one line: its line search is scalar, per run).
 
     How it differs from the variants of the same name:
     - ``torch.optim.LBFGS(lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
       tolerance_change=1e-9, history_size=100, line_search_fn=None)``: the same rule, in the
       same order. ``max_eval=0`` here is torch's ``None``: max_iter * 5 // 4 (so 25 at the
       defaults). torch's ``line_search_fn="strong_wolfe"`` is ``strong_wolfe=True`` here,
-      which is refused (not implemented): the step is the fixed learning rate. Products and
-      sums are numpy's, not torch's BLAS and fused multiply-adds, so the weights agree to
-      about 1e-12 relative, not bit for bit.
+      its ``_strong_wolfe`` and ``_cubic_interpolate`` ported line for line (their scalars
+      in float64 whatever the parameters' dtype). Products and sums are numpy's, not
+      torch's BLAS and fused multiply-adds, so the weights agree to about 1e-12 relative,
+      not bit for bit.
     - ``optax.lbfgs`` (and ``scipy.optimize.minimize(method="L-BFGS-B")``) do one iteration
       per update with a zoom line search (scipy: until convergence); optax's memory is 10.
     - Keras has no L-BFGS; pytorch-optimizer has none either.
@@ -116,16 +123,12 @@ def lbfgs(
     tolerance_change = check_nonnegative_float("tolerance_change", tolerance_change)
     history_size = _check_count("history_size", history_size, minimum=1)
     strong_wolfe = check_bool("strong_wolfe", strong_wolfe)
-    if strong_wolfe:
-        raise ValueError(
-            "strong_wolfe=True (torch's line_search_fn='strong_wolfe') is not implemented; "
-            "use strong_wolfe=False (a fixed step of learning_rate)"
-        )
     evaluations = np.where(np.equal(max_eval, 0), np.multiply(max_iter, 5) // 4, max_eval)
     buffer = int(np.max(history_size))
 
     def init(params: Params) -> LBFGSState:
         lead, n = params.shape[:-1], params.shape[-1]
+        _check_one_run(strong_wolfe, lead)
         dtype = params.dtype
         counts = np.zeros((*lead, 1), dtype=np.int64)
         return LBFGSState(
@@ -153,6 +156,7 @@ def lbfgs(
         value_and_grad: ValueAndGrad,
     ) -> tuple[Params, LBFGSState]:
         lead, n = params.shape[:-1], params.shape[-1]
+        _check_one_run(strong_wolfe, lead)
         runs = int(np.prod(lead, dtype=np.int64))
         dtype = params.dtype
 
@@ -242,19 +246,49 @@ def lbfgs(
             t = np.where(later, lr, t).astype(dtype, copy=False)
             active = active & ~(_dot(g, d) > -tol_change)
 
-            # the step, and torch's further closure call (none after the last iteration)
-            x = np.where(active, x + t * d, x)
-            evaluated = active & (k != iterations)
-            opt_cond = np.zeros_like(active)
-            if evaluated.any():
-                values, gradients = value_and_grad(x.reshape(params.shape))
-                values = np.asarray(values, dtype=np.float64).reshape(runs, 1)
-                gradients = np.asarray(gradients, dtype=dtype).reshape(runs, n)
-                loss = np.where(evaluated, values, loss)
-                g = np.where(evaluated, gradients, g)
-                opt_cond = evaluated & (np.abs(g).max(axis=-1, keepdims=True) <= tol_grad)
-                current_evals = current_evals + evaluated
-                func_evals = func_evals + evaluated
+            if strong_wolfe:  # one run (_check_one_run): torch's line search along d
+                opt_cond = np.zeros_like(active)
+                if active[0, 0]:
+
+                    def along(point: np.ndarray, step: float, direction: np.ndarray) -> Any:
+                        values, gradients = value_and_grad(
+                            (point + step * direction).reshape(params.shape)
+                        )
+                        return float(np.asarray(values).reshape(-1)[0]), np.asarray(
+                            gradients, dtype=dtype
+                        ).reshape(n)
+
+                    f_new, g_new, step, evals = _strong_wolfe(
+                        along,
+                        x[0],
+                        float(t[0, 0]),
+                        d[0],
+                        float(loss[0, 0]),
+                        g[0],
+                        float(_dot(g, d)[0, 0]),
+                        max_ls=int(most_evals[0, 0] - current_evals[0, 0]),
+                    )
+                    t = np.full_like(t, step)
+                    x = x + t * d
+                    loss = np.full_like(loss, f_new)
+                    g = g_new.reshape(1, n)
+                    opt_cond = np.abs(g).max(axis=-1, keepdims=True) <= tol_grad
+                    current_evals = current_evals + evals
+                    func_evals = func_evals + evals
+            else:
+                # the step, and torch's further closure call (none after the last iteration)
+                x = np.where(active, x + t * d, x)
+                evaluated = active & (k != iterations)
+                opt_cond = np.zeros_like(active)
+                if evaluated.any():
+                    values, gradients = value_and_grad(x.reshape(params.shape))
+                    values = np.asarray(values, dtype=np.float64).reshape(runs, 1)
+                    gradients = np.asarray(gradients, dtype=dtype).reshape(runs, n)
+                    loss = np.where(evaluated, values, loss)
+                    g = np.where(evaluated, gradients, g)
+                    opt_cond = evaluated & (np.abs(g).max(axis=-1, keepdims=True) <= tol_grad)
+                    current_evals = current_evals + evaluated
+                    func_evals = func_evals + evaluated
             stop = (
                 (k == iterations)
                 | (current_evals >= most_evals)
@@ -292,6 +326,146 @@ def lbfgs(
         needs=frozenset({"value", "value_and_grad", "full_batch"}),
     )
     return optimizer
+
+
+def _check_one_run(strong_wolfe: bool, lead: tuple[int, ...]) -> None:
+    runs = int(np.prod(lead, dtype=np.int64))
+    if strong_wolfe and runs != 1:
+        raise ValueError(
+            f"lbfgs with strong_wolfe=True trains one run at a time (its line search is per "
+            f"run), got a stack of {runs} runs; use strong_wolfe=False to stack runs"
+        )
+
+
+def _cubic_interpolate(
+    x1: float,
+    f1: float,
+    g1: float,
+    x2: float,
+    f2: float,
+    g2: float,
+    bounds: tuple[float, float] | None = None,
+) -> float:
+    """torch's ``_cubic_interpolate``: the minimiser of the cubic through two points with their
+    values and slopes, clamped to ``bounds`` (or to [x1, x2]); their midpoint if it has none."""
+    if bounds is not None:
+        xmin_bound, xmax_bound = bounds
+    else:
+        xmin_bound, xmax_bound = (x1, x2) if x1 <= x2 else (x2, x1)
+    d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
+    d2_square = d1**2 - g1 * g2
+    if d2_square >= 0:
+        d2 = math.sqrt(d2_square)
+        if x1 <= x2:
+            min_pos = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+        else:
+            min_pos = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2))
+        return min(max(min_pos, xmin_bound), xmax_bound)
+    return (xmin_bound + xmax_bound) / 2.0
+
+
+def _strong_wolfe(
+    obj_func: Any,
+    x: np.ndarray,
+    t: float,
+    d: np.ndarray,
+    f: float,
+    g: np.ndarray,
+    gtd: float,
+    c1: float = 1e-4,
+    c2: float = 0.9,
+    tolerance_change: float = 1e-9,
+    max_ls: int = 25,
+) -> tuple[float, np.ndarray, float, int]:
+    """torch's ``_strong_wolfe``, line for line: a step t along d meeting the strong Wolfe
+    conditions, bracketed then zoomed by cubic interpolation; returns (loss, gradient, t,
+    evaluations). Its tolerance_change is torch's fixed 1e-9, not the optimizer's."""
+    d_norm = float(np.abs(d).max())
+    f_new, g_new = obj_func(x, t, d)
+    ls_func_evals = 1
+    gtd_new = float(g_new.dot(d))
+
+    t_prev, f_prev, g_prev, gtd_prev = 0.0, f, g, gtd
+    done = False
+    ls_iter = 0
+    bracket: list[float] = []
+    bracket_f: list[float] = []
+    bracket_g: list[np.ndarray] = []
+    bracket_gtd: list[float] = []
+    while ls_iter < max_ls:
+        if f_new > (f + c1 * t * gtd) or (ls_iter > 1 and f_new >= f_prev):
+            bracket, bracket_f = [t_prev, t], [f_prev, f_new]
+            bracket_g, bracket_gtd = [g_prev, g_new.copy()], [gtd_prev, gtd_new]
+            break
+        if abs(gtd_new) <= -c2 * gtd:
+            bracket, bracket_f, bracket_g = [t], [f_new], [g_new]
+            done = True
+            break
+        if gtd_new >= 0:
+            bracket, bracket_f = [t_prev, t], [f_prev, f_new]
+            bracket_g, bracket_gtd = [g_prev, g_new.copy()], [gtd_prev, gtd_new]
+            break
+        min_step = t + 0.01 * (t - t_prev)
+        max_step = t * 10
+        tmp = t
+        t = _cubic_interpolate(
+            t_prev, f_prev, gtd_prev, t, f_new, gtd_new, bounds=(min_step, max_step)
+        )
+        t_prev, f_prev, g_prev, gtd_prev = tmp, f_new, g_new.copy(), gtd_new
+        f_new, g_new = obj_func(x, t, d)
+        ls_func_evals += 1
+        gtd_new = float(g_new.dot(d))
+        ls_iter += 1
+
+    if ls_iter == max_ls:
+        bracket, bracket_f, bracket_g = [0.0, t], [f, f_new], [g, g_new]
+
+    insuf_progress = False
+    low_pos, high_pos = (0, 1) if bracket_f[0] <= bracket_f[-1] else (1, 0)
+    while not done and ls_iter < max_ls:
+        if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:
+            break
+        t = _cubic_interpolate(
+            bracket[0], bracket_f[0], bracket_gtd[0], bracket[1], bracket_f[1], bracket_gtd[1]
+        )
+        eps = 0.1 * (max(bracket) - min(bracket))
+        if min(max(bracket) - t, t - min(bracket)) < eps:
+            if insuf_progress or t >= max(bracket) or t <= min(bracket):
+                if abs(t - max(bracket)) < abs(t - min(bracket)):
+                    t = max(bracket) - eps
+                else:
+                    t = min(bracket) + eps
+                insuf_progress = False
+            else:
+                insuf_progress = True
+        else:
+            insuf_progress = False
+
+        f_new, g_new = obj_func(x, t, d)
+        ls_func_evals += 1
+        gtd_new = float(g_new.dot(d))
+        ls_iter += 1
+
+        if f_new > (f + c1 * t * gtd) or f_new >= bracket_f[low_pos]:
+            bracket[high_pos] = t
+            bracket_f[high_pos] = f_new
+            bracket_g[high_pos] = g_new.copy()
+            bracket_gtd[high_pos] = gtd_new
+            low_pos, high_pos = (0, 1) if bracket_f[0] <= bracket_f[1] else (1, 0)
+        else:
+            if abs(gtd_new) <= -c2 * gtd:
+                done = True
+            elif gtd_new * (bracket[high_pos] - bracket[low_pos]) >= 0:
+                bracket[high_pos] = bracket[low_pos]
+                bracket_f[high_pos] = bracket_f[low_pos]
+                bracket_g[high_pos] = bracket_g[low_pos]
+                bracket_gtd[high_pos] = bracket_gtd[low_pos]
+            bracket[low_pos] = t
+            bracket_f[low_pos] = f_new
+            bracket_g[low_pos] = g_new.copy()
+            bracket_gtd[low_pos] = gtd_new
+
+    return bracket_f[low_pos], bracket_g[low_pos], bracket[low_pos], ls_func_evals
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
