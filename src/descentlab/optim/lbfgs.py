@@ -215,19 +215,18 @@ def lbfgs(
                     with np.errstate(divide="ignore", invalid="ignore"):
                         h_diag = np.where(store, ys / yy, h_diag)
                 held = int(count[later].max())
+                history = (old_stps, old_dirs, ro, start, capacity, every)
                 q = -g
                 alphas = []
                 for i in range(held - 1, -1, -1):
-                    slot = ((start + i) % capacity)[:, 0]
-                    s_i, y_i, ro_i = old_stps[every, slot], old_dirs[every, slot], ro[every, slot]
-                    alpha = _dot(s_i, q) * ro_i[:, None]
+                    s_i, y_i, ro_i = _history_entry(i, *history)
+                    alpha = _dot(s_i, q) * ro_i
                     alphas.append(alpha)
                     q = np.where(later & (i < count), q - alpha * y_i, q)
                 r = q * h_diag
                 for i in range(held):
-                    slot = ((start + i) % capacity)[:, 0]
-                    s_i, y_i, ro_i = old_stps[every, slot], old_dirs[every, slot], ro[every, slot]
-                    beta = _dot(y_i, r) * ro_i[:, None]
+                    s_i, y_i, ro_i = _history_entry(i, *history)
+                    beta = _dot(y_i, r) * ro_i
                     r = np.where(later & (i < count), r + (alphas[held - 1 - i] - beta) * s_i, r)
                 d = np.where(later, r, d)
             if first.any():
@@ -466,6 +465,24 @@ def _strong_wolfe(
             bracket_gtd[low_pos] = gtd_new
 
     return bracket_f[low_pos], bracket_g[low_pos], bracket[low_pos], ls_func_evals
+
+
+def _history_entry(
+    i: int,
+    old_stps: np.ndarray,
+    old_dirs: np.ndarray,
+    ro: np.ndarray,
+    start: np.ndarray,
+    capacity: np.ndarray,
+    every: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The i-th oldest (s, y, rho) of every run's ring buffer, shapes (runs, n) and (runs, 1):
+    views when the runs' buffers line up (always for one run), else gathered run by run."""
+    if np.all(start == start[0]) and np.all(capacity == capacity[0]):
+        slot = int((start[0, 0] + i) % capacity[0, 0])
+        return old_stps[:, slot], old_dirs[:, slot], ro[:, slot, None]
+    slots = ((start + i) % capacity)[:, 0]
+    return old_stps[every, slots], old_dirs[every, slots], ro[every, slots, None]
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
