@@ -30,17 +30,37 @@ ARGUMENTS = {
 """How each command trains the optimizers given (train takes one); the landscape uses each
 optimizer's default learning rate there, which comes from its family."""
 
-CASES = [(command, optim.names(command)) for command in ("compare", "sweep", "landscape")]
-CASES += [("train", [name]) for name in optim.names("train")]
+FULL_BATCH = ["--batch-size", "full"]
+"""What the full-batch optimizers (L-BFGS) train with: mini-batches are refused for them."""
+
+
+def _full_batch(name: str) -> bool:
+    return "full_batch" in optim.spec(name.split(":")[0]).needs
+
+
+def _cases(command: str) -> list[tuple[str, list[str]]]:
+    """One run of every optimizer of ``command`` that takes mini-batches, one of every
+    full-batch one (none of them for the landscape, which has no batches)."""
+    names = optim.runnable_names(command)
+    if command == "landscape":
+        return [(command, names)]
+    full = [name for name in names if _full_batch(name)]
+    rest = [name for name in names if not _full_batch(name)]
+    return [(command, group) for group in (rest, full) if group]
+
+
+CASES = [case for command in ("compare", "sweep", "landscape") for case in _cases(command)]
+CASES += [("train", [name]) for name in optim.runnable_names("train")]
 """compare, sweep and landscape take every optimizer in one run (a run draws its pictures once,
-and drawing is most of a tiny run's time); train takes one at a time."""
+and drawing is most of a tiny run's time), the full-batch ones in a run of their own; train
+takes one at a time."""
 
 
 def test_every_command_and_every_optimizer_is_covered() -> None:
     assert set(ARGUMENTS) == set(optim.COMMANDS) - {"estimator"}
     for command in ARGUMENTS:
         covered = [name for case, names in CASES if case == command for name in names]
-        assert covered == optim.names(command)
+        assert sorted(covered) == sorted(optim.runnable_names(command))
 
 
 @pytest.mark.parametrize(("command", "names"), CASES, ids=[f"{c}-{','.join(n)}" for c, n in CASES])
@@ -48,7 +68,8 @@ def test_every_optimizer_runs_in_every_command(
     command: str, names: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "run"
-    code = main([*ARGUMENTS[command](names), "--quiet", "--out", str(out)])
+    full_batch = FULL_BATCH if command != "landscape" and _full_batch(names[0]) else []
+    code = main([*ARGUMENTS[command](names), *full_batch, "--quiet", "--out", str(out)])
     assert code == 0, capsys.readouterr().err
     results = json.loads((out / "results.json").read_text())
     assert (results["command"], results["status"]) == (command, "finished")
@@ -58,7 +79,7 @@ def test_every_optimizer_runs_in_every_command(
         assert run["status"] == "finished"
 
 
-@pytest.mark.parametrize("name", optim.names("estimator"))
+@pytest.mark.parametrize("name", optim.runnable_names("estimator"))
 def test_every_optimizer_fits_the_estimator(name: str) -> None:
     from descentlab.sklearn import DescentClassifier
 

@@ -148,7 +148,9 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         The architecture ``(n_features_in_, *hidden_layer_sizes, n_outputs)``, with one
         output for two classes and n_classes outputs otherwise.
     params_ : ndarray of shape (network_.n_params,)
-        The trained parameters in one flat float64 buffer laid out W1, b1, W2, b2, ...
+        The trained weights in one flat float64 buffer laid out W1, b1, W2, b2, ...: the
+        parameters, or the weights the optimizer reports instead (``asgd``'s average,
+        schedule-free's x; see docs/optimizers.md)
         (``network_.layers(params_)`` gives the ``(W, b)`` of each layer, W of shape
         (n_out, n_in)).
     n_iter_ : int
@@ -457,6 +459,9 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self._run_seeds = _draw_run_seeds(self.random_state)
         initialise = INITIALIZATIONS[self.initialization]
         self.params_ = initialise(self.network_, self._run_seeds.init_seed)
+        # What training continues from: params_ unless the optimizer reports other weights
+        # (ASGD's average, schedule-free's x), which params_ then holds.
+        self._training_params = self.params_
         self._opt_state: OptState = None
         self._optimizer_name = self.optimizer
         self.n_iter_ = 0
@@ -530,7 +535,7 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             batch_size=batch_size,
             init_seed=self._run_seeds.init_seed,
             shuffle_seed=self._run_seeds.shuffle_seed,
-            params=self.params_,
+            params=self._training_params,
             opt_state=self._opt_state,
             start_epoch=self.n_iter_,
             on_epoch_end=count_no_improvement,
@@ -538,7 +543,8 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             sample_weight=sample_weight,
         )
         ran = len(result.history.epoch_costs)
-        self.params_ = result.params
+        self._training_params = result.params
+        self.params_ = result.weights
         self._opt_state = result.opt_state
         self.n_iter_ += ran
         self.loss_curve_ = [*self.loss_curve_, *result.history.epoch_costs.tolist()]

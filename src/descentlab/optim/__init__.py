@@ -2,7 +2,9 @@
 
 ``get(name, **hyperparameters)`` builds one by name; ``names()`` lists them. Which optimizers
 exist, and what descentlab knows about each (its summary, hyperparameters and defaults,
-family, and where it applies), is ``descentlab.optim.registry``.
+family, what it needs of the training loop, and where it applies), is
+``descentlab.optim.registry``. ``descentlab.optim.drive`` runs any of them on a function,
+``descentlab.optim.layout`` describes the layers of the flat parameter buffer.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from descentlab.optim.base import (
     apply_updates,
     learning_rate_at,
     record_hyperparameters,
+    reported_params,
 )
 from descentlab.optim.gd import GDState, gd
+from descentlab.optim.layout import Layout, Slot
 from descentlab.optim.lion import LionState, lion
 from descentlab.optim.momentum import MomentumState, momentum
 from descentlab.optim.nadam import NAdamState, nadam
@@ -39,6 +43,7 @@ from descentlab.optim.registry import (
     hyperparameter_names,
     names,
     names_with,
+    runnable_names,
     scope_hyperparameters,
     spec,
     summaries,
@@ -60,6 +65,7 @@ __all__ = [
     "AdanState",
     "GDState",
     "Hyperparameter",
+    "Layout",
     "LionState",
     "MomentumState",
     "NAdamState",
@@ -73,6 +79,7 @@ __all__ = [
     "SGDState",
     "ScalarOrSchedule",
     "Schedule",
+    "Slot",
     "YogiState",
     "adabelief",
     "adadelta",
@@ -94,8 +101,10 @@ __all__ = [
     "names_with",
     "radam",
     "record_hyperparameters",
+    "reported_params",
     "rmsprop",
     "rprop",
+    "runnable_names",
     "scope_hyperparameters",
     "sgd",
     "spec",

@@ -212,6 +212,19 @@ def names(command: str | None = None) -> list[str]:
     return [name for name, entry in REGISTRY.items() if command in entry.commands]
 
 
+EXAMPLE_INNER = "adam"
+"""The optimizer a wrapper wraps where one example of each optimizer is wanted
+(``runnable_names``): the tests and the docs' tables."""
+
+
+def runnable_names(command: str | None = None) -> list[str]:
+    """``names(command)`` as they can be run: a wrapper wrapping ``EXAMPLE_INNER``
+    (``lookahead:adam``), every other optimizer by its name."""
+    return [
+        f"{name}:{EXAMPLE_INNER}" if REGISTRY[name].wraps_inner else name for name in names(command)
+    ]
+
+
 def spec(name: str) -> OptimizerSpec:
     """The registry entry of ``name``; ``ValueError`` naming the choices otherwise."""
     try:
