@@ -271,3 +271,28 @@ def test_he_initialised_moons_train_through_the_contract_end_to_end() -> None:
     result = train(network, dataset.X, dataset.Y, probe, epochs=1)
     assert np.array_equal(log[1]["params"][0], he_initialization(network))
     assert len(log) == 1 + 5 and len(result.history.minibatch_costs) == 5
+
+
+def test_configs_refuse_mini_batches_for_a_full_batch_optimizer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from descentlab.experiment_config import ExperimentConfig
+    from descentlab.optim import registry
+    from descentlab.sweep.config import SweepConfig
+
+    full = registry.OptimizerSpec("fullgd", optim.gd, family="gradient", needs={"full_batch"})
+    monkeypatch.setattr(registry, "REGISTRY", {**registry.REGISTRY, "fullgd": full})
+    message = (
+        "fullgd is full-batch: it needs the whole training set in every batch; use "
+        "--batch-size full (batch_size=None), got batch size 64"
+    )
+    with pytest.raises(ValueError) as refused:
+        ExperimentConfig(optimizers=("adam", "fullgd"), batch_size=64)
+    assert str(refused.value) == message
+    with pytest.raises(ValueError) as refused:
+        SweepConfig(optimizers=("fullgd",), learning_rate="0.1", batch_size=64)
+    assert str(refused.value) == message
+    assert ExperimentConfig(optimizers=("fullgd",), batch_size=None).batch_size is None
+    optim.check_full_batch(["fullgd", "lookahead:fullgd"], None)
+    with pytest.raises(ValueError, match="fullgd is full-batch"):
+        optim.check_full_batch(["lookahead:fullgd"], 8)

@@ -98,7 +98,8 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     batch_size : "auto", int or None, default="auto"
         Rows per mini-batch: "auto" is min(200, n_samples), as MLPClassifier's; an int >= 1
         is clipped to the number of rows; ``None`` trains on all rows at once (batch gradient
-        descent); 1 is stochastic gradient descent.
+        descent); 1 is stochastic gradient descent. A full-batch optimizer (``lbfgs``) takes
+        "auto" as ``None`` and refuses an int.
     epochs : int, default=200
         The most passes over the data per ``fit``, >= 1 (MLPClassifier's ``max_iter``).
         ``partial_fit`` always makes one.
@@ -414,6 +415,7 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 )
         elif self.batch_size is not None:
             check_int("batch_size", self.batch_size, minimum=1)
+            optim.check_full_batch([self.optimizer], self.batch_size)
         epochs = check_epochs(self.epochs)
         tol = check_nonnegative_float("tol", self.tol)
         stop_after = self.n_iter_no_change
@@ -508,8 +510,10 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         else:
             Y = np.zeros((len(self.classes_), n_samples))
             Y[index, np.arange(n_samples)] = 1.0
-        if isinstance(self.batch_size, str):  # "auto"
-            batch_size: int | None = min(AUTO_BATCH_ROWS, n_samples)
+        if isinstance(self.batch_size, str) and "full_batch" in settings.optimizer.needs:
+            batch_size: int | None = None  # "auto" for L-BFGS, as MLPClassifier's lbfgs
+        elif isinstance(self.batch_size, str):  # "auto"
+            batch_size = min(AUTO_BATCH_ROWS, n_samples)
         else:
             batch_size = None if self.batch_size is None else min(self.batch_size, n_samples)
         tol, stop_after = settings.tol, settings.n_iter_no_change
