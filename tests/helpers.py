@@ -82,3 +82,28 @@ def full_batch(name: str) -> bool:
 def mini_batch_names(command: str | None = None) -> list[str]:
     """``optim.runnable_names(command)`` without the full-batch optimizers (L-BFGS)."""
     return [name for name in optim.runnable_names(command) if not full_batch(name)]
+
+
+def final_params_on_the_gradient_stream(
+    fixture: dict[str, Any], case: dict[str, Any]
+) -> np.ndarray:
+    """The parameters descentlab's optimizer of ``case`` reaches on a reference fixture's
+    stream: from ``default_rng(initial_params_seed).standard_normal(shape)``, one update per
+    gradient of ``default_rng(gradient_seed).standard_normal((steps, *shape))``, each gradient
+    plus ``case["gradient_l2"]`` times the parameters when the case sets it (torch's coupled
+    weight_decay, by hand). Its state must have counted every step."""
+    shape = tuple(fixture["shape"])
+    gradients = np.random.default_rng(fixture["gradient_seed"]).standard_normal(
+        (fixture["steps"], *shape)
+    )
+    params = np.random.default_rng(fixture["initial_params_seed"]).standard_normal(shape)
+    opt = optim.get(case["optimizer"], **case["hyperparameters"])
+    gradient_l2 = case.get("gradient_l2", 0.0)
+    state = drive.start(opt, params)
+    for gradient in gradients:
+        if gradient_l2:
+            gradient = gradient + gradient_l2 * params
+        updates, state = update_on(opt, gradient, state, params)
+        params = optim.apply_updates(params, updates)
+    assert state.step == fixture["steps"]
+    return params
