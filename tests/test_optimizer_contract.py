@@ -296,3 +296,22 @@ def test_configs_refuse_mini_batches_for_a_full_batch_optimizer(
     optim.check_full_batch(["fullgd", "lookahead:fullgd"], None)
     with pytest.raises(ValueError, match="fullgd is full-batch"):
         optim.check_full_batch(["lookahead:fullgd"], 8)
+
+
+def test_the_playground_names_the_batch_size_a_full_batch_optimizer_refuses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from descentlab.optim import registry
+    from descentlab.web.limits import Limits
+    from descentlab.web.race_config import race_request
+    from descentlab.web.requests import FieldError
+
+    full = registry.OptimizerSpec("fullgd", optim.gd, family="gradient", needs={"full_batch"})
+    monkeypatch.setattr(registry, "REGISTRY", {**registry.REGISTRY, "fullgd": full})
+    body = {"optimizers": [{"name": "adam"}, {"name": "fullgd"}], "batch_size": 64}
+    with pytest.raises(FieldError) as refused:
+        race_request(body, Limits())
+    assert refused.value.field == "config.batch_size"
+    assert "fullgd is full-batch" in refused.value.message
+    accepted = race_request({**body, "batch_size": "full"}, Limits())
+    assert accepted.config.batch_size is None
