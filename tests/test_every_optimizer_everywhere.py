@@ -1,8 +1,12 @@
-"""Every registered optimizer works in every command it applies to, and in the estimator.
+"""Every registered optimizer works in every command it applies to, in the estimator and in
+the playground.
 
 Driven by the registry alone: an optimizer added to ``descentlab.optim.registry`` is tried here
 in compare, train, sweep and landscape (in-process, a few epochs or steps, its default learning
-rate on the landscape) and in ``DescentClassifier`` without a line of this file changing.
+rate on the landscape), in ``DescentClassifier``, and in the playground's landscape view and
+race (in groups of six, the most a request takes) without a line of this file changing. A
+wrapper runs as ``WRAPPER:adam`` (``optim.runnable_names``); the full-batch optimizers train
+with ``--batch-size full``.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -94,3 +99,55 @@ def test_every_optimizer_fits_the_estimator(name: str) -> None:
         classifier.fit(X, y)
     assert classifier.predict(X).shape == (24,)
     assert classifier.score(X, y) >= 0
+
+
+def _in_sixes(names: list[str]) -> list[list[str]]:
+    """``names`` in groups of at most six, the most a playground request takes."""
+    return [names[start : start + 6] for start in range(0, len(names), 6)]
+
+
+PLAYGROUND_RACES = [
+    (group, full)
+    for full in (False, True)
+    for group in _in_sixes([n for n in optim.runnable_names("compare") if _full_batch(n) == full])
+]
+
+
+@pytest.fixture(scope="module")
+def playground() -> Any:
+    from starlette.testclient import TestClient
+
+    from descentlab.web.app import create_app
+
+    with TestClient(create_app()) as client:
+        yield client
+
+
+@pytest.mark.parametrize("names", _in_sixes(optim.runnable_names("landscape")), ids=",".join)
+def test_every_optimizer_runs_in_the_playgrounds_landscape_view(
+    playground: Any, names: list[str]
+) -> None:
+    body = {"function": "rosenbrock", "steps": 5, "optimizers": [{"name": n} for n in names]}
+    answer = playground.post("/api/landscape", json=body)
+    assert answer.status_code == 200, answer.text
+    assert [run["optimizer"] for run in answer.json()["runs"]] == names
+
+
+@pytest.mark.parametrize(
+    ("names", "full"), PLAYGROUND_RACES, ids=[",".join(n) for n, _ in PLAYGROUND_RACES]
+)
+def test_every_optimizer_races_in_the_playground(
+    playground: Any, names: list[str], full: bool
+) -> None:
+    config = {
+        "dataset": "moons",
+        "epochs": 3,
+        "batch_size": "full" if full else 64,
+        "optimizers": [{"name": name, "learning_rate": 0.01} for name in names],
+    }
+    with playground.websocket_connect("/ws/race") as socket:
+        socket.send_json({"type": "start", "config": config})
+        while (message := socket.receive_json())["type"] not in ("done", "error"):
+            pass
+    assert message["type"] == "done", message
+    assert list(message["results"]) == names
