@@ -54,7 +54,7 @@ class LBFGSState(NamedTuple):
     prev_flat_grad: Params
     """The gradient where the last direction was computed, shape (..., n)."""
     prev_loss: np.ndarray
-    """The loss where the last direction was computed, (..., 1), float64 as torch's float."""
+    """The loss where the last direction was computed, (..., 1)."""
 
 
 def lbfgs(
@@ -144,7 +144,7 @@ def lbfgs(
             held=counts.copy(),
             H_diag=np.ones((*lead, 1), dtype=dtype),
             prev_flat_grad=np.zeros_like(params),
-            prev_loss=np.zeros((*lead, 1), dtype=np.float64),
+            prev_loss=np.zeros((*lead, 1), dtype=dtype),
         )
 
     def update(
@@ -178,7 +178,7 @@ def lbfgs(
         x0 = params.reshape(runs, n)
         x = x0.copy()
         g = np.asarray(grads, dtype=dtype).reshape(runs, n).copy()
-        loss = np.asarray(value, dtype=np.float64).reshape(runs, 1).copy()
+        loss = np.asarray(value, dtype=dtype).reshape(runs, 1).copy()
         n_iter, func_evals = rows(state.n_iter), rows(state.func_evals) + 1
         d, t = rows(state.d), rows(state.t)
         old_dirs, old_stps, ro = rows(state.old_dirs), rows(state.old_stps), rows(state.ro)
@@ -281,7 +281,7 @@ def lbfgs(
                 opt_cond = np.zeros_like(active)
                 if evaluated.any():
                     values, gradients = value_and_grad(x.reshape(params.shape))
-                    values = np.asarray(values, dtype=np.float64).reshape(runs, 1)
+                    values = np.asarray(values, dtype=dtype).reshape(runs, 1)
                     gradients = np.asarray(gradients, dtype=dtype).reshape(runs, n)
                     loss = np.where(evaluated, values, loss)
                     g = np.where(evaluated, gradients, g)
