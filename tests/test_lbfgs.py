@@ -7,14 +7,17 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from descentlab import optim
+from conftest import run_cli
+from descentlab import datasets, nn, optim
 from descentlab.optim import drive
 from descentlab.optim.stack import stacked as stacked_optimizer
+from descentlab.train import train
 
 CURVATURES = np.array([1.0, 4.0, 25.0])
 
@@ -289,3 +292,26 @@ def test_the_strong_wolfe_search_counts_its_evaluations_as_torch() -> None:
         seen.append((len(calls), int(state.func_evals[0]), int(state.n_iter[0])))
     assert seen == [(3, 3, 2), (6, 6, 4), (9, 9, 5)]
     assert round(float(state.t[0]), 4) == 0.4704  # the third update's line search shortened t
+
+
+def test_the_training_loop_refuses_mini_batches_and_trains_on_the_full_batch() -> None:
+    network, data = nn.Network((2, 5, 2, 1)), datasets.moons()
+    with pytest.raises(ValueError) as error:
+        train(network, data.X, data.Y, optim.lbfgs(0.5), epochs=2, batch_size=64)
+    assert str(error.value) == (
+        "lbfgs is full-batch: it needs the whole training set in every batch (batch size "
+        "'full'), got batch size 64"
+    )
+    result = train(network, data.X, data.Y, optim.lbfgs(0.5), epochs=5, batch_size=None)
+    costs = result.history.epoch_costs
+    assert costs[-1] < 0.5 * costs[0]  # each epoch is one update of up to 20 iterations
+
+
+def test_the_command_line_names_the_batch_size_to_use(tmp_path: Path) -> None:
+    result = run_cli("compare", "--optimizers", "lbfgs,adam", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr == (
+        "descentlab compare: error: lbfgs is full-batch: it needs the whole training set in "
+        "every batch; use --batch-size full (batch_size=None), got batch size 64\n"
+    )
+    assert not (tmp_path / "out").exists()
