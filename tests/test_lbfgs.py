@@ -258,7 +258,8 @@ def test_strong_wolfe_runs_one_run_at_a_time() -> None:
     opt = optim.lbfgs(1.0, strong_wolfe=True)
     message = (
         "lbfgs with strong_wolfe=True trains one run at a time (its line search is per run), "
-        "got a stack of 2 runs; use strong_wolfe=False to stack runs"
+        "got a stack of 2 runs; use strong_wolfe=False to stack runs, or stacks of one (sweep "
+        "--max-stack 1)"
     )
     with pytest.raises(ValueError, match=re.escape(message)):
         opt.init(np.zeros((2, 4)))
@@ -315,3 +316,18 @@ def test_the_command_line_names_the_batch_size_to_use(tmp_path: Path) -> None:
         "every batch; use --batch-size full (batch_size=None), got batch size 64\n"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_a_sweep_with_the_line_search_trains_stacks_of_one(tmp_path: Path) -> None:
+    args = ["sweep", "--optimizers", "lbfgs", "--batch-size", "full", "--epochs", "3"]
+    args += ["-H", "lbfgs.strong_wolfe=true", "--learning-rate", "0.5,1", "--seeds", "2"]
+    refused = run_cli(*args, "--out", str(tmp_path / "stacked"))
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        "descentlab sweep: error: lbfgs with strong_wolfe=True trains one run at a time (its "
+        "line search is per run), got a stack of 4 runs; use strong_wolfe=False to stack runs, "
+        "or stacks of one (sweep --max-stack 1)\n"
+    )
+    alone = run_cli(*args, "--max-stack", "1", "--out", str(tmp_path / "alone"))
+    assert alone.returncode == 0 and alone.stderr == ""
+    assert "4 runs in 4 stacks" in alone.stdout

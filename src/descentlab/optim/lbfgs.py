@@ -332,7 +332,8 @@ def _check_one_run(strong_wolfe: bool, lead: tuple[int, ...]) -> None:
     if strong_wolfe and runs != 1:
         raise ValueError(
             f"lbfgs with strong_wolfe=True trains one run at a time (its line search is per "
-            f"run), got a stack of {runs} runs; use strong_wolfe=False to stack runs"
+            f"run), got a stack of {runs} runs; use strong_wolfe=False to stack runs, or "
+            f"stacks of one (sweep --max-stack 1)"
         )
 
 
