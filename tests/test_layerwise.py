@@ -297,3 +297,16 @@ def test_invalid_hyperparameters_are_rejected_in_one_line(
     with pytest.raises(ValueError, match=message) as raised:
         optim.get(name, **kwargs)
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.exact
+@pytest.mark.parametrize("name", LAYERWISE)
+def test_a_run_without_decay_steps_as_alone_in_a_stack_whose_other_run_decays(name: str) -> None:
+    runs = [
+        {"learning_rate": 0.05, "weight_decay": 0.0},
+        {"learning_rate": 0.05, "weight_decay": 0.1},
+    ]
+    starts = np.stack([_start(), _start() * 2])
+    grads = np.random.default_rng(13).standard_normal((30, 2, 26))
+    together = _run(stacked(name, runs), starts, grads)
+    assert np.array_equal(together[0], _run(optim.get(name, **runs[0]), starts[0], grads[:, 0]))

@@ -15,6 +15,7 @@ from descentlab.optim.base import (
     record_hyperparameters,
 )
 from descentlab.optim.layout import Layout
+from descentlab.optim.weight_decay import decoupled
 from descentlab.validation import check_at_least, check_at_most, check_nonnegative_float
 
 
@@ -51,7 +52,7 @@ def adafactor(
         V = R C^T / max(mean(R), epsilon1)           (the rank-1 estimate of the second moment)
     a 1-D array (a bias, a landscape's point):  V = lerp(V, g^2, w)
     u = g / sqrt(max(V, epsilon1^2))
-    W = W (1 - learning_rate * weight_decay) - alpha / max(1, RMS(u) / d) * u
+    W = W - alpha / max(1, RMS(u) / d) * u - learning_rate * weight_decay * W
 
     lerp(a, b, w) = a + w (b - a) for w < 0.5, b - (b - a)(1 - w) otherwise (torch's). The row
     means are torch's squared row norms over cols (likewise the columns). epsilon1 = 0 (the
@@ -67,9 +68,11 @@ def adafactor(
 
     How it differs from the variants of the same name:
     - ``torch.optim.Adafactor(lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
-      weight_decay=0.0)``: identical; eps=(epsilon1 or None, epsilon2). Its ``maximize`` is not
-      offered. torch factors the last two axes of arrays with more than 2; descentlab's slots
-      have at most 2.
+      weight_decay=0.0)``: the same rule, eps=(epsilon1 or None, epsilon2); torch multiplies W
+      by 1 - lr wd and then adds the step, descentlab subtracts lr wd W along with the step (as
+      ``adamw``: a run without decay then steps as alone in a stack whose other runs decay), a
+      difference in the last bits. Its ``maximize`` is not offered. torch factors the last
+      two axes of arrays with more than 2; descentlab's slots have at most 2.
     - The paper (Algorithms 4 and 5, no first moment): row and column sums of g^2 + epsilon1
       (epsilon1 = 1e-30 added to every squared gradient), V = R C^T / sum(R), the same
       estimate as torch's means; with beta2_t = 1 - t^-0.8, rho = min(1e-2, 1 / sqrt(t)),
@@ -89,7 +92,7 @@ def adafactor(
     epsilon2 = check_nonnegative_float("epsilon2", epsilon2)
     d = check_at_least("d", d, 1.0)
     weight_decay = check_nonnegative_float("weight_decay", weight_decay)
-    decays = not np.all(weight_decay == 0)
+    shrink = decoupled(weight_decay, "adafactor")
 
     def init(params: Params, *, layout: Layout) -> AdafactorState:
         layout.check(params)
@@ -143,8 +146,9 @@ def adafactor(
             u = 1 / np.sqrt(np.maximum(estimate, floor * floor)) * g
             denominator = np.maximum(1.0, _norm(u) / (n**0.5 * d))
             updates[..., slot.start : slot.stop] = -(alpha / denominator) * u
-        if decays:  # torch multiplies W by 1 - lr wd before adding the step
-            updates = (params * (1 - lr * weight_decay) + updates) - params
+        # torch multiplies W by 1 - lr wd, then adds the step; subtracting lr wd W from the
+        # step instead leaves a run without decay exactly as alone in a stack with decay
+        updates = shrink(updates, lr, params)
         new_state = AdafactorState(step=t, row=row, col=col, variance=variance)
         return updates, new_state
 
