@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from descentlab.optim.adabelief import AdaBeliefState, adabelief
 from descentlab.optim.adadelta import AdadeltaState, adadelta
+from descentlab.optim.adafactor import AdafactorState, adafactor
 from descentlab.optim.adagrad import AdagradState, adagrad
 from descentlab.optim.adam import AdamState, adam, adamw
 from descentlab.optim.adamax import AdamaxState, adamax
@@ -27,6 +28,8 @@ from descentlab.optim.base import (
     reported_params,
 )
 from descentlab.optim.gd import GDState, gd
+from descentlab.optim.lamb import LambState, lamb
+from descentlab.optim.lars import LarsState, lars
 from descentlab.optim.layout import Layout, Slot
 from descentlab.optim.lbfgs import LBFGSState, lbfgs
 from descentlab.optim.lion import LionState, lion
@@ -61,6 +64,7 @@ __all__ = [
     "NEEDS",
     "AdaBeliefState",
     "AdadeltaState",
+    "AdafactorState",
     "AdagradState",
     "AdamState",
     "AdamaxState",
@@ -68,6 +72,8 @@ __all__ = [
     "GDState",
     "Hyperparameter",
     "LBFGSState",
+    "LambState",
+    "LarsState",
     "Layout",
     "LionState",
     "MomentumState",
@@ -86,6 +92,7 @@ __all__ = [
     "YogiState",
     "adabelief",
     "adadelta",
+    "adafactor",
     "adagrad",
     "adam",
     "adamax",
@@ -97,6 +104,8 @@ __all__ = [
     "gd",
     "get",
     "hyperparameter_names",
+    "lamb",
+    "lars",
     "lbfgs",
     "learning_rate_at",
     "lion",
