@@ -46,7 +46,7 @@ def test_no_command_prints_help_and_exits_2() -> None:
 
 
 BAD_INPUTS = [
-    (["--optimizers", "gd,nesterov"], "unknown optimizer 'nesterov'; choose from: gd, momentum"),
+    (["--optimizers", "gd,nesterov"], "unknown optimizer 'nesterov'; choose one of: gd, momentum"),
     (["--optimizers", "gd,gd"], "optimizer 'gd' is listed twice"),
     (["--learning-rate", "0"], "learning rate must be a finite number > 0, got 0.0"),
     (["--learning-rate", "-1"], "learning rate must be a finite number > 0, got -1.0"),

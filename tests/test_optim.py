@@ -322,7 +322,7 @@ def test_registry_names_and_get() -> None:
         "nadam",
         "adamax",
     ]  # the nine classic optimizers first, then the newer ones (test_registry.py)
-    assert optim.names() == list(optim.registry.REGISTRY)
+    assert optim.names() + optim.registry.wrapper_names() == list(optim.registry.REGISTRY)
     assert optim.get("momentum", learning_rate=0.1, beta=0.5).hyperparameters == {
         "learning_rate": 0.1,
         "beta": 0.5,

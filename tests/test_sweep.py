@@ -354,7 +354,7 @@ BAD_SPECS = [
     (["--learning-rate", "1e-4..1e-1:log"], "a grid search needs the number of values"),
     (["--learning-rate", "nesterov=0.1"], "unknown optimizer 'nesterov'"),
     (["--learning-rate", "adam=0.1"], "--learning-rate gives no values for 'gd'"),
-    (["--optimizers", "gd,nesterov"], "unknown optimizer 'nesterov'; choose from: gd, momentum"),
+    (["--optimizers", "gd,nesterov"], "unknown optimizer 'nesterov'; choose one of: gd, momentum"),
     (["--beta1", "0.5..0.9:lin:0"], "beta1 range '0.5..0.9:lin:0': N (the number of values)"),
     (["-H", "beta1=1.5"], "beta1 must be a number in [0, 1), got 1.5"),
     (["-H", "nesterov=true"], "no chosen optimizer has a hyperparameter 'nesterov'"),

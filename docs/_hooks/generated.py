@@ -2,8 +2,8 @@
 
 - ``<!-- optimizers -->`` (docs/optimizers.md) becomes a summary table (each optimizer's
   signature and the first line of its docstring) and one mkdocstrings block per optimizer, in
-  the order ``descentlab.optim.names()`` gives: adding an optimizer adds it to the page, and
-  editing a docstring edits the page.
+  the order ``descentlab.optim.names()`` gives, then the wrappers (``wrapper_names()``): adding
+  an optimizer adds it to the page, and editing a docstring edits the page.
 - ``<!-- modules -->`` (docs/architecture.md) becomes the table of every module under
   src/descentlab/ with its length and the first line of its docstring, so the map of the house
   lists the modules that exist.
@@ -37,7 +37,8 @@ def optimizers_section() -> str:
     spec = getattr(optim, "spec", None)  # the registry: name -> factory, family, ...
     rows = ["| optimizer | family | the rule in one line |", "| --- | --- | --- |"]
     blocks = []
-    for name in optim.names():
+    wrappers = getattr(optim, "wrapper_names", list)()
+    for name in optim.names() + wrappers:
         factory = spec(name).factory if spec else getattr(optim, name)
         family = spec(name).family if spec else ""
         path = f"{factory.__module__}.{factory.__qualname__}"

@@ -135,15 +135,11 @@ def parse_layers(text: str) -> tuple[int, ...]:
 
 
 def parse_optimizer(text: str, command: str | None = None) -> str:
-    """An optimizer's name (of those ``command`` takes, ``descentlab.optim.names(command)``)."""
-    from descentlab import optim
+    """An optimizer's name (of those ``command`` takes, ``descentlab.optim.names(command)``),
+    or a wrapper and the optimizer it wraps, ``lookahead:adam`` (``optim.registry.check``)."""
+    from descentlab.optim import registry
 
-    name = text.strip()
-    if name not in optim.names(command):
-        raise ValueError(
-            f"unknown optimizer {name!r}; choose from: {', '.join(optim.names(command))}"
-        )
-    return name
+    return registry.check(text.strip(), command)
 
 
 def parse_optimizers(text: str, command: str | None = None) -> tuple[str, ...]:

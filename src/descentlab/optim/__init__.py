@@ -2,7 +2,8 @@
 
 ``get(name, **hyperparameters)`` builds one by name; ``names()`` lists them. Which optimizers
 exist, and what descentlab knows about each (its summary, hyperparameters and defaults,
-family, and where it applies), is ``descentlab.optim.registry``.
+family, and where it applies), is ``descentlab.optim.registry``; the wrappers (lookahead, sam)
+are named with the optimizer they wrap, ``get("lookahead:adam", ...)``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from descentlab.optim.base import (
 )
 from descentlab.optim.gd import GDState, gd
 from descentlab.optim.lion import LionState, lion
+from descentlab.optim.lookahead import LookaheadState, lookahead
 from descentlab.optim.momentum import MomentumState, momentum
 from descentlab.optim.nadam import NAdamState, nadam
 from descentlab.optim.radam import RAdamState, radam
@@ -42,9 +44,11 @@ from descentlab.optim.registry import (
     scope_hyperparameters,
     spec,
     summaries,
+    wrapper_names,
 )
 from descentlab.optim.rmsprop import RMSpropState, rmsprop
 from descentlab.optim.rprop import RpropState, rprop
+from descentlab.optim.sam import SAMState, sam
 from descentlab.optim.sgd import SGDState, sgd
 from descentlab.optim.yogi import YogiState, yogi
 
@@ -61,6 +65,7 @@ __all__ = [
     "GDState",
     "Hyperparameter",
     "LionState",
+    "LookaheadState",
     "MomentumState",
     "NAdamState",
     "OptState",
@@ -70,6 +75,7 @@ __all__ = [
     "RAdamState",
     "RMSpropState",
     "RpropState",
+    "SAMState",
     "SGDState",
     "ScalarOrSchedule",
     "Schedule",
@@ -88,6 +94,7 @@ __all__ = [
     "hyperparameter_names",
     "learning_rate_at",
     "lion",
+    "lookahead",
     "momentum",
     "nadam",
     "names",
@@ -96,9 +103,11 @@ __all__ = [
     "record_hyperparameters",
     "rmsprop",
     "rprop",
+    "sam",
     "scope_hyperparameters",
     "sgd",
     "spec",
     "summaries",
+    "wrapper_names",
     "yogi",
 ]

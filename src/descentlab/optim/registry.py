@@ -10,6 +10,13 @@ never written a second time.
 Adding an optimizer is one module holding its factory (whose docstring's first line is its
 summary, and which records its hyperparameters with ``base.record_hyperparameters``) and one
 line in ``_SPECS`` below.
+
+Wrappers (``wraps_inner``: lookahead, SAM) take another optimizer: users name the pair
+``WRAPPER:INNER`` (``lookahead:adam``, nested ``lookahead:sam:adam``). ``spec``, ``get``,
+``hyperparameter_names`` and everything built on them accept such a name: its spec joins the
+wrappers' keywords to the inner's (no two of them share a keyword, checked at import), its
+``needs`` are all of theirs, and it applies where every one of them does. ``names()`` lists the
+optimizers that stand alone; ``wrapper_names()`` the wrappers, which never do.
 """
 
 from __future__ import annotations
@@ -30,11 +37,13 @@ from descentlab.optim.adan import adan
 from descentlab.optim.base import INNER, Optimizer, ScalarOrSchedule
 from descentlab.optim.gd import gd
 from descentlab.optim.lion import lion
+from descentlab.optim.lookahead import lookahead
 from descentlab.optim.momentum import momentum
 from descentlab.optim.nadam import nadam
 from descentlab.optim.radam import radam
 from descentlab.optim.rmsprop import rmsprop
 from descentlab.optim.rprop import rprop
+from descentlab.optim.sam import sam
 from descentlab.optim.sgd import sgd
 from descentlab.optim.yogi import yogi
 
@@ -75,6 +84,9 @@ optimizer adds its name here, and then every optimizer that does not exclude it 
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 """Optimizer names: the command line separates them with , = . and :, so none of those."""
+
+WRAPS = ":"
+"""Between a wrapper and the optimizer it wraps: ``lookahead:adam``."""
 
 
 class Hyperparameter(NamedTuple):
@@ -181,6 +193,10 @@ _SPECS = (
     OptimizerSpec("adabelief", adabelief, family="adaptive"),
     OptimizerSpec("yogi", yogi, family="adaptive"),
     OptimizerSpec("adan", adan, family="adaptive"),
+    OptimizerSpec("lookahead", lookahead, family="gradient", wraps_inner=True),
+    OptimizerSpec(
+        "sam", sam, family="gradient", wraps_inner=True, needs=frozenset({"value_and_grad"})
+    ),
 )
 
 
@@ -190,11 +206,23 @@ def _by_name(specs: Iterable[OptimizerSpec]) -> Mapping[str, OptimizerSpec]:
         if entry.name in by_name:
             raise ValueError(f"optimizer {entry.name!r} is registered twice")
         by_name[entry.name] = entry
+    for wrapper in by_name.values():
+        if not wrapper.wraps_inner:
+            continue
+        own = {h.name for h in wrapper.hyperparameters}
+        for other in by_name.values():
+            shared = sorted(own & {h.name for h in other.hyperparameters})
+            if other is not wrapper and shared:
+                raise ValueError(
+                    f"wrapper {wrapper.name!r} and optimizer {other.name!r} both take "
+                    f"{shared[0]!r}: a wrapper's keywords must be its own"
+                )
     return MappingProxyType(by_name)
 
 
 REGISTRY: Mapping[str, OptimizerSpec] = _by_name(_SPECS)
-"""Every optimizer by name, in the order the docs and the help list them."""
+"""Every optimizer by name, in the order the docs and the help list them (wrappers included:
+see ``wrapper_names``)."""
 
 
 def _check_command(command: str) -> str:
@@ -204,35 +232,138 @@ def _check_command(command: str) -> str:
 
 
 def names(command: str | None = None) -> list[str]:
-    """The optimizer names ``get`` accepts, in the order the docs list them; with ``command``
-    (one of ``COMMANDS``), only those that apply to it."""
+    """The optimizer names ``get`` accepts on their own, in the order the docs list them; with
+    ``command`` (one of ``COMMANDS``), only those that apply to it. The wrappers
+    (``wrapper_names``) are not among them: each is named with the optimizer it wraps,
+    ``WRAPPER:INNER``."""
     if command is None:
-        return list(REGISTRY)
+        return [name for name, entry in REGISTRY.items() if not entry.wraps_inner]
     _check_command(command)
-    return [name for name, entry in REGISTRY.items() if command in entry.commands]
+    return [
+        name
+        for name, entry in REGISTRY.items()
+        if command in entry.commands and not entry.wraps_inner
+    ]
 
 
-def spec(name: str) -> OptimizerSpec:
-    """The registry entry of ``name``; ``ValueError`` naming the choices otherwise."""
+def wrapper_names(command: str | None = None) -> list[str]:
+    """The wrappers (lookahead, sam), each named before the optimizer it wraps
+    (``lookahead:adam``); with ``command``, only those that apply to it."""
+    return [
+        name
+        for name, entry in REGISTRY.items()
+        if entry.wraps_inner and (command is None or _check_command(command) in entry.commands)
+    ]
+
+
+def _registered(name: str, command: str | None = None) -> OptimizerSpec:
     try:
         return REGISTRY[name]
     except KeyError:
         raise ValueError(
-            f"unknown optimizer {name!r}; choose one of: {', '.join(REGISTRY)}"
+            f"unknown optimizer {name!r}; choose one of: {', '.join(names(command))}, or a "
+            f"wrapper {' or '.join(wrapper_names(command))} as WRAPPER:INNER"
         ) from None
+
+
+def chain(name: str, command: str | None = None) -> tuple[OptimizerSpec, ...]:
+    """The specs ``name`` is made of, outermost first: ``chain("lookahead:adam")`` is
+    (lookahead's, adam's); ``chain("adam")`` is (adam's,). A one-line ``ValueError`` for an
+    unknown part, a bare wrapper ("lookahead wraps another optimizer: name it lookahead:INNER,
+    e.g. lookahead:adam"), a wrapper around nothing or a wrapper named twice; with
+    ``command``, an unknown part's message lists the optimizers of that command."""
+    if not isinstance(name, str):
+        raise ValueError(f"an optimizer's name must be a string, got {name!r}")
+    parts = [_registered(part, command) for part in name.split(WRAPS)]
+    for outer in parts[:-1]:
+        if not outer.wraps_inner:
+            raise ValueError(
+                f"optimizer {outer.name!r} wraps no other optimizer, in {name!r}; the wrappers "
+                f"are {', '.join(wrapper_names())} (e.g. lookahead:{outer.name})"
+            )
+    if parts[-1].wraps_inner:
+        example = "adam" if "adam" in REGISTRY else names()[0]
+        raise ValueError(
+            f"{parts[-1].name} wraps another optimizer: name it {name}{WRAPS}INNER, "
+            f"e.g. {name}{WRAPS}{example}"
+        )
+    seen = [part.name for part in parts]
+    for part in seen:
+        if seen.count(part) > 1:
+            raise ValueError(f"{name!r} names {part} twice; each wrapper may wrap once")
+    return tuple(parts)
+
+
+def _composite(parts: tuple[OptimizerSpec, ...]) -> OptimizerSpec:
+    """The spec of a wrapper chain: the inner's family, every part's keywords (the inner's
+    first) and needs, the commands where every part applies."""
+    wrappers, inner = parts[:-1], parts[-1]
+    full_name = WRAPS.join(part.name for part in parts)
+    own = [{h.name for h in wrapper.hyperparameters} for wrapper in wrappers]
+
+    def factory(**hyperparameters: float | bool | ScalarOrSchedule) -> Optimizer:
+        mine = set().union(*own)
+        built = inner.factory(**{k: v for k, v in hyperparameters.items() if k not in mine})
+        for wrapper, keys in reversed(list(zip(wrappers, own, strict=True))):
+            given = {k: v for k, v in hyperparameters.items() if k in keys}
+            built = wrapper.factory(built, **given)
+        return built
+
+    factory.__doc__ = f"{wrappers[0].summary} Around {WRAPS.join(p.name for p in parts[1:])}."
+    entry = object.__new__(OptimizerSpec)
+    fields = {
+        "name": full_name,
+        "factory": factory,
+        "family": inner.family,
+        "wraps_inner": False,
+        "needs": frozenset().union(*(part.needs for part in parts)),
+        "commands": frozenset.intersection(*(part.commands for part in parts)),
+        "summary": factory.__doc__,
+        "hyperparameters": inner.hyperparameters
+        + tuple(h for wrapper in wrappers for h in wrapper.hyperparameters),
+    }
+    for key, value in fields.items():
+        object.__setattr__(entry, key, value)
+    return entry
+
+
+def spec(name: str) -> OptimizerSpec:
+    """The registry entry of ``name``, or of a wrapper chain ``WRAPPER:INNER`` (see ``chain``);
+    a one-line ``ValueError`` naming the choices otherwise."""
+    parts = chain(name)
+    return parts[0] if len(parts) == 1 else _composite(parts)
+
+
+def check(name: str, command: str | None = None) -> str:
+    """``name`` if it names an optimizer that stands alone (a wrapper chain included) and, with
+    ``command``, applies to it; a one-line ``ValueError`` otherwise ("optimizer 'sam:lbfgs'
+    does not apply to landscape")."""
+    parts = chain(name, command)
+    entry = parts[0] if len(parts) == 1 else _composite(parts)
+    if command is not None and not entry.applies_to(command):
+        outside = [part.name for part in chain(name) if not part.applies_to(command)]
+        raise ValueError(
+            f"optimizer {name!r} does not apply to {command} ({outside[0]} applies to "
+            f"{', '.join(sorted(REGISTRY[outside[0]].commands))}); choose one of: "
+            f"{', '.join(names(command))}, or WRAPPER:INNER with a wrapper "
+            f"{' or '.join(wrapper_names(command))}"
+        )
+    return name
 
 
 def summaries(command: str | None = None) -> dict[str, str]:
     """Each optimizer's one-line summary (its factory docstring's first line), by name, for
-    help texts; with ``command``, only the optimizers that apply to it."""
-    return {name: REGISTRY[name].summary for name in names(command)}
+    help texts; with ``command``, only the optimizers that apply to it (the wrappers too)."""
+    listed = names(command) + wrapper_names(command)
+    return {name: REGISTRY[name].summary for name in REGISTRY if name in listed}
 
 
 def family_members(family: str) -> list[str]:
-    """The optimizers of ``family`` (one of ``FAMILIES``), in the registry's order."""
+    """The optimizers of ``family`` (one of ``FAMILIES``), in the registry's order (wrappers
+    aside: a wrapper chain is of its inner optimizer's family)."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; choose one of: {', '.join(FAMILIES)}")
-    return [name for name, entry in REGISTRY.items() if entry.family == family]
+    return [name for name in names() if REGISTRY[name].family == family]
 
 
 def names_with(hyperparameter: str, command: str | None = None) -> list[str]:
@@ -242,12 +373,15 @@ def names_with(hyperparameter: str, command: str | None = None) -> list[str]:
 
 
 def hyperparameter_names(name: str) -> list[str]:
-    """The keyword arguments ``get(name, ...)`` accepts, in the factory's order."""
+    """The keyword arguments ``get(name, ...)`` accepts, in the factory's order; for a wrapper
+    chain (``lookahead:adam``), the inner optimizer's and then each wrapper's."""
     return [h.name for h in spec(name).hyperparameters]
 
 
 def get(name: str, **hyperparameters: float | bool | ScalarOrSchedule) -> Optimizer:
-    """The optimizer ``name`` with the given hyperparameters (``learning_rate`` is required)."""
+    """The optimizer ``name`` with the given hyperparameters (``learning_rate`` is required).
+    A wrapper chain (``get("lookahead:adam", learning_rate=1e-3, sync_period=6, beta1=0.8)``)
+    gives each wrapper its own keywords and the rest to the inner optimizer."""
     entry = spec(name)
     allowed = hyperparameter_names(name)
     unknown = sorted(set(hyperparameters) - set(allowed))
