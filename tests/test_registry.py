@@ -14,7 +14,8 @@ from descentlab import landscapes, optim
 from descentlab.optim import registry
 from descentlab.optim.base import Optimizer
 
-SPECS = [optim.spec(name) for name in optim.names()]
+SPECS = [optim.spec(name) for name in optim.names() if name not in optim.wrapper_names()]
+"""Every optimizer that runs alone; the wrappers' specs are tested in the wrappers' section."""
 
 
 def test_the_registry_holds_the_nine_classic_optimizers_in_the_docs_order() -> None:
@@ -162,14 +163,16 @@ def test_names_with_a_hyperparameter_for_help_texts() -> None:
         assert optim.names_with(keyword) == [
             name for name in optim.names() if keyword in optim.hyperparameter_names(name)
         ]
-    assert optim.names_with("learning_rate") == optim.names()
+    assert optim.names_with("learning_rate") == [
+        name for name in optim.names() if name not in optim.wrapper_names()
+    ]  # a wrapper's keywords are its own: the learning rate is its inner optimizer's
     assert optim.names_with("nesterov_momentum") == []
 
 
 def test_an_unknown_optimizer_names_the_choices() -> None:
     message = (
-        f"unknown optimizer 'nesterov'; choose one of: {', '.join(optim.names())}, "
-        "or a wrapper lookahead or sam as WRAPPER:INNER"
+        f"unknown optimizer 'nesterov'; choose one of: {', '.join(optim.names())} "
+        r"\(a wrapper as WRAPPER:INNER, e.g. lookahead:adam\)"
     )
     assert message.startswith(
         "unknown optimizer 'nesterov'; choose one of: "
@@ -358,10 +361,12 @@ def test_a_bad_setting_is_one_line(settings: list[Any], message: str) -> None:
 
 
 @pytest.mark.parametrize("wrapper", ["lookahead", "sam"])
-def test_the_wrappers_are_registered_but_stand_alone_only_with_an_inner(wrapper: str) -> None:
-    spec = registry.REGISTRY[wrapper]
+def test_the_wrappers_are_registered_but_run_only_with_an_inner(wrapper: str) -> None:
+    spec = optim.spec(wrapper)
+    assert spec is registry.REGISTRY[wrapper]
     assert spec.wraps_inner and spec.factory is getattr(optim, wrapper)
-    assert wrapper in optim.wrapper_names() and wrapper not in optim.names()
+    assert wrapper in optim.wrapper_names() and wrapper in optim.names()
+    assert f"{wrapper}:adam" in optim.runnable_names()
     assert wrapper in optim.summaries()  # the help lists it
     assert "learning_rate" not in [h.name for h in spec.hyperparameters]
     assert spec.needs == ({"value_and_grad"} if wrapper == "sam" else frozenset())
@@ -411,7 +416,9 @@ def test_get_gives_each_part_its_own_keywords() -> None:
     ],
 )
 def test_a_bad_wrapper_name_is_refused_in_one_line(name: str, message: str) -> None:
-    for look_up in (optim.spec, optim.hyperparameter_names, registry.check):
+    # spec and hyperparameter_names give a registered wrapper's own entry; nothing runs it alone
+    look_ups = [optim.check_name] + ([] if name in registry.REGISTRY else [optim.spec])
+    for look_up in look_ups:
         with pytest.raises(ValueError, match=message) as refused:
             look_up(name)
         assert "\n" not in str(refused.value)
@@ -439,16 +446,16 @@ def test_a_wrapper_around_an_optimizer_of_other_commands_is_refused_there(
     monkeypatch.setattr(
         registry, "REGISTRY", MappingProxyType({**registry.REGISTRY, "lbfgs": lbfgs})
     )
-    assert registry.check("sam:lbfgs", "train") == "sam:lbfgs"
+    assert optim.check_name("sam:lbfgs", "train") == "sam:lbfgs"
     assert optim.spec("sam:lbfgs").commands == {"train"}
     with pytest.raises(
         ValueError,
         match=r"^optimizer 'sam:lbfgs' does not apply to landscape \(lbfgs applies to train\); "
         "choose one of: gd, ",
     ):
-        registry.check("sam:lbfgs", "landscape")
+        optim.check_name("sam:lbfgs", "landscape")
     with pytest.raises(ValueError, match=r"does not apply to compare \(lbfgs applies to train\)"):
-        registry.check("lookahead:lbfgs", "compare")
+        optim.check_name("lookahead:lbfgs", "compare")
 
 
 def test_a_wrapper_keyword_another_optimizer_takes_is_refused_at_import() -> None:
@@ -476,5 +483,5 @@ def test_wrapper_chains_scope_hyperparameters_as_their_own_names() -> None:
     }
     with pytest.raises(ValueError, match="'lookahead:sgd' is not among the optimizers"):
         optim.scope_hyperparameters([("lookahead:sgd", "momentum", 0.9)], chosen)
-    with pytest.raises(ValueError, match=r"^lookahead wraps another optimizer"):
+    with pytest.raises(ValueError, match="'lookahead' is not among the optimizers"):
         optim.scope_hyperparameters([("lookahead", "sync_period", 2)], chosen)

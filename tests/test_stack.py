@@ -82,6 +82,16 @@ STACKS = {
         {"learning_rate": 0.003, "beta1": 0.9, "beta3": 0.999, "weight_decay": 0.1},
         {"learning_rate": 0.02, "beta2": 0.8, "weight_decay": 0.0},  # no decay, as alone
     ],
+    "lookahead:adam": [
+        {"learning_rate": 0.01, "sync_period": 5},
+        {"learning_rate": 0.003, "sync_period": 2, "slow_step_size": 0.8, "beta1": 0.8},
+        {"learning_rate": 0.02, "sync_period": 7, "slow_step_size": 0.3},
+    ],
+    "sam:adam": [
+        {"learning_rate": 0.01, "radius": 0.05},
+        {"learning_rate": 0.003, "radius": 0.5, "beta1": 0.8},
+        {"learning_rate": 0.02, "radius": 0.0},
+    ],
 }
 
 
@@ -93,7 +103,7 @@ def _complete(name: str, runs: list[dict[str, object]]) -> list[dict[str, object
 
 
 def test_every_optimizer_is_in_the_table() -> None:
-    assert sorted(STACKS) == sorted(optim.names())
+    assert sorted(STACKS) == sorted(optim.runnable_names())
 
 
 @pytest.mark.parametrize("name", list(STACKS))

@@ -381,7 +381,8 @@ def main() -> None:
         cases.append(
             {
                 "id": case_id,
-                "optimizer": name,
+                "optimizer": name.split(":")[0],
+                "name": name,
                 "hyperparameters": hyperparameters,
                 "function": function,
                 "tolerance": _tolerance_key(name, library, kwargs),
@@ -397,7 +398,8 @@ def main() -> None:
             "function, all float64; final_params are the reference's fast weights (the buffer "
             "the training loop keeps) after the last update. optax ran eagerly with "
             "jax_enable_x64; torch with float64 as its default dtype, foreach=False. "
-            "tolerances: the relative tolerance of each wrapper against each library, with why."
+            "tolerances: the relative tolerance of each wrapper against each library, with why. "
+            "optimizer is the wrapper under test, name the chain optim.get builds."
         ),
         "versions": _versions(),
         "steps": STEPS,

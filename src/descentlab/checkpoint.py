@@ -91,18 +91,16 @@ def data_fingerprint(dataset: Dataset) -> dict[str, Any]:
 
 
 def _state_entries(states: list[OptState]) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    layout: list[dict[str, Any]] = []
     arrays: dict[str, np.ndarray] = {}
-    layout = [_state_fields(state, f"state{index}", arrays) for index, state in enumerate(states)]
+    for index, state in enumerate(states):
+        layout.append(_state_fields(state, f"state{index}", arrays))
     return layout, arrays
 
 
-def _is_state(value: Any) -> bool:
-    return isinstance(value, tuple) and hasattr(value, "_fields")
-
-
 def _state_fields(state: OptState, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    """One state's fields: ``{"array": key}`` (the array stored under ``key``), ``{"value":
-    v}``, or ``{"state": fields}`` for a wrapper's inner state, stored the same way."""
+    """One state's fields: ``{"array": key}`` (the array stored under ``key``), ``{"value": v}``,
+    or ``{"state": {...}}`` for the state of an optimizer it wraps (lookahead, SAM)."""
     fields: dict[str, Any] = {}
     for name, value in zip(state._fields, state, strict=True):
         if isinstance(value, np.ndarray):
@@ -114,6 +112,10 @@ def _state_fields(state: OptState, prefix: str, arrays: dict[str, np.ndarray]) -
         else:
             fields[name] = {"value": None if value is None else _plain(value)}
     return fields
+
+
+def _is_state(value: Any) -> bool:
+    return isinstance(value, tuple) and hasattr(value, "_fields")
 
 
 def _plain(value: Any) -> Any:
@@ -265,32 +267,6 @@ class _Reader:
             return value
         raise self.fail(f"{where} holds a value of a kind this run does not use")
 
-    def state_values(self, fields: dict[str, Any], initial: OptState, where: str) -> dict[str, Any]:
-        """The fields of a state shaped as ``initial`` (``{"state": fields}`` entries, a
-        wrapper's inner state, rebuilt the same way)."""
-        group = next((v.shape for v in initial if isinstance(v, np.ndarray)), ())
-        values: dict[str, Any] = {}
-        for name in initial._fields:
-            template = getattr(initial, name)
-            entry = fields[name]
-            if _is_state(template):
-                inner = entry.get("state") if isinstance(entry, dict) and len(entry) == 1 else None
-                if not isinstance(inner, dict) or sorted(inner) != sorted(template._fields):
-                    raise self.fail(
-                        f"{where} {name!r} must hold a state of fields {list(template._fields)!r}"
-                    )
-                try:
-                    values[name] = type(template)(
-                        **self.state_values(inner, template, f"{where} {name!r}")
-                    )
-                except ValueError:
-                    raise
-                except Exception as error:
-                    raise self.fail(f"{where} {name!r} cannot be rebuilt ({error})") from None
-            else:
-                values[name] = self.number_or_array(entry, template, group, f"{where} {name!r}")
-        return values
-
     def number_or_array(self, entry: Any, template: Any, group: tuple[int, ...], where: str) -> Any:
         """A state field that starts as a number and may become one per run (NAdam's
         ``mu_product`` of stacked runs): a number, or an array broadcasting to ``group``."""
@@ -311,6 +287,30 @@ class _Reader:
                 )
             return array
         return self.entry(entry, template, where)
+
+
+def _state_values(reader: _Reader, fields: Any, initial: OptState, where: str) -> dict[str, Any]:
+    """The field values of a state shaped as ``initial``, read from its checkpoint ``fields``;
+    a wrapped optimizer's state (``{"state": {...}}``) is rebuilt the same way, recursively."""
+    names = list(initial._fields)
+    if not isinstance(fields, dict) or sorted(fields) != sorted(names):
+        got = sorted(fields) if isinstance(fields, dict) else fields
+        raise reader.fail(f"{where} has fields {got!r}, this run's {names!r}")
+    group = next((v.shape for v in initial if isinstance(v, np.ndarray)), ())
+    values = {}
+    for name in names:
+        template, entry = getattr(initial, name), fields[name]
+        if _is_state(template):
+            if not isinstance(entry, dict) or set(entry) != {"state"}:
+                raise reader.fail(f"{where} {name!r} must be the state of a wrapped optimizer")
+            inner = _state_values(reader, entry["state"], template, f"{where} {name!r}")
+            try:
+                values[name] = type(template)(**inner)
+            except Exception as error:
+                raise reader.fail(f"{where} {name!r} cannot be rebuilt ({error})") from None
+        else:
+            values[name] = reader.number_or_array(entry, template, group, f"{where} {name!r}")
+    return values
 
 
 def load(path: Path, initial_states: list[OptState], expected: Expected) -> Checkpoint:
@@ -352,11 +352,7 @@ def load(path: Path, initial_states: list[OptState], expected: Expected) -> Chec
         )
     states = []
     for index, (fields, initial) in enumerate(zip(layout, initial_states, strict=True)):
-        if not isinstance(fields, dict) or sorted(fields) != sorted(initial._fields):
-            got = sorted(fields) if isinstance(fields, dict) else fields
-            names = list(initial._fields)
-            raise reader.fail(f"optimizer state {index} has fields {got!r}, this run's {names!r}")
-        values = reader.state_values(fields, initial, f"state {index}")
+        values = _state_values(reader, fields, initial, f"optimizer state {index}")
         steps = epochs_done * expected.batches_per_epoch
         if "step" in values and values["step"] != steps:
             raise reader.fail(

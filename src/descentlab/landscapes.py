@@ -21,7 +21,8 @@ from typing import NamedTuple
 import numpy as np
 
 from descentlab import optim
-from descentlab.optim import Optimizer, apply_updates
+from descentlab.optim import Optimizer, drive
+from descentlab.optim.base import reported_params
 
 Points = np.ndarray
 """Points of shape (..., 2): the last axis holds (x, y)."""
@@ -178,7 +179,14 @@ QUADRATIC = Landscape(
         "accumulator": 1.0,
         "rms_ratio": 18.0,
     },
-    learning_rate_overrides={"rmsprop": 0.075, "radam": 0.15, "lion": 0.03, "adan": 1.0},
+    learning_rate_overrides={
+        "rmsprop": 0.075,
+        "radam": 0.15,
+        "lion": 0.03,
+        "adan": 1.0,
+        "lookahead:adam": 0.3,
+        "sam:adam": 0.3,
+    },
 )
 """An ill-conditioned quadratic (condition number 25): minimum 0 at (0, 0). gd with a rate near
 its limit 2/25 zig-zags across the narrow y direction; momentum averages the zig-zag away."""
@@ -201,7 +209,13 @@ ROSENBROCK = Landscape(
         "accumulator": 0.3,
         "rms_ratio": 10.0,
     },
-    learning_rate_overrides={"rmsprop": 0.01, "radam": 0.01, "lion": 0.01},
+    learning_rate_overrides={
+        "rmsprop": 0.01,
+        "radam": 0.01,
+        "lion": 0.01,
+        "lookahead:adam": 0.1,
+        "sam:adam": 0.1,
+    },
 )
 """Rosenbrock's banana valley: minimum 0 at (1, 1). Finding the valley is quick, following its
 flat floor slow: gd crawls, the adaptive methods rescale the floor's tiny gradient."""
@@ -224,7 +238,7 @@ BEALE = Landscape(
         "accumulator": 0.5,
         "rms_ratio": 3.0,
     },
-    learning_rate_overrides={"radam": 0.01},
+    learning_rate_overrides={"radam": 0.01, "lookahead:adam": 0.1, "sam:adam": 0.1},
 )
 """Beale's function: minimum 0 at (3, 0.5), with steep walls and flat plateaus."""
 
@@ -246,7 +260,7 @@ SADDLE = Landscape(
         "accumulator": 0.1,
         "rms_ratio": 1.0,
     },
-    learning_rate_overrides={},
+    learning_rate_overrides={"lookahead:adam": 0.01, "sam:adam": 0.01},
 )
 """A saddle: no minimum (f falls without bound along y); distances are to the saddle point
 (0, 0). Started almost on the ridge y = 0, gd slides to the saddle and lingers there, while the
@@ -275,7 +289,7 @@ HIMMELBLAU = Landscape(
         "accumulator": 0.5,
         "rms_ratio": 1.0,
     },
-    learning_rate_overrides={},
+    learning_rate_overrides={"lookahead:adam": 0.05, "sam:adam": 0.05},
 )
 """Himmelblau's function: four minima, all 0; distances are to the nearest one. From next to
 the local maximum near (-0.27, -0.92), different optimizers fall into different minima."""
@@ -396,7 +410,12 @@ def run_trajectory(
     receives the number of steps taken, every ``PROGRESS_EVERY`` steps and at the end.
 
     Each step is what a network's training step is: g = grad(x); (u, state) =
-    update(g, state, x); x = apply_updates(x, u). A noisy landscape starts its noise over
+    update(g, state, x); x = apply_updates(x, u), the optimizer given the value and the
+    gradient at points it names if it needs them (``optim.drive``). The path records the
+    weights the optimizer reports (``optim.base.reported_params``: x itself for most,
+    schedule-free's average, ASGD's average), as a network's evaluation uses them. A point has
+    no layers: an optimizer that needs a layout gets one vector (``Layout.vector``). A noisy
+    landscape starts its noise over
     (``Landscape.fresh``). A step whose point is not finite or leaves |x|, |y| <= 1e6 stops
     the path as diverged (that point is not recorded); no numpy warning escapes.
     """
@@ -408,16 +427,19 @@ def run_trajectory(
         raise ValueError(f"start must be finite, got {tuple(point)}")
     points = [point]
     status, diverged_step = "finished", None
+
+    def value_and_grad(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return landscape.f(points)[..., np.newaxis], landscape.grad(points)
+
     with np.errstate(all="ignore"):
-        state = optimizer.init(point)
+        state = drive.start(optimizer, point)
         for step in range(1, steps + 1):
-            grads = landscape.grad(point)
-            updates, state = optimizer.update(grads, state, point)
-            point = apply_updates(point, updates)
-            if not (np.isfinite(point).all() and np.abs(point).max() <= DIVERGENCE_LIMIT):
+            point, state, _ = drive.step(optimizer, state, point, value_and_grad)
+            shown = reported_params(optimizer, state, point)
+            if not (np.isfinite(shown).all() and np.abs(shown).max() <= DIVERGENCE_LIMIT):
                 status, diverged_step = "diverged", step
                 break
-            points.append(point)
+            points.append(shown)
             if progress is not None and step % PROGRESS_EVERY == 0:
                 progress(PROGRESS_EVERY)
         if progress is not None:

@@ -136,10 +136,10 @@ def parse_layers(text: str) -> tuple[int, ...]:
 
 def parse_optimizer(text: str, command: str | None = None) -> str:
     """An optimizer's name (of those ``command`` takes, ``descentlab.optim.names(command)``),
-    or a wrapper and the optimizer it wraps, ``lookahead:adam`` (``optim.registry.check``)."""
-    from descentlab.optim import registry
+    or a wrapper and the optimizer it wraps, ``lookahead:adam`` (``optim.check_name``)."""
+    from descentlab import optim
 
-    return registry.check(text.strip(), command)
+    return optim.check_name(text.strip(), command)
 
 
 def parse_optimizers(text: str, command: str | None = None) -> tuple[str, ...]:

@@ -2,8 +2,10 @@
 
 ``get(name, **hyperparameters)`` builds one by name; ``names()`` lists them. Which optimizers
 exist, and what descentlab knows about each (its summary, hyperparameters and defaults,
-family, and where it applies), is ``descentlab.optim.registry``; the wrappers (lookahead, sam)
-are named with the optimizer they wrap, ``get("lookahead:adam", ...)``.
+family, what it needs of the training loop, and where it applies), is
+``descentlab.optim.registry``; the wrappers (lookahead, sam) are named with the optimizer they
+wrap, ``get("lookahead:adam", ...)``. ``descentlab.optim.drive`` runs any of them on a
+function, ``descentlab.optim.layout`` describes the layers of the flat parameter buffer.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from descentlab.optim.base import (
     apply_updates,
     learning_rate_at,
     record_hyperparameters,
+    reported_params,
 )
 from descentlab.optim.gd import GDState, gd
+from descentlab.optim.layout import Layout, Slot
 from descentlab.optim.lion import LionState, lion
 from descentlab.optim.lookahead import LookaheadState, lookahead
 from descentlab.optim.momentum import MomentumState, momentum
@@ -36,11 +40,14 @@ from descentlab.optim.registry import (
     NEEDS,
     Hyperparameter,
     OptimizerSpec,
+    check_full_batch,
+    check_name,
     family_members,
     get,
     hyperparameter_names,
     names,
     names_with,
+    runnable_names,
     scope_hyperparameters,
     spec,
     summaries,
@@ -64,6 +71,7 @@ __all__ = [
     "AdanState",
     "GDState",
     "Hyperparameter",
+    "Layout",
     "LionState",
     "LookaheadState",
     "MomentumState",
@@ -79,6 +87,7 @@ __all__ = [
     "SGDState",
     "ScalarOrSchedule",
     "Schedule",
+    "Slot",
     "YogiState",
     "adabelief",
     "adadelta",
@@ -88,6 +97,8 @@ __all__ = [
     "adamw",
     "adan",
     "apply_updates",
+    "check_full_batch",
+    "check_name",
     "family_members",
     "gd",
     "get",
@@ -101,8 +112,10 @@ __all__ = [
     "names_with",
     "radam",
     "record_hyperparameters",
+    "reported_params",
     "rmsprop",
     "rprop",
+    "runnable_names",
     "sam",
     "scope_hyperparameters",
     "sgd",

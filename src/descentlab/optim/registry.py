@@ -15,8 +15,8 @@ Wrappers (``wraps_inner``: lookahead, SAM) take another optimizer: users name th
 ``WRAPPER:INNER`` (``lookahead:adam``, nested ``lookahead:sam:adam``). ``spec``, ``get``,
 ``hyperparameter_names`` and everything built on them accept such a name: its spec joins the
 wrappers' keywords to the inner's (no two of them share a keyword, checked at import), its
-``needs`` are all of theirs, and it applies where every one of them does. ``names()`` lists the
-optimizers that stand alone; ``wrapper_names()`` the wrappers, which never do.
+``needs`` are all of theirs, and it applies where every one of them does. ``names()`` lists
+every registered name, the wrappers (``wrapper_names()``) too, which are never used alone.
 """
 
 from __future__ import annotations
@@ -232,17 +232,41 @@ def _check_command(command: str) -> str:
 
 
 def names(command: str | None = None) -> list[str]:
-    """The optimizer names ``get`` accepts on their own, in the order the docs list them; with
-    ``command`` (one of ``COMMANDS``), only those that apply to it. The wrappers
-    (``wrapper_names``) are not among them: each is named with the optimizer it wraps,
-    ``WRAPPER:INNER``."""
+    """The registered optimizer names, in the order the docs list them; with ``command`` (one
+    of ``COMMANDS``), only those that apply to it. The wrappers among them (``wrapper_names``)
+    are named with the optimizer they wrap, ``WRAPPER:INNER`` (``runnable_names`` gives one
+    such name for each)."""
     if command is None:
-        return [name for name, entry in REGISTRY.items() if not entry.wraps_inner]
+        return list(REGISTRY)
     _check_command(command)
+    return [name for name, entry in REGISTRY.items() if command in entry.commands]
+
+
+def check_full_batch(names: Iterable[str], batch_size: int | None) -> None:
+    """A one-line ``ValueError`` if an optimizer of ``names`` (or one a wrapper of them wraps)
+    needs the whole training set in every batch (``full_batch``, L-BFGS) and ``batch_size`` is
+    a number: such an optimizer trains with ``batch_size=None`` (``--batch-size full``)."""
+    if batch_size is None:
+        return
+    for name in names:
+        for part in name.split(":"):
+            if part in REGISTRY and "full_batch" in REGISTRY[part].needs:
+                raise ValueError(
+                    f"{part} is full-batch: it needs the whole training set in every batch; "
+                    f"use --batch-size full (batch_size=None), got batch size {batch_size}"
+                )
+
+
+EXAMPLE_INNER = "adam"
+"""The optimizer a wrapper wraps where one example of each optimizer is wanted
+(``runnable_names``): the tests and the docs' tables."""
+
+
+def runnable_names(command: str | None = None) -> list[str]:
+    """``names(command)`` as they can be run: a wrapper wrapping ``EXAMPLE_INNER``
+    (``lookahead:adam``), every other optimizer by its name."""
     return [
-        name
-        for name, entry in REGISTRY.items()
-        if command in entry.commands and not entry.wraps_inner
+        f"{name}:{EXAMPLE_INNER}" if REGISTRY[name].wraps_inner else name for name in names(command)
     ]
 
 
@@ -261,8 +285,8 @@ def _registered(name: str, command: str | None = None) -> OptimizerSpec:
         return REGISTRY[name]
     except KeyError:
         raise ValueError(
-            f"unknown optimizer {name!r}; choose one of: {', '.join(names(command))}, or a "
-            f"wrapper {' or '.join(wrapper_names(command))} as WRAPPER:INNER"
+            f"unknown optimizer {name!r}; choose one of: {', '.join(names(command))} (a wrapper "
+            f"as WRAPPER:INNER, e.g. {wrapper_names()[0]}:{EXAMPLE_INNER})"
         ) from None
 
 
@@ -282,10 +306,9 @@ def chain(name: str, command: str | None = None) -> tuple[OptimizerSpec, ...]:
                 f"are {', '.join(wrapper_names())} (e.g. lookahead:{outer.name})"
             )
     if parts[-1].wraps_inner:
-        example = "adam" if "adam" in REGISTRY else names()[0]
         raise ValueError(
             f"{parts[-1].name} wraps another optimizer: name it {name}{WRAPS}INNER, "
-            f"e.g. {name}{WRAPS}{example}"
+            f"e.g. {name}{WRAPS}{EXAMPLE_INNER}"
         )
     seen = [part.name for part in parts]
     for part in seen:
@@ -296,7 +319,9 @@ def chain(name: str, command: str | None = None) -> tuple[OptimizerSpec, ...]:
 
 def _composite(parts: tuple[OptimizerSpec, ...]) -> OptimizerSpec:
     """The spec of a wrapper chain: the inner's family, every part's keywords (the inner's
-    first) and needs, the commands where every part applies."""
+    first) and needs, the commands where every part applies (one part: its own spec)."""
+    if len(parts) == 1:
+        return parts[0]
     wrappers, inner = parts[:-1], parts[-1]
     full_name = WRAPS.join(part.name for part in parts)
     own = [{h.name for h in wrapper.hyperparameters} for wrapper in wrappers]
@@ -310,6 +335,19 @@ def _composite(parts: tuple[OptimizerSpec, ...]) -> OptimizerSpec:
         return built
 
     factory.__doc__ = f"{wrappers[0].summary} Around {WRAPS.join(p.name for p in parts[1:])}."
+    hyperparameters = inner.hyperparameters + tuple(
+        h for wrapper in wrappers for h in wrapper.hyperparameters
+    )
+    factory.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                h.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=inspect.Parameter.empty if h.required else h.default,
+            )
+            for h in hyperparameters
+        ]
+    )
     entry = object.__new__(OptimizerSpec)
     fields = {
         "name": full_name,
@@ -319,8 +357,7 @@ def _composite(parts: tuple[OptimizerSpec, ...]) -> OptimizerSpec:
         "needs": frozenset().union(*(part.needs for part in parts)),
         "commands": frozenset.intersection(*(part.commands for part in parts)),
         "summary": factory.__doc__,
-        "hyperparameters": inner.hyperparameters
-        + tuple(h for wrapper in wrappers for h in wrapper.hyperparameters),
+        "hyperparameters": hyperparameters,
     }
     for key, value in fields.items():
         object.__setattr__(entry, key, value)
@@ -328,61 +365,63 @@ def _composite(parts: tuple[OptimizerSpec, ...]) -> OptimizerSpec:
 
 
 def spec(name: str) -> OptimizerSpec:
-    """The registry entry of ``name``, or of a wrapper chain ``WRAPPER:INNER`` (see ``chain``);
-    a one-line ``ValueError`` naming the choices otherwise."""
-    parts = chain(name)
-    return parts[0] if len(parts) == 1 else _composite(parts)
+    """The registry entry of ``name`` (a wrapper's too), or the spec of a wrapper chain
+    ``WRAPPER:INNER`` (see ``chain``); a one-line ``ValueError`` naming the choices otherwise."""
+    if isinstance(name, str) and name in REGISTRY:
+        return REGISTRY[name]
+    return _composite(chain(name))
 
 
-def check(name: str, command: str | None = None) -> str:
+def check_name(name: str, command: str | None = None) -> str:
     """``name`` if it names an optimizer that stands alone (a wrapper chain included) and, with
     ``command``, applies to it; a one-line ``ValueError`` otherwise ("optimizer 'sam:lbfgs'
     does not apply to landscape")."""
-    parts = chain(name, command)
-    entry = parts[0] if len(parts) == 1 else _composite(parts)
+    entry = _composite(chain(name, command))
     if command is not None and not entry.applies_to(command):
         outside = [part.name for part in chain(name) if not part.applies_to(command)]
         raise ValueError(
             f"optimizer {name!r} does not apply to {command} ({outside[0]} applies to "
             f"{', '.join(sorted(REGISTRY[outside[0]].commands))}); choose one of: "
-            f"{', '.join(names(command))}, or WRAPPER:INNER with a wrapper "
-            f"{' or '.join(wrapper_names(command))}"
+            f"{', '.join(names(command))} (a wrapper as WRAPPER:INNER)"
         )
     return name
 
 
 def summaries(command: str | None = None) -> dict[str, str]:
     """Each optimizer's one-line summary (its factory docstring's first line), by name, for
-    help texts; with ``command``, only the optimizers that apply to it (the wrappers too)."""
-    listed = names(command) + wrapper_names(command)
-    return {name: REGISTRY[name].summary for name in REGISTRY if name in listed}
+    help texts; with ``command``, only the optimizers that apply to it."""
+    return {name: REGISTRY[name].summary for name in names(command)}
 
 
 def family_members(family: str) -> list[str]:
-    """The optimizers of ``family`` (one of ``FAMILIES``), in the registry's order (wrappers
-    aside: a wrapper chain is of its inner optimizer's family)."""
+    """The optimizers of ``family`` (one of ``FAMILIES``), in the registry's order; a wrapper
+    chain is of its inner optimizer's family (``spec("lookahead:adam").family``), a wrapper
+    alone of the family its registry line names."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; choose one of: {', '.join(FAMILIES)}")
-    return [name for name in names() if REGISTRY[name].family == family]
+    return [name for name, entry in REGISTRY.items() if entry.family == family]
 
 
 def names_with(hyperparameter: str, command: str | None = None) -> list[str]:
     """The optimizers (of ``command``, if given) that take the keyword ``hyperparameter``, in
-    the registry's order: ``names_with("beta1")`` for ``--beta1``'s help."""
+    the registry's order: ``names_with("beta1")`` for ``--beta1``'s help (a wrapper by its own
+    keywords)."""
     return [name for name in names(command) if hyperparameter in hyperparameter_names(name)]
 
 
 def hyperparameter_names(name: str) -> list[str]:
     """The keyword arguments ``get(name, ...)`` accepts, in the factory's order; for a wrapper
-    chain (``lookahead:adam``), the inner optimizer's and then each wrapper's."""
+    chain (``lookahead:adam``), the inner optimizer's and then each wrapper's (for a wrapper
+    alone, its own)."""
     return [h.name for h in spec(name).hyperparameters]
 
 
 def get(name: str, **hyperparameters: float | bool | ScalarOrSchedule) -> Optimizer:
     """The optimizer ``name`` with the given hyperparameters (``learning_rate`` is required).
     A wrapper chain (``get("lookahead:adam", learning_rate=1e-3, sync_period=6, beta1=0.8)``)
-    gives each wrapper its own keywords and the rest to the inner optimizer."""
-    entry = spec(name)
+    gives each wrapper its own keywords and the rest to the inner optimizer; a wrapper alone is
+    refused ("lookahead wraps another optimizer: ...")."""
+    entry = _composite(chain(name))
     allowed = hyperparameter_names(name)
     unknown = sorted(set(hyperparameters) - set(allowed))
     if unknown:

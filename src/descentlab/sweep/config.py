@@ -72,10 +72,11 @@ class SweepConfig:
             object.__setattr__(self, "optimizers", (given,))
         _check_unique("optimizer", self.optimizers)
         for name in self.optimizers:
-            optim.hyperparameter_names(name)  # an unknown name fails here
+            optim.check_name(name)  # an unknown name or a wrapper alone fails here
         check_epochs(self.epochs)
         if self.batch_size is not None:
             check_int("batch_size", self.batch_size, minimum=1)
+        optim.check_full_batch(self.optimizers, self.batch_size)
         for size in self.hidden_layers:
             check_int("hidden layer size", size, minimum=1)
         if self.search not in SEARCHES:
