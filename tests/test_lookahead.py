@@ -151,3 +151,16 @@ def test_float32_weights_keep_a_float32_state() -> None:
 def test_bad_settings_are_refused_in_one_line(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         optim.get("lookahead:sgd", learning_rate=0.1, **settings)
+
+
+def test_stacked_float32_runs_with_per_run_settings_stay_float32() -> None:
+    runs = [
+        {"learning_rate": 0.05, "slow_step_size": 0.3},
+        {"learning_rate": 0.05, "slow_step_size": 0.5},
+    ]
+    opt = stacked("lookahead:sgd", runs)
+    params = np.ones((2, 3), dtype=np.float32)
+    state = drive.start(opt, params)
+    for _ in range(6):
+        params, state, _ = drive.step(opt, state, params, _bowl)
+    assert params.dtype == state.slow.dtype == np.float32

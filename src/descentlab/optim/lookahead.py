@@ -64,6 +64,7 @@ def lookahead(inner: Optimizer, sync_period: int = 5, slow_step_size: float = 0.
         grads: Params, state: LookaheadState, params: Params, **given: Any
     ) -> tuple[Params, LookaheadState]:
         updates, inner_state = inner.update(grads, state.inner, params, **given)
+        dtype = updates.dtype  # per-run (float64) settings must not widen float32 weights
         sync = (state.step + 1) % sync_period == 0
         slow = state.slow
         if np.ndim(sync) == 0:
@@ -76,6 +77,7 @@ def lookahead(inner: Optimizer, sync_period: int = 5, slow_step_size: float = 0.
             slow = np.where(sync, slow + alpha * difference, slow)
             updates = np.where(sync, updates - (1 - alpha) * difference, updates)
         slow = slow.astype(state.slow.dtype, copy=False)
+        updates = updates.astype(dtype, copy=False)
         return updates, LookaheadState(step=state.step + 1, slow=slow, inner=inner_state)
 
     def report(state: LookaheadState, params: Params) -> Params:
