@@ -65,6 +65,12 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
     ("adan", {"learning_rate": 0.1}),
     ("adan", {"learning_rate": 0.1, "weight_decay": 0.01}),
     ("adan", {"learning_rate": 0.1, "weight_decay": 0.01, "weight_decouple": True}),
+    ("lamb", {"learning_rate": 0.1}),
+    ("lamb", {"learning_rate": 0.1, "beta1": 0.8, "epsilon_root": 1e-8, "weight_decay": 0.01}),
+    ("lars", {"learning_rate": 10.0}),  # steps of lr * 1e-3 * |x|: rates near 10 on |x|^2
+    ("lars", {"learning_rate": 3.0, "trust_coefficient": 0.01, "nesterov": True, "epsilon": 1e-8}),
+    ("adafactor", {"learning_rate": 0.1}),
+    ("adafactor", {"learning_rate": 0.1, "beta2_decay": -0.5, "d": 2.0, "weight_decay": 0.01}),
     # a wrapper runs around an inner optimizer (WRAPPER:INNER): it is listed by its own name
     ("lookahead:adam", {"learning_rate": 0.1}),
     ("lookahead:sgd", {"learning_rate": 0.05, "momentum": 0.9, "sync_period": 3}),
@@ -76,7 +82,7 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
 SCALAR_STATE_FIELDS = {"step", "mu_product"}
 """State fields that are one number per run, not one per parameter."""
 
-OTHER_SHAPED_STATE_FIELDS: set[str] = set()
+OTHER_SHAPED_STATE_FIELDS: set[str] = {"row", "col", "variance"}  # adafactor's factors
 """State fields whose arrays are not shaped as the parameters (histories, per-layer factors):
 they keep the shape ``init`` gave them."""
 
@@ -113,6 +119,11 @@ ROSENBROCK_SETTINGS: dict[str, tuple[dict[str, Any], int]] = {
     "adabelief": ({"learning_rate": _inverse_time(0.05, 500)}, 5000),
     "yogi": ({"learning_rate": _inverse_time(0.1, 1000)}, 6000),
     "adan": ({"learning_rate": _inverse_time(0.05, 500)}, 5000),
+    # lamb, lars and adafactor step a fraction of |x| (about 1.4 here) whatever the gradient:
+    # they circle the minimum at that distance until the rate has decayed far enough
+    "lamb": ({"learning_rate": _inverse_time(0.05, 100)}, 20000),
+    "lars": ({"learning_rate": _inverse_time(10.0, 100)}, 3000),
+    "adafactor": ({"learning_rate": _inverse_time(0.1, 100)}, 20000),
     "lookahead:adam": ({"learning_rate": _inverse_time(0.05, 500)}, 5000),
     # SAM circles the minimum at about its radius's distance (its perturbation never shrinks)
     "sam:adam": ({"learning_rate": _inverse_time(0.05, 500), "radius": 1e-4}, 5000),
@@ -420,6 +431,27 @@ CONTRACT = {
         "epsilon": 1e-8,
         "weight_decay": 0.0,
         "weight_decouple": False,
+    },
+    "lamb": {
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "epsilon": 1e-6,
+        "epsilon_root": 0.0,
+        "weight_decay": 0.0,
+    },
+    "lars": {
+        "weight_decay": 0.0,
+        "trust_coefficient": 0.001,
+        "epsilon": 0.0,
+        "momentum": 0.9,
+        "nesterov": False,
+    },
+    "adafactor": {
+        "beta2_decay": -0.8,
+        "epsilon1": 0.0,
+        "epsilon2": 1e-3,
+        "d": 1.0,
+        "weight_decay": 0.0,
     },
     "lookahead:sgd": {
         "momentum": 0.0,

@@ -184,6 +184,7 @@ QUADRATIC = Landscape(
         "radam": 0.15,
         "lion": 0.03,
         "adan": 1.0,
+        "lars": 10.0,
         "lookahead:adam": 0.3,
         "sam:adam": 0.3,
     },
@@ -213,6 +214,7 @@ ROSENBROCK = Landscape(
         "rmsprop": 0.01,
         "radam": 0.01,
         "lion": 0.01,
+        "lars": 10.0,
         "lookahead:adam": 0.1,
         "sam:adam": 0.1,
     },
@@ -238,7 +240,7 @@ BEALE = Landscape(
         "accumulator": 0.5,
         "rms_ratio": 3.0,
     },
-    learning_rate_overrides={"radam": 0.01, "lookahead:adam": 0.1, "sam:adam": 0.1},
+    learning_rate_overrides={"radam": 0.01, "lars": 1.0, "lookahead:adam": 0.1, "sam:adam": 0.1},
 )
 """Beale's function: minimum 0 at (3, 0.5), with steep walls and flat plateaus."""
 
@@ -260,7 +262,7 @@ SADDLE = Landscape(
         "accumulator": 0.1,
         "rms_ratio": 1.0,
     },
-    learning_rate_overrides={"lookahead:adam": 0.01, "sam:adam": 0.01},
+    learning_rate_overrides={"lars": 3.0, "lookahead:adam": 0.01, "sam:adam": 0.01},
 )
 """A saddle: no minimum (f falls without bound along y); distances are to the saddle point
 (0, 0). Started almost on the ridge y = 0, gd slides to the saddle and lingers there, while the
@@ -289,7 +291,7 @@ HIMMELBLAU = Landscape(
         "accumulator": 0.5,
         "rms_ratio": 1.0,
     },
-    learning_rate_overrides={"lookahead:adam": 0.05, "sam:adam": 0.05},
+    learning_rate_overrides={"lars": 3.0, "lookahead:adam": 0.05, "sam:adam": 0.05},
 )
 """Himmelblau's function: four minima, all 0; distances are to the nearest one. From next to
 the local maximum near (-0.27, -0.92), different optimizers fall into different minima."""

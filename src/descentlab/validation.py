@@ -97,6 +97,16 @@ def check_above(name: str, value: object, bound: float) -> float:
     return _as_float(name, value, f"a finite number > {bound:g}", lambda x: x > bound)
 
 
+def check_at_least(name: str, value: object, bound: float) -> float:
+    """A finite number >= ``bound`` (or an array of them)."""
+    return _as_float(name, value, f"a finite number >= {bound:g}", lambda x: x >= bound)
+
+
+def check_at_most(name: str, value: object, bound: float) -> float:
+    """A finite number <= ``bound`` (or an array of them)."""
+    return _as_float(name, value, f"a finite number <= {bound:g}", lambda x: x <= bound)
+
+
 def check_count(name: str, value: object, minimum: int = 1) -> Any:
     """An integer >= ``minimum`` (``check_int``), or an array of them (one per run of a stack:
     whole numbers of any numeric dtype, returned as int64)."""
