@@ -128,14 +128,14 @@ def _recording_inner(calls: list[dict[str, Any]]) -> Optimizer:
 
     return Optimizer(
         "inner", {"learning_rate": 0.1}, lambda params: optim.GDState(step=0), update,
-        needs=frozenset({"value", "value_and_grad"}),
+        needs=frozenset({"value"}),
     )  # fmt: skip
 
 
 def test_the_inner_optimizer_sees_the_gradient_and_loss_at_the_perturbed_point() -> None:
     calls: list[dict[str, Any]] = []
     opt = optim.sam(_recording_inner(calls), radius=0.5)
-    assert opt.needs == {"value", "value_and_grad"}
+    assert opt.needs == {"value", "value_and_grad"}  # SAM's own need, and its inner's
     w = np.array([1.0, 1.0, 1.0])
     seen: list[np.ndarray] = []
     function = _counting(_bowl, seen)
@@ -144,7 +144,7 @@ def test_the_inner_optimizer_sees_the_gradient_and_loss_at_the_perturbed_point()
     value, grads = _bowl(seen[1])
     np.testing.assert_array_equal(call["grads"], grads)
     np.testing.assert_array_equal(call["value"], value)
-    assert call["value_and_grad"] is function
+    assert "value_and_grad" not in call  # the inner asked for the value only
 
 
 def test_it_reports_what_its_inner_optimizer_reports() -> None:
@@ -168,3 +168,14 @@ def test_it_reports_what_its_inner_optimizer_reports() -> None:
 def test_bad_settings_are_refused_in_one_line(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         optim.get("sam:sgd", learning_rate=0.1, **settings)
+
+
+def test_sam_refuses_an_inner_optimizer_that_evaluates_elsewhere_in_one_line() -> None:
+    for chain, inner in (("sam:lbfgs", "lbfgs"), ("sam:lookahead:lbfgs", "lookahead:lbfgs")):
+        with pytest.raises(ValueError) as refused:
+            optim.get(chain, learning_rate=0.1)
+        assert str(refused.value) == (
+            f"sam cannot wrap {inner}: it evaluates the loss at points of its own, which SAM "
+            "would not perturb; wrap an optimizer that steps from one gradient"
+        )
+    assert optim.get("lookahead:sam:adam", learning_rate=0.1).name == "lookahead:sam:adam"

@@ -332,9 +332,13 @@ def noisy(landscape: Landscape, scale: float, seed: int = 0) -> NoisyLandscape:
 
 def default_learning_rate(landscape: Landscape, optimizer: str) -> float:
     """The learning rate ``optimizer`` uses on ``landscape`` unless told otherwise: its own
-    override there, else its family's rate (``descentlab.optim.spec(optimizer).family``)."""
+    override there, else its family's rate (``descentlab.optim.spec(optimizer).family``). A
+    wrapper chain (``lookahead:sgd``) without an override of its own takes its innermost
+    optimizer's rate: the rate is the inner optimizer's."""
     if optimizer in landscape.learning_rate_overrides:
         return landscape.learning_rate_overrides[optimizer]
+    if ":" in optimizer:
+        return default_learning_rate(landscape, optimizer.rpartition(":")[2])
     family = optim.spec(optimizer).family if optimizer in optim.names() else None
     if family is None or family not in landscape.family_learning_rates:
         raise ValueError(f"no default learning rate for {optimizer!r} on {landscape.name}")

@@ -47,7 +47,8 @@ def sam(inner: Optimizer, radius: float = 0.05, adaptive: bool = False) -> Optim
     its inner optimizer reports. The paper's radius rho is called ``radius`` here because
     rmsprop and adadelta already take a ``rho`` (a wrapper's keywords must be its own, so that
     ``sam:rmsprop`` takes both). Validation: radius >= 0 (0 is the inner optimizer at twice
-    the cost), adaptive True or False.
+    the cost), adaptive True or False, and an inner optimizer that evaluates the loss at points
+    of its own (L-BFGS, SAM itself) is refused: those evaluations would not be perturbed.
 
     How it differs from the variants of the same name:
     - ``pytorch_optimizer.SAM(params, base_optimizer, rho=0.05, adaptive=False)``: the same
@@ -66,6 +67,11 @@ def sam(inner: Optimizer, radius: float = 0.05, adaptive: bool = False) -> Optim
     """
     radius = check_nonnegative_float("radius", radius)
     adaptive = check_bool("adaptive", adaptive)
+    if "value_and_grad" in inner.needs:
+        raise ValueError(
+            f"sam cannot wrap {inner.name}: it evaluates the loss at points of its own, which "
+            f"SAM would not perturb; wrap an optimizer that steps from one gradient"
+        )
 
     def init(params: Params, **given: Any) -> SAMState:
         return SAMState(step=0, inner=inner.init(params, **given))
@@ -85,8 +91,6 @@ def sam(inner: Optimizer, radius: float = 0.05, adaptive: bool = False) -> Optim
         values, perturbed_grads = value_and_grad(
             (params + perturbation).astype(params.dtype, copy=False)
         )
-        if "value_and_grad" in inner.needs:
-            given["value_and_grad"] = value_and_grad
         if "value" in inner.needs:
             given["value"] = values
         updates, inner_state = inner.update(perturbed_grads, state.inner, params, **given)
