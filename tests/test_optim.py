@@ -63,9 +63,13 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
     ("adan", {"learning_rate": 0.1}),
     ("adan", {"learning_rate": 0.1, "weight_decay": 0.01}),
     ("adan", {"learning_rate": 0.1, "weight_decay": 0.01, "weight_decouple": True}),
+    ("prodigy", {"learning_rate": 1.0}),
+    ("prodigy", {"learning_rate": 1.0, "weight_decay": 0.01, "bias_correction": True}),
 ]
 
 SCALAR_STATE_FIELDS = {"step", "mu_product"}
+PER_RUN_STATE_FIELDS = {"d", "numerator"}
+"""State fields of one number per run kept as arrays of shape params.shape[:-1] + (1,)."""
 """State fields that are one number per run, not one per parameter."""
 
 
@@ -101,6 +105,7 @@ ROSENBROCK_SETTINGS: dict[str, tuple[dict[str, Any], int]] = {
     "adabelief": ({"learning_rate": _inverse_time(0.05, 500)}, 5000),
     "yogi": ({"learning_rate": _inverse_time(0.1, 1000)}, 6000),
     "adan": ({"learning_rate": _inverse_time(0.05, 500)}, 5000),
+    "prodigy": ({"learning_rate": _inverse_time(1.0, 500)}, 5000),
 }
 
 
@@ -287,6 +292,8 @@ def test_pure_deterministic_and_shape_preserving(name: str, kwargs: dict[str, An
             assert np.ndim(new) == 0
         elif old is None:
             assert new is None  # an unused optional field (adam's nu_max without amsgrad)
+        elif field in PER_RUN_STATE_FIELDS:
+            assert new.shape == (*params.shape[:-1], 1), field
         else:
             assert new.shape == params.shape, field
     assert first[0].shape == params.shape
@@ -388,6 +395,17 @@ CONTRACT = {
         "epsilon": 1e-8,
         "weight_decay": 0.0,
         "weight_decouple": False,
+    },
+    "prodigy": {
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "beta3": 0.999**0.5,
+        "epsilon": 1e-8,
+        "d0": 1e-6,
+        "d_coef": 1.0,
+        "weight_decay": 0.0,
+        "bias_correction": False,
+        "safeguard_warmup": False,
     },
 }
 """Every factory's keywords after learning_rate, in order, with their defaults."""

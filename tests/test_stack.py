@@ -82,6 +82,11 @@ STACKS = {
         {"learning_rate": 0.003, "beta1": 0.9, "beta3": 0.999, "weight_decay": 0.1},
         {"learning_rate": 0.02, "beta2": 0.8, "weight_decay": 0.0},  # no decay, as alone
     ],
+    "prodigy": [  # each run its own d: the sums are per run
+        {"learning_rate": 1.0, "weight_decay": 0.01},
+        {"learning_rate": 0.5, "beta1": 0.8, "d_coef": 2.0, "weight_decay": 0.1},
+        {"learning_rate": 1.0, "beta3": 0.9, "d0": 1e-4, "weight_decay": 0.05},
+    ],
 }
 
 

@@ -27,6 +27,7 @@ from descentlab.optim.gd import GDState, gd
 from descentlab.optim.lion import LionState, lion
 from descentlab.optim.momentum import MomentumState, momentum
 from descentlab.optim.nadam import NAdamState, nadam
+from descentlab.optim.prodigy import ProdigyState, prodigy
 from descentlab.optim.radam import RAdamState, radam
 from descentlab.optim.registry import (
     COMMANDS,
@@ -67,6 +68,7 @@ __all__ = [
     "Optimizer",
     "OptimizerSpec",
     "Params",
+    "ProdigyState",
     "RAdamState",
     "RMSpropState",
     "RpropState",
@@ -92,6 +94,7 @@ __all__ = [
     "nadam",
     "names",
     "names_with",
+    "prodigy",
     "radam",
     "record_hyperparameters",
     "rmsprop",

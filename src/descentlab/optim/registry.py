@@ -32,6 +32,7 @@ from descentlab.optim.gd import gd
 from descentlab.optim.lion import lion
 from descentlab.optim.momentum import momentum
 from descentlab.optim.nadam import nadam
+from descentlab.optim.prodigy import prodigy
 from descentlab.optim.radam import radam
 from descentlab.optim.rmsprop import rmsprop
 from descentlab.optim.rprop import rprop
@@ -181,6 +182,7 @@ _SPECS = (
     OptimizerSpec("adabelief", adabelief, family="adaptive"),
     OptimizerSpec("yogi", yogi, family="adaptive"),
     OptimizerSpec("adan", adan, family="adaptive"),
+    OptimizerSpec("prodigy", prodigy, family="adaptive"),
 )
 
 
