@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+
+from descentlab import optim
+from descentlab.optim import drive
 
 
 def global_random_state() -> tuple[Any, ...]:
@@ -17,3 +21,89 @@ def global_random_state() -> tuple[Any, ...]:
 def assert_same_random_state(before: tuple[Any, ...], after: tuple[Any, ...]) -> None:
     assert before[0] == after[0] and before[2:] == after[2:]
     np.testing.assert_array_equal(before[1], after[1])
+
+
+def linear_objective(gradient: np.ndarray) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """``value_and_grad`` of f(x) = sum(gradient * x), one value per run: its gradient is
+    ``gradient`` at every point, so an optimizer fed this stream of gradients sees the same
+    numbers whether it asks for more evaluations (SAM, L-BFGS) or not."""
+
+    def value_and_grad(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        values = np.sum(gradient * points, axis=-1, keepdims=True)
+        return values, np.broadcast_to(gradient, points.shape).astype(points.dtype)
+
+    return value_and_grad
+
+
+def update_on(
+    opt: optim.Optimizer, gradient: np.ndarray, state: Any, params: np.ndarray
+) -> tuple[np.ndarray, Any]:
+    """``opt.update(gradient, state, params)`` with whatever else ``opt`` needs
+    (``optim.drive.extras``), on ``linear_objective(gradient)``."""
+    objective = linear_objective(gradient)
+    value = objective(params)[0]
+    return opt.update(gradient, state, params, **drive.extras(opt, params, value, objective))
+
+
+def run_on_gradients(
+    opt: optim.Optimizer, params: np.ndarray, gradients: Iterable[np.ndarray]
+) -> np.ndarray:
+    """``params`` after one update per gradient of ``gradients`` (``update_on``)."""
+    state = drive.start(opt, params)
+    for gradient in gradients:
+        updates, state = update_on(opt, gradient, state, params)
+        params = optim.apply_updates(params, updates)
+    return params
+
+
+def tree_copy(state: Any) -> Any:
+    """A deep copy of an optimizer state's arrays (wrapped states included)."""
+    if isinstance(state, tuple):
+        return type(state)(*(tree_copy(leaf) for leaf in state))
+    return np.copy(state) if isinstance(state, np.ndarray) else state
+
+
+def tree_equal(first: Any, second: Any) -> bool:
+    """Whether two optimizer states hold the same values, bit for bit."""
+    if isinstance(first, tuple) and isinstance(second, tuple):
+        return type(first) is type(second) and all(
+            tree_equal(a, b) for a, b in zip(first, second, strict=True)
+        )
+    if isinstance(first, np.ndarray) or isinstance(second, np.ndarray):
+        return np.array_equal(first, second)
+    return bool(first == second)
+
+
+def full_batch(name: str) -> bool:
+    """Whether optimizer ``name`` (a wrapper's innermost included) refuses mini-batches."""
+    return any("full_batch" in optim.spec(part).needs for part in name.split(":"))
+
+
+def mini_batch_names(command: str | None = None) -> list[str]:
+    """``optim.runnable_names(command)`` without the full-batch optimizers (L-BFGS)."""
+    return [name for name in optim.runnable_names(command) if not full_batch(name)]
+
+
+def final_params_on_the_gradient_stream(
+    fixture: dict[str, Any], case: dict[str, Any]
+) -> np.ndarray:
+    """The parameters descentlab's optimizer of ``case`` reaches on a reference fixture's
+    stream: from ``default_rng(initial_params_seed).standard_normal(shape)``, one update per
+    gradient of ``default_rng(gradient_seed).standard_normal((steps, *shape))``, each gradient
+    plus ``case["gradient_l2"]`` times the parameters when the case sets it (torch's coupled
+    weight_decay, by hand). Its state must have counted every step."""
+    shape = tuple(fixture["shape"])
+    gradients = np.random.default_rng(fixture["gradient_seed"]).standard_normal(
+        (fixture["steps"], *shape)
+    )
+    params = np.random.default_rng(fixture["initial_params_seed"]).standard_normal(shape)
+    opt = optim.get(case["optimizer"], **case["hyperparameters"])
+    gradient_l2 = case.get("gradient_l2", 0.0)
+    state = drive.start(opt, params)
+    for gradient in gradients:
+        if gradient_l2:
+            gradient = gradient + gradient_l2 * params
+        updates, state = update_on(opt, gradient, state, params)
+        params = optim.apply_updates(params, updates)
+    assert state.step == fixture["steps"]
+    return params

@@ -63,14 +63,3 @@ def test_rho_one_freezes_the_averages_and_steps_like_gd() -> None:
         updates, state = opt.update(g, state, params)
         np.testing.assert_allclose(updates, -0.1 * g, rtol=1e-15)
     assert not state.square_avg.any() and not state.acc_delta.any()
-
-
-def test_float32_parameters_keep_float32_state_and_updates() -> None:
-    params = np.ones((2, 3), dtype=np.float32)
-    opt = optim.adadelta(1.0, weight_decay=0.1)
-    state = opt.init(params)
-    for g in _gradients(4, shape=(2, 3)):
-        updates, state = opt.update(g.astype(np.float32), state, params)
-        params = optim.apply_updates(params, updates)
-    assert updates.dtype == params.dtype == np.float32
-    assert state.square_avg.dtype == state.acc_delta.dtype == np.float32

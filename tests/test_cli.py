@@ -12,6 +12,7 @@ import pytest
 
 from conftest import cli_command, run_cli, run_cli_process
 from descentlab import __version__
+from helpers import mini_batch_names
 
 
 def test_version() -> None:
@@ -234,17 +235,16 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
 
 
 def test_every_optimizer_runs_from_the_cli_with_scoped_hyperparameters(tmp_path: Path) -> None:
-    from descentlab import optim
 
     out = tmp_path / "all"
     result = run_cli(
-        "compare", "--optimizers", ",".join(optim.names()), "--learning-rate", "0.01",
+        "compare", "--optimizers", ",".join(mini_batch_names()), "--learning-rate", "0.01",
         "-H", "sgd.momentum=0.9", "-H", "sgd.nesterov=true", "-H", "weight_decay=0.001",
         "--epochs", "20", "--quiet", "--out", str(out),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     runs = {run["optimizer"]: run for run in json.loads((out / "results.json").read_text())["runs"]}
-    assert list(runs) == optim.names()
+    assert list(runs) == mini_batch_names()
     assert runs["sgd"]["hyperparameters"]["momentum"] == 0.9
     assert runs["sgd"]["hyperparameters"]["nesterov"] is True
     assert runs["rmsprop"]["hyperparameters"]["momentum"] == 0.0  # the scoped one stayed in sgd

@@ -45,15 +45,16 @@ def test_writes_pictures_animation_and_results(tmp_path: Path) -> None:
 
 
 def test_every_optimizer_is_accepted_with_scoped_hyperparameters(tmp_path: Path) -> None:
+    every = ",".join(optim.runnable_names("landscape"))
     code, _, err = run_cli(
-        "landscape", "--function", "quadratic", "--optimizers", ",".join(optim.names()),
+        "landscape", "--function", "quadratic", "--optimizers", every,
         "--steps", "3", "--frames", "1", "-H", "sgd.nesterov=true", "-H", "sgd.momentum=0.5",
         "-H", "beta1=0.8", "--noise", "0.1", "--noise-seed", "4", "--out", str(tmp_path / "all"),
     )  # fmt: skip
     assert code == 0, err
     results = json.loads((tmp_path / "all" / "results.json").read_text())
     runs = {run["optimizer"]: run for run in results["runs"]}
-    assert set(runs) == set(optim.names())
+    assert set(runs) == set(optim.runnable_names("landscape"))
     assert runs["sgd"]["hyperparameters"]["nesterov"] is True
     assert runs["adam"]["hyperparameters"]["beta1"] == 0.8
     assert results["function"]["noise"] == {"scale": 0.1, "seed": 4}

@@ -94,7 +94,7 @@ sqrt(epsilon / (1 - rho)), about 3e-3, whatever the rate's units, and grow only 
 past steps does: 1.1 % at its default 18, its best (1.8 % at 10, 2.4 % at 30)."""
 
 
-@pytest.mark.parametrize("name", optim.names())
+@pytest.mark.parametrize("name", optim.runnable_names("landscape"))
 def test_every_optimizer_with_its_defaults_approaches_the_quadratic_minimum(name: str) -> None:
     quadratic = landscapes.get("quadratic")
     optimizer = optim.get(name, learning_rate=landscapes.default_learning_rate(quadratic, name))

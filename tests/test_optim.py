@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from descentlab import optim
+from descentlab.optim import drive
+from helpers import run_on_gradients, tree_copy, tree_equal, update_on
 
 OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
     ("gd", {"learning_rate": 0.1}),
@@ -68,9 +70,11 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
 ]
 
 SCALAR_STATE_FIELDS = {"step", "mu_product"}
-PER_RUN_STATE_FIELDS = {"d", "numerator"}
-"""State fields of one number per run kept as arrays of shape params.shape[:-1] + (1,)."""
 """State fields that are one number per run, not one per parameter."""
+
+OTHER_SHAPED_STATE_FIELDS: set[str] = {"d", "numerator", "momentum_buffer", "adam_mu", "adam_nu"}
+"""State fields whose arrays are not shaped as the parameters (histories, per-layer factors):
+they keep the shape ``init`` gave them."""
 
 
 def _inverse_time(lr0: float, every: int) -> Callable[[int], float]:
@@ -114,12 +118,7 @@ def _gradients(steps: int, shape: tuple[int, ...] = (3, 4)) -> list[np.ndarray]:
     return [rng.normal(size=shape) for _ in range(steps)]
 
 
-def _run(opt: optim.Optimizer, params: np.ndarray, grads: list[np.ndarray]) -> np.ndarray:
-    state = opt.init(params)
-    for g in grads:
-        updates, state = opt.update(g, state, params)
-        params = optim.apply_updates(params, updates)
-    return params
+_run = run_on_gradients
 
 
 @pytest.mark.exact
@@ -245,17 +244,23 @@ def test_every_optimizer_is_under_test() -> None:
 def test_goes_downhill_on_a_quadratic(name: str, kwargs: dict[str, Any]) -> None:
     opt = optim.get(name, **kwargs)
     params = np.array([3.0, -2.0])
-    state = opt.init(params)
+    state = drive.start(opt, params)
     for _ in range(200):
-        updates, state = opt.update(2 * params, state, params)  # f = |x|^2
-        params = optim.apply_updates(params, updates)
-    assert float(params @ params) < 0.1 * 13.0
+        params, state, _ = drive.step(opt, state, params, _squared_norm)
+    weights = optim.reported_params(opt, state, params)
+    assert float(weights @ weights) < 0.1 * 13.0
 
 
-def _rosenbrock_gradient(params: np.ndarray) -> np.ndarray:
-    """The gradient of (1 - x)^2 + 100 (y - x^2)^2, whose minimum is (1, 1)."""
+def _squared_norm(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """f = |x|^2 and its gradient 2x."""
+    return np.sum(points * points, axis=-1, keepdims=True), 2 * points
+
+
+def _rosenbrock(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(1 - x)^2 + 100 (y - x^2)^2, whose minimum is (1, 1), and its gradient."""
     x, y = params
-    return np.array([-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)])
+    value = np.array([(1 - x) ** 2 + 100 * (y - x * x) ** 2])
+    return value, np.array([-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)])
 
 
 @pytest.mark.parametrize("name", list(ROSENBROCK_SETTINGS))
@@ -263,11 +268,11 @@ def test_reaches_the_rosenbrock_minimum(name: str) -> None:
     kwargs, steps = ROSENBROCK_SETTINGS[name]
     opt = optim.get(name, **kwargs)
     params = np.array([-1.5, 2.0])
-    state = opt.init(params)
+    state = drive.start(opt, params)
     for _ in range(steps):
-        updates, state = opt.update(_rosenbrock_gradient(params), state, params)
-        params = optim.apply_updates(params, updates)
-    assert np.linalg.norm(params - np.array([1.0, 1.0])) < 1e-3
+        params, state, _ = drive.step(opt, state, params, _rosenbrock)
+    weights = optim.reported_params(opt, state, params)
+    assert np.linalg.norm(weights - np.array([1.0, 1.0])) < 1e-3
 
 
 @pytest.mark.exact
@@ -276,27 +281,36 @@ def test_pure_deterministic_and_shape_preserving(name: str, kwargs: dict[str, An
     opt = optim.get(name, **kwargs)
     params = np.ones((2, 3))
     grad = np.full((2, 3), 0.5)
-    state = opt.init(params)
-    state = opt.update(grad, state, params)[1]  # past the first step, where sgd differs
-    frozen = [np.copy(leaf) if leaf is not None else None for leaf in state]
-    first = opt.update(grad, state, params)
-    second = opt.update(grad, state, params)
+    state = drive.start(opt, params)
+    state = update_on(opt, grad, state, params)[1]  # past the first step, where sgd differs
+    frozen = tree_copy(state)
+    first = update_on(opt, grad, state, params)
+    second = update_on(opt, grad, state, params)
     assert np.array_equal(first[0], second[0])  # same inputs, same outputs
-    for before, after in zip(frozen, state, strict=True):  # the old state is not mutated
-        assert (before is None and after is None) or np.array_equal(before, after)
+    assert tree_equal(frozen, state)  # the old state is not mutated
     new_state = first[1]
     assert type(new_state) is type(state)
     assert new_state.step == state.step + 1
+    _check_state_shapes(state, new_state, params.shape)
+    assert first[0].shape == params.shape
+
+
+def _check_state_shapes(state: Any, new_state: Any, shape: tuple[int, ...]) -> None:
+    """Every field keeps its kind: a number stays a number, an array keeps the parameters'
+    shape (or, for ``OTHER_SHAPED_STATE_FIELDS``, its own), a wrapped optimizer's state is
+    checked the same way."""
     for field, old, new in zip(state._fields, state, new_state, strict=True):
-        if field in SCALAR_STATE_FIELDS:
+        if isinstance(old, tuple):
+            assert type(new) is type(old), field
+            _check_state_shapes(old, new, shape)
+        elif field in SCALAR_STATE_FIELDS:
             assert np.ndim(new) == 0
         elif old is None:
             assert new is None  # an unused optional field (adam's nu_max without amsgrad)
-        elif field in PER_RUN_STATE_FIELDS:
-            assert new.shape == (*params.shape[:-1], 1), field
+        elif field in OTHER_SHAPED_STATE_FIELDS:
+            assert new.shape == old.shape, field
         else:
-            assert new.shape == params.shape, field
-    assert first[0].shape == params.shape
+            assert new.shape == shape, field
 
 
 @pytest.mark.exact
@@ -561,9 +575,9 @@ def test_float32_parameters_keep_float32_updates_and_state(
 ) -> None:
     opt = optim.get(name, **kwargs)
     params = np.ones((2, 3), dtype=np.float32)
-    state = opt.init(params)
+    state = drive.start(opt, params)
     for scale in (0.5, -1.0, 2.0):
-        updates, state = opt.update(np.full((2, 3), scale, dtype=np.float32), state, params)
+        updates, state = update_on(opt, np.full((2, 3), scale, dtype=np.float32), state, params)
         params = optim.apply_updates(params, updates)
         assert updates.dtype == np.float32 and params.dtype == np.float32
     for field, value in zip(state._fields, state, strict=True):

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from descentlab import optim
+from helpers import final_params_on_the_gradient_stream
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE = json.loads((FIXTURES / "optax_optimizers.json").read_text())
@@ -26,33 +26,14 @@ CEILING = 1e-12
 """No tolerance in the fixture may be looser than this."""
 
 
-def _gradients() -> np.ndarray:
-    rng = np.random.default_rng(FIXTURE["gradient_seed"])
-    return rng.standard_normal((FIXTURE["steps"], *SHAPE))
-
-
-def _initial_params() -> np.ndarray:
-    return np.random.default_rng(FIXTURE["initial_params_seed"]).standard_normal(SHAPE)
-
-
-def _descentlab_final_params(case: dict[str, Any]) -> np.ndarray:
-    opt = optim.get(case["optimizer"], **case["hyperparameters"])
-    params = _initial_params()
-    state = opt.init(params)
-    for gradient in _gradients():
-        updates, state = opt.update(gradient, state, params)
-        params = optim.apply_updates(params, updates)
-    assert state.step == FIXTURE["steps"]
-    return params
-
-
 @pytest.mark.parametrize("case_id", list(CASES))
 def test_matches_the_reference_after_500_steps(case_id: str) -> None:
     case = CASES[case_id]
     expected = np.array(case["final_params"])
     assert expected.shape == SHAPE
     rtol = FIXTURE["tolerances"][case["optimizer"]]["rtol"]
-    np.testing.assert_allclose(_descentlab_final_params(case), expected, rtol=rtol, atol=0)
+    actual = final_params_on_the_gradient_stream(FIXTURE, case)
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=0)
 
 
 def test_the_gradient_stream_is_the_torch_fixtures() -> None:

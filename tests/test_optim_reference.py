@@ -14,39 +14,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from descentlab import optim
+from helpers import final_params_on_the_gradient_stream
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "torch_optimizers.json").read_text())
 CASES = {case["id"]: case for case in FIXTURE["cases"]}
 SHAPE = tuple(FIXTURE["shape"])
-
-
-def _gradients() -> np.ndarray:
-    rng = np.random.default_rng(FIXTURE["gradient_seed"])
-    return rng.standard_normal((FIXTURE["steps"], *SHAPE))
-
-
-def _initial_params() -> np.ndarray:
-    return np.random.default_rng(FIXTURE["initial_params_seed"]).standard_normal(SHAPE)
-
-
-def _descentlab_final_params(case: dict[str, Any]) -> np.ndarray:
-    opt = optim.get(case["optimizer"], **case["hyperparameters"])
-    gradient_l2 = case.get("gradient_l2", 0.0)  # torch's coupled weight_decay, by hand
-    params = _initial_params()
-    state = opt.init(params)
-    for gradient in _gradients():
-        if gradient_l2:
-            gradient = gradient + gradient_l2 * params
-        updates, state = opt.update(gradient, state, params)
-        params = optim.apply_updates(params, updates)
-    assert state.step == FIXTURE["steps"]
-    return params
 
 
 @pytest.mark.parametrize("case_id", list(CASES))
@@ -55,7 +32,8 @@ def test_matches_torch_after_500_steps(case_id: str) -> None:
     expected = np.array(case["final_params"])
     assert expected.shape == SHAPE
     rtol = FIXTURE["tolerances"][case["optimizer"]]["rtol"]
-    np.testing.assert_allclose(_descentlab_final_params(case), expected, rtol=rtol, atol=0)
+    actual = final_params_on_the_gradient_stream(FIXTURE, case)
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=0)
 
 
 def test_every_optimizer_has_a_stated_and_justified_tolerance() -> None:

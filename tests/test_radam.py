@@ -108,13 +108,3 @@ def test_a_stack_across_the_threshold_equals_its_runs_alone() -> None:
             alone[k] = (optim.apply_updates(p, u), s)
     for k in range(3):
         assert np.array_equal(params[k], alone[k][0])
-
-
-def test_float32_parameters_keep_float32_state_and_updates() -> None:
-    params = np.ones((2, 3), dtype=np.float32)
-    opt = optim.radam(0.01, weight_decay=0.1, decoupled_weight_decay=True)
-    state = opt.init(params)
-    for g in _gradients(8, shape=(2, 3)):
-        updates, state = opt.update(g.astype(np.float32), state, params)
-        params = optim.apply_updates(params, updates)
-    assert updates.dtype == params.dtype == state.mu.dtype == state.nu.dtype == np.float32

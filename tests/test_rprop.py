@@ -105,17 +105,6 @@ def test_the_command_line_refuses_rprop_with_a_schedule_before_any_folder(
     assert not out.exists()
 
 
-def test_float32_parameters_keep_float32_state_and_updates() -> None:
-    params = np.ones((2, 3), dtype=np.float32)
-    opt = optim.rprop(0.01, etaminus=0.3)
-    state = opt.init(params)
-    for g in _gradients(6, shape=(2, 3)):
-        updates, state = opt.update(g.astype(np.float32), state, params)
-        params = optim.apply_updates(params, updates)
-    assert updates.dtype == params.dtype == np.float32
-    assert state.prev.dtype == state.step_size.dtype == np.float32
-
-
 @pytest.mark.exact
 @pytest.mark.parametrize(
     "case",

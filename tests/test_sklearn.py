@@ -61,7 +61,8 @@ SETTINGS_THAT_LEARN: dict[str, dict[str, Any]] = {
     "rprop": {"learning_rate": 0.01, "optimizer_params": {"step_size_max": 0.1}},
 }
 OPTIMIZERS_UNDER_TEST = [
-    (name, SETTINGS_THAT_LEARN.get(name, {"learning_rate": 0.01})) for name in optim.names()
+    (name, SETTINGS_THAT_LEARN.get(name, {"learning_rate": 0.01}))
+    for name in optim.runnable_names("estimator")
 ]
 
 

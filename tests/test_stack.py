@@ -98,7 +98,7 @@ def _complete(name: str, runs: list[dict[str, object]]) -> list[dict[str, object
 
 
 def test_every_optimizer_is_in_the_table() -> None:
-    assert sorted(STACKS) == sorted(optim.names())
+    assert sorted(STACKS) == sorted(optim.runnable_names())
 
 
 @pytest.mark.parametrize("name", list(STACKS))

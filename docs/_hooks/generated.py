@@ -34,15 +34,27 @@ def _arguments(function: Any) -> str:
 def optimizers_section() -> str:
     from descentlab import optim
 
-    spec = getattr(optim, "spec", None)  # the registry: name -> factory, family, ...
-    rows = ["| optimizer | family | the rule in one line |", "| --- | --- | --- |"]
+    rows = [
+        "| optimizer | family | needs | applies to | evaluates | the rule in one line |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     blocks = []
-    for name in optim.names():
-        factory = spec(name).factory if spec else getattr(optim, name)
-        family = spec(name).family if spec else ""
+    for name, runnable in zip(optim.names(), optim.runnable_names(), strict=True):
+        entry = optim.spec(name)
+        factory = entry.factory
         path = f"{factory.__module__}.{factory.__qualname__}"
         summary = (inspect.getdoc(factory) or "").splitlines()[0].replace("|", "\\|")
-        rows.append(f"| [`{name}({_arguments(factory)})`](#{path}) | {family} | {summary} |")
+        needs = ", ".join(need for need in optim.NEEDS if need in entry.needs) or "-"
+        if entry.wraps_inner:
+            needs = f"{needs} and its inner's" if entry.needs else "its inner's"
+        places = set(optim.COMMANDS) - entry.commands
+        applies = "all" if not places else "not " + ", ".join(sorted(places))
+        reports = optim.get(runnable, learning_rate=0.01).report is not None
+        evaluates = "reported weights" if reports else "params"
+        rows.append(
+            f"| [`{name}({_arguments(factory)})`](#{path}) | {entry.family} | {needs} | "
+            f"{applies} | {evaluates} | {summary} |"
+        )
         blocks.append(f"::: {path}\n    options:\n      heading_level: 3\n")
     return "\n".join(rows) + "\n\n" + "\n".join(blocks)
 

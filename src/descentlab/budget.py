@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
 from descentlab.memory import available_memory
+from descentlab.optim import drive
+from descentlab.optim.base import Optimizer
 
 MEMORY_UNKNOWN = 4 * 2**30
 """The limit when the available memory cannot be read (4 GiB)."""
@@ -188,10 +190,6 @@ def training_estimate(
     return Estimate("the training", parts)
 
 
-class _Optimizer(Protocol):
-    def init(self, params: np.ndarray) -> Any: ...
-
-
 class _Network(Protocol):
     @property
     def layer_sizes(self) -> tuple[int, ...]: ...
@@ -209,7 +207,7 @@ class _Experiment(Protocol):
 
     def network(self, n_features: int, n_classes: int = 2) -> _Network: ...
 
-    def built_optimizers(self, batches_per_epoch: int) -> Sequence[_Optimizer]: ...
+    def built_optimizers(self, batches_per_epoch: int) -> Sequence[Optimizer]: ...
 
     def batches_per_epoch(self, n_examples: int) -> int: ...
 
@@ -228,13 +226,21 @@ def experiment_estimate(
     )
 
 
-def state_arrays(optimizer: _Optimizer) -> int:
+def state_arrays(optimizer: Optimizer) -> int:
     """How many parameter-sized arrays ``optimizer``'s state holds, measured on a probe of a
     few parameters (so a huge network allocates nothing here)."""
     probe = 4
-    state = optimizer.init(np.zeros((1, probe)))
-    leaves = state if isinstance(state, tuple) else (state,)
-    return -(-sum(leaf.size for leaf in leaves if isinstance(leaf, np.ndarray)) // probe)
+    state = drive.start(optimizer, np.zeros((1, probe)))
+    return -(-_array_entries(state) // probe)
+
+
+def _array_entries(state: object) -> int:
+    """The number of array entries in ``state``, the states it wraps included."""
+    if isinstance(state, np.ndarray):
+        return state.size
+    if isinstance(state, tuple):
+        return sum(_array_entries(leaf) for leaf in state)
+    return 0
 
 
 def sweep_estimate(

@@ -94,16 +94,28 @@ def _state_entries(states: list[OptState]) -> tuple[list[dict[str, Any]], dict[s
     layout: list[dict[str, Any]] = []
     arrays: dict[str, np.ndarray] = {}
     for index, state in enumerate(states):
-        fields: dict[str, Any] = {}
-        for name, value in zip(state._fields, state, strict=True):
-            if isinstance(value, np.ndarray):
-                key = f"state{index}.{name}"
-                arrays[key] = value
-                fields[name] = {"array": key}
-            else:
-                fields[name] = {"value": None if value is None else _plain(value)}
-        layout.append(fields)
+        layout.append(_state_fields(state, f"state{index}", arrays))
     return layout, arrays
+
+
+def _state_fields(state: OptState, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """One state's fields: ``{"array": key}`` (the array stored under ``key``), ``{"value": v}``,
+    or ``{"state": {...}}`` for the state of an optimizer it wraps (lookahead, SAM)."""
+    fields: dict[str, Any] = {}
+    for name, value in zip(state._fields, state, strict=True):
+        if isinstance(value, np.ndarray):
+            key = f"{prefix}.{name}"
+            arrays[key] = value
+            fields[name] = {"array": key}
+        elif _is_state(value):
+            fields[name] = {"state": _state_fields(value, f"{prefix}.{name}", arrays)}
+        else:
+            fields[name] = {"value": None if value is None else _plain(value)}
+    return fields
+
+
+def _is_state(value: Any) -> bool:
+    return isinstance(value, tuple) and hasattr(value, "_fields")
 
 
 def _plain(value: Any) -> Any:
@@ -277,6 +289,30 @@ class _Reader:
         return self.entry(entry, template, where)
 
 
+def _state_values(reader: _Reader, fields: Any, initial: OptState, where: str) -> dict[str, Any]:
+    """The field values of a state shaped as ``initial``, read from its checkpoint ``fields``;
+    a wrapped optimizer's state (``{"state": {...}}``) is rebuilt the same way, recursively."""
+    names = list(initial._fields)
+    if not isinstance(fields, dict) or sorted(fields) != sorted(names):
+        got = sorted(fields) if isinstance(fields, dict) else fields
+        raise reader.fail(f"{where} has fields {got!r}, this run's {names!r}")
+    group = next((v.shape for v in initial if isinstance(v, np.ndarray)), ())
+    values = {}
+    for name in names:
+        template, entry = getattr(initial, name), fields[name]
+        if _is_state(template):
+            if not isinstance(entry, dict) or set(entry) != {"state"}:
+                raise reader.fail(f"{where} {name!r} must be the state of a wrapped optimizer")
+            inner = _state_values(reader, entry["state"], template, f"{where} {name!r}")
+            try:
+                values[name] = type(template)(**inner)
+            except Exception as error:
+                raise reader.fail(f"{where} {name!r} cannot be rebuilt ({error})") from None
+        else:
+            values[name] = reader.number_or_array(entry, template, group, f"{where} {name!r}")
+    return values
+
+
 def load(path: Path, initial_states: list[OptState], expected: Expected) -> Checkpoint:
     """Read the checkpoint at ``path`` for the run ``expected`` describes, and check it
     against that run; ``initial_states`` (each group's ``optimizer.init(...)``) give the
@@ -316,17 +352,7 @@ def load(path: Path, initial_states: list[OptState], expected: Expected) -> Chec
         )
     states = []
     for index, (fields, initial) in enumerate(zip(layout, initial_states, strict=True)):
-        names = list(initial._fields)
-        if not isinstance(fields, dict) or sorted(fields) != sorted(names):
-            got = sorted(fields) if isinstance(fields, dict) else fields
-            raise reader.fail(f"optimizer state {index} has fields {got!r}, this run's {names!r}")
-        group = next((v.shape for v in initial if isinstance(v, np.ndarray)), ())
-        values = {
-            name: reader.number_or_array(
-                fields[name], getattr(initial, name), group, f"state {index} {name!r}"
-            )
-            for name in names
-        }
+        values = _state_values(reader, fields, initial, f"optimizer state {index}")
         steps = epochs_done * expected.batches_per_epoch
         if "step" in values and values["step"] != steps:
             raise reader.fail(

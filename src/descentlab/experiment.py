@@ -29,6 +29,7 @@ from descentlab.train import (
     RunGroup,
     StackResult,
     TrainResult,
+    reported_params,
     squeeze_state,
 )
 
@@ -217,7 +218,8 @@ def run_experiment(
         **saving,
     )
     share = (time.perf_counter() - started) / len(optimizers)
-    final_params = stack.params if monitor is None else monitor.final_params(stack.params)
+    weights = reported_params(groups, stack.opt_states, stack.params)
+    final_params = weights if monitor is None else monitor.final_params(weights)
     return [
         _measure(
             config, network, data, dataset.n_classes, stack, index, optimizer,

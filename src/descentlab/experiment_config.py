@@ -89,6 +89,7 @@ class ExperimentConfig:
                 )
         if self.batch_size is not None:
             check_int("batch_size", self.batch_size, minimum=1)
+        optim.check_full_batch(self.optimizers, self.batch_size)
         check_epochs(self.epochs)
         for size in self.hidden_layers:
             check_int("hidden layer size", size, minimum=1)

@@ -21,7 +21,8 @@ from typing import NamedTuple
 import numpy as np
 
 from descentlab import optim
-from descentlab.optim import Optimizer, apply_updates
+from descentlab.optim import Optimizer, drive
+from descentlab.optim.base import reported_params
 
 Points = np.ndarray
 """Points of shape (..., 2): the last axis holds (x, y)."""
@@ -396,7 +397,12 @@ def run_trajectory(
     receives the number of steps taken, every ``PROGRESS_EVERY`` steps and at the end.
 
     Each step is what a network's training step is: g = grad(x); (u, state) =
-    update(g, state, x); x = apply_updates(x, u). A noisy landscape starts its noise over
+    update(g, state, x); x = apply_updates(x, u), the optimizer given the value and the
+    gradient at points it names if it needs them (``optim.drive``). The path records the
+    weights the optimizer reports (``optim.base.reported_params``: x itself for most,
+    schedule-free's average, ASGD's average), as a network's evaluation uses them. A point has
+    no layers: an optimizer that needs a layout gets one vector (``Layout.vector``). A noisy
+    landscape starts its noise over
     (``Landscape.fresh``). A step whose point is not finite or leaves |x|, |y| <= 1e6 stops
     the path as diverged (that point is not recorded); no numpy warning escapes.
     """
@@ -408,16 +414,19 @@ def run_trajectory(
         raise ValueError(f"start must be finite, got {tuple(point)}")
     points = [point]
     status, diverged_step = "finished", None
+
+    def value_and_grad(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return landscape.f(points)[..., np.newaxis], landscape.grad(points)
+
     with np.errstate(all="ignore"):
-        state = optimizer.init(point)
+        state = drive.start(optimizer, point)
         for step in range(1, steps + 1):
-            grads = landscape.grad(point)
-            updates, state = optimizer.update(grads, state, point)
-            point = apply_updates(point, updates)
-            if not (np.isfinite(point).all() and np.abs(point).max() <= DIVERGENCE_LIMIT):
+            point, state, _ = drive.step(optimizer, state, point, value_and_grad)
+            shown = reported_params(optimizer, state, point)
+            if not (np.isfinite(shown).all() and np.abs(shown).max() <= DIVERGENCE_LIMIT):
                 status, diverged_step = "diverged", step
                 break
-            points.append(point)
+            points.append(shown)
             if progress is not None and step % PROGRESS_EVERY == 0:
                 progress(PROGRESS_EVERY)
         if progress is not None:

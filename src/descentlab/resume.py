@@ -20,7 +20,8 @@ import numpy as np
 
 from descentlab.history import History
 from descentlab.nn import Network
-from descentlab.optim import OptState
+from descentlab.optim import OptState, drive
+from descentlab.optim.layout import Layout
 from descentlab.train import EpochSnapshot, RunGroup, StackResult, train_stack
 
 
@@ -29,8 +30,9 @@ def initial_states(
 ) -> list[OptState]:
     """Each group's freshly initialised optimizer state: the types a checkpoint's states are
     rebuilt as (``descentlab.checkpoint.load``)."""
+    layout = Layout.of_network(network.layer_sizes)
     return [
-        group.optimizer.init(np.zeros((group.size, network.n_params), dtype=dtype))
+        drive.start(group.optimizer, np.zeros((group.size, network.n_params), dtype=dtype), layout)
         for group in groups
     ]
 

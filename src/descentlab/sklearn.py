@@ -98,7 +98,8 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     batch_size : "auto", int or None, default="auto"
         Rows per mini-batch: "auto" is min(200, n_samples), as MLPClassifier's; an int >= 1
         is clipped to the number of rows; ``None`` trains on all rows at once (batch gradient
-        descent); 1 is stochastic gradient descent.
+        descent); 1 is stochastic gradient descent. A full-batch optimizer (``lbfgs``) takes
+        "auto" as ``None`` and refuses an int.
     epochs : int, default=200
         The most passes over the data per ``fit``, >= 1 (MLPClassifier's ``max_iter``).
         ``partial_fit`` always makes one.
@@ -148,7 +149,9 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         The architecture ``(n_features_in_, *hidden_layer_sizes, n_outputs)``, with one
         output for two classes and n_classes outputs otherwise.
     params_ : ndarray of shape (network_.n_params,)
-        The trained parameters in one flat float64 buffer laid out W1, b1, W2, b2, ...
+        The trained weights in one flat float64 buffer laid out W1, b1, W2, b2, ...: the
+        parameters, or the weights the optimizer reports instead (``asgd``'s average,
+        schedule-free's x; see docs/optimizers.md)
         (``network_.layers(params_)`` gives the ``(W, b)`` of each layer, W of shape
         (n_out, n_in)).
     n_iter_ : int
@@ -412,6 +415,7 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 )
         elif self.batch_size is not None:
             check_int("batch_size", self.batch_size, minimum=1)
+            optim.check_full_batch([self.optimizer], self.batch_size)
         epochs = check_epochs(self.epochs)
         tol = check_nonnegative_float("tol", self.tol)
         stop_after = self.n_iter_no_change
@@ -457,6 +461,9 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self._run_seeds = _draw_run_seeds(self.random_state)
         initialise = INITIALIZATIONS[self.initialization]
         self.params_ = initialise(self.network_, self._run_seeds.init_seed)
+        # What training continues from: params_ unless the optimizer reports other weights
+        # (ASGD's average, schedule-free's x), which params_ then holds.
+        self._training_params = self.params_
         self._opt_state: OptState = None
         self._optimizer_name = self.optimizer
         self.n_iter_ = 0
@@ -503,8 +510,10 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         else:
             Y = np.zeros((len(self.classes_), n_samples))
             Y[index, np.arange(n_samples)] = 1.0
-        if isinstance(self.batch_size, str):  # "auto"
-            batch_size: int | None = min(AUTO_BATCH_ROWS, n_samples)
+        if isinstance(self.batch_size, str) and "full_batch" in settings.optimizer.needs:
+            batch_size: int | None = None  # "auto" for L-BFGS, as MLPClassifier's lbfgs
+        elif isinstance(self.batch_size, str):  # "auto"
+            batch_size = min(AUTO_BATCH_ROWS, n_samples)
         else:
             batch_size = None if self.batch_size is None else min(self.batch_size, n_samples)
         tol, stop_after = settings.tol, settings.n_iter_no_change
@@ -530,7 +539,7 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             batch_size=batch_size,
             init_seed=self._run_seeds.init_seed,
             shuffle_seed=self._run_seeds.shuffle_seed,
-            params=self.params_,
+            params=self._training_params,
             opt_state=self._opt_state,
             start_epoch=self.n_iter_,
             on_epoch_end=count_no_improvement,
@@ -538,7 +547,8 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             sample_weight=sample_weight,
         )
         ran = len(result.history.epoch_costs)
-        self.params_ = result.params
+        self._training_params = result.params
+        self.params_ = result.weights
         self._opt_state = result.opt_state
         self.n_iter_ += ran
         self.loss_curve_ = [*self.loss_curve_, *result.history.epoch_costs.tolist()]

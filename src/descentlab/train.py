@@ -14,17 +14,21 @@ from a checkpoint is ``descentlab.resume``'s job.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from descentlab.batch_objective import BatchObjective
 from descentlab.batching import batch_bounds, epoch_seed, permutation
 from descentlab.history import History
 from descentlab.losses import cross_entropy_from_label_probability, label_probability
 from descentlab.nn import COURSE_INIT_SEED, Network, Workspace, he_initialization
-from descentlab.optim import Optimizer, OptState
+from descentlab.optim import Optimizer, OptState, drive
+from descentlab.optim.base import reported_params as optim_reported_params
+from descentlab.optim.layout import Layout
 from descentlab.seeds import COURSE_SHUFFLE_SEED
 from descentlab.threads import blas_threads_for, product_size
 from descentlab.validation import check_epochs, check_int
@@ -49,6 +53,15 @@ class TrainResult:
     diverged_epoch: int | None = None
     """The first epoch whose cost was NaN, infinite or above ``DIVERGENCE_FACTOR`` times the
     initial cost, or None."""
+    reported_params: np.ndarray | None = None
+    """The weights the optimizer reports for evaluation and prediction when they are not
+    ``params`` (ASGD's average, schedule-free's x: ``optim.base.reported_params``); None when
+    they are ``params``, which is what training continues from either way."""
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The weights to evaluate, save and predict with: ``reported_params`` or ``params``."""
+        return self.params if self.reported_params is None else self.reported_params
 
 
 @dataclass(frozen=True)
@@ -89,7 +102,8 @@ class EpochDetail:
     minibatch_costs: np.ndarray
     """(K, batches_per_epoch): each run's mini-batch costs of this epoch, in order."""
     params: np.ndarray
-    """(K, n_params): the parameters after this epoch."""
+    """(K, n_params): the weights after this epoch that each optimizer reports (its
+    parameters, unless it reports others: ``reported_params``)."""
     diverged_epochs: Sequence[int | None]
     """Each run's divergence epoch so far (see ``TrainResult.diverged_epoch``)."""
 
@@ -122,6 +136,23 @@ class StackResult:
             history=self.histories[index],
             diverged_epoch=self.diverged_epochs[index],
         )
+
+
+def reported_params(
+    groups: Sequence[RunGroup], states: Sequence[OptState], params: np.ndarray
+) -> np.ndarray:
+    """The weights each run's optimizer reports (``optim.base.reported_params``), shape
+    (K, n_params): ``params`` itself when no optimizer reports other weights, else a new array
+    with those runs' rows replaced."""
+    if all(group.optimizer.report is None for group in groups):
+        return params
+    reported = params.copy()
+    start = 0
+    for group, state in zip(groups, states, strict=True):
+        part = slice(start, start + group.size)
+        reported[part] = optim_reported_params(group.optimizer, state, params[part])
+        start += group.size
+    return reported
 
 
 def _initial_params(network: Network, init_seeds: Sequence[int], dtype: np.dtype) -> np.ndarray:
@@ -169,7 +200,8 @@ def train_stack(
     already run as ``start_epoch``: the shuffles go on with epoch ``start_epoch`` and the
     optimizers with their step counts, so the continuation equals one uninterrupted run.
     Histories cover the ``epochs`` run by this call; divergence epochs count from 0 overall.
-    ``should_stop(epoch, params)``, called after every epoch, ends training early when it
+    ``should_stop(epoch, weights)``, called after every epoch with the weights the optimizers
+    report (``reported_params``; the parameters, for most), ends training early when it
     returns True (the histories then end at that epoch).
 
     ``checkpoint(snapshot)`` is called after every ``checkpoint_every``-th epoch (counting
@@ -213,9 +245,12 @@ def train_stack(
     }
     starts = np.cumsum([0] + [group.size for group in groups])
     slices = [slice(a, b) for a, b in itertools.pairwise(starts)]
+    _check_full_batch(groups, len(bounds), batch_size)
+    layout = Layout.of_network(network.layer_sizes)
     if opt_states is None:
         states = [
-            group.optimizer.init(params[part]) for group, part in zip(groups, slices, strict=True)
+            drive.start(group.optimizer, params[part], layout)
+            for group, part in zip(groups, slices, strict=True)
         ]
     else:
         if len(opt_states) != len(groups):
@@ -271,6 +306,14 @@ def train_stack(
     updates_by_group = [
         (index, group.optimizer.update, grads[part], params[part])
         for index, (group, part) in enumerate(zip(groups, slices, strict=True))
+        if not group.optimizer.needs
+    ]
+    # The groups whose optimizer needs more than the gradient (``optim.base``) are updated
+    # through their own loop below, handed just the keywords they name.
+    needy_groups = [
+        (index, group.optimizer, part, BatchObjective(network, group.size, dtype))
+        for index, (group, part) in enumerate(zip(groups, slices, strict=True))
+        if group.optimizer.needs
     ]
     # Batch totals: one reduction over the equal full batches, one for a smaller last batch.
     full = bounds[0][1] - bounds[0][0]
@@ -332,6 +375,27 @@ def train_stack(
                 for index, update, group_grads, group_params in updates_by_group:
                     updates, states[index] = update(group_grads, states[index], group_params)
                     group_params += updates
+                for index, optimizer, part, objective in needy_groups:
+                    runs = slice(None) if shared_order else part
+                    objective.at(
+                        step.cache.activations[0][runs],
+                        batch_Y[runs],
+                        None if normalised_w is None else normalised_w[runs, ..., columns],
+                    )
+                    group_params = params[part]
+                    given = drive.extras(
+                        optimizer,
+                        group_params,
+                        objective.value(outputs[part, ..., columns], logits[part, ..., columns])
+                        if "value" in optimizer.needs
+                        else np.empty(0),
+                        objective,
+                        layout,
+                    )
+                    updates, states[index] = optimizer.update(
+                        grads[part], states[index], group_params, **given
+                    )
+                    group_params += updates
             probabilities = label_probability(outputs, shuffled_Y)
             terms = cross_entropy_from_label_probability(probabilities, logits, shuffled_Y)
             if shuffled_w is not None:
@@ -370,17 +434,22 @@ def train_stack(
                         diverged[bad] = epoch
             if on_epoch_end is not None:
                 on_epoch_end(epoch, epoch_costs[:, offset])
+            evaluated = (
+                reported_params(groups, states, params)
+                if on_epoch_detail is not None or should_stop is not None
+                else params
+            )
             if on_epoch_detail is not None:
                 on_epoch_detail(
                     EpochDetail(
                         epoch,
                         epoch_costs[:, offset],
                         minibatch_costs[:, offset * n_batches : (offset + 1) * n_batches],
-                        params,
+                        evaluated,
                         diverged,
                     )
                 )
-            stop = should_stop is not None and should_stop(epoch, params)
+            stop = should_stop is not None and should_stop(epoch, evaluated)
             halt = interrupted is not None and interrupted()
             if checkpoint is not None and (
                 halt or stop or (checkpoint_every and (epoch + 1) % checkpoint_every == 0)
@@ -461,7 +530,24 @@ def train(
         sample_weight=sample_weight,
     )
     state = stacked.opt_states[0]
-    return stacked.run(0, opt_state=squeeze_state(state))
+    result = stacked.run(0, opt_state=squeeze_state(state))
+    if optimizer.report is None:
+        return result
+    reported = reported_params([RunGroup(optimizer, 1)], [state], stacked.params)
+    return dataclasses.replace(result, reported_params=reported[0])
+
+
+def _check_full_batch(groups: Sequence[RunGroup], n_batches: int, batch_size: int | None) -> None:
+    """A one-line ``ValueError`` if an optimizer that needs the whole training set in every
+    batch (L-BFGS) is given mini-batches."""
+    if n_batches == 1:
+        return
+    for group in groups:
+        if "full_batch" in group.optimizer.needs:
+            raise ValueError(
+                f"{group.optimizer.name} is full-batch: it needs the whole training set in "
+                f"every batch (batch size 'full'), got batch size {batch_size}"
+            )
 
 
 def _one_run(

@@ -2,7 +2,9 @@
 
 ``get(name, **hyperparameters)`` builds one by name; ``names()`` lists them. Which optimizers
 exist, and what descentlab knows about each (its summary, hyperparameters and defaults,
-family, and where it applies), is ``descentlab.optim.registry``.
+family, what it needs of the training loop, and where it applies), is
+``descentlab.optim.registry``. ``descentlab.optim.drive`` runs any of them on a function,
+``descentlab.optim.layout`` describes the layers of the flat parameter buffer.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from descentlab.optim.base import (
     apply_updates,
     learning_rate_at,
     record_hyperparameters,
+    reported_params,
 )
 from descentlab.optim.gd import GDState, gd
+from descentlab.optim.layout import Layout, Slot
 from descentlab.optim.lion import LionState, lion
 from descentlab.optim.momentum import MomentumState, momentum
 from descentlab.optim.nadam import NAdamState, nadam
@@ -35,11 +39,13 @@ from descentlab.optim.registry import (
     NEEDS,
     Hyperparameter,
     OptimizerSpec,
+    check_full_batch,
     family_members,
     get,
     hyperparameter_names,
     names,
     names_with,
+    runnable_names,
     scope_hyperparameters,
     spec,
     summaries,
@@ -61,6 +67,7 @@ __all__ = [
     "AdanState",
     "GDState",
     "Hyperparameter",
+    "Layout",
     "LionState",
     "MomentumState",
     "NAdamState",
@@ -75,6 +82,7 @@ __all__ = [
     "SGDState",
     "ScalarOrSchedule",
     "Schedule",
+    "Slot",
     "YogiState",
     "adabelief",
     "adadelta",
@@ -84,6 +92,7 @@ __all__ = [
     "adamw",
     "adan",
     "apply_updates",
+    "check_full_batch",
     "family_members",
     "gd",
     "get",
@@ -97,8 +106,10 @@ __all__ = [
     "prodigy",
     "radam",
     "record_hyperparameters",
+    "reported_params",
     "rmsprop",
     "rprop",
+    "runnable_names",
     "scope_hyperparameters",
     "sgd",
     "spec",

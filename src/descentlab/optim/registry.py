@@ -214,6 +214,34 @@ def names(command: str | None = None) -> list[str]:
     return [name for name, entry in REGISTRY.items() if command in entry.commands]
 
 
+def check_full_batch(names: Iterable[str], batch_size: int | None) -> None:
+    """A one-line ``ValueError`` if an optimizer of ``names`` (or one a wrapper of them wraps)
+    needs the whole training set in every batch (``full_batch``, L-BFGS) and ``batch_size`` is
+    a number: such an optimizer trains with ``batch_size=None`` (``--batch-size full``)."""
+    if batch_size is None:
+        return
+    for name in names:
+        for part in name.split(":"):
+            if part in REGISTRY and "full_batch" in REGISTRY[part].needs:
+                raise ValueError(
+                    f"{part} is full-batch: it needs the whole training set in every batch; "
+                    f"use --batch-size full (batch_size=None), got batch size {batch_size}"
+                )
+
+
+EXAMPLE_INNER = "adam"
+"""The optimizer a wrapper wraps where one example of each optimizer is wanted
+(``runnable_names``): the tests and the docs' tables."""
+
+
+def runnable_names(command: str | None = None) -> list[str]:
+    """``names(command)`` as they can be run: a wrapper wrapping ``EXAMPLE_INNER``
+    (``lookahead:adam``), every other optimizer by its name."""
+    return [
+        f"{name}:{EXAMPLE_INNER}" if REGISTRY[name].wraps_inner else name for name in names(command)
+    ]
+
+
 def spec(name: str) -> OptimizerSpec:
     """The registry entry of ``name``; ``ValueError`` naming the choices otherwise."""
     try:

@@ -27,7 +27,7 @@ from descentlab.seeds import run_seeds
 from descentlab.sweep.checkpoints import ChunkSaving
 from descentlab.sweep.plan import ChunkPlan, GroupPlan
 from descentlab.threads import one_thread_per_process
-from descentlab.train import RunGroup
+from descentlab.train import RunGroup, reported_params
 
 RunEpochsCallback = Callable[[int], None]
 """Receives a number of run-epochs just trained (k after each epoch of a k-run stack)."""
@@ -72,7 +72,7 @@ class ChunkResult:
     """What a chunk sends back: what results.json needs, every cost only when asked."""
 
     params: np.ndarray
-    """(k, n_params)"""
+    """(k, n_params): the weights each run's optimizer reports (``train.reported_params``)."""
     final_costs: np.ndarray
     costs: np.ndarray
     """(k, ceil(epochs / COST_EVERY)): the epoch cost at epochs 0, 100, 200, ..."""
@@ -128,12 +128,13 @@ def train_chunk(
         # The finished state, so that a resumed sweep reads this chunk back untrained.
         saving.save(snapshot_of(stack, job.epochs))
     epoch_costs = np.stack([history.epoch_costs for history in stack.histories])
+    weights = reported_params(groups, stack.opt_states, stack.params)
     return ChunkResult(
-        params=stack.params,
+        params=weights,
         final_costs=epoch_costs[:, -1].copy(),
         costs=epoch_costs[:, ::COST_EVERY].copy(),
         diverged_epochs=list(stack.diverged_epochs),
-        train_correct=count_correct(network, stack.params, job.X, job.Y),
+        train_correct=count_correct(network, weights, job.X, job.Y),
         histories=list(stack.histories) if keep_histories else None,
     )
 

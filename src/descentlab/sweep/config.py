@@ -76,6 +76,7 @@ class SweepConfig:
         check_epochs(self.epochs)
         if self.batch_size is not None:
             check_int("batch_size", self.batch_size, minimum=1)
+        optim.check_full_batch(self.optimizers, self.batch_size)
         for size in self.hidden_layers:
             check_int("hidden layer size", size, minimum=1)
         if self.search not in SEARCHES:

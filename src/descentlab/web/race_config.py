@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import cast
 
+from descentlab import optim
 from descentlab.api.arguments import batch_size_of, hidden_layers_of, load_dataset
 from descentlab.datasets import Dataset
 from descentlab.experiment_config import COURSE_OPTIMIZERS, ExperimentConfig
@@ -185,6 +186,7 @@ def _race_request(
     )
     if batch_size is not None:
         batch_size = checked("batch_size", check_int, "batch_size", batch_size, minimum=1)
+    checked("batch_size", optim.check_full_batch, names, batch_size)
     epochs = body.get("epochs")
     epochs = checked(
         "epochs",
