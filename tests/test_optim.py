@@ -67,6 +67,8 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
     ("adan", {"learning_rate": 0.1, "weight_decay": 0.01, "weight_decouple": True}),
     ("prodigy", {"learning_rate": 1.0}),
     ("prodigy", {"learning_rate": 1.0, "weight_decay": 0.01, "bias_correction": True}),
+    ("muon", {"learning_rate": 0.1}),  # a plain vector has no hidden matrix: its AdamW
+    ("muon", {"learning_rate": 0.1, "adam_lr_ratio": 0.5, "adam_weight_decay": 0.0}),
 ]
 
 SCALAR_STATE_FIELDS = {"step", "mu_product"}
@@ -110,6 +112,8 @@ ROSENBROCK_SETTINGS: dict[str, tuple[dict[str, Any], int]] = {
     "yogi": ({"learning_rate": _inverse_time(0.1, 1000)}, 6000),
     "adan": ({"learning_rate": _inverse_time(0.05, 500)}, 5000),
     "prodigy": ({"learning_rate": _inverse_time(1.0, 500)}, 5000),
+    # a plain vector is all AdamW's; decoupled decay moves the minimum, so none here
+    "muon": ({"learning_rate": _inverse_time(0.05, 500), "adam_weight_decay": 0.0}, 5000),
 }
 
 
@@ -420,6 +424,22 @@ CONTRACT = {
         "weight_decay": 0.0,
         "bias_correction": False,
         "safeguard_warmup": False,
+    },
+    "muon": {
+        "momentum": 0.95,
+        "nesterov": True,
+        "weight_decay": 0.1,
+        "ns_a": 3.4445,
+        "ns_b": -4.775,
+        "ns_c": 2.0315,
+        "epsilon": 1e-7,
+        "ns_steps": 5,
+        "match_rms_adamw": False,
+        "adam_lr_ratio": 1.0,
+        "adam_beta1": 0.9,
+        "adam_beta2": 0.999,
+        "adam_epsilon": 1e-8,
+        "adam_weight_decay": 0.01,
     },
 }
 """Every factory's keywords after learning_rate, in order, with their defaults."""

@@ -75,23 +75,40 @@ def test_the_gradient_stream_is_the_torch_fixtures() -> None:
 
 def test_each_optimizer_has_three_settings_and_a_justified_tolerance() -> None:
     optimizers = {case["optimizer"] for case in CASES.values()}
-    assert optimizers == set(FIXTURE["tolerances"]) == {"prodigy"}
+    assert optimizers == set(FIXTURE["tolerances"]) == {"muon", "prodigy"}
     for name in optimizers:
         assert sum(case["optimizer"] == name for case in CASES.values()) >= 3
         tolerance = FIXTURE["tolerances"][name]
         assert 0 < tolerance["rtol"] <= CEILING and "measured" in tolerance["why"]
 
 
+def test_muon_runs_on_networks_with_one_and_two_hidden_matrices() -> None:
+    hidden_matrices = {
+        sum(slot.role == "weight" for slot in Layout.of_network(case["layer_sizes"]).slots)
+        for case in CASES.values()
+        if case["optimizer"] == "muon"
+    }
+    assert hidden_matrices == {1, 2}
+    assert all("layer_sizes" not in c for c in CASES.values() if c["optimizer"] == "prodigy")
+
+
 def test_the_references_are_the_versions_the_docs_name() -> None:
     assert FIXTURE["versions"]["torch"].startswith("2.13.0")
     assert FIXTURE["versions"]["pytorch_optimizer"] == "4.1.0"
     libraries = {case["reference"]["library"] for case in CASES.values()}
-    assert libraries == {"pytorch_optimizer"}
+    assert libraries == {"torch", "pytorch_optimizer"}
 
 
 @pytest.mark.parametrize(
     ("optimizer", "variant"),
     [
+        ("muon", "nesterov"),
+        ("muon", "weight_decay"),
+        ("muon", "match_rms_adamw"),
+        ("muon", "ns_steps"),
+        ("muon", "ns_c"),
+        ("muon", "adam_lr_ratio"),
+        ("muon", "adam_weight_decay"),
         ("prodigy", "bias_correction"),
         ("prodigy", "safeguard_warmup"),
         ("prodigy", "weight_decay"),

@@ -139,6 +139,11 @@ def parse_optimizer(text: str, command: str | None = None) -> str:
     from descentlab import optim
 
     name = text.strip()
+    if command is not None and name in optim.names() and name not in optim.names(command):
+        raise ValueError(
+            f"optimizer {name!r} does not apply to {command}; choose from: "
+            f"{', '.join(optim.names(command))}"
+        )
     if name not in optim.names(command):
         raise ValueError(
             f"unknown optimizer {name!r}; choose from: {', '.join(optim.names(command))}"

@@ -30,6 +30,7 @@ from descentlab.optim.gd import GDState, gd
 from descentlab.optim.layout import Layout, Slot
 from descentlab.optim.lion import LionState, lion
 from descentlab.optim.momentum import MomentumState, momentum
+from descentlab.optim.muon import MuonState, muon
 from descentlab.optim.nadam import NAdamState, nadam
 from descentlab.optim.prodigy import ProdigyState, prodigy
 from descentlab.optim.radam import RAdamState, radam
@@ -70,6 +71,7 @@ __all__ = [
     "Layout",
     "LionState",
     "MomentumState",
+    "MuonState",
     "NAdamState",
     "OptState",
     "Optimizer",
@@ -100,6 +102,7 @@ __all__ = [
     "learning_rate_at",
     "lion",
     "momentum",
+    "muon",
     "nadam",
     "names",
     "names_with",

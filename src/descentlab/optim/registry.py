@@ -31,6 +31,7 @@ from descentlab.optim.base import INNER, Optimizer, ScalarOrSchedule
 from descentlab.optim.gd import gd
 from descentlab.optim.lion import lion
 from descentlab.optim.momentum import momentum
+from descentlab.optim.muon import muon
 from descentlab.optim.nadam import nadam
 from descentlab.optim.prodigy import prodigy
 from descentlab.optim.radam import radam
@@ -183,6 +184,13 @@ _SPECS = (
     OptimizerSpec("yogi", yogi, family="adaptive"),
     OptimizerSpec("adan", adan, family="adaptive"),
     OptimizerSpec("prodigy", prodigy, family="adaptive"),
+    OptimizerSpec(
+        "muon",
+        muon,
+        family="adaptive",
+        needs=frozenset({"layout"}),
+        commands=frozenset(COMMANDS) - {"landscape"},
+    ),
 )
 
 
