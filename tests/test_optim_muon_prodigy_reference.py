@@ -1,10 +1,12 @@
 """muon against torch.optim.Muon + torch.optim.AdamW, prodigy against pytorch-optimizer's
-Prodigy, through tests/fixtures/muon_prodigy_optimizers.json.
+Prodigy (and once, with bias_correction=True, against optax.contrib.prodigy), through
+tests/fixtures/muon_prodigy_optimizers.json.
 
-The fixture holds the reference's parameters after 500 updates (tools/make_muon_prodigy_
-fixtures.py wrote it; torch is not needed here): prodigy on the gradient stream of
-tests/fixtures/torch_optimizers.json, muon on a network's flat buffer (the layout of
-``Layout.of_network(layer_sizes)``) with gradients drawn the same way. Every case must match to
+The fixture holds the reference's parameters after 500 updates
+(tools/make_muon_prodigy_fixtures.py wrote it; neither torch nor optax is needed here):
+prodigy on the gradient stream of tests/fixtures/torch_optimizers.json, muon on a network's
+flat buffer (the layout of ``Layout.of_network(layer_sizes)``) with gradients drawn the same
+way. Every case must match to
 its optimizer's relative tolerance, stored with its justification in the fixture, in every
 entry and with no absolute slack. Both optimizers are driven by ``optim.drive``, which hands
 muon its layout.
@@ -95,8 +97,12 @@ def test_muon_runs_on_networks_with_one_and_two_hidden_matrices() -> None:
 def test_the_references_are_the_versions_the_docs_name() -> None:
     assert FIXTURE["versions"]["torch"].startswith("2.13.0")
     assert FIXTURE["versions"]["pytorch_optimizer"] == "4.1.0"
+    assert FIXTURE["versions"]["optax"] == "0.2.8"
     libraries = {case["reference"]["library"] for case in CASES.values()}
-    assert libraries == {"torch", "pytorch_optimizer"}
+    assert libraries == {"torch", "pytorch_optimizer", "optax"}
+    # optax.contrib.prodigy is bias_correction=True (its only rule), checked once
+    optax_cases = [c for c in CASES.values() if c["reference"]["library"] == "optax"]
+    assert [c["hyperparameters"]["bias_correction"] for c in optax_cases] == [True]
 
 
 @pytest.mark.parametrize(

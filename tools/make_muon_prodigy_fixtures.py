@@ -6,7 +6,7 @@ environment of its own outside the repository (none of these is a dependency of 
 of its tests):
 
     python3 -m venv /tmp/refenv
-    /tmp/refenv/bin/pip install numpy torch==2.13.0 pytorch-optimizer==4.1.0
+    /tmp/refenv/bin/pip install numpy torch==2.13.0 pytorch-optimizer==4.1.0 jax optax==0.2.8
     /tmp/refenv/bin/python tools/make_muon_prodigy_fixtures.py
 
 tests/test_optim_muon_prodigy_reference.py reads the JSON and never imports torch.
@@ -15,6 +15,8 @@ prodigy's cases use tools/make_torch_fixtures.py's stream, restated here: float6
 shape (3, 4), ``np.random.default_rng(INITIAL_PARAMS_SEED).standard_normal(SHAPE)``, and the
 STEPS gradients ``np.random.default_rng(GRADIENT_SEED).standard_normal((STEPS, *SHAPE))``.
 pytorch-optimizer runs its per-parameter path (``foreach=False``), float64 torch's default.
+One case (``OPTAX_CASES``) checks ``bias_correction=True`` against ``optax.contrib.prodigy``
+instead, run eagerly with ``jax_enable_x64``.
 
 muon's cases run on a network's flat buffer: ``layer_sizes`` gives descentlab's layout (W1
 (n1, n0), b1 (n1,), W2, b2, ..., in that order, ``Layout.of_network``), the starting buffer is
@@ -108,7 +110,23 @@ CASES: list[tuple[str, str, dict[str, Any], list[int] | None]] = [
         },
         None,
     ),
+    (
+        "prodigy-as-optax",  # optax.contrib.prodigy: bias_correction=True (checked against optax)
+        "prodigy",
+        {
+            "learning_rate": 0.5,
+            "beta1": 0.8,
+            "beta2": 0.99,
+            "beta3": 0.9,
+            "d0": 1e-4,
+            "weight_decay": 0.1,
+            "bias_correction": True,
+        },
+        None,
+    ),
 ]
+OPTAX_CASES = {"prodigy-as-optax"}
+"""The cases whose reference is optax.contrib.prodigy (0.2.8) rather than pytorch-optimizer."""
 
 TOLERANCES: dict[str, dict[str, Any]] = {
     "muon": {
@@ -125,7 +143,8 @@ TOLERANCES: dict[str, dict[str, Any]] = {
         "rtol": 1e-12,
         "why": "the same operations in the same order, but <g, x0 - x> and ||s||_1 are "
         "torch's dot and sum on one side, numpy's pairwise sums on the other, and the "
-        "estimate d multiplies every later step; measured at most 5.0e-14 relative. "
+        "estimate d multiplies every later step; measured at most 5.0e-14 relative against "
+        "pytorch-optimizer, 1.0e-13 against optax (whose powers beta^t come from jax). "
         "d is ill-conditioned where x0 - x is tiny (a last-bit difference in x is a relative "
         "1e-10 in x0 - x after a 1e-6 step): with d_coef = 2 and weight_decay = 0.1 on this "
         "stream the two sides end 1.5e-9 apart (absolute 1.2e-9), which is why the cases keep "
@@ -290,12 +309,59 @@ def prodigy_final_params(hyperparameters: dict[str, Any]) -> tuple[np.ndarray, d
     return param.detach().numpy().copy(), calls
 
 
+DESCENTLAB_TO_OPTAX_PRODIGY = {
+    "learning_rate": "learning_rate",
+    "beta3": "beta3",
+    "epsilon": "eps",
+    "d0": "estim_lr0",
+    "d_coef": "estim_lr_coef",
+    "weight_decay": "weight_decay",
+    "safeguard_warmup": "safeguard_warmup",
+}
+
+
+def optax_prodigy_final_params(
+    hyperparameters: dict[str, Any],
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """optax.contrib.prodigy's parameters after STEPS updates (eagerly, jax_enable_x64), the
+    (3, 4) parameters one tree leaf; optax always bias-corrects."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    import optax
+
+    assert hyperparameters.get("bias_correction") is True
+    kwargs: dict[str, Any] = {
+        optax_name: hyperparameters[name]
+        for name, optax_name in DESCENTLAB_TO_OPTAX_PRODIGY.items()
+        if name in hyperparameters
+    }
+    kwargs["betas"] = (hyperparameters.get("beta1", 0.9), hyperparameters.get("beta2", 0.999))
+    initial = np.random.default_rng(INITIAL_PARAMS_SEED).standard_normal(SHAPE)
+    gradients = np.random.default_rng(GRADIENT_SEED).standard_normal((STEPS, *SHAPE))
+    opt = optax.contrib.prodigy(**kwargs)
+    params = jnp.asarray(initial, dtype=jnp.float64)
+    state = opt.init(params)
+    for gradient in gradients:
+        updates, state = opt.update(jnp.asarray(gradient, dtype=jnp.float64), state, params)
+        params = optax.apply_updates(params, updates)
+    assert params.dtype == jnp.float64
+    calls = {
+        "library": "optax",
+        "call": "contrib.prodigy",
+        "kwargs": {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()},
+        "final_d": float(state.estim_lr),
+    }
+    return np.asarray(params, dtype=np.float64).copy(), calls
+
+
 def _versions() -> dict[str, str]:
     import importlib.metadata
 
     return {
         package: importlib.metadata.version(package)
-        for package in ("torch", "pytorch_optimizer", "numpy")
+        for package in ("torch", "pytorch_optimizer", "optax", "jax", "numpy")
     }
 
 
@@ -310,6 +376,9 @@ def main() -> None:
                 f"{case_id}: torch's bfloat16 iteration differs from float64 by up to "
                 f"{np.max(np.abs(in_bfloat16 - final) / np.abs(final)):.2e} relative"
             )
+        elif case_id in OPTAX_CASES:
+            final, reference = optax_prodigy_final_params(hyperparameters)
+            print(f"{case_id}: final d {reference['final_d']:.6g}")
         else:
             final, reference = prodigy_final_params(hyperparameters)
             print(f"{case_id}: final d {reference['final_d']:.6g}")
@@ -329,7 +398,8 @@ def main() -> None:
             "environment and the streams). prodigy: parameters of shape `shape` start at "
             "np.random.default_rng(initial_params_seed).standard_normal(shape) and see "
             "np.random.default_rng(gradient_seed).standard_normal((steps, *shape)), one per "
-            "update (the stream of torch_optimizers.json); pytorch-optimizer ran foreach=False. "
+            "update (the stream of torch_optimizers.json); pytorch-optimizer ran foreach=False, "
+            "optax (prodigy-as-optax) eagerly with jax_enable_x64. "
             "muon: a network's flat buffer of n_params entries (the layout of "
             "Layout.of_network(layer_sizes)) starts at "
             "np.random.default_rng(initial_params_seed).standard_normal(n_params) and sees "

@@ -90,7 +90,8 @@ def prodigy(
       ``weight_decouple=False``, whose L2 term pytorch-optimizer adds to the gradient after the
       moments have used it (it never reaches the step).
     - ``optax.contrib.prodigy(estim_lr0=1e-6, estim_lr_coef=1.0)`` is d0 and d_coef, with
-      bias_correction=True; where ||s||_1 = 0 it divides by 0 instead of skipping.
+      bias_correction=True (the fixture checks it); where ||s||_1 = 0 it divides by 0 instead
+      of skipping.
     - beta3 defaults to sqrt(0.999), what both references' beta3=None gives for the default
       beta2; it does not follow a changed beta2 (set both).
     """
