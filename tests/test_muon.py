@@ -187,3 +187,20 @@ def test_a_layout_that_does_not_tile_the_buffer_is_refused() -> None:
     opt = optim.muon(0.02)
     with pytest.raises(ValueError, match="the layout covers 26 parameters, the buffer has 5"):
         opt.init(np.zeros(5), layout=SHALLOW)
+
+
+@pytest.mark.exact
+def test_a_stack_may_iterate_a_different_number_of_times_per_run() -> None:
+    runs = [{"learning_rate": 0.02, "ns_steps": 5}, {"learning_rate": 0.02, "ns_steps": 9}]
+    start = np.tile(np.random.default_rng(6).normal(size=DEEP.n_params), (2, 1))
+    grads = [np.tile(g, (2, 1)) for g in _gradients(5, (DEEP.n_params,))]  # the same for both
+    together, _ = _run(stacked("muon", runs), start, grads, DEEP)
+    for run, settings in enumerate(runs):
+        alone, _ = _run(optim.get("muon", **settings), start[run], [g[run] for g in grads], DEEP)
+        np.testing.assert_array_equal(together[run], alone)
+    assert not np.array_equal(together[0], together[1])  # only ns_steps differs
+    with pytest.raises(ValueError, match=r"^ns_steps must be an integer in 0..99, got 100$"):
+        stacked(
+            "muon",
+            [{"learning_rate": 0.02, "ns_steps": 5}, {"learning_rate": 0.02, "ns_steps": 100}],
+        )

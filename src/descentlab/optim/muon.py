@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -117,7 +117,7 @@ def muon(
     Memory: one array per hidden-matrix entry (B), two per other parameter (AdamW's m, s).
     Validation: momentum, adam_beta1, adam_beta2 in [0, 1), weight_decay, epsilon,
     adam_epsilon, adam_weight_decay >= 0, adam_lr_ratio > 0, ns_a, ns_b, ns_c finite,
-    ns_steps an integer in 0..99.
+    ns_steps an integer in 0..99 (one per run of a stack, each run iterating its own number).
 
     How it differs from the variants of the same name:
     - ``torch.optim.Muon`` (2.13.0) for the hidden matrices, with ``torch.optim.AdamW`` for the
@@ -143,9 +143,7 @@ def muon(
     ns_b = check_finite_float("ns_b", ns_b)
     ns_c = check_finite_float("ns_c", ns_c)
     epsilon = check_nonnegative_float("epsilon", epsilon)
-    ns_steps = check_int("ns_steps", ns_steps, minimum=0)
-    if ns_steps > MAX_NS_STEPS:
-        raise ValueError(f"ns_steps must be an integer in 0..{MAX_NS_STEPS}, got {ns_steps}")
+    ns_steps = _check_ns_steps(ns_steps)
     match_rms_adamw = check_bool("match_rms_adamw", match_rms_adamw)
     adam_lr_ratio = check_positive_float("adam_lr_ratio", adam_lr_ratio)
     adam_beta1 = check_decay("adam_beta1", adam_beta1)
@@ -222,6 +220,18 @@ def muon(
     )
 
 
+def _check_ns_steps(value: object) -> Any:
+    """An integer in 0..MAX_NS_STEPS, or a (K, 1) array of them (one per run of a stack)."""
+    allowed = f"an integer in 0..{MAX_NS_STEPS}"
+    if isinstance(value, np.ndarray):
+        entries = [_check_ns_steps(float(entry)) for entry in value.ravel()]
+        return np.array(entries, dtype=np.int64).reshape(value.shape)
+    steps = check_int("ns_steps", value, minimum=0)
+    if steps > MAX_NS_STEPS:
+        raise ValueError(f"ns_steps must be {allowed}, got {steps}")
+    return steps
+
+
 def _per_matrix(value: float | np.ndarray) -> float | np.ndarray:
     """A per-run hyperparameter of a stack, shape (K, 1), as (K, 1, 1) against (K, A, B)."""
     return value[..., np.newaxis] if isinstance(value, np.ndarray) else value
@@ -245,7 +255,7 @@ def _orthogonalise_each(
     b: float | np.ndarray,
     c: float | np.ndarray,
     epsilon: float | np.ndarray,
-    steps: int,
+    steps: int | np.ndarray,
 ) -> np.ndarray:
     """``_orthogonalise`` of every matrix of ``matrices`` (shape (..., A, B)), one run at a
     time, each with its own run's coefficients: a stacked run gets its very bits alone."""
@@ -258,14 +268,14 @@ def _orthogonalise_each(
             _of_run(b, index),
             _of_run(c, index),
             _of_run(epsilon, index),
-            steps,
+            int(_of_run(steps, index)),
         )
     return out
 
 
 def _of_run(value: float | np.ndarray, index: tuple[int, ...]) -> float:
     """Run ``index``'s value of a hyperparameter: the number, or its entry of a (K, 1) array."""
-    return float(value[index][0]) if isinstance(value, np.ndarray) else value
+    return value[index][0].item() if isinstance(value, np.ndarray) else value
 
 
 def _orthogonalise(
