@@ -65,6 +65,12 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
     ("adan", {"learning_rate": 0.1}),
     ("adan", {"learning_rate": 0.1, "weight_decay": 0.01}),
     ("adan", {"learning_rate": 0.1, "weight_decay": 0.01, "weight_decouple": True}),
+    ("lamb", {"learning_rate": 0.1}),
+    ("lamb", {"learning_rate": 0.1, "beta1": 0.8, "epsilon_root": 1e-8, "weight_decay": 0.01}),
+    ("lars", {"learning_rate": 10.0}),  # steps of lr * 1e-3 * |x|: rates near 10 on |x|^2
+    ("lars", {"learning_rate": 3.0, "trust_coefficient": 0.01, "nesterov": True, "epsilon": 1e-8}),
+    ("adafactor", {"learning_rate": 0.1}),
+    ("adafactor", {"learning_rate": 0.1, "beta2_decay": -0.5, "d": 2.0, "weight_decay": 0.01}),
     ("prodigy", {"learning_rate": 1.0}),
     ("prodigy", {"learning_rate": 1.0, "weight_decay": 0.01, "bias_correction": True}),
     ("muon", {"learning_rate": 0.1}),  # a plain vector has no hidden matrix: its AdamW
@@ -74,7 +80,9 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
 SCALAR_STATE_FIELDS = {"step", "mu_product"}
 """State fields that are one number per run, not one per parameter."""
 
-OTHER_SHAPED_STATE_FIELDS: set[str] = {"d", "numerator", "momentum_buffer", "adam_mu", "adam_nu"}
+OTHER_SHAPED_STATE_FIELDS: set[str] = {"row", "col", "variance"}  # adafactor's factors
+OTHER_SHAPED_STATE_FIELDS |= {"d", "numerator"}  # prodigy's estimate, one per run
+OTHER_SHAPED_STATE_FIELDS |= {"momentum_buffer", "adam_mu", "adam_nu"}  # muon's two parts
 """State fields whose arrays are not shaped as the parameters (histories, per-layer factors):
 they keep the shape ``init`` gave them."""
 
@@ -111,6 +119,11 @@ ROSENBROCK_SETTINGS: dict[str, tuple[dict[str, Any], int]] = {
     "adabelief": ({"learning_rate": _inverse_time(0.05, 500)}, 5000),
     "yogi": ({"learning_rate": _inverse_time(0.1, 1000)}, 6000),
     "adan": ({"learning_rate": _inverse_time(0.05, 500)}, 5000),
+    # lamb, lars and adafactor step a fraction of |x| (about 1.4 here) whatever the gradient:
+    # they circle the minimum at that distance until the rate has decayed far enough
+    "lamb": ({"learning_rate": _inverse_time(0.05, 100)}, 20000),
+    "lars": ({"learning_rate": _inverse_time(10.0, 100)}, 3000),
+    "adafactor": ({"learning_rate": _inverse_time(0.1, 100)}, 20000),
     "prodigy": ({"learning_rate": _inverse_time(1.0, 500)}, 5000),
     # a plain vector is all AdamW's; decoupled decay moves the minimum, so none here
     "muon": ({"learning_rate": _inverse_time(0.05, 500), "adam_weight_decay": 0.0}, 5000),
@@ -413,6 +426,27 @@ CONTRACT = {
         "epsilon": 1e-8,
         "weight_decay": 0.0,
         "weight_decouple": False,
+    },
+    "lamb": {
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "epsilon": 1e-6,
+        "epsilon_root": 0.0,
+        "weight_decay": 0.0,
+    },
+    "lars": {
+        "weight_decay": 0.0,
+        "trust_coefficient": 0.001,
+        "epsilon": 0.0,
+        "momentum": 0.9,
+        "nesterov": False,
+    },
+    "adafactor": {
+        "beta2_decay": -0.8,
+        "epsilon1": 0.0,
+        "epsilon2": 1e-3,
+        "d": 1.0,
+        "weight_decay": 0.0,
     },
     "prodigy": {
         "beta1": 0.9,

@@ -47,8 +47,8 @@ def test_hyperparameters_are_the_factory_signature(spec: optim.OptimizerSpec) ->
     }
 
 
-NEEDS = {"muon": frozenset({"layout"})}
-"""What an optimizer needs beyond the gradient, where it needs anything."""
+NEEDS_OF = {name: frozenset({"layout"}) for name in ("lamb", "lars", "adafactor", "muon")}
+"""The optimizers that need more of the training loop than the gradient, with what."""
 NOT_IN = {"muon": frozenset({"landscape"})}
 """The commands an optimizer does not apply to, where there are any (muon: no matrix on a
 landscape's 2-D point)."""
@@ -63,7 +63,7 @@ def test_summary_family_and_fields(spec: optim.OptimizerSpec) -> None:
     assert optim.summaries()[spec.name] == spec.summary
     assert spec.family in optim.FAMILIES
     assert spec.factory is getattr(optim, spec.name)  # exported under its own name
-    assert not spec.wraps_inner and spec.needs == NEEDS.get(spec.name, frozenset())
+    assert not spec.wraps_inner and spec.needs == NEEDS_OF.get(spec.name, frozenset())
     assert optim.get(spec.name, learning_rate=0.1).needs == spec.needs
     assert spec.commands == frozenset(optim.COMMANDS) - NOT_IN.get(spec.name, frozenset())
     assert all(spec.applies_to(command) == (command in spec.commands) for command in optim.COMMANDS)

@@ -97,6 +97,16 @@ def check_above(name: str, value: object, bound: float) -> float:
     return _as_float(name, value, f"a finite number > {bound:g}", lambda x: x > bound)
 
 
+def check_at_least(name: str, value: object, bound: float) -> float:
+    """A finite number >= ``bound`` (or an array of them)."""
+    return _as_float(name, value, f"a finite number >= {bound:g}", lambda x: x >= bound)
+
+
+def check_at_most(name: str, value: object, bound: float) -> float:
+    """A finite number <= ``bound`` (or an array of them)."""
+    return _as_float(name, value, f"a finite number <= {bound:g}", lambda x: x <= bound)
+
+
 def check_finite_float(name: str, value: object) -> float:
     """Any finite number, of either sign (or an array of them)."""
     return _as_float(name, value, "a finite number")
