@@ -123,7 +123,10 @@ def muon(
     - ``torch.optim.Muon`` (2.13.0) for the hidden matrices, with ``torch.optim.AdamW`` for the
       rest (the split its documentation recommends): identical, except that torch casts G to
       bfloat16 for the iteration (for GPU speed); descentlab iterates in the parameters' own
-      precision (float64 or float32). ``adjust_lr_fn=None`` or "original" is the default,
+      precision (float64 or float32), and subtracts learning_rate weight_decay W beside the
+      step where torch multiplies W by 1 - learning_rate weight_decay first (the same up to
+      rounding; a run without decay in a stack with decay then steps exactly as alone).
+      ``adjust_lr_fn=None`` or "original" is the default,
       "match_rms_adamw" is ``match_rms_adamw=True``; ``ns_coefficients=(a, b, c)`` is ns_a,
       ns_b, ns_c. torch's documented formula writes B = momentum B + g; its code, and
       descentlab, average (lerp).
@@ -194,9 +197,9 @@ def muon(
                 adjusted_lr = matrix_lr * math.sqrt(max(1, rows / columns))
             step = (-adjusted_lr) * orthogonal
             if decays:
-                weights = slot.view(params)
-                # W_new - W: exact (Sterbenz) wherever W_new is within a factor 2 of W.
-                step = (weights * (1 - matrix_lr * _per_matrix(weight_decay)) + step) - weights
+                # - lr wd W beside the step (torch multiplies W by 1 - lr wd first): a run of a
+                # stack whose decay is 0 then takes exactly the step it takes alone.
+                step = step - (matrix_lr * _per_matrix(weight_decay)) * slot.view(params)
             slot.view(updates)[...] = step
         adam_state = AdamState(step=state.step, mu=state.adam_mu, nu=state.adam_nu)
         adam_updates, adam_state = inner.update(
