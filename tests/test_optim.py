@@ -71,6 +71,8 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
     ("lars", {"learning_rate": 3.0, "trust_coefficient": 0.01, "nesterov": True, "epsilon": 1e-8}),
     ("adafactor", {"learning_rate": 0.1}),
     ("adafactor", {"learning_rate": 0.1, "beta2_decay": -0.5, "d": 2.0, "weight_decay": 0.01}),
+    ("lbfgs", {"learning_rate": 1.0}),
+    ("lbfgs", {"learning_rate": 0.5, "max_iter": 4, "history_size": 2, "tolerance_change": 1e-6}),
     ("prodigy", {"learning_rate": 1.0}),
     ("prodigy", {"learning_rate": 1.0, "weight_decay": 0.01, "bias_correction": True}),
     ("muon", {"learning_rate": 0.1}),  # a plain vector has no hidden matrix: its AdamW
@@ -80,11 +82,20 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
 SCALAR_STATE_FIELDS = {"step", "mu_product"}
 """State fields that are one number per run, not one per parameter."""
 
-OTHER_SHAPED_STATE_FIELDS: set[str] = {"row", "col", "variance"}  # adafactor's factors
+OTHER_SHAPED_STATE_FIELDS: set[str] = {
+    *("row", "col", "variance"),  # adafactor's factors
+    # lbfgs: its history (..., history_size, n) and (..., history_size), and one per run
+    *("old_dirs", "old_stps", "ro"),
+    *("n_iter", "func_evals", "t", "start", "held", "H_diag", "prev_loss"),
+}
 OTHER_SHAPED_STATE_FIELDS |= {"d", "numerator"}  # prodigy's estimate, one per run
 OTHER_SHAPED_STATE_FIELDS |= {"momentum_buffer", "adam_mu", "adam_nu"}  # muon's two parts
 """State fields whose arrays are not shaped as the parameters (histories, per-layer factors):
 they keep the shape ``init`` gave them."""
+
+COUNTER_STATE_FIELDS = {"n_iter", "func_evals", "start", "held"}
+"""State arrays of integers (lbfgs's counts and ring-buffer positions, one per run): int64
+whatever the parameters' dtype."""
 
 
 def _inverse_time(lr0: float, every: int) -> Callable[[int], float]:
@@ -124,6 +135,7 @@ ROSENBROCK_SETTINGS: dict[str, tuple[dict[str, Any], int]] = {
     "lamb": ({"learning_rate": _inverse_time(0.05, 100)}, 20000),
     "lars": ({"learning_rate": _inverse_time(10.0, 100)}, 3000),
     "adafactor": ({"learning_rate": _inverse_time(0.1, 100)}, 20000),
+    "lbfgs": ({"learning_rate": 1.0}, 50),  # within 1e-3 after 5 updates (of 20 iterations)
     "prodigy": ({"learning_rate": _inverse_time(1.0, 500)}, 5000),
     # a plain vector is all AdamW's; decoupled decay moves the minimum, so none here
     "muon": ({"learning_rate": _inverse_time(0.05, 500), "adam_weight_decay": 0.0}, 5000),
@@ -448,6 +460,14 @@ CONTRACT = {
         "d": 1.0,
         "weight_decay": 0.0,
     },
+    "lbfgs": {
+        "max_iter": 20,
+        "max_eval": 0,
+        "tolerance_grad": 1e-7,
+        "tolerance_change": 1e-9,
+        "history_size": 100,
+        "strong_wolfe": False,
+    },
     "prodigy": {
         "beta1": 0.9,
         "beta2": 0.999,
@@ -614,6 +634,9 @@ LR = {"learning_rate": 0.1}
         ("adan", {**LR, "epsilon": -1e-8}, "epsilon must be a finite number >= 0"),
         ("adan", {**LR, "weight_decay": -0.1}, "weight_decay must be a finite number >= 0"),
         ("adan", {**LR, "weight_decouple": "yes"}, "weight_decouple must be True or False"),
+        ("lbfgs", {**LR, "max_iter": 0}, "max_iter must be an integer >= 1, got 0"),
+        ("lbfgs", {**LR, "history_size": 2.5}, "history_size must be an integer >= 1, got 2.5"),
+        ("lbfgs", {**LR, "tolerance_grad": -1.0}, "tolerance_grad must be a finite number >= 0"),
     ],
 )
 def test_invalid_hyperparameters_are_rejected_up_front(
@@ -635,7 +658,9 @@ def test_float32_parameters_keep_float32_updates_and_state(
         params = optim.apply_updates(params, updates)
         assert updates.dtype == np.float32 and params.dtype == np.float32
     for field, value in zip(state._fields, state, strict=True):
-        if field not in SCALAR_STATE_FIELDS and value is not None:
+        if field in COUNTER_STATE_FIELDS:
+            assert value.dtype == np.int64, field
+        elif field not in SCALAR_STATE_FIELDS and value is not None:
             assert value.dtype == np.float32, field
 
 
