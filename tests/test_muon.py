@@ -161,7 +161,10 @@ def test_it_needs_the_layout_and_is_adamw_on_a_vector_without_layers() -> None:
 def test_the_landscape_command_refuses_it_in_one_line(tmp_path: Any) -> None:
     code, _, err = run_cli("landscape", "--optimizers", "adam,muon", "--out", str(tmp_path / "out"))
     assert code == 2
-    message = "argument --optimizers: optimizer 'muon' does not apply to landscape; choose from: "
+    message = (
+        "argument --optimizers: optimizer 'muon' does not apply to landscape (muon applies to "
+        "compare, estimator, sweep, train); choose one of: "
+    )
     assert message in err and err.count("\n") <= 2
     assert not (tmp_path / "out").exists()
 

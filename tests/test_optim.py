@@ -73,6 +73,12 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
     ("adafactor", {"learning_rate": 0.1, "beta2_decay": -0.5, "d": 2.0, "weight_decay": 0.01}),
     ("lbfgs", {"learning_rate": 1.0}),
     ("lbfgs", {"learning_rate": 0.5, "max_iter": 4, "history_size": 2, "tolerance_change": 1e-6}),
+    # a wrapper runs around an inner optimizer (WRAPPER:INNER): it is listed by its own name
+    ("lookahead:adam", {"learning_rate": 0.1}),
+    ("lookahead:sgd", {"learning_rate": 0.05, "momentum": 0.9, "sync_period": 3}),
+    ("sam:sgd", {"learning_rate": 0.05}),
+    ("sam:adam", {"learning_rate": 0.1, "radius": 0.1, "adaptive": True}),
+    ("lookahead:sam:adam", {"learning_rate": 0.1, "slow_step_size": 0.8}),
     ("prodigy", {"learning_rate": 1.0}),
     ("prodigy", {"learning_rate": 1.0, "weight_decay": 0.01, "bias_correction": True}),
     ("muon", {"learning_rate": 0.1}),  # a plain vector has no hidden matrix: its AdamW
@@ -136,6 +142,9 @@ ROSENBROCK_SETTINGS: dict[str, tuple[dict[str, Any], int]] = {
     "lars": ({"learning_rate": _inverse_time(10.0, 100)}, 3000),
     "adafactor": ({"learning_rate": _inverse_time(0.1, 100)}, 20000),
     "lbfgs": ({"learning_rate": 1.0}, 50),  # within 1e-3 after 5 updates (of 20 iterations)
+    "lookahead:adam": ({"learning_rate": _inverse_time(0.05, 500)}, 5000),
+    # SAM circles the minimum at about its radius's distance (its perturbation never shrinks)
+    "sam:adam": ({"learning_rate": _inverse_time(0.05, 500), "radius": 1e-4}, 5000),
     "prodigy": ({"learning_rate": _inverse_time(1.0, 500)}, 5000),
     # a plain vector is all AdamW's; decoupled decay moves the minimum, so none here
     "muon": ({"learning_rate": _inverse_time(0.05, 500), "adam_weight_decay": 0.0}, 5000),
@@ -263,10 +272,15 @@ def test_amsgrad_from_a_state_built_without_a_maximum() -> None:
     np.testing.assert_allclose(updates, [-0.1, 0.1], rtol=1e-7)
 
 
+def _outermost(name: str) -> str:
+    """A wrapper chain counts for its outermost wrapper (lookahead:adam for lookahead)."""
+    return name.split(":")[0]
+
+
 def test_every_optimizer_is_under_test() -> None:
-    assert {name for name, _ in OPTIMIZERS_UNDER_TEST} == set(optim.names())
-    assert set(ROSENBROCK_SETTINGS) == set(optim.names())
-    assert set(CONTRACT) == set(optim.names())
+    assert {_outermost(name) for name, _ in OPTIMIZERS_UNDER_TEST} == set(optim.names())
+    assert {_outermost(name) for name in ROSENBROCK_SETTINGS} == set(optim.names())
+    assert {_outermost(name) for name in CONTRACT} == set(optim.names())
 
 
 @pytest.mark.parametrize(("name", "kwargs"), OPTIMIZERS_UNDER_TEST)
@@ -468,6 +482,15 @@ CONTRACT = {
         "history_size": 100,
         "strong_wolfe": False,
     },
+    "lookahead:sgd": {
+        "momentum": 0.0,
+        "dampening": 0.0,
+        "nesterov": False,
+        "weight_decay": 0.0,
+        "sync_period": 5,
+        "slow_step_size": 0.5,
+    },
+    "sam:gd": {"radius": 0.05, "adaptive": False},
     "prodigy": {
         "beta1": 0.9,
         "beta2": 0.999,
@@ -496,13 +519,14 @@ CONTRACT = {
         "adam_weight_decay": 0.01,
     },
 }
-"""Every factory's keywords after learning_rate, in order, with their defaults."""
+"""Every factory's keywords after learning_rate, in order, with their defaults (a wrapper's
+after its inner optimizer's)."""
 
 
 @pytest.mark.parametrize("name", list(CONTRACT))
 def test_keywords_and_defaults_are_the_contract(name: str) -> None:
     assert optim.hyperparameter_names(name) == ["learning_rate", *CONTRACT[name]]
-    parameters = inspect.signature(getattr(optim, name)).parameters
+    parameters = inspect.signature(optim.spec(name).factory).parameters
     defaults = {key: p.default for key, p in parameters.items() if key != "learning_rate"}
     assert defaults == CONTRACT[name]
     assert parameters["learning_rate"].default is inspect.Parameter.empty
@@ -657,11 +681,20 @@ def test_float32_parameters_keep_float32_updates_and_state(
         updates, state = update_on(opt, np.full((2, 3), scale, dtype=np.float32), state, params)
         params = optim.apply_updates(params, updates)
         assert updates.dtype == np.float32 and params.dtype == np.float32
-    for field, value in zip(state._fields, state, strict=True):
+    for field, value in _fields(state):
         if field in COUNTER_STATE_FIELDS:
             assert value.dtype == np.int64, field
         elif field not in SCALAR_STATE_FIELDS and value is not None:
             assert value.dtype == np.float32, field
+
+
+def _fields(state: Any) -> list[tuple[str, Any]]:
+    """A state's fields, a wrapped optimizer's state's among them (lookahead's ``inner``)."""
+    found = []
+    for field, value in zip(state._fields, state, strict=True):
+        is_state = isinstance(value, tuple) and hasattr(value, "_fields")
+        found += _fields(value) if is_state else [(field, value)]
+    return found
 
 
 def test_adan_keeps_its_own_copy_of_the_previous_gradient() -> None:

@@ -104,6 +104,16 @@ STACKS = {
         {"learning_rate": 0.5, "max_iter": 3, "history_size": 4},
         {"learning_rate": 0.2, "max_iter": 8, "history_size": 10, "tolerance_change": 1e-5},
     ],
+    "lookahead:adam": [
+        {"learning_rate": 0.01, "sync_period": 5},
+        {"learning_rate": 0.003, "sync_period": 2, "slow_step_size": 0.8, "beta1": 0.8},
+        {"learning_rate": 0.02, "sync_period": 7, "slow_step_size": 0.3},
+    ],
+    "sam:adam": [
+        {"learning_rate": 0.01, "radius": 0.05},
+        {"learning_rate": 0.003, "radius": 0.5, "beta1": 0.8},
+        {"learning_rate": 0.02, "radius": 0.0},
+    ],
     "prodigy": [  # each run its own d: the sums are per run
         {"learning_rate": 1.0, "weight_decay": 0.01},
         {"learning_rate": 0.5, "beta1": 0.8, "d_coef": 2.0, "weight_decay": 0.1},

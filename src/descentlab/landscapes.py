@@ -186,6 +186,8 @@ QUADRATIC = Landscape(
         "lion": 0.03,
         "adan": 1.0,
         "lars": 10.0,
+        "lookahead:adam": 0.3,
+        "sam:adam": 0.3,
     },
 )
 """An ill-conditioned quadratic (condition number 25): minimum 0 at (0, 0). gd with a rate near
@@ -210,7 +212,14 @@ ROSENBROCK = Landscape(
         "rms_ratio": 10.0,
         "quasi_newton": 1.0,
     },
-    learning_rate_overrides={"rmsprop": 0.01, "radam": 0.01, "lion": 0.01, "lars": 10.0},
+    learning_rate_overrides={
+        "rmsprop": 0.01,
+        "radam": 0.01,
+        "lion": 0.01,
+        "lars": 10.0,
+        "lookahead:adam": 0.1,
+        "sam:adam": 0.1,
+    },
 )
 """Rosenbrock's banana valley: minimum 0 at (1, 1). Finding the valley is quick, following its
 flat floor slow: gd crawls, the adaptive methods rescale the floor's tiny gradient."""
@@ -234,7 +243,7 @@ BEALE = Landscape(
         "rms_ratio": 3.0,
         "quasi_newton": 1.0,
     },
-    learning_rate_overrides={"radam": 0.01, "lars": 1.0},
+    learning_rate_overrides={"radam": 0.01, "lars": 1.0, "lookahead:adam": 0.1, "sam:adam": 0.1},
 )
 """Beale's function: minimum 0 at (3, 0.5), with steep walls and flat plateaus."""
 
@@ -257,7 +266,7 @@ SADDLE = Landscape(
         "rms_ratio": 1.0,
         "quasi_newton": 1.0,
     },
-    learning_rate_overrides={"lars": 3.0},
+    learning_rate_overrides={"lars": 3.0, "lookahead:adam": 0.01, "sam:adam": 0.01},
 )
 """A saddle: no minimum (f falls without bound along y); distances are to the saddle point
 (0, 0). Started almost on the ridge y = 0, gd slides to the saddle and lingers there, while the
@@ -287,7 +296,7 @@ HIMMELBLAU = Landscape(
         "rms_ratio": 1.0,
         "quasi_newton": 1.0,
     },
-    learning_rate_overrides={"lars": 3.0},
+    learning_rate_overrides={"lars": 3.0, "lookahead:adam": 0.05, "sam:adam": 0.05},
 )
 """Himmelblau's function: four minima, all 0; distances are to the nearest one. From next to
 the local maximum near (-0.27, -0.92), different optimizers fall into different minima."""

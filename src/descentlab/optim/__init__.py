@@ -3,8 +3,9 @@
 ``get(name, **hyperparameters)`` builds one by name; ``names()`` lists them. Which optimizers
 exist, and what descentlab knows about each (its summary, hyperparameters and defaults,
 family, what it needs of the training loop, and where it applies), is
-``descentlab.optim.registry``. ``descentlab.optim.drive`` runs any of them on a function,
-``descentlab.optim.layout`` describes the layers of the flat parameter buffer.
+``descentlab.optim.registry``; the wrappers (lookahead, sam) are named with the optimizer they
+wrap, ``get("lookahead:adam", ...)``. ``descentlab.optim.drive`` runs any of them on a
+function, ``descentlab.optim.layout`` describes the layers of the flat parameter buffer.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from descentlab.optim.lars import LarsState, lars
 from descentlab.optim.layout import Layout, Slot
 from descentlab.optim.lbfgs import LBFGSState, lbfgs
 from descentlab.optim.lion import LionState, lion
+from descentlab.optim.lookahead import LookaheadState, lookahead
 from descentlab.optim.momentum import MomentumState, momentum
 from descentlab.optim.muon import MuonState, muon
 from descentlab.optim.nadam import NAdamState, nadam
@@ -45,6 +47,7 @@ from descentlab.optim.registry import (
     Hyperparameter,
     OptimizerSpec,
     check_full_batch,
+    check_name,
     family_members,
     get,
     hyperparameter_names,
@@ -54,9 +57,11 @@ from descentlab.optim.registry import (
     scope_hyperparameters,
     spec,
     summaries,
+    wrapper_names,
 )
 from descentlab.optim.rmsprop import RMSpropState, rmsprop
 from descentlab.optim.rprop import RpropState, rprop
+from descentlab.optim.sam import SAMState, sam
 from descentlab.optim.sgd import SGDState, sgd
 from descentlab.optim.yogi import YogiState, yogi
 
@@ -78,6 +83,7 @@ __all__ = [
     "LarsState",
     "Layout",
     "LionState",
+    "LookaheadState",
     "MomentumState",
     "MuonState",
     "NAdamState",
@@ -89,6 +95,7 @@ __all__ = [
     "RAdamState",
     "RMSpropState",
     "RpropState",
+    "SAMState",
     "SGDState",
     "ScalarOrSchedule",
     "Schedule",
@@ -104,6 +111,7 @@ __all__ = [
     "adan",
     "apply_updates",
     "check_full_batch",
+    "check_name",
     "family_members",
     "gd",
     "get",
@@ -113,6 +121,7 @@ __all__ = [
     "lbfgs",
     "learning_rate_at",
     "lion",
+    "lookahead",
     "momentum",
     "muon",
     "nadam",
@@ -125,9 +134,11 @@ __all__ = [
     "rmsprop",
     "rprop",
     "runnable_names",
+    "sam",
     "scope_hyperparameters",
     "sgd",
     "spec",
     "summaries",
+    "wrapper_names",
     "yogi",
 ]
