@@ -79,6 +79,10 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
     ("sam:sgd", {"learning_rate": 0.05}),
     ("sam:adam", {"learning_rate": 0.1, "radius": 0.1, "adaptive": True}),
     ("lookahead:sam:adam", {"learning_rate": 0.1, "slow_step_size": 0.8}),
+    ("prodigy", {"learning_rate": 1.0}),
+    ("prodigy", {"learning_rate": 1.0, "weight_decay": 0.01, "bias_correction": True}),
+    ("muon", {"learning_rate": 0.1}),  # a plain vector has no hidden matrix: its AdamW
+    ("muon", {"learning_rate": 0.1, "adam_lr_ratio": 0.5, "adam_weight_decay": 0.0}),
 ]
 
 SCALAR_STATE_FIELDS = {"step", "mu_product"}
@@ -90,6 +94,8 @@ OTHER_SHAPED_STATE_FIELDS: set[str] = {
     *("old_dirs", "old_stps", "ro"),
     *("n_iter", "func_evals", "t", "start", "held", "H_diag", "prev_loss"),
 }
+OTHER_SHAPED_STATE_FIELDS |= {"d", "numerator"}  # prodigy's estimate, one per run
+OTHER_SHAPED_STATE_FIELDS |= {"momentum_buffer", "adam_mu", "adam_nu"}  # muon's two parts
 """State fields whose arrays are not shaped as the parameters (histories, per-layer factors):
 they keep the shape ``init`` gave them."""
 
@@ -139,6 +145,9 @@ ROSENBROCK_SETTINGS: dict[str, tuple[dict[str, Any], int]] = {
     "lookahead:adam": ({"learning_rate": _inverse_time(0.05, 500)}, 5000),
     # SAM circles the minimum at about its radius's distance (its perturbation never shrinks)
     "sam:adam": ({"learning_rate": _inverse_time(0.05, 500), "radius": 1e-4}, 5000),
+    "prodigy": ({"learning_rate": _inverse_time(1.0, 500)}, 5000),
+    # a plain vector is all AdamW's; decoupled decay moves the minimum, so none here
+    "muon": ({"learning_rate": _inverse_time(0.05, 500), "adam_weight_decay": 0.0}, 5000),
 }
 
 
@@ -482,6 +491,33 @@ CONTRACT = {
         "slow_step_size": 0.5,
     },
     "sam:gd": {"radius": 0.05, "adaptive": False},
+    "prodigy": {
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "beta3": 0.999**0.5,
+        "epsilon": 1e-8,
+        "d0": 1e-6,
+        "d_coef": 1.0,
+        "weight_decay": 0.0,
+        "bias_correction": False,
+        "safeguard_warmup": False,
+    },
+    "muon": {
+        "momentum": 0.95,
+        "nesterov": True,
+        "weight_decay": 0.1,
+        "ns_a": 3.4445,
+        "ns_b": -4.775,
+        "ns_c": 2.0315,
+        "epsilon": 1e-7,
+        "ns_steps": 5,
+        "match_rms_adamw": False,
+        "adam_lr_ratio": 1.0,
+        "adam_beta1": 0.9,
+        "adam_beta2": 0.999,
+        "adam_epsilon": 1e-8,
+        "adam_weight_decay": 0.01,
+    },
 }
 """Every factory's keywords after learning_rate, in order, with their defaults (a wrapper's
 after its inner optimizer's)."""

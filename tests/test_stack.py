@@ -114,6 +114,16 @@ STACKS = {
         {"learning_rate": 0.003, "radius": 0.5, "beta1": 0.8},
         {"learning_rate": 0.02, "radius": 0.0},
     ],
+    "prodigy": [  # each run its own d: the sums are per run
+        {"learning_rate": 1.0, "weight_decay": 0.01},
+        {"learning_rate": 0.5, "beta1": 0.8, "d_coef": 2.0, "weight_decay": 0.1},
+        {"learning_rate": 1.0, "beta3": 0.9, "d0": 1e-4, "weight_decay": 0.05},
+    ],
+    "muon": [  # the Newton-Schulz iteration runs per run, each with its own coefficients
+        {"learning_rate": 0.02, "adam_lr_ratio": 0.5},
+        {"learning_rate": 0.05, "momentum": 0.5, "ns_a": 3.0, "weight_decay": 0.01},
+        {"learning_rate": 0.01, "match_rms_adamw": False, "adam_beta1": 0.8, "ns_c": 1.5},
+    ],
 }
 
 

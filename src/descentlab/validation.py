@@ -119,3 +119,8 @@ def check_count(name: str, value: object, minimum: int = 1) -> Any:
         )
         return array.astype(np.int64)
     return check_int(name, value, minimum=minimum)
+
+
+def check_finite_float(name: str, value: object) -> float:
+    """Any finite number, of either sign (or an array of them)."""
+    return _as_float(name, value, "a finite number")

@@ -36,7 +36,9 @@ from descentlab.optim.lbfgs import LBFGSState, lbfgs
 from descentlab.optim.lion import LionState, lion
 from descentlab.optim.lookahead import LookaheadState, lookahead
 from descentlab.optim.momentum import MomentumState, momentum
+from descentlab.optim.muon import MuonState, muon
 from descentlab.optim.nadam import NAdamState, nadam
+from descentlab.optim.prodigy import ProdigyState, prodigy
 from descentlab.optim.radam import RAdamState, radam
 from descentlab.optim.registry import (
     COMMANDS,
@@ -83,11 +85,13 @@ __all__ = [
     "LionState",
     "LookaheadState",
     "MomentumState",
+    "MuonState",
     "NAdamState",
     "OptState",
     "Optimizer",
     "OptimizerSpec",
     "Params",
+    "ProdigyState",
     "RAdamState",
     "RMSpropState",
     "RpropState",
@@ -119,9 +123,11 @@ __all__ = [
     "lion",
     "lookahead",
     "momentum",
+    "muon",
     "nadam",
     "names",
     "names_with",
+    "prodigy",
     "radam",
     "record_hyperparameters",
     "reported_params",

@@ -43,7 +43,9 @@ from descentlab.optim.lbfgs import lbfgs
 from descentlab.optim.lion import lion
 from descentlab.optim.lookahead import lookahead
 from descentlab.optim.momentum import momentum
+from descentlab.optim.muon import muon
 from descentlab.optim.nadam import nadam
+from descentlab.optim.prodigy import prodigy
 from descentlab.optim.radam import radam
 from descentlab.optim.rmsprop import rmsprop
 from descentlab.optim.rprop import rprop
@@ -211,6 +213,14 @@ _SPECS = (
     OptimizerSpec("lookahead", lookahead, family="gradient", wraps_inner=True),
     OptimizerSpec(
         "sam", sam, family="gradient", wraps_inner=True, needs=frozenset({"value_and_grad"})
+    ),
+    OptimizerSpec("prodigy", prodigy, family="adaptive"),
+    OptimizerSpec(
+        "muon",
+        muon,
+        family="adaptive",
+        needs=frozenset({"layout"}),
+        commands=frozenset(COMMANDS) - {"landscape"},
     ),
 )
 
