@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.descentlab-installed
 
-.PHONY: run test check lint bench bench-playground screenshots docs clean
+.PHONY: run test check lint bench bench-playground screenshots pictures docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ bench-playground: $(STAMP)
 # chromium; committed, never made by CI: run it after changing the page.
 screenshots: $(STAMP)
 	$(BIN)/python tools/screenshots.py
+
+# The docs' landscape pictures of the newer optimizers (docs/images/newer-optimizers-*.png);
+# committed, never made by CI: run it after changing an optimizer or its landscape defaults.
+pictures: $(STAMP)
+	$(BIN)/python tools/landscape_pictures.py
 
 # The documentation site, built offline into site/ (ignored by git); --strict fails on a broken
 # link, a missing anchor or an unresolved reference (not with --quiet, which hides the warnings
