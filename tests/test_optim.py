@@ -65,9 +65,11 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
     ("adan", {"learning_rate": 0.1}),
     ("adan", {"learning_rate": 0.1, "weight_decay": 0.01}),
     ("adan", {"learning_rate": 0.1, "weight_decay": 0.01, "weight_decouple": True}),
+    ("asgd", {"learning_rate": 0.1}),
+    ("asgd", {"learning_rate": 0.1, "lambd": 0.01, "alpha": 0.5, "t0": 2.0, "weight_decay": 0.01}),
 ]
 
-SCALAR_STATE_FIELDS = {"step", "mu_product"}
+SCALAR_STATE_FIELDS = {"step", "mu_product", "eta", "average_weight", "weight_sum", "max_lr"}
 """State fields that are one number per run, not one per parameter."""
 
 OTHER_SHAPED_STATE_FIELDS: set[str] = set()
@@ -107,6 +109,8 @@ ROSENBROCK_SETTINGS: dict[str, tuple[dict[str, Any], int]] = {
     "adabelief": ({"learning_rate": _inverse_time(0.05, 500)}, 5000),
     "yogi": ({"learning_rate": _inverse_time(0.1, 1000)}, 6000),
     "adan": ({"learning_rate": _inverse_time(0.05, 500)}, 5000),
+    # its decay lambd W moves the minimum away from (1, 1), so none here
+    "asgd": ({"learning_rate": 0.0015, "lambd": 0.0}, 15000),
 }
 
 
@@ -407,6 +411,7 @@ CONTRACT = {
         "weight_decay": 0.0,
         "weight_decouple": False,
     },
+    "asgd": {"lambd": 1e-4, "alpha": 0.75, "t0": 1e6, "weight_decay": 0.0},
 }
 """Every factory's keywords after learning_rate, in order, with their defaults."""
 

@@ -82,6 +82,12 @@ STACKS = {
         {"learning_rate": 0.003, "beta1": 0.9, "beta3": 0.999, "weight_decay": 0.1},
         {"learning_rate": 0.02, "beta2": 0.8, "weight_decay": 0.0},  # no decay, as alone
     ],
+    # averaging from update 5, never, from the start: both sides of t0 in one stack
+    "asgd": [
+        {"learning_rate": 0.05, "t0": 5.0},
+        {"learning_rate": 0.1, "lambd": 0.01, "t0": 1e6},
+        {"learning_rate": 0.02, "alpha": 1.0, "t0": 0.0, "weight_decay": 0.01},
+    ],
 }
 
 

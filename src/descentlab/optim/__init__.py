@@ -15,6 +15,7 @@ from descentlab.optim.adagrad import AdagradState, adagrad
 from descentlab.optim.adam import AdamState, adam, adamw
 from descentlab.optim.adamax import AdamaxState, adamax
 from descentlab.optim.adan import AdanState, adan
+from descentlab.optim.asgd import ASGDState, asgd
 from descentlab.optim.base import (
     Optimizer,
     OptState,
@@ -58,6 +59,7 @@ __all__ = [
     "COMMANDS",
     "FAMILIES",
     "NEEDS",
+    "ASGDState",
     "AdaBeliefState",
     "AdadeltaState",
     "AdagradState",
@@ -90,6 +92,7 @@ __all__ = [
     "adamw",
     "adan",
     "apply_updates",
+    "asgd",
     "check_full_batch",
     "family_members",
     "gd",

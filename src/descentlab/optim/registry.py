@@ -27,6 +27,7 @@ from descentlab.optim.adagrad import adagrad
 from descentlab.optim.adam import adam, adamw
 from descentlab.optim.adamax import adamax
 from descentlab.optim.adan import adan
+from descentlab.optim.asgd import asgd
 from descentlab.optim.base import INNER, Optimizer, ScalarOrSchedule
 from descentlab.optim.gd import gd
 from descentlab.optim.lion import lion
@@ -181,6 +182,7 @@ _SPECS = (
     OptimizerSpec("adabelief", adabelief, family="adaptive"),
     OptimizerSpec("yogi", yogi, family="adaptive"),
     OptimizerSpec("adan", adan, family="adaptive"),
+    OptimizerSpec("asgd", asgd, family="gradient"),
 )
 
 
