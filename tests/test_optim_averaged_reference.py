@@ -131,12 +131,30 @@ def test_the_gradient_stream_is_the_torch_fixtures() -> None:
 
 def test_each_optimizer_has_three_settings_and_a_justified_tolerance() -> None:
     optimizers = {case["optimizer"] for case in CASES.values()}
-    assert optimizers == set(FIXTURE["tolerances"]) == {"asgd"}
+    assert (
+        optimizers
+        == set(FIXTURE["tolerances"])
+        == {
+            "asgd",
+            "schedule_free_adamw",
+            "schedule_free_sgd",
+        }
+    )
     for name in optimizers:
         assert name in optim.names()
         assert sum(case["optimizer"] == name for case in CASES.values()) >= 3
         tolerance = FIXTURE["tolerances"][name]
         assert 0 < tolerance["rtol"] <= CEILING and "measured" in tolerance["why"]
+
+
+def test_asgd_runs_on_the_stream_and_schedule_free_on_both_functions() -> None:
+    functions = {
+        name: {c["function"] for c in CASES.values() if c["optimizer"] == name}
+        for name in ("asgd", "schedule_free_adamw", "schedule_free_sgd")
+    }
+    assert functions["asgd"] == {"stream"}
+    assert functions["schedule_free_adamw"] == functions["schedule_free_sgd"]
+    assert functions["schedule_free_sgd"] == {"quadratic", "rosenbrock"}
 
 
 def test_the_references_are_the_versions_the_docs_name() -> None:
@@ -154,6 +172,16 @@ def test_the_references_are_the_versions_the_docs_name() -> None:
         ("asgd", "alpha"),
         ("asgd", "t0"),
         ("asgd", "weight_decay"),
+        ("schedule_free_adamw", "warmup_steps"),
+        ("schedule_free_adamw", "beta1"),
+        ("schedule_free_adamw", "beta2"),
+        ("schedule_free_adamw", "epsilon"),
+        ("schedule_free_adamw", "weight_decay"),
+        ("schedule_free_adamw", "weight_lr_power"),
+        ("schedule_free_sgd", "warmup_steps"),
+        ("schedule_free_sgd", "beta1"),
+        ("schedule_free_sgd", "weight_decay"),
+        ("schedule_free_sgd", "weight_lr_power"),
     ],
 )
 def test_fixture_exercises_each_variant(optimizer: str, variant: str) -> None:

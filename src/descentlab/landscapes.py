@@ -179,7 +179,14 @@ QUADRATIC = Landscape(
         "accumulator": 1.0,
         "rms_ratio": 18.0,
     },
-    learning_rate_overrides={"rmsprop": 0.075, "radam": 0.15, "lion": 0.03, "adan": 1.0},
+    learning_rate_overrides={
+        "rmsprop": 0.075,
+        "radam": 0.15,
+        "lion": 0.03,
+        "adan": 1.0,
+        "schedule_free_adamw": 1.0,
+        "schedule_free_sgd": 0.5,
+    },
 )
 """An ill-conditioned quadratic (condition number 25): minimum 0 at (0, 0). gd with a rate near
 its limit 2/25 zig-zags across the narrow y direction; momentum averages the zig-zag away."""

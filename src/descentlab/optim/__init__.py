@@ -52,6 +52,12 @@ from descentlab.optim.registry import (
 )
 from descentlab.optim.rmsprop import RMSpropState, rmsprop
 from descentlab.optim.rprop import RpropState, rprop
+from descentlab.optim.schedule_free import (
+    ScheduleFreeAdamWState,
+    ScheduleFreeSGDState,
+    schedule_free_adamw,
+    schedule_free_sgd,
+)
 from descentlab.optim.sgd import SGDState, sgd
 from descentlab.optim.yogi import YogiState, yogi
 
@@ -82,6 +88,8 @@ __all__ = [
     "SGDState",
     "ScalarOrSchedule",
     "Schedule",
+    "ScheduleFreeAdamWState",
+    "ScheduleFreeSGDState",
     "Slot",
     "YogiState",
     "adabelief",
@@ -110,6 +118,8 @@ __all__ = [
     "rmsprop",
     "rprop",
     "runnable_names",
+    "schedule_free_adamw",
+    "schedule_free_sgd",
     "scope_hyperparameters",
     "sgd",
     "spec",

@@ -36,6 +36,7 @@ from descentlab.optim.nadam import nadam
 from descentlab.optim.radam import radam
 from descentlab.optim.rmsprop import rmsprop
 from descentlab.optim.rprop import rprop
+from descentlab.optim.schedule_free import schedule_free_adamw, schedule_free_sgd
 from descentlab.optim.sgd import sgd
 from descentlab.optim.yogi import yogi
 
@@ -183,6 +184,8 @@ _SPECS = (
     OptimizerSpec("yogi", yogi, family="adaptive"),
     OptimizerSpec("adan", adan, family="adaptive"),
     OptimizerSpec("asgd", asgd, family="gradient"),
+    OptimizerSpec("schedule_free_adamw", schedule_free_adamw, family="adaptive"),
+    OptimizerSpec("schedule_free_sgd", schedule_free_sgd, family="gradient"),
 )
 
 
