@@ -75,12 +75,13 @@ def schedule_free_sgd(
     warmup: lr(c) = -peak (1 - min(c, warmup_steps) / warmup_steps) + peak, peak the learning
     rate (a schedule's value at c); warmup_steps = 0 (optax's None): lr(c) = peak.
 
-    x is the average of the z's, weighted by the largest learning rate so far squared (equal
-    weights once the warmup is over), and y, where the gradient is taken, interpolates x and
-    z: beta1 plays the role of momentum, and no learning-rate decay is needed. Evaluation,
-    ``--save`` and ``predict`` use x; the training loop, its gradients and checkpoints y (with
-    z in the state). Memory: one array per parameter (z). Validation: warmup_steps an integer
-    >= 0, beta1 in (0, 1] (x divides by it), weight_decay and weight_lr_power >= 0.
+    x is the average of the z's, weighted by the largest learning rate so far to the power
+    weight_lr_power (squared by default; equal weights once the warmup is over), and y, where
+    the gradient is taken, interpolates x and z: beta1 plays the role of momentum, and no
+    learning-rate decay is needed. Evaluation, ``--save`` and ``predict`` use x; the training
+    loop, its gradients and checkpoints y (with z in the state). Memory: one array per
+    parameter (z). Validation: warmup_steps an integer >= 0, beta1 in (0, 1] (x divides by
+    it), weight_decay and weight_lr_power >= 0.
 
     How it differs from the variants of the same name:
     - ``optax.contrib.schedule_free_sgd(learning_rate=1.0, warmup_steps=None, b1=0.9,
@@ -94,10 +95,11 @@ def schedule_free_sgd(
       r=0.0, weight_lr_power=2)``: its warmup is lr (c + 1) / warmup_steps for both the step
       and the weight (no off-by-one, the first step is not 0), it adds a polynomial weight
       (c + 1)^r, and it swaps x into the model with ``optimizer.eval()``; its momentum is
-      beta1 here, and must be in (0, 1).
-    - The paper (Algorithm 1, and its Theorem 1 with weight_lr_power = 0) weights the
-      average by the current lr squared, not the largest so far; they differ only when the
-      rate falls.
+      beta1 here, and must be in (0, 1). pytorch-optimizer 4.1.0's ``ScheduleFreeSGD`` warms up
+      as the authors' package does.
+    - The paper's theory averages with equal weights (c_k = 1 / (k + 1)); its practical rule
+      weights the average by the current rate squared, not the largest so far: they differ
+      only when the rate falls.
     """
     lr_at = learning_rate_at(learning_rate)
     warmup_steps = _check_warmup_steps(warmup_steps)
@@ -171,7 +173,10 @@ def schedule_free_adamw(
       off-by-one; it adds a polynomial weight (c + 1)^r; it swaps x into the model with
       ``optimizer.eval()``. The paper weights the average by the current rate squared, not
       the largest so far.
-    - pytorch-optimizer's ``ScheduleFreeAdamW`` follows the authors' package.
+    - pytorch-optimizer 4.1.0's ``ScheduleFreeAdamW``: bias-corrects v as optax does
+      (epsilon outside the root of v / (1 - beta2^t), the rate left alone), warms up as the
+      authors' package does (lr (c + 1) / warmup_steps from the first update), and adds r, an
+      AMSBound option and ``decoupling_c``.
     """
     lr_at = learning_rate_at(learning_rate)
     warmup_steps = _check_warmup_steps(warmup_steps)
