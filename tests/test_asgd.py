@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from descentlab import optim
+from descentlab import datasets, nn, optim
 from descentlab.optim.base import reported_params
+from descentlab.train import train
 
 
 def _gradients(steps: int, shape: tuple[int, ...] = (3, 4)) -> list[np.ndarray]:
@@ -138,3 +139,11 @@ def test_invalid_hyperparameters_are_rejected_in_one_line(
 ) -> None:
     with pytest.raises(ValueError, match=f"^{message}$"):
         optim.get("asgd", **{"learning_rate": 0.01, **kwargs})
+
+
+def test_a_training_run_evaluates_the_average_after_t0() -> None:
+    data = datasets.moons()
+    opt = optim.asgd(0.1, t0=20.0)
+    result = train(nn.Network((2, 5, 1)), data.X, data.Y, opt, epochs=20, batch_size=32)
+    assert np.array_equal(result.weights, result.opt_state.ax)  # evaluation, --save, predict
+    assert not np.allclose(result.weights, result.params)  # the loop continues from W

@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from descentlab import optim
+from descentlab import datasets, nn, optim
 from descentlab.optim.base import reported_params
 from descentlab.optim.powers import scalar_power
+from descentlab.train import train
 
 
 def _gradients(steps: int, shape: tuple[int, ...] = (3, 4)) -> list[np.ndarray]:
@@ -203,3 +204,16 @@ def test_invalid_adamw_hyperparameters_are_rejected_in_one_line(
 ) -> None:
     with pytest.raises(ValueError, match=f"^{message}$"):
         optim.schedule_free_adamw(0.01, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["schedule_free_sgd", "schedule_free_adamw"])
+def test_a_training_run_evaluates_x_and_continues_from_y(name: str) -> None:
+    data = datasets.moons()
+    opt = optim.get(name, learning_rate=0.05)
+    result = train(nn.Network((2, 5, 1)), data.X, data.Y, opt, epochs=20, batch_size=32)
+    x = opt.report(result.opt_state, result.params)
+    assert np.array_equal(result.weights, x)  # what evaluation, --save and predict use
+    assert not np.allclose(result.weights, result.params)  # the loop's own weights are y
+    np.testing.assert_allclose(
+        result.params, 0.9 * x + 0.1 * result.opt_state.z, rtol=1e-12, atol=1e-15
+    )
