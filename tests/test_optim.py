@@ -65,6 +65,12 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
     ("adan", {"learning_rate": 0.1}),
     ("adan", {"learning_rate": 0.1, "weight_decay": 0.01}),
     ("adan", {"learning_rate": 0.1, "weight_decay": 0.01, "weight_decouple": True}),
+    ("lamb", {"learning_rate": 0.1}),
+    ("lamb", {"learning_rate": 0.1, "beta1": 0.8, "epsilon_root": 1e-8, "weight_decay": 0.01}),
+    ("lars", {"learning_rate": 10.0}),  # steps of lr * 1e-3 * |x|: rates near 10 on |x|^2
+    ("lars", {"learning_rate": 3.0, "trust_coefficient": 0.01, "nesterov": True, "epsilon": 1e-8}),
+    ("adafactor", {"learning_rate": 0.1}),
+    ("adafactor", {"learning_rate": 0.1, "beta2_decay": -0.5, "d": 2.0, "weight_decay": 0.01}),
     ("asgd", {"learning_rate": 0.1}),
     ("asgd", {"learning_rate": 0.1, "lambd": 0.01, "alpha": 0.5, "t0": 2.0, "weight_decay": 0.01}),
     ("schedule_free_adamw", {"learning_rate": 0.1}),
@@ -82,7 +88,7 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
 SCALAR_STATE_FIELDS = {"step", "mu_product", "eta", "average_weight", "weight_sum", "max_lr"}
 """State fields that are one number per run, not one per parameter."""
 
-OTHER_SHAPED_STATE_FIELDS: set[str] = set()
+OTHER_SHAPED_STATE_FIELDS: set[str] = {"row", "col", "variance"}  # adafactor's factors
 """State fields whose arrays are not shaped as the parameters (histories, per-layer factors):
 they keep the shape ``init`` gave them."""
 
@@ -119,6 +125,11 @@ ROSENBROCK_SETTINGS: dict[str, tuple[dict[str, Any], int]] = {
     "adabelief": ({"learning_rate": _inverse_time(0.05, 500)}, 5000),
     "yogi": ({"learning_rate": _inverse_time(0.1, 1000)}, 6000),
     "adan": ({"learning_rate": _inverse_time(0.05, 500)}, 5000),
+    # lamb, lars and adafactor step a fraction of |x| (about 1.4 here) whatever the gradient:
+    # they circle the minimum at that distance until the rate has decayed far enough
+    "lamb": ({"learning_rate": _inverse_time(0.05, 100)}, 20000),
+    "lars": ({"learning_rate": _inverse_time(10.0, 100)}, 3000),
+    "adafactor": ({"learning_rate": _inverse_time(0.1, 100)}, 20000),
     # its decay lambd W moves the minimum away from (1, 1), so none here
     "asgd": ({"learning_rate": 0.0015, "lambd": 0.0}, 15000),
     # schedule-free reports x, the average of every z since the start (weights max_lr^p), which
@@ -431,6 +442,27 @@ CONTRACT = {
         "epsilon": 1e-8,
         "weight_decay": 0.0,
         "weight_decouple": False,
+    },
+    "lamb": {
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "epsilon": 1e-6,
+        "epsilon_root": 0.0,
+        "weight_decay": 0.0,
+    },
+    "lars": {
+        "weight_decay": 0.0,
+        "trust_coefficient": 0.001,
+        "epsilon": 0.0,
+        "momentum": 0.9,
+        "nesterov": False,
+    },
+    "adafactor": {
+        "beta2_decay": -0.8,
+        "epsilon1": 0.0,
+        "epsilon2": 1e-3,
+        "d": 1.0,
+        "weight_decay": 0.0,
     },
     "asgd": {"lambd": 1e-4, "alpha": 0.75, "t0": 1e6, "weight_decay": 0.0},
     "schedule_free_adamw": {

@@ -47,6 +47,10 @@ def test_hyperparameters_are_the_factory_signature(spec: optim.OptimizerSpec) ->
     }
 
 
+NEEDS_OF = {name: frozenset({"layout"}) for name in ("lamb", "lars", "adafactor")}
+"""The optimizers that need more of the training loop than the gradient, with what."""
+
+
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
 def test_summary_family_and_fields(spec: optim.OptimizerSpec) -> None:
     docstring = inspect.getdoc(spec.factory)
@@ -56,7 +60,8 @@ def test_summary_family_and_fields(spec: optim.OptimizerSpec) -> None:
     assert optim.summaries()[spec.name] == spec.summary
     assert spec.family in optim.FAMILIES
     assert spec.factory is getattr(optim, spec.name)  # exported under its own name
-    assert not spec.wraps_inner and spec.needs == frozenset()
+    assert not spec.wraps_inner and spec.needs == NEEDS_OF.get(spec.name, frozenset())
+    assert optim.get(spec.name, learning_rate=0.1).needs == spec.needs
     assert spec.commands == frozenset(optim.COMMANDS)
     assert all(spec.applies_to(command) for command in optim.COMMANDS)
 

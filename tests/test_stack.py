@@ -82,6 +82,21 @@ STACKS = {
         {"learning_rate": 0.003, "beta1": 0.9, "beta3": 0.999, "weight_decay": 0.1},
         {"learning_rate": 0.02, "beta2": 0.8, "weight_decay": 0.0},  # no decay, as alone
     ],
+    "lamb": [
+        {"learning_rate": 0.01, "weight_decay": 0.01},
+        {"learning_rate": 0.003, "beta1": 0.8, "weight_decay": 0.1},
+        {"learning_rate": 0.02, "beta2": 0.99, "epsilon_root": 1e-8, "weight_decay": 0.001},
+    ],
+    "lars": [
+        {"learning_rate": 1.0},
+        {"learning_rate": 3.0, "trust_coefficient": 0.01, "weight_decay": 1e-3},
+        {"learning_rate": 0.5, "momentum": 0.5, "epsilon": 1e-6},
+    ],
+    "adafactor": [
+        {"learning_rate": 0.01},
+        {"learning_rate": 0.3, "beta2_decay": -0.5, "epsilon1": 1e-6, "d": 1.5},
+        {"learning_rate": 0.05, "epsilon2": 0.01, "weight_decay": 0.01},
+    ],
     # averaging from update 5, never, from the start: both sides of t0 in one stack
     "asgd": [
         {"learning_rate": 0.05, "t0": 5.0},

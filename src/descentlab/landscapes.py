@@ -184,6 +184,7 @@ QUADRATIC = Landscape(
         "radam": 0.15,
         "lion": 0.03,
         "adan": 1.0,
+        "lars": 10.0,
         "schedule_free_adamw": 1.0,
         "schedule_free_sgd": 0.5,
     },
@@ -209,7 +210,7 @@ ROSENBROCK = Landscape(
         "accumulator": 0.3,
         "rms_ratio": 10.0,
     },
-    learning_rate_overrides={"rmsprop": 0.01, "radam": 0.01, "lion": 0.01},
+    learning_rate_overrides={"rmsprop": 0.01, "radam": 0.01, "lion": 0.01, "lars": 10.0},
 )
 """Rosenbrock's banana valley: minimum 0 at (1, 1). Finding the valley is quick, following its
 flat floor slow: gd crawls, the adaptive methods rescale the floor's tiny gradient."""
@@ -232,7 +233,7 @@ BEALE = Landscape(
         "accumulator": 0.5,
         "rms_ratio": 3.0,
     },
-    learning_rate_overrides={"radam": 0.01},
+    learning_rate_overrides={"radam": 0.01, "lars": 1.0},
 )
 """Beale's function: minimum 0 at (3, 0.5), with steep walls and flat plateaus."""
 
@@ -254,7 +255,7 @@ SADDLE = Landscape(
         "accumulator": 0.1,
         "rms_ratio": 1.0,
     },
-    learning_rate_overrides={},
+    learning_rate_overrides={"lars": 3.0},
 )
 """A saddle: no minimum (f falls without bound along y); distances are to the saddle point
 (0, 0). Started almost on the ridge y = 0, gd slides to the saddle and lingers there, while the
@@ -283,7 +284,7 @@ HIMMELBLAU = Landscape(
         "accumulator": 0.5,
         "rms_ratio": 1.0,
     },
-    learning_rate_overrides={},
+    learning_rate_overrides={"lars": 3.0},
 )
 """Himmelblau's function: four minima, all 0; distances are to the nearest one. From next to
 the local maximum near (-0.27, -0.92), different optimizers fall into different minima."""

@@ -95,3 +95,13 @@ def check_open_interval(name: str, value: object, low: float, high: float) -> fl
 def check_above(name: str, value: object, bound: float) -> float:
     """A finite number > ``bound`` (or an array of them)."""
     return _as_float(name, value, f"a finite number > {bound:g}", lambda x: x > bound)
+
+
+def check_at_least(name: str, value: object, bound: float) -> float:
+    """A finite number >= ``bound`` (or an array of them)."""
+    return _as_float(name, value, f"a finite number >= {bound:g}", lambda x: x >= bound)
+
+
+def check_at_most(name: str, value: object, bound: float) -> float:
+    """A finite number <= ``bound`` (or an array of them)."""
+    return _as_float(name, value, f"a finite number <= {bound:g}", lambda x: x <= bound)

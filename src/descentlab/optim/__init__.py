@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from descentlab.optim.adabelief import AdaBeliefState, adabelief
 from descentlab.optim.adadelta import AdadeltaState, adadelta
+from descentlab.optim.adafactor import AdafactorState, adafactor
 from descentlab.optim.adagrad import AdagradState, adagrad
 from descentlab.optim.adam import AdamState, adam, adamw
 from descentlab.optim.adamax import AdamaxState, adamax
@@ -28,6 +29,8 @@ from descentlab.optim.base import (
     reported_params,
 )
 from descentlab.optim.gd import GDState, gd
+from descentlab.optim.lamb import LambState, lamb
+from descentlab.optim.lars import LarsState, lars
 from descentlab.optim.layout import Layout, Slot
 from descentlab.optim.lion import LionState, lion
 from descentlab.optim.momentum import MomentumState, momentum
@@ -68,12 +71,15 @@ __all__ = [
     "ASGDState",
     "AdaBeliefState",
     "AdadeltaState",
+    "AdafactorState",
     "AdagradState",
     "AdamState",
     "AdamaxState",
     "AdanState",
     "GDState",
     "Hyperparameter",
+    "LambState",
+    "LarsState",
     "Layout",
     "LionState",
     "MomentumState",
@@ -94,6 +100,7 @@ __all__ = [
     "YogiState",
     "adabelief",
     "adadelta",
+    "adafactor",
     "adagrad",
     "adam",
     "adamax",
@@ -106,6 +113,8 @@ __all__ = [
     "gd",
     "get",
     "hyperparameter_names",
+    "lamb",
+    "lars",
     "learning_rate_at",
     "lion",
     "momentum",

@@ -23,6 +23,7 @@ from typing import NamedTuple, TypeVar
 
 from descentlab.optim.adabelief import adabelief
 from descentlab.optim.adadelta import adadelta
+from descentlab.optim.adafactor import adafactor
 from descentlab.optim.adagrad import adagrad
 from descentlab.optim.adam import adam, adamw
 from descentlab.optim.adamax import adamax
@@ -30,6 +31,8 @@ from descentlab.optim.adan import adan
 from descentlab.optim.asgd import asgd
 from descentlab.optim.base import INNER, Optimizer, ScalarOrSchedule
 from descentlab.optim.gd import gd
+from descentlab.optim.lamb import lamb
+from descentlab.optim.lars import lars
 from descentlab.optim.lion import lion
 from descentlab.optim.momentum import momentum
 from descentlab.optim.nadam import nadam
@@ -183,6 +186,9 @@ _SPECS = (
     OptimizerSpec("adabelief", adabelief, family="adaptive"),
     OptimizerSpec("yogi", yogi, family="adaptive"),
     OptimizerSpec("adan", adan, family="adaptive"),
+    OptimizerSpec("lamb", lamb, family="adaptive", needs=frozenset({"layout"})),
+    OptimizerSpec("lars", lars, family="gradient", needs=frozenset({"layout"})),
+    OptimizerSpec("adafactor", adafactor, family="adaptive", needs=frozenset({"layout"})),
     OptimizerSpec("asgd", asgd, family="gradient"),
     OptimizerSpec("schedule_free_adamw", schedule_free_adamw, family="adaptive"),
     OptimizerSpec("schedule_free_sgd", schedule_free_sgd, family="gradient"),
