@@ -132,9 +132,9 @@ def test_schedule_command_prints_and_plots(tmp_path: Path) -> None:
 
 
 def test_unknown_train_optimizer(tmp_path: Path) -> None:
-    result = run_cli("train", "--optimizer", "lbfgs", "--out", str(tmp_path / "o"))
+    result = run_cli("train", "--optimizer", "bfgs", "--out", str(tmp_path / "o"))
     assert result.returncode == 2
-    assert "unknown optimizer 'lbfgs'" in result.stderr
+    assert "unknown optimizer 'bfgs'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 

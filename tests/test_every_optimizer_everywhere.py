@@ -111,7 +111,8 @@ def _in_sixes(names: list[str]) -> list[list[str]]:
 
 
 PLAYGROUND_RACES = [
-    (group, full)
+    # a race takes two optimizers or more: a lone full-batch one races gd (full batch too)
+    (group if len(group) > 1 or not full else [*group, "gd"], full)
     for full in (False, True)
     for group in _in_sixes([n for n in optim.runnable_names("compare") if _full_batch(n) == full])
 ]

@@ -86,7 +86,7 @@ BAD_INPUTS = [
     (["--steps", "0"], "steps must be an integer >= 1, got 0"),
     (["--steps", "-5"], "steps must be an integer >= 1"),
     (["--frames", "0"], "frames must be an integer >= 1, got 0"),
-    (["--optimizers", "gd,lbfgs"], "unknown optimizer 'lbfgs'"),
+    (["--optimizers", "gd,bfgs"], "unknown optimizer 'bfgs'"),
     (["--learning-rate", "sgd=0.1"], "--learning-rate names 'sgd', which is not among"),
     (["-H", "nesterov=true"], "no chosen optimizer has a hyperparameter 'nesterov'"),
     (["--noise", "-1"], "noise must be a finite number >= 0"),

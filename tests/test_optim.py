@@ -71,6 +71,8 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
     ("lars", {"learning_rate": 3.0, "trust_coefficient": 0.01, "nesterov": True, "epsilon": 1e-8}),
     ("adafactor", {"learning_rate": 0.1}),
     ("adafactor", {"learning_rate": 0.1, "beta2_decay": -0.5, "d": 2.0, "weight_decay": 0.01}),
+    ("lbfgs", {"learning_rate": 1.0}),
+    ("lbfgs", {"learning_rate": 0.5, "max_iter": 4, "history_size": 2, "tolerance_change": 1e-6}),
     ("asgd", {"learning_rate": 0.1}),
     ("asgd", {"learning_rate": 0.1, "lambd": 0.01, "alpha": 0.5, "t0": 2.0, "weight_decay": 0.01}),
     ("schedule_free_adamw", {"learning_rate": 0.1}),
@@ -88,9 +90,18 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
 SCALAR_STATE_FIELDS = {"step", "mu_product", "eta", "average_weight", "weight_sum", "max_lr"}
 """State fields that are one number per run, not one per parameter."""
 
-OTHER_SHAPED_STATE_FIELDS: set[str] = {"row", "col", "variance"}  # adafactor's factors
+OTHER_SHAPED_STATE_FIELDS: set[str] = {
+    *("row", "col", "variance"),  # adafactor's factors
+    # lbfgs: its history (..., history_size, n) and (..., history_size), and one per run
+    *("old_dirs", "old_stps", "ro"),
+    *("n_iter", "func_evals", "t", "start", "held", "H_diag", "prev_loss"),
+}
 """State fields whose arrays are not shaped as the parameters (histories, per-layer factors):
 they keep the shape ``init`` gave them."""
+
+COUNTER_STATE_FIELDS = {"n_iter", "func_evals", "start", "held"}
+"""State arrays of integers (lbfgs's counts and ring-buffer positions, one per run): int64
+whatever the parameters' dtype."""
 
 
 def _inverse_time(lr0: float, every: int) -> Callable[[int], float]:
@@ -130,6 +141,7 @@ ROSENBROCK_SETTINGS: dict[str, tuple[dict[str, Any], int]] = {
     "lamb": ({"learning_rate": _inverse_time(0.05, 100)}, 20000),
     "lars": ({"learning_rate": _inverse_time(10.0, 100)}, 3000),
     "adafactor": ({"learning_rate": _inverse_time(0.1, 100)}, 20000),
+    "lbfgs": ({"learning_rate": 1.0}, 50),  # within 1e-3 after 5 updates (of 20 iterations)
     # its decay lambd W moves the minimum away from (1, 1), so none here
     "asgd": ({"learning_rate": 0.0015, "lambd": 0.0}, 15000),
     # schedule-free reports x, the average of every z since the start (weights max_lr^p), which
@@ -464,6 +476,14 @@ CONTRACT = {
         "d": 1.0,
         "weight_decay": 0.0,
     },
+    "lbfgs": {
+        "max_iter": 20,
+        "max_eval": 0,
+        "tolerance_grad": 1e-7,
+        "tolerance_change": 1e-9,
+        "history_size": 100,
+        "strong_wolfe": False,
+    },
     "asgd": {"lambd": 1e-4, "alpha": 0.75, "t0": 1e6, "weight_decay": 0.0},
     "schedule_free_adamw": {
         "warmup_steps": 0,
@@ -618,6 +638,9 @@ LR = {"learning_rate": 0.1}
         ("adan", {**LR, "epsilon": -1e-8}, "epsilon must be a finite number >= 0"),
         ("adan", {**LR, "weight_decay": -0.1}, "weight_decay must be a finite number >= 0"),
         ("adan", {**LR, "weight_decouple": "yes"}, "weight_decouple must be True or False"),
+        ("lbfgs", {**LR, "max_iter": 0}, "max_iter must be an integer >= 1, got 0"),
+        ("lbfgs", {**LR, "history_size": 2.5}, "history_size must be an integer >= 1, got 2.5"),
+        ("lbfgs", {**LR, "tolerance_grad": -1.0}, "tolerance_grad must be a finite number >= 0"),
     ],
 )
 def test_invalid_hyperparameters_are_rejected_up_front(
@@ -639,7 +662,9 @@ def test_float32_parameters_keep_float32_updates_and_state(
         params = optim.apply_updates(params, updates)
         assert updates.dtype == np.float32 and params.dtype == np.float32
     for field, value in zip(state._fields, state, strict=True):
-        if field not in SCALAR_STATE_FIELDS and value is not None:
+        if field in COUNTER_STATE_FIELDS:
+            assert value.dtype == np.int64, field
+        elif field not in SCALAR_STATE_FIELDS and value is not None:
             assert value.dtype == np.float32, field
 
 

@@ -25,7 +25,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from descentlab import course, datasets, losses, nn, optim
 from descentlab.sklearn import DescentClassifier
 from descentlab.train import RunGroup, train, train_stack
-from helpers import assert_same_random_state, global_random_state
+from helpers import assert_same_random_state, full_batch, global_random_state
 
 # ConvergenceWarning is the subject of its own tests below (pytest.warns and
 # simplefilter("error") override this); elsewhere short fits would only add noise.
@@ -59,6 +59,8 @@ SETTINGS_THAT_LEARN: dict[str, dict[str, Any]] = {
     "sgd": {"learning_rate": 0.1},
     # Rprop's steps grow to step_size_max (50 by default) whatever the mini-batch: capped here
     "rprop": {"learning_rate": 0.01, "optimizer_params": {"step_size_max": 0.1}},
+    # a quasi-Newton step: learning rates near 1 (0.01 moves its 20 inner iterations little)
+    "lbfgs": {"learning_rate": 0.5},
 }
 OPTIMIZERS_UNDER_TEST = [
     (name, SETTINGS_THAT_LEARN.get(name, {"learning_rate": 0.01}))
@@ -73,7 +75,10 @@ def test_partial_fit_and_warm_start_equal_fit(
     name: str, kwargs: dict[str, Any], n_classes: int
 ) -> None:
     X, y = _blobs(n_classes)
-    settings = dict(optimizer=name, hidden_layer_sizes=(8, 4), batch_size=32, random_state=5)
+    batch_size = None if full_batch(name) else 32  # lbfgs: the whole set in every batch
+    settings = dict(
+        optimizer=name, hidden_layer_sizes=(8, 4), batch_size=batch_size, random_state=5
+    )
     whole = DescentClassifier(epochs=6, **settings, **kwargs).fit(X, y)
 
     pieces = DescentClassifier(epochs=99, **settings, **kwargs)

@@ -9,6 +9,7 @@ import descentlab.train as train_module
 from descentlab import datasets, nn, optim, schedules
 from descentlab.optim.stack import stack_key, stacked
 from descentlab.train import RunGroup, train, train_stack
+from helpers import full_batch
 
 pytestmark = pytest.mark.exact
 
@@ -97,6 +98,12 @@ STACKS = {
         {"learning_rate": 0.3, "beta2_decay": -0.5, "epsilon1": 1e-6, "d": 1.5},
         {"learning_rate": 0.05, "epsilon2": 0.01, "weight_decay": 0.01},
     ],
+    # full batch (FULL_BATCH); each run its own inner iterations, history and tolerances
+    "lbfgs": [
+        {"learning_rate": 1.0, "max_iter": 5},
+        {"learning_rate": 0.5, "max_iter": 3, "history_size": 4},
+        {"learning_rate": 0.2, "max_iter": 8, "history_size": 10, "tolerance_change": 1e-5},
+    ],
     # averaging from update 5, never, from the start: both sides of t0 in one stack
     "asgd": [
         {"learning_rate": 0.05, "t0": 5.0},
@@ -130,6 +137,7 @@ def test_every_optimizer_is_in_the_table() -> None:
 @pytest.mark.parametrize("name", list(STACKS))
 def test_stack_equals_runs_alone(name: str) -> None:
     runs = _complete(name, STACKS[name])
+    batch_size = None if full_batch(name) else 64
     k = len(runs)
     init_seeds = [3, 11, 12][:k]
     shuffle_seeds = [10, 10, 77][:k]
@@ -141,6 +149,7 @@ def test_stack_equals_runs_alone(name: str) -> None:
         init_seeds=init_seeds,
         shuffle_seeds=shuffle_seeds,
         epochs=15,
+        batch_size=batch_size,
     )
     for index, settings in enumerate(runs):
         alone = train(
@@ -151,6 +160,7 @@ def test_stack_equals_runs_alone(name: str) -> None:
             epochs=15,
             init_seed=init_seeds[index],
             shuffle_seed=shuffle_seeds[index],
+            batch_size=batch_size,
         )
         assert np.array_equal(stack.params[index], alone.params), (name, index)
         assert np.array_equal(stack.histories[index].epoch_costs, alone.history.epoch_costs)

@@ -227,9 +227,11 @@ def experiment_estimate(
 
 
 def state_arrays(optimizer: Optimizer) -> int:
-    """How many parameter-sized arrays ``optimizer``'s state holds, measured on a probe of a
-    few parameters (so a huge network allocates nothing here)."""
-    probe = 4
+    """How many parameter-sized arrays ``optimizer``'s state holds, rounded up, measured on a
+    probe of a thousand parameters: small enough that a huge network allocates nothing here,
+    large enough that the numbers a state keeps per run or per history entry (L-BFGS's) count
+    for little."""
+    probe = 1000
     state = drive.start(optimizer, np.zeros((1, probe)))
     return -(-_array_entries(state) // probe)
 

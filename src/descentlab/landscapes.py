@@ -178,6 +178,7 @@ QUADRATIC = Landscape(
         "adaptive": 0.3,
         "accumulator": 1.0,
         "rms_ratio": 18.0,
+        "quasi_newton": 1.0,
     },
     learning_rate_overrides={
         "rmsprop": 0.075,
@@ -209,6 +210,7 @@ ROSENBROCK = Landscape(
         "adaptive": 0.1,
         "accumulator": 0.3,
         "rms_ratio": 10.0,
+        "quasi_newton": 1.0,
     },
     learning_rate_overrides={"rmsprop": 0.01, "radam": 0.01, "lion": 0.01, "lars": 10.0},
 )
@@ -232,6 +234,7 @@ BEALE = Landscape(
         "adaptive": 0.1,
         "accumulator": 0.5,
         "rms_ratio": 3.0,
+        "quasi_newton": 1.0,
     },
     learning_rate_overrides={"radam": 0.01, "lars": 1.0},
 )
@@ -254,6 +257,7 @@ SADDLE = Landscape(
         "adaptive": 0.01,
         "accumulator": 0.1,
         "rms_ratio": 1.0,
+        "quasi_newton": 1.0,
     },
     learning_rate_overrides={"lars": 3.0},
 )
@@ -283,6 +287,7 @@ HIMMELBLAU = Landscape(
         "adaptive": 0.05,
         "accumulator": 0.5,
         "rms_ratio": 1.0,
+        "quasi_newton": 1.0,
     },
     learning_rate_overrides={"lars": 3.0},
 )

@@ -32,6 +32,7 @@ from descentlab.optim.gd import GDState, gd
 from descentlab.optim.lamb import LambState, lamb
 from descentlab.optim.lars import LarsState, lars
 from descentlab.optim.layout import Layout, Slot
+from descentlab.optim.lbfgs import LBFGSState, lbfgs
 from descentlab.optim.lion import LionState, lion
 from descentlab.optim.momentum import MomentumState, momentum
 from descentlab.optim.nadam import NAdamState, nadam
@@ -78,6 +79,7 @@ __all__ = [
     "AdanState",
     "GDState",
     "Hyperparameter",
+    "LBFGSState",
     "LambState",
     "LarsState",
     "Layout",
@@ -115,6 +117,7 @@ __all__ = [
     "hyperparameter_names",
     "lamb",
     "lars",
+    "lbfgs",
     "learning_rate_at",
     "lion",
     "momentum",

@@ -33,6 +33,7 @@ from descentlab.optim.base import INNER, Optimizer, ScalarOrSchedule
 from descentlab.optim.gd import gd
 from descentlab.optim.lamb import lamb
 from descentlab.optim.lars import lars
+from descentlab.optim.lbfgs import lbfgs
 from descentlab.optim.lion import lion
 from descentlab.optim.momentum import momentum
 from descentlab.optim.nadam import nadam
@@ -50,6 +51,8 @@ FAMILIES: Mapping[str, str] = MappingProxyType(
         "accumulator": "per-coordinate steps scaled by the sum of every squared gradient so far",
         "rms_ratio": "per-coordinate steps of RMS(past steps) / RMS(gradients) times the "
         "gradient: units from the steps themselves, learning rates near 1 and above",
+        "quasi_newton": "steps along an inverse-Hessian estimate built from past gradient "
+        "changes: the learning rate scales a Newton step, 1 its natural size",
     }
 )
 """The optimizer families, each with what its members share (``family_members`` lists them).
@@ -189,6 +192,12 @@ _SPECS = (
     OptimizerSpec("lamb", lamb, family="adaptive", needs=frozenset({"layout"})),
     OptimizerSpec("lars", lars, family="gradient", needs=frozenset({"layout"})),
     OptimizerSpec("adafactor", adafactor, family="adaptive", needs=frozenset({"layout"})),
+    OptimizerSpec(
+        "lbfgs",
+        lbfgs,
+        family="quasi_newton",
+        needs=frozenset({"value", "value_and_grad", "full_batch"}),
+    ),
     OptimizerSpec("asgd", asgd, family="gradient"),
     OptimizerSpec("schedule_free_adamw", schedule_free_adamw, family="adaptive"),
     OptimizerSpec("schedule_free_sgd", schedule_free_sgd, family="gradient"),
