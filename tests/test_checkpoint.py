@@ -405,3 +405,54 @@ def test_every_optimizer_resumes_through_the_checks(name: str, tmp_path: Path) -
         config, datasets.moons(), checkpointing=Checkpointing(path, resume=True)
     )
     _same(resumed, whole)
+
+
+@pytest.mark.parametrize("name", ["lookahead:adam", "lookahead:sgd"])
+def test_a_wrappers_nested_state_resumes_bit_for_bit(name: str, tmp_path: Path) -> None:
+    """A wrapper's state holds its inner optimizer's state: the checkpoint stores it as a
+    nested entry ({"state": fields}) and rebuilds the same types and bits."""
+    config = ExperimentConfig(
+        optimizers=(name,), epochs=6, learning_rate=0.01,
+        hyperparameters={name: {"sync_period": 3}},
+    )  # fmt: skip
+    whole = run_experiment(config, datasets.moons())
+    path = tmp_path / "checkpoint.npz"
+    with pytest.raises(TrainingInterrupted):
+        run_experiment(
+            config, datasets.moons(),
+            checkpointing=Checkpointing(path, interrupted=_interrupted_after(4)),
+        )  # fmt: skip
+    header, _ = _contents(path)
+    (fields,) = header["states"]
+    assert sorted(fields) == ["inner", "slow", "step"]
+    inner_fields = fields["inner"]["state"]
+    assert inner_fields["step"] == {"value": fields["step"]["value"]}
+    assert all(
+        entry == {"array": f"state0.inner.{key}"}
+        for key, entry in inner_fields.items()
+        if "array" in entry
+    )
+    resumed = run_experiment(
+        config, datasets.moons(), checkpointing=Checkpointing(path, resume=True)
+    )
+    _same(resumed, whole)
+
+
+def test_a_damaged_nested_state_is_refused_in_one_line(tmp_path: Path) -> None:
+    config = ExperimentConfig(optimizers=("lookahead:adam",), epochs=6, learning_rate=0.01)
+    path = tmp_path / "checkpoint.npz"
+    with pytest.raises(TrainingInterrupted):
+        run_experiment(
+            config, datasets.moons(),
+            checkpointing=Checkpointing(path, interrupted=_interrupted_after(4)),
+        )  # fmt: skip
+
+    def drop_inner_mu(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        del header["states"][0]["inner"]["state"]["mu"]
+
+    _rewrite(path, drop_inner_mu)
+    with pytest.raises(ValueError) as refused:
+        run_experiment(config, datasets.moons(), checkpointing=Checkpointing(path, resume=True))
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "optimizer state 0 'inner' has fields ['nu', 'nu_max', 'step'], this run's " in message

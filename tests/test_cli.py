@@ -47,7 +47,7 @@ def test_no_command_prints_help_and_exits_2() -> None:
 
 
 BAD_INPUTS = [
-    (["--optimizers", "gd,nesterov"], "unknown optimizer 'nesterov'; choose from: gd, momentum"),
+    (["--optimizers", "gd,nesterov"], "unknown optimizer 'nesterov'; choose one of: gd, momentum"),
     (["--optimizers", "gd,gd"], "optimizer 'gd' is listed twice"),
     (["--learning-rate", "0"], "learning rate must be a finite number > 0, got 0.0"),
     (["--learning-rate", "-1"], "learning rate must be a finite number > 0, got -1.0"),
@@ -356,3 +356,69 @@ def test_a_closed_stdout_loses_the_printout_not_the_run(tmp_path: Path) -> None:
     refused = _run_with_stdout_closed("train", "--layers", "5,²")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "in ASCII digits" in refused.stderr and len(refused.stderr.splitlines()) == 1
+
+
+# --- wrappers: WRAPPER:INNER everywhere an optimizer is named ------------------------------
+
+
+def test_compare_takes_wrapper_chains_and_scopes_their_settings(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = run_cli(
+        "compare", "--optimizers", "adam,lookahead:adam,sam:sgd", "--epochs", "3",
+        "--learning-rate", "0.01,lookahead:adam=0.05", "-H", "lookahead:adam.beta1=0.8",
+        "-H", "beta2=0.99", "-H", "sync_period=2", "-H", "sam:sgd.radius=0.1",
+        "--quiet", "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    runs = {run["optimizer"]: run for run in json.loads((out / "results.json").read_text())["runs"]}
+    assert list(runs) == ["adam", "lookahead:adam", "sam:sgd"]
+    assert runs["adam"]["hyperparameters"]["beta1"] == 0.9  # scoped to the chain only
+    assert runs["adam"]["hyperparameters"]["beta2"] == 0.99  # unscoped: every one that has it
+    chain = runs["lookahead:adam"]["hyperparameters"]
+    assert chain["learning_rate"] == 0.05 and chain["beta1"] == 0.8 and chain["beta2"] == 0.99
+    assert chain["sync_period"] == 2 and chain["slow_step_size"] == 0.5
+    assert runs["sam:sgd"]["hyperparameters"]["radius"] == 0.1
+    # file names write the chain's ':' as '+' (Windows refuses ':')
+    assert runs["lookahead:adam"]["params_file"] == "lookahead+adam-params.npy"
+    assert (out / "sam+sgd-epoch-costs.npy").is_file()
+    assert not any(":" in path.name for path in out.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--optimizers", "adam,lookahead"],
+         "lookahead wraps another optimizer: name it lookahead:INNER, e.g. lookahead:adam"),
+        (["--optimizers", "sam:nesterov"], "unknown optimizer 'nesterov'; choose one of: gd, "),
+        (["--optimizers", "adam:sgd"], "optimizer 'adam' wraps no other optimizer, in 'adam:sgd'"),
+        (["--optimizers", "lookahead:adam", "-H", "radius=0.1"],
+         "no chosen optimizer has a hyperparameter 'radius'; allowed: amsgrad, beta1, "),
+        (["--optimizers", "lookahead:adam", "-H", "lookahead:sgd.momentum=0.9"],
+         "'lookahead:sgd' is not among the optimizers (lookahead:adam)"),
+        (["--optimizers", "lookahead:adam", "-H", "sync_period=0"],
+         "sync_period must be an integer >= 1, got 0"),
+    ],
+)  # fmt: skip
+def test_a_bad_wrapper_chain_is_one_line(args: list[str], message: str, tmp_path: Path) -> None:
+    result = run_cli("compare", *args, "--epochs", "1", "--out", str(tmp_path / "run"))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2  # usage line + the one-line error
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_saves_and_predicts_with_a_wrapper_chain(tmp_path: Path) -> None:
+    model = tmp_path / "model.npz"
+    result = run_cli(
+        "train", "--optimizer", "lookahead:sam:adam", "--epochs", "3", "--learning-rate",
+        "0.01", "--quiet", "--save", str(model), "--out", str(tmp_path / "run"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (run,) = json.loads((tmp_path / "run" / "results.json").read_text())["runs"]
+    assert run["optimizer"] == "lookahead:sam:adam"
+    assert run["hyperparameters"]["radius"] == 0.05 and run["hyperparameters"]["sync_period"] == 5
+
+
+def test_the_help_documents_the_wrapper_syntax() -> None:
+    text = " ".join(run_cli("compare", "--help").stdout.split())
+    assert "WRAPPER:INNER" in text and "lookahead:adam" in text

@@ -162,3 +162,11 @@ def test_subsample_keeps_first_and_last_and_at_most_max_points() -> None:
     steps, points = landscapes.subsample(path, 200)
     assert len(steps) <= 200 and steps[0] == 0 and steps[-1] == 1000
     np.testing.assert_array_equal(points, path[steps])
+
+
+def test_a_chain_without_an_override_takes_its_innermost_optimizers_rate() -> None:
+    for landscape in LANDSCAPES:
+        for chain, inner in (("lookahead:sgd", "sgd"), ("sam:lookahead:lars", "lars")):
+            assert landscapes.default_learning_rate(landscape, chain) == (
+                landscapes.default_learning_rate(landscape, inner)
+            )

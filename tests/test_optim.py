@@ -73,6 +73,16 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
     ("adafactor", {"learning_rate": 0.1, "beta2_decay": -0.5, "d": 2.0, "weight_decay": 0.01}),
     ("lbfgs", {"learning_rate": 1.0}),
     ("lbfgs", {"learning_rate": 0.5, "max_iter": 4, "history_size": 2, "tolerance_change": 1e-6}),
+    # a wrapper runs around an inner optimizer (WRAPPER:INNER): it is listed by its own name
+    ("lookahead:adam", {"learning_rate": 0.1}),
+    ("lookahead:sgd", {"learning_rate": 0.05, "momentum": 0.9, "sync_period": 3}),
+    ("sam:sgd", {"learning_rate": 0.05}),
+    ("sam:adam", {"learning_rate": 0.1, "radius": 0.1, "adaptive": True}),
+    ("lookahead:sam:adam", {"learning_rate": 0.1, "slow_step_size": 0.8}),
+    ("prodigy", {"learning_rate": 1.0}),
+    ("prodigy", {"learning_rate": 1.0, "weight_decay": 0.01, "bias_correction": True}),
+    ("muon", {"learning_rate": 0.1}),  # a plain vector has no hidden matrix: its AdamW
+    ("muon", {"learning_rate": 0.1, "adam_lr_ratio": 0.5, "adam_weight_decay": 0.0}),
     ("asgd", {"learning_rate": 0.1}),
     ("asgd", {"learning_rate": 0.1, "lambd": 0.01, "alpha": 0.5, "t0": 2.0, "weight_decay": 0.01}),
     ("schedule_free_adamw", {"learning_rate": 0.1}),
@@ -96,6 +106,8 @@ OTHER_SHAPED_STATE_FIELDS: set[str] = {
     *("old_dirs", "old_stps", "ro"),
     *("n_iter", "func_evals", "t", "start", "held", "H_diag", "prev_loss"),
 }
+OTHER_SHAPED_STATE_FIELDS |= {"d", "numerator"}  # prodigy's estimate, one per run
+OTHER_SHAPED_STATE_FIELDS |= {"momentum_buffer", "adam_mu", "adam_nu"}  # muon's two parts
 """State fields whose arrays are not shaped as the parameters (histories, per-layer factors):
 they keep the shape ``init`` gave them."""
 
@@ -142,6 +154,12 @@ ROSENBROCK_SETTINGS: dict[str, tuple[dict[str, Any], int]] = {
     "lars": ({"learning_rate": _inverse_time(10.0, 100)}, 3000),
     "adafactor": ({"learning_rate": _inverse_time(0.1, 100)}, 20000),
     "lbfgs": ({"learning_rate": 1.0}, 50),  # within 1e-3 after 5 updates (of 20 iterations)
+    "lookahead:adam": ({"learning_rate": _inverse_time(0.05, 500)}, 5000),
+    # SAM circles the minimum at about its radius's distance (its perturbation never shrinks)
+    "sam:adam": ({"learning_rate": _inverse_time(0.05, 500), "radius": 1e-4}, 5000),
+    "prodigy": ({"learning_rate": _inverse_time(1.0, 500)}, 5000),
+    # a plain vector is all AdamW's; decoupled decay moves the minimum, so none here
+    "muon": ({"learning_rate": _inverse_time(0.05, 500), "adam_weight_decay": 0.0}, 5000),
     # its decay lambd W moves the minimum away from (1, 1), so none here
     "asgd": ({"learning_rate": 0.0015, "lambd": 0.0}, 15000),
     # schedule-free reports x, the average of every z since the start (weights max_lr^p), which
@@ -279,10 +297,15 @@ def test_amsgrad_from_a_state_built_without_a_maximum() -> None:
     np.testing.assert_allclose(updates, [-0.1, 0.1], rtol=1e-7)
 
 
+def _outermost(name: str) -> str:
+    """A wrapper chain counts for its outermost wrapper (lookahead:adam for lookahead)."""
+    return name.split(":")[0]
+
+
 def test_every_optimizer_is_under_test() -> None:
-    assert {name for name, _ in OPTIMIZERS_UNDER_TEST} == set(optim.names())
-    assert set(ROSENBROCK_SETTINGS) == set(optim.names())
-    assert set(CONTRACT) == set(optim.names())
+    assert {_outermost(name) for name, _ in OPTIMIZERS_UNDER_TEST} == set(optim.names())
+    assert {_outermost(name) for name in ROSENBROCK_SETTINGS} == set(optim.names())
+    assert {_outermost(name) for name in CONTRACT} == set(optim.names())
 
 
 @pytest.mark.parametrize(("name", "kwargs"), OPTIMIZERS_UNDER_TEST)
@@ -484,6 +507,42 @@ CONTRACT = {
         "history_size": 100,
         "strong_wolfe": False,
     },
+    "lookahead:sgd": {
+        "momentum": 0.0,
+        "dampening": 0.0,
+        "nesterov": False,
+        "weight_decay": 0.0,
+        "sync_period": 5,
+        "slow_step_size": 0.5,
+    },
+    "sam:gd": {"radius": 0.05, "adaptive": False},
+    "prodigy": {
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "beta3": 0.999**0.5,
+        "epsilon": 1e-8,
+        "d0": 1e-6,
+        "d_coef": 1.0,
+        "weight_decay": 0.0,
+        "bias_correction": False,
+        "safeguard_warmup": False,
+    },
+    "muon": {
+        "momentum": 0.95,
+        "nesterov": True,
+        "weight_decay": 0.1,
+        "ns_a": 3.4445,
+        "ns_b": -4.775,
+        "ns_c": 2.0315,
+        "epsilon": 1e-7,
+        "ns_steps": 5,
+        "match_rms_adamw": False,
+        "adam_lr_ratio": 1.0,
+        "adam_beta1": 0.9,
+        "adam_beta2": 0.999,
+        "adam_epsilon": 1e-8,
+        "adam_weight_decay": 0.01,
+    },
     "asgd": {"lambd": 1e-4, "alpha": 0.75, "t0": 1e6, "weight_decay": 0.0},
     "schedule_free_adamw": {
         "warmup_steps": 0,
@@ -500,13 +559,14 @@ CONTRACT = {
         "weight_lr_power": 2.0,
     },
 }
-"""Every factory's keywords after learning_rate, in order, with their defaults."""
+"""Every factory's keywords after learning_rate, in order, with their defaults (a wrapper's
+after its inner optimizer's)."""
 
 
 @pytest.mark.parametrize("name", list(CONTRACT))
 def test_keywords_and_defaults_are_the_contract(name: str) -> None:
     assert optim.hyperparameter_names(name) == ["learning_rate", *CONTRACT[name]]
-    parameters = inspect.signature(getattr(optim, name)).parameters
+    parameters = inspect.signature(optim.spec(name).factory).parameters
     defaults = {key: p.default for key, p in parameters.items() if key != "learning_rate"}
     assert defaults == CONTRACT[name]
     assert parameters["learning_rate"].default is inspect.Parameter.empty
@@ -661,11 +721,20 @@ def test_float32_parameters_keep_float32_updates_and_state(
         updates, state = update_on(opt, np.full((2, 3), scale, dtype=np.float32), state, params)
         params = optim.apply_updates(params, updates)
         assert updates.dtype == np.float32 and params.dtype == np.float32
-    for field, value in zip(state._fields, state, strict=True):
+    for field, value in _fields(state):
         if field in COUNTER_STATE_FIELDS:
             assert value.dtype == np.int64, field
         elif field not in SCALAR_STATE_FIELDS and value is not None:
             assert value.dtype == np.float32, field
+
+
+def _fields(state: Any) -> list[tuple[str, Any]]:
+    """A state's fields, a wrapped optimizer's state's among them (lookahead's ``inner``)."""
+    found = []
+    for field, value in zip(state._fields, state, strict=True):
+        is_state = isinstance(value, tuple) and hasattr(value, "_fields")
+        found += _fields(value) if is_state else [(field, value)]
+    return found
 
 
 def test_adan_keeps_its_own_copy_of_the_previous_gradient() -> None:

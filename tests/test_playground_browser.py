@@ -417,3 +417,57 @@ def test_every_link_of_the_teachers_guide_opens_what_it_says(
         assert page.input_value("#function") == query["function"]
     assert checked == query["optimizers"].split(",")
     page.goto("about:blank")  # closes the race's websocket, which stops its training
+
+
+def test_a_wrapper_and_its_inner_optimizer_in_the_landscape_form_and_its_url(
+    playground: str, page: Any, tmp_path: Path
+) -> None:
+    page.goto(
+        playground + "?view=landscape&function=quadratic&optimizers=adam,lookahead:sgd,sam:adam"
+        "&h.lookahead:sgd.sync_period=3&steps=40"
+    )
+    page.wait_for_selector("#map[data-drawn]")
+    assert page.input_value("select[name=inner][data-optimizer=lookahead]") == "sgd"
+    assert page.input_value("select[name=inner][data-optimizer=sam]") == "adam"
+    assert page.input_value("input[name=h][data-owner=lookahead][data-key=sync_period]") == "3"
+    shown = page.evaluate("state.result.runs.map(r => r.optimizer)")
+    assert shown == ["adam", "lookahead:sgd", "sam:adam"]
+    # the chain's default rate is its inner optimizer's (sgd's on the quadratic)
+    rates = page.evaluate("state.options.functions.find(f => f.name === 'quadratic')")
+    placeholder = page.get_attribute("input[name=lr][data-optimizer=lookahead]", "placeholder")
+    assert placeholder == str(rates["learning_rates"]["sgd"])
+    before = drawn(page)
+    page.select_option("select[name=inner][data-optimizer=lookahead]", "momentum")
+    page.wait_for_function(f"Number(document.querySelector('#map').dataset.drawn) > {before}")
+    shared = parse_qs(page.url.split("?", 1)[1])
+    assert shared["optimizers"] == ["adam,lookahead:momentum,sam:adam"]
+    assert shared["h.lookahead:momentum.sync_period"] == ["3"]
+    assert not any(key.startswith("lr.") for key in shared)  # the defaults stay unwritten
+    command = page.evaluate("state.result.command")
+    assert "-H lookahead:momentum.sync_period=3" in command
+    _, name, *args = shlex.split(command)
+    code, _, stderr = run_cli(name, *args, "--out", str(tmp_path / "run"))
+    assert code == 0, stderr
+    runs = json.loads((tmp_path / "run" / "results.json").read_text())["runs"]
+    assert [run["optimizer"] for run in runs] == ["adam", "lookahead:momentum", "sam:adam"]
+    shown_runs = page.evaluate("state.result.runs")
+    assert [{key: run[key] for key in record} for run, record in zip(
+        shown_runs, runs, strict=True)] == runs  # fmt: skip
+
+
+def test_a_shared_race_url_with_a_wrapper_chain_restores_and_starts_it(
+    playground: str, page: Any
+) -> None:
+    query = "view=race&epochs=5&optimizers=adam,sam:sgd&lr.sam:sgd=0.1&h.sam:sgd.radius=0.2"
+    page.goto(f"{playground}?{query}")
+    page.click("#race-start")
+    wait_for_state(page, "done")
+    assert page.input_value("select[name=race-inner][data-race-optimizer=sam]") == "sgd"
+    assert page.input_value("input[name=race-lr][data-race-optimizer=sam]") == "0.1"
+    assert page.input_value("input[name=race-h][data-race-optimizer=sam][data-key=radius]") == (
+        "0.2"
+    )
+    assert parse_qs(page.url.split("?", 1)[1])["optimizers"] == ["adam,sam:sgd"]
+    command = page.evaluate("RaceView.view.started.command")
+    assert "-H sam:sgd.radius=0.2" in command and "sam:sgd=0.1" in command
+    assert page.locator("#race-cards .card").count() == 2

@@ -14,7 +14,8 @@ from descentlab import landscapes, optim
 from descentlab.optim import registry
 from descentlab.optim.base import Optimizer
 
-SPECS = [optim.spec(name) for name in optim.names()]
+SPECS = [optim.spec(name) for name in optim.names() if name not in optim.wrapper_names()]
+"""Every optimizer that runs alone; the wrappers' specs are tested in the wrappers' section."""
 
 
 def test_the_registry_holds_the_nine_classic_optimizers_in_the_docs_order() -> None:
@@ -48,10 +49,13 @@ def test_hyperparameters_are_the_factory_signature(spec: optim.OptimizerSpec) ->
 
 
 NEEDS_OF = {
-    **{name: frozenset({"layout"}) for name in ("lamb", "lars", "adafactor")},
+    **{name: frozenset({"layout"}) for name in ("lamb", "lars", "adafactor", "muon")},
     "lbfgs": frozenset({"value", "value_and_grad", "full_batch"}),
 }
 """The optimizers that need more of the training loop than the gradient, with what."""
+NOT_IN = {"muon": frozenset({"landscape"})}
+"""The commands an optimizer does not apply to, where there are any (muon: no matrix on a
+landscape's 2-D point)."""
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
@@ -65,8 +69,8 @@ def test_summary_family_and_fields(spec: optim.OptimizerSpec) -> None:
     assert spec.factory is getattr(optim, spec.name)  # exported under its own name
     assert not spec.wraps_inner and spec.needs == NEEDS_OF.get(spec.name, frozenset())
     assert optim.get(spec.name, learning_rate=0.1).needs == spec.needs
-    assert spec.commands == frozenset(optim.COMMANDS)
-    assert all(spec.applies_to(command) for command in optim.COMMANDS)
+    assert spec.commands == frozenset(optim.COMMANDS) - NOT_IN.get(spec.name, frozenset())
+    assert all(spec.applies_to(command) == (command in spec.commands) for command in optim.COMMANDS)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
@@ -170,12 +174,17 @@ def test_names_with_a_hyperparameter_for_help_texts() -> None:
         assert optim.names_with(keyword) == [
             name for name in optim.names() if keyword in optim.hyperparameter_names(name)
         ]
-    assert optim.names_with("learning_rate") == optim.names()
+    assert optim.names_with("learning_rate") == [
+        name for name in optim.names() if name not in optim.wrapper_names()
+    ]  # a wrapper's keywords are its own: the learning rate is its inner optimizer's
     assert optim.names_with("nesterov_momentum") == []
 
 
 def test_an_unknown_optimizer_names_the_choices() -> None:
-    message = f"unknown optimizer 'nesterov'; choose one of: {', '.join(optim.names())}"
+    message = (
+        f"unknown optimizer 'nesterov'; choose one of: {', '.join(optim.names())} "
+        r"\(a wrapper as WRAPPER:INNER, e.g. lookahead:adam\)"
+    )
     assert message.startswith(
         "unknown optimizer 'nesterov'; choose one of: "
         "gd, momentum, sgd, rmsprop, adagrad, adam, adamw, nadam, adamax"
@@ -195,14 +204,16 @@ def test_every_family_and_optimizer_has_a_default_on_every_landscape(
     landscape: landscapes.Landscape,
 ) -> None:
     assert set(landscape.family_learning_rates) == set(optim.FAMILIES)
-    assert set(landscape.learning_rate_overrides) <= set(optim.names())
+    assert set(landscape.learning_rate_overrides) <= set(optim.runnable_names())  # lookahead:adam
     for name in optim.names("landscape"):
         rate = landscapes.default_learning_rate(landscape, name)
         assert rate > 0 and np.isfinite(rate)
         family_rate = landscape.family_learning_rates[optim.spec(name).family]
         assert rate == landscape.learning_rate_overrides.get(name, family_rate)
     assert landscape.learning_rates == {
-        name: landscapes.default_learning_rate(landscape, name) for name in optim.names()
+        name: landscapes.default_learning_rate(landscape, name)
+        for name in optim.names()
+        if "landscape" not in NOT_IN.get(name, frozenset())
     }
 
 
@@ -276,7 +287,8 @@ def test_names_and_summaries_filter_by_command(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(registry, "REGISTRY", MappingProxyType({**registry.REGISTRY, "bfgs": bfgs}))
     assert optim.names()[-1] == "bfgs" and optim.names("train")[-1] == "bfgs"
     for command in ("compare", "sweep", "landscape", "estimator"):
-        assert optim.names(command) == optim.names()[:-1]
+        elsewhere = [name for name in optim.names()[:-1] if command in NOT_IN.get(name, ())]
+        assert optim.names(command) == [n for n in optim.names()[:-1] if n not in elsewhere]
         assert "bfgs" not in optim.summaries(command)
     assert optim.summaries("train")["bfgs"] == "L-BFGS, full batch."
     assert optim.hyperparameter_names("bfgs") == ["learning_rate", "history"]
@@ -356,3 +368,133 @@ def test_keywords_come_unscoped_first_then_scoped_each_in_the_order_given() -> N
 def test_a_bad_setting_is_one_line(settings: list[Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         optim.scope_hyperparameters(settings, ["gd", "sgd"])
+
+
+# --- wrappers: WRAPPER:INNER ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("wrapper", ["lookahead", "sam"])
+def test_the_wrappers_are_registered_but_run_only_with_an_inner(wrapper: str) -> None:
+    spec = optim.spec(wrapper)
+    assert spec is registry.REGISTRY[wrapper]
+    assert spec.wraps_inner and spec.factory is getattr(optim, wrapper)
+    assert wrapper in optim.wrapper_names() and wrapper in optim.names()
+    assert f"{wrapper}:adam" in optim.runnable_names()
+    assert wrapper in optim.summaries()  # the help lists it
+    assert "learning_rate" not in [h.name for h in spec.hyperparameters]
+    assert spec.needs == ({"value_and_grad"} if wrapper == "sam" else frozenset())
+
+
+def test_a_wrapper_chain_joins_its_parts() -> None:
+    spec = optim.spec("lookahead:sam:adam")
+    assert spec.name == "lookahead:sam:adam" and spec.family == "adaptive"
+    assert spec.needs == frozenset({"value_and_grad"})
+    assert spec.commands == frozenset(optim.COMMANDS)
+    assert optim.hyperparameter_names("lookahead:sam:adam") == [
+        *optim.hyperparameter_names("adam"), "sync_period", "slow_step_size", "radius",
+        "adaptive",
+    ]  # fmt: skip
+    assert spec.defaults["sync_period"] == 5 and spec.defaults["radius"] == 0.05
+    assert spec.summary.startswith(registry.REGISTRY["lookahead"].summary)
+    assert spec.summary.endswith("Around sam:adam.")
+
+
+def test_get_gives_each_part_its_own_keywords() -> None:
+    opt = optim.get("lookahead:adam", learning_rate=0.01, sync_period=6, beta1=0.8)
+    assert opt.name == "lookahead:adam" and opt.needs == frozenset()
+    assert opt.hyperparameters == {
+        **optim.adam(0.01, beta1=0.8).hyperparameters, "sync_period": 6, "slow_step_size": 0.5,
+    }  # fmt: skip
+    nested = optim.get("sam:lookahead:sgd", learning_rate=0.1, radius=0.2, sync_period=2)
+    assert nested.name == "sam:lookahead:sgd" and nested.needs == {"value_and_grad"}
+    assert nested.needs == optim.spec("sam:lookahead:sgd").needs
+    assert nested.hyperparameters["radius"] == 0.2 and nested.hyperparameters["sync_period"] == 2
+    assert nested.report is not None  # lookahead's slow weights, through sam
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "lookahead",
+            "^lookahead wraps another optimizer: name it lookahead:INNER, e.g. lookahead:adam$",
+        ),
+        ("sam", "^sam wraps another optimizer: name it sam:INNER, e.g. sam:adam$"),
+        ("lookahead:sam", "^sam wraps another optimizer: name it lookahead:sam:INNER, e.g. "),
+        ("lookahead:nesterov", "^unknown optimizer 'nesterov'; choose one of: gd, momentum, "),
+        ("look:adam", "^unknown optimizer 'look'; choose one of: gd, "),
+        ("adam:sgd", "^optimizer 'adam' wraps no other optimizer, in 'adam:sgd'; the wrappers "),
+        ("lookahead:", "^unknown optimizer ''"),
+        ("sam:lookahead:sam:adam", "^'sam:lookahead:sam:adam' names sam twice; each wrapper "),
+    ],
+)
+def test_a_bad_wrapper_name_is_refused_in_one_line(name: str, message: str) -> None:
+    # spec and hyperparameter_names give a registered wrapper's own entry; nothing runs it alone
+    look_ups = [optim.check_name] + ([] if name in registry.REGISTRY else [optim.spec])
+    for look_up in look_ups:
+        with pytest.raises(ValueError, match=message) as refused:
+            look_up(name)
+        assert "\n" not in str(refused.value)
+    with pytest.raises(ValueError, match=message):
+        optim.get(name, learning_rate=0.1)
+
+
+def test_a_hyperparameter_neither_part_has_is_refused() -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"^unknown hyperparameter 'rho' for optimizer 'sam:adam'; allowed: learning_rate, "
+        r"beta1, beta2, epsilon, amsgrad, weight_decay, eps_inside_sqrt, radius, adaptive$",
+    ):
+        optim.get("sam:adam", learning_rate=0.1, rho=0.1)
+    with pytest.raises(ValueError, match=r"^optimizer 'lookahead:adam' needs a learning_rate$"):
+        optim.get("lookahead:adam", sync_period=3)
+    with pytest.raises(ValueError, match=r"^sync_period must be an integer >= 1, got 0$"):
+        optim.get("lookahead:adam", learning_rate=0.1, sync_period=0)
+
+
+def test_a_wrapper_around_an_optimizer_of_other_commands_is_refused_there(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lbfgs = optim.OptimizerSpec("lbfgs", _lbfgs, family="gradient", commands={"train"})
+    monkeypatch.setattr(
+        registry, "REGISTRY", MappingProxyType({**registry.REGISTRY, "lbfgs": lbfgs})
+    )
+    assert optim.check_name("sam:lbfgs", "train") == "sam:lbfgs"
+    assert optim.spec("sam:lbfgs").commands == {"train"}
+    with pytest.raises(
+        ValueError,
+        match=r"^optimizer 'sam:lbfgs' does not apply to landscape \(lbfgs applies to train\); "
+        "choose one of: gd, ",
+    ):
+        optim.check_name("sam:lbfgs", "landscape")
+    with pytest.raises(ValueError, match=r"does not apply to compare \(lbfgs applies to train\)"):
+        optim.check_name("lookahead:lbfgs", "compare")
+
+
+def test_a_wrapper_keyword_another_optimizer_takes_is_refused_at_import() -> None:
+    def clash(inner: Optimizer, beta1: float = 0.5) -> Optimizer:
+        """A wrapper whose keyword adam already takes."""
+        raise NotImplementedError
+
+    specs = [*registry.REGISTRY.values(), optim.OptimizerSpec("clash", clash, "gradient", True)]
+    with pytest.raises(
+        ValueError, match=r"^wrapper 'clash' and optimizer 'adam' both take 'beta1': a wrapper"
+    ):
+        registry._by_name(specs)
+
+
+def test_wrapper_chains_scope_hyperparameters_as_their_own_names() -> None:
+    chosen = ["adam", "lookahead:adam", "sam:sgd"]
+    scoped = optim.scope_hyperparameters(
+        [("lookahead:adam", "beta1", 0.8), (None, "beta1", 0.7), (None, "radius", 0.1)],
+        chosen,
+    )
+    assert scoped == {
+        "adam": {"beta1": 0.7},
+        "lookahead:adam": {"beta1": 0.8},
+        "sam:sgd": {"radius": 0.1},
+    }
+    with pytest.raises(ValueError, match="'lookahead:sgd' is not among the optimizers"):
+        optim.scope_hyperparameters([("lookahead:sgd", "momentum", 0.9)], chosen)
+    with pytest.raises(ValueError, match="'lookahead' is not among the optimizers"):
+        optim.scope_hyperparameters([("lookahead", "sync_period", 2)], chosen)

@@ -228,3 +228,26 @@ def test_an_untouched_killed_sweep_resumes(killed_sweep: Path) -> None:
     result = run_cli("resume", "run", "--quiet", cwd=killed_sweep)
     assert result.returncode == 0, result.stderr
     assert run_status(killed_sweep / "run") == "finished"
+
+
+def test_a_compare_of_wrapper_chains_killed_after_a_checkpoint_resumes_bit_for_bit(
+    tmp_path: Path,
+) -> None:
+    """lookahead's slow weights and SAM's inner state sit nested in the checkpoint; the resumed
+    run's files equal those of a run never killed, the chains' file names file-safe."""
+    args = [
+        "compare", "--optimizers", "lookahead:adam,sam:sgd,lookahead:sam:adam", "--epochs", "6",
+        "--checkpoint-every", "2", "-H", "sync_period=3", "--learning-rate", "0.05",
+        "--out", "run", "--quiet",
+    ]  # fmt: skip
+    (tmp_path / "whole").mkdir()
+    assert run_cli(*args, cwd=tmp_path / "whole").returncode == 0
+    kill_at("after:checkpoint.npz@1", args, tmp_path / "killed")
+    assert run_status(tmp_path / "killed" / "run") == "running"
+    resumed = run_cli("resume", "run", "--quiet", cwd=tmp_path / "killed")
+    assert resumed.returncode == 0, resumed.stderr
+    for name in ("lookahead+adam", "sam+sgd", "lookahead+sam+adam"):
+        for kind in ("params", "epoch-costs", "minibatch-costs"):
+            file = f"{name}-{kind}.npy"
+            whole = np.load(tmp_path / "whole" / "run" / file)
+            assert np.array_equal(np.load(tmp_path / "killed" / "run" / file), whole), file

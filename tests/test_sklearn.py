@@ -258,6 +258,13 @@ def test_feature_names_in_from_a_dataframe() -> None:
         ({"optimizer_params": {"bogus": 1}}, "unknown hyperparameter 'bogus'"),
         ({"optimizer_params": {"beta1": 1.5}}, "beta1 must be a number in \\[0, 1\\), got 1.5"),
         ({"warm_start": 1}, "warm_start must be True or False, got 1"),
+        ({"optimizer": "lookahead"}, "lookahead wraps another optimizer: name it lookahead:INNER"),
+        ({"optimizer": "sam:nope"}, "unknown optimizer 'nope'; choose one of: gd, "),
+        ({"optimizer": "adam:sgd"}, "optimizer 'adam' wraps no other optimizer"),
+        (
+            {"optimizer": "lookahead:adam", "optimizer_params": {"radius": 0.1}},
+            "unknown hyperparameter 'radius' for optimizer 'lookahead:adam'",
+        ),
     ],
 )
 def test_bad_parameters_are_refused_in_fit_naming_the_value(
@@ -700,3 +707,16 @@ def test_sample_weight_is_routed_through_cross_val_score() -> None:
     assert not any(
         np.array_equal(weighted.params_, unweighted.params_) for weighted, unweighted, _ in fitted
     )
+
+
+def test_the_estimator_takes_a_wrapper_chain_and_predicts_with_its_reported_weights() -> None:
+    X, y = make_moons(n_samples=80, noise=0.2, random_state=0)
+    classifier = DescentClassifier(
+        optimizer="lookahead:adam", learning_rate=0.01, epochs=7, random_state=0,
+        optimizer_params={"sync_period": 3, "beta1": 0.8},
+    ).fit(X, y)  # fmt: skip
+    assert classifier.optimizer == "lookahead:adam"
+    again = clone(classifier).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), classifier.predict_proba(X))
+    sam = DescentClassifier(optimizer="sam:sgd", learning_rate=0.1, epochs=3, random_state=0)
+    assert sam.fit(X, y).score(X, y) > 0.5

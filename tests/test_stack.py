@@ -104,6 +104,26 @@ STACKS = {
         {"learning_rate": 0.5, "max_iter": 3, "history_size": 4},
         {"learning_rate": 0.2, "max_iter": 8, "history_size": 10, "tolerance_change": 1e-5},
     ],
+    "lookahead:adam": [
+        {"learning_rate": 0.01, "sync_period": 5},
+        {"learning_rate": 0.003, "sync_period": 2, "slow_step_size": 0.8, "beta1": 0.8},
+        {"learning_rate": 0.02, "sync_period": 7, "slow_step_size": 0.3},
+    ],
+    "sam:adam": [
+        {"learning_rate": 0.01, "radius": 0.05},
+        {"learning_rate": 0.003, "radius": 0.5, "beta1": 0.8},
+        {"learning_rate": 0.02, "radius": 0.0},
+    ],
+    "prodigy": [  # each run its own d: the sums are per run
+        {"learning_rate": 1.0, "weight_decay": 0.01},
+        {"learning_rate": 0.5, "beta1": 0.8, "d_coef": 2.0, "weight_decay": 0.1},
+        {"learning_rate": 1.0, "beta3": 0.9, "d0": 1e-4, "weight_decay": 0.05},
+    ],
+    "muon": [  # the Newton-Schulz iteration runs per run, each with its own coefficients
+        {"learning_rate": 0.02, "adam_lr_ratio": 0.5},
+        {"learning_rate": 0.05, "momentum": 0.5, "ns_a": 3.0, "weight_decay": 0.01},
+        {"learning_rate": 0.01, "match_rms_adamw": False, "adam_beta1": 0.8, "ns_c": 1.5},
+    ],
     # averaging from update 5, never, from the start: both sides of t0 in one stack
     "asgd": [
         {"learning_rate": 0.05, "t0": 5.0},

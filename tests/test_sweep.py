@@ -7,11 +7,12 @@ import json
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import kill_at, run_cli
 from descentlab import datasets, optim
 from descentlab.schedules import ScheduleSpec
 from descentlab.seeds import run_seeds
@@ -354,7 +355,7 @@ BAD_SPECS = [
     (["--learning-rate", "1e-4..1e-1:log"], "a grid search needs the number of values"),
     (["--learning-rate", "nesterov=0.1"], "unknown optimizer 'nesterov'"),
     (["--learning-rate", "adam=0.1"], "--learning-rate gives no values for 'gd'"),
-    (["--optimizers", "gd,nesterov"], "unknown optimizer 'nesterov'; choose from: gd, momentum"),
+    (["--optimizers", "gd,nesterov"], "unknown optimizer 'nesterov'; choose one of: gd, momentum"),
     (["--beta1", "0.5..0.9:lin:0"], "beta1 range '0.5..0.9:lin:0': N (the number of values)"),
     (["-H", "beta1=1.5"], "beta1 must be a number in [0, 1), got 1.5"),
     (["-H", "nesterov=true"], "no chosen optimizer has a hyperparameter 'nesterov'"),
@@ -386,3 +387,68 @@ def test_bad_grid_specs_are_one_line_exit_2_and_write_nothing(
     assert message in lines[0]
     assert "Traceback" not in result.stderr
     assert not (out / "results.json").exists()
+
+
+def test_a_sweep_grids_over_a_wrapper_chains_own_and_inner_keywords() -> None:
+    config = SweepConfig(
+        optimizers=("adam", "lookahead:adam", "sam:sgd"),
+        learning_rate="0.01,lookahead:adam=0.05,0.1",
+        hyperparameters={
+            "lookahead:adam.slow_step_size": "0.3,0.8",
+            "beta1": "0.8",
+            "sam:sgd.radius": "0.01..0.1:log:3",
+        },
+        seeds=(0,),
+        epochs=1,
+    )
+    chains = [c.settings for c in config.configurations if c.optimizer == "lookahead:adam"]
+    assert chains == [
+        {"learning_rate": rate, "beta1": 0.8, "slow_step_size": size}
+        for rate in (0.05, 0.1)
+        for size in (0.3, 0.8)
+    ]
+    radii = [c.settings["radius"] for c in config.configurations if c.optimizer == "sam:sgd"]
+    np.testing.assert_allclose(radii, [0.01, 10**-1.5, 0.1], rtol=1e-12)
+    adam = [c for c in config.configurations if c.optimizer == "adam"]
+    assert [c.settings for c in adam] == [{"learning_rate": 0.01, "beta1": 0.8}]
+    # every configuration records the chain's whole record, defaults included
+    assert config.configurations[1].hyperparameters["sync_period"] == 5
+
+
+def test_a_sweep_of_wrapper_chains_killed_mid_way_resumes_to_the_same_results(
+    tmp_path: Path,
+) -> None:
+    args = [
+        "sweep", "--optimizers", "lookahead:adam,sam:adam", "--learning-rate", "0.01,0.05",
+        "--hyperparameter", "sync_period=2,4", "--seeds", "2", "--epochs", "3", "--jobs", "1",
+        "--quiet", "--out", "run",
+    ]  # fmt: skip
+    (tmp_path / "whole").mkdir()
+    whole = run_cli(*args, cwd=tmp_path / "whole")
+    assert whole.returncode == 0, whole.stderr
+    kill_at("after:chunk-0.npz@1", args, tmp_path / "killed")
+    resumed = run_cli("resume", "run", "--quiet", cwd=tmp_path / "killed")
+    assert resumed.returncode == 0, resumed.stderr
+    runs = [
+        json.loads((tmp_path / where / "run" / "results.json").read_text())["runs"]
+        for where in ("whole", "killed")
+    ]
+    assert [run["optimizer"] for run in runs[0]] == ["lookahead:adam"] * 8 + ["sam:adam"] * 4
+    assert [r["final_cost"] for r in runs[1]] == [r["final_cost"] for r in runs[0]]
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"optimizers": ("lookahead",)}, "lookahead wraps another optimizer: name it lookahead:"),
+        ({"optimizers": ("sam:nope",)}, "unknown optimizer 'nope'"),
+        ({"optimizers": ("adam",), "learning_rate": "lookahead=0.1"}, "lookahead wraps another"),
+        ({"optimizers": ("sam:adam",), "hyperparameters": {"sync_period": "2"}},
+         "no chosen optimizer has a hyperparameter 'sync_period'"),
+    ],
+)  # fmt: skip
+def test_a_bad_wrapper_in_a_sweep_is_one_line(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message) as refused:
+        config = SweepConfig(**{"seeds": (0,), "epochs": 1, **settings})
+        config.configurations  # noqa: B018
+    assert "\n" not in str(refused.value)

@@ -273,3 +273,69 @@ def test_the_download_refuses_as_the_api_does(client: TestClient) -> None:
     answer = client.post("/api/landscape/results.json", json={"optimizers": [{"name": "no"}]})
     assert answer.status_code == 422
     assert answer.json()["error"]["field"] == "optimizers[0].name"
+
+
+def test_a_wrapper_chain_takes_the_landscape_as_the_cli_does(
+    client: TestClient, tmp_path: Path
+) -> None:
+    cli = ["--function", "rosenbrock", "--optimizers", "adam,lookahead:adam,sam:sgd",
+           "--learning-rate", "adam=0.05,lookahead:adam=0.05,sam:sgd=0.001",
+           "-H", "lookahead:adam.beta1=0.8", "-H", "sync_period=3", "--steps", "60"]  # fmt: skip
+    code, _, stderr = run_cli("landscape", *cli, "--frames", "2", "--out", str(tmp_path / "run"))
+    assert code == 0, stderr
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    answer = post(client, {"function": "rosenbrock", "steps": 60, "optimizers": [
+        {"name": "adam", "learning_rate": 0.05},
+        {"name": "lookahead:adam", "learning_rate": 0.05,
+         "hyperparameters": {"beta1": 0.8, "sync_period": 3}},
+        {"name": "sam:sgd", "learning_rate": 0.001}]})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    for run, record in zip(answer.json()["runs"], results["runs"], strict=True):
+        assert {key: run[key] for key in record} == record
+    assert results["runs"][1]["hyperparameters"]["sync_period"] == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("lookahead", "lookahead wraps another optimizer: name it lookahead:INNER"),
+        ("sam:nope", "unknown optimizer 'nope'; choose one of: gd"),
+        ("adam:sgd", "optimizer 'adam' wraps no other optimizer"),
+        ("look:adam", "unknown optimizer 'look:adam'; choose one of: gd"),
+        ("sam:sam:adam", "names sam twice"),
+    ],
+)
+def test_a_bad_wrapper_chain_is_a_422_naming_the_field(
+    client: TestClient, name: str, says: str
+) -> None:
+    answer = post(client, {"optimizers": [GOOD, {"name": name, "learning_rate": 0.01}]})
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert error["field"] == "optimizers[1].name"
+    assert says in error["message"]
+
+
+def test_a_wrappers_own_hyperparameter_is_checked_with_the_chain(client: TestClient) -> None:
+    body = {"optimizers": [{"name": "lookahead:adam", "learning_rate": 0.01,
+                            "hyperparameters": {"sync_period": 0}}]}  # fmt: skip
+    error = post(client, body).json()["error"]
+    assert error["field"] == "optimizers[0].hyperparameters.sync_period"
+    assert "sync_period must be an integer >= 1, got 0" in error["message"]
+    body["optimizers"][0]["hyperparameters"] = {"radius": 0.1}
+    error = post(client, body).json()["error"]
+    assert "unknown hyperparameter 'radius' for optimizer 'lookahead:adam'" in error["message"]
+
+
+def test_a_race_config_takes_a_wrapper_chain_and_refuses_a_bare_wrapper() -> None:
+    from descentlab.web.limits import Limits
+    from descentlab.web.race_config import race_request
+    from descentlab.web.requests import FieldError
+
+    optimizers = [{"name": "adam"}, {"name": "sam:adam", "hyperparameters": {"radius": 0.2}}]
+    request = race_request({"optimizers": optimizers}, Limits())
+    assert request.config.optimizers == ("adam", "sam:adam")
+    assert request.config.hyperparameters["sam:adam"] == {"radius": 0.2}
+    with pytest.raises(FieldError) as refused:
+        race_request({"optimizers": [{"name": "adam"}, {"name": "sam"}]}, Limits())
+    assert refused.value.field == "config.optimizers[1].name"
+    assert "sam wraps another optimizer: name it sam:INNER" in refused.value.message

@@ -66,7 +66,7 @@ class ExperimentConfig:
         if duplicates:
             raise ValueError(f"optimizer {duplicates[0]!r} is listed twice")
         for name in self.optimizers:
-            optim.hyperparameter_names(name)  # an unknown name fails here
+            optim.check_name(name)  # an unknown name or a wrapper alone fails here
         if isinstance(self.learning_rate, Mapping):
             unknown = sorted(set(self.learning_rate) - set(self.optimizers))
             missing = [name for name in self.optimizers if name not in self.learning_rate]

@@ -186,6 +186,8 @@ QUADRATIC = Landscape(
         "lion": 0.03,
         "adan": 1.0,
         "lars": 10.0,
+        "lookahead:adam": 0.3,
+        "sam:adam": 0.3,
         "schedule_free_adamw": 1.0,
         "schedule_free_sgd": 0.5,
     },
@@ -212,7 +214,14 @@ ROSENBROCK = Landscape(
         "rms_ratio": 10.0,
         "quasi_newton": 1.0,
     },
-    learning_rate_overrides={"rmsprop": 0.01, "radam": 0.01, "lion": 0.01, "lars": 10.0},
+    learning_rate_overrides={
+        "rmsprop": 0.01,
+        "radam": 0.01,
+        "lion": 0.01,
+        "lars": 10.0,
+        "lookahead:adam": 0.1,
+        "sam:adam": 0.1,
+    },
 )
 """Rosenbrock's banana valley: minimum 0 at (1, 1). Finding the valley is quick, following its
 flat floor slow: gd crawls, the adaptive methods rescale the floor's tiny gradient."""
@@ -236,7 +245,7 @@ BEALE = Landscape(
         "rms_ratio": 3.0,
         "quasi_newton": 1.0,
     },
-    learning_rate_overrides={"radam": 0.01, "lars": 1.0},
+    learning_rate_overrides={"radam": 0.01, "lars": 1.0, "lookahead:adam": 0.1, "sam:adam": 0.1},
 )
 """Beale's function: minimum 0 at (3, 0.5), with steep walls and flat plateaus."""
 
@@ -259,7 +268,7 @@ SADDLE = Landscape(
         "rms_ratio": 1.0,
         "quasi_newton": 1.0,
     },
-    learning_rate_overrides={"lars": 3.0},
+    learning_rate_overrides={"lars": 3.0, "lookahead:adam": 0.01, "sam:adam": 0.01},
 )
 """A saddle: no minimum (f falls without bound along y); distances are to the saddle point
 (0, 0). Started almost on the ridge y = 0, gd slides to the saddle and lingers there, while the
@@ -289,7 +298,7 @@ HIMMELBLAU = Landscape(
         "rms_ratio": 1.0,
         "quasi_newton": 1.0,
     },
-    learning_rate_overrides={"lars": 3.0},
+    learning_rate_overrides={"lars": 3.0, "lookahead:adam": 0.05, "sam:adam": 0.05},
 )
 """Himmelblau's function: four minima, all 0; distances are to the nearest one. From next to
 the local maximum near (-0.27, -0.92), different optimizers fall into different minima."""
@@ -325,9 +334,13 @@ def noisy(landscape: Landscape, scale: float, seed: int = 0) -> NoisyLandscape:
 
 def default_learning_rate(landscape: Landscape, optimizer: str) -> float:
     """The learning rate ``optimizer`` uses on ``landscape`` unless told otherwise: its own
-    override there, else its family's rate (``descentlab.optim.spec(optimizer).family``)."""
+    override there, else its family's rate (``descentlab.optim.spec(optimizer).family``). A
+    wrapper chain (``lookahead:sgd``) without an override of its own takes its innermost
+    optimizer's rate: the rate is the inner optimizer's."""
     if optimizer in landscape.learning_rate_overrides:
         return landscape.learning_rate_overrides[optimizer]
+    if ":" in optimizer:
+        return default_learning_rate(landscape, optimizer.rpartition(":")[2])
     family = optim.spec(optimizer).family if optimizer in optim.names() else None
     if family is None or family not in landscape.family_learning_rates:
         raise ValueError(f"no default learning rate for {optimizer!r} on {landscape.name}")

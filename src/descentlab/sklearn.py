@@ -396,10 +396,12 @@ class DescentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             )
         hidden = tuple(check_int("hidden layer size", size, minimum=1) for size in sizes)
         choices = optim.names("estimator")
-        if not isinstance(self.optimizer, str) or self.optimizer not in choices:
+        if not isinstance(self.optimizer, str) or self.optimizer.split(":")[0] not in choices:
             raise ValueError(
-                f"optimizer must be one of {', '.join(choices)}; got {self.optimizer!r}"
+                f"optimizer must be one of {', '.join(choices)} (a wrapper as WRAPPER:INNER, "
+                f"e.g. lookahead:adam); got {self.optimizer!r}"
             )
+        optim.check_name(self.optimizer, "estimator")  # a wrapper's parts
         extra = {} if self.optimizer_params is None else self.optimizer_params
         if not isinstance(extra, Mapping):
             raise ValueError(f"optimizer_params must be a dict or None, got {extra!r}")

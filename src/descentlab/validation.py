@@ -105,3 +105,22 @@ def check_at_least(name: str, value: object, bound: float) -> float:
 def check_at_most(name: str, value: object, bound: float) -> float:
     """A finite number <= ``bound`` (or an array of them)."""
     return _as_float(name, value, f"a finite number <= {bound:g}", lambda x: x <= bound)
+
+
+def check_count(name: str, value: object, minimum: int = 1) -> Any:
+    """An integer >= ``minimum`` (``check_int``), or an array of them (one per run of a stack:
+    whole numbers of any numeric dtype, returned as int64)."""
+    if isinstance(value, np.ndarray):
+        array = _as_float(
+            name,
+            value,
+            f"an integer >= {minimum}",
+            lambda x: (x >= minimum) & (np.floor(x) == x),
+        )
+        return array.astype(np.int64)
+    return check_int(name, value, minimum=minimum)
+
+
+def check_finite_float(name: str, value: object) -> float:
+    """Any finite number, of either sign (or an array of them)."""
+    return _as_float(name, value, "a finite number")

@@ -135,15 +135,11 @@ def parse_layers(text: str) -> tuple[int, ...]:
 
 
 def parse_optimizer(text: str, command: str | None = None) -> str:
-    """An optimizer's name (of those ``command`` takes, ``descentlab.optim.names(command)``)."""
+    """An optimizer's name (of those ``command`` takes, ``descentlab.optim.names(command)``),
+    or a wrapper and the optimizer it wraps, ``lookahead:adam`` (``optim.check_name``)."""
     from descentlab import optim
 
-    name = text.strip()
-    if name not in optim.names(command):
-        raise ValueError(
-            f"unknown optimizer {name!r}; choose from: {', '.join(optim.names(command))}"
-        )
-    return name
+    return optim.check_name(text.strip(), command)
 
 
 def parse_optimizers(text: str, command: str | None = None) -> tuple[str, ...]:

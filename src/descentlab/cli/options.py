@@ -60,13 +60,28 @@ def add(group: Group, *options: Option) -> None:
         group.add_argument(*flags, **settings)
 
 
+WRAPPER_SYNTAX = (
+    "a wrapper ({wrappers}) is named before the optimizer it wraps, WRAPPER:INNER, e.g. "
+    "lookahead:adam or lookahead:sam:adam (see the Optimizers page, 'Wrappers')"
+)
+"""The one sentence of the help that teaches the wrapper syntax (docs/optimizers.md has the
+rest)."""
+
+
+def wrapper_syntax(command: str) -> str:
+    from descentlab import optim
+
+    return WRAPPER_SYNTAX.format(wrappers=", ".join(optim.wrapper_names(command)))
+
+
 def optimizers(command: str, default: Sequence[str], what: str = "") -> Option:
     """``--optimizers NAME,NAME,...``, of the optimizers ``command`` takes."""
     from descentlab import optim
 
     return Option(
         "--optimizers",
-        f"{what}from: {', '.join(optim.names(command))} (default: {','.join(default)})",
+        f"{what}from: {', '.join(optim.names(command))}; {wrapper_syntax(command)} (default: "
+        f"{','.join(default)})",
         lambda text: parse_optimizers(text, command),
         tuple(default),
         "NAME,NAME,...",

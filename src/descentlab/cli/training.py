@@ -100,8 +100,9 @@ def add_training(parser: argparse.ArgumentParser, command: str) -> None:
         EPS_INSIDE_SQRT,
         hyperparameter(
             "-H momentum=0.9 sets it for every chosen optimizer that has it, -H sgd.nesterov=true "
-            "for one; VALUE is a number or true/false (docs/optimizers.md lists each "
-            "optimizer's keywords)"
+            "for one, -H lookahead:adam.beta1=0.8 for a wrapper chain's (its inner's or its "
+            "own); VALUE is a number or true/false (docs/optimizers.md lists each optimizer's "
+            "keywords)"
         ),
     )
     add_schedule(parser)

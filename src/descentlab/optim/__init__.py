@@ -3,8 +3,9 @@
 ``get(name, **hyperparameters)`` builds one by name; ``names()`` lists them. Which optimizers
 exist, and what descentlab knows about each (its summary, hyperparameters and defaults,
 family, what it needs of the training loop, and where it applies), is
-``descentlab.optim.registry``. ``descentlab.optim.drive`` runs any of them on a function,
-``descentlab.optim.layout`` describes the layers of the flat parameter buffer.
+``descentlab.optim.registry``; the wrappers (lookahead, sam) are named with the optimizer they
+wrap, ``get("lookahead:adam", ...)``. ``descentlab.optim.drive`` runs any of them on a
+function, ``descentlab.optim.layout`` describes the layers of the flat parameter buffer.
 """
 
 from __future__ import annotations
@@ -34,8 +35,11 @@ from descentlab.optim.lars import LarsState, lars
 from descentlab.optim.layout import Layout, Slot
 from descentlab.optim.lbfgs import LBFGSState, lbfgs
 from descentlab.optim.lion import LionState, lion
+from descentlab.optim.lookahead import LookaheadState, lookahead
 from descentlab.optim.momentum import MomentumState, momentum
+from descentlab.optim.muon import MuonState, muon
 from descentlab.optim.nadam import NAdamState, nadam
+from descentlab.optim.prodigy import ProdigyState, prodigy
 from descentlab.optim.radam import RAdamState, radam
 from descentlab.optim.registry import (
     COMMANDS,
@@ -44,6 +48,7 @@ from descentlab.optim.registry import (
     Hyperparameter,
     OptimizerSpec,
     check_full_batch,
+    check_name,
     family_members,
     get,
     hyperparameter_names,
@@ -53,9 +58,11 @@ from descentlab.optim.registry import (
     scope_hyperparameters,
     spec,
     summaries,
+    wrapper_names,
 )
 from descentlab.optim.rmsprop import RMSpropState, rmsprop
 from descentlab.optim.rprop import RpropState, rprop
+from descentlab.optim.sam import SAMState, sam
 from descentlab.optim.schedule_free import (
     ScheduleFreeAdamWState,
     ScheduleFreeSGDState,
@@ -84,15 +91,19 @@ __all__ = [
     "LarsState",
     "Layout",
     "LionState",
+    "LookaheadState",
     "MomentumState",
+    "MuonState",
     "NAdamState",
     "OptState",
     "Optimizer",
     "OptimizerSpec",
     "Params",
+    "ProdigyState",
     "RAdamState",
     "RMSpropState",
     "RpropState",
+    "SAMState",
     "SGDState",
     "ScalarOrSchedule",
     "Schedule",
@@ -111,6 +122,7 @@ __all__ = [
     "apply_updates",
     "asgd",
     "check_full_batch",
+    "check_name",
     "family_members",
     "gd",
     "get",
@@ -120,21 +132,26 @@ __all__ = [
     "lbfgs",
     "learning_rate_at",
     "lion",
+    "lookahead",
     "momentum",
+    "muon",
     "nadam",
     "names",
     "names_with",
+    "prodigy",
     "radam",
     "record_hyperparameters",
     "reported_params",
     "rmsprop",
     "rprop",
     "runnable_names",
+    "sam",
     "schedule_free_adamw",
     "schedule_free_sgd",
     "scope_hyperparameters",
     "sgd",
     "spec",
     "summaries",
+    "wrapper_names",
     "yogi",
 ]

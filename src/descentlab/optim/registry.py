@@ -10,6 +10,13 @@ never written a second time.
 Adding an optimizer is one module holding its factory (whose docstring's first line is its
 summary, and which records its hyperparameters with ``base.record_hyperparameters``) and one
 line in ``_SPECS`` below.
+
+Wrappers (``wraps_inner``: lookahead, SAM) take another optimizer: users name the pair
+``WRAPPER:INNER`` (``lookahead:adam``, nested ``lookahead:sam:adam``). ``spec``, ``get``,
+``hyperparameter_names`` and everything built on them accept such a name: its spec joins the
+wrappers' keywords to the inner's (no two of them share a keyword, checked at import), its
+``needs`` are all of theirs, and it applies where every one of them does. ``names()`` lists
+every registered name, the wrappers (``wrapper_names()``) too, which are never used alone.
 """
 
 from __future__ import annotations
@@ -35,11 +42,15 @@ from descentlab.optim.lamb import lamb
 from descentlab.optim.lars import lars
 from descentlab.optim.lbfgs import lbfgs
 from descentlab.optim.lion import lion
+from descentlab.optim.lookahead import lookahead
 from descentlab.optim.momentum import momentum
+from descentlab.optim.muon import muon
 from descentlab.optim.nadam import nadam
+from descentlab.optim.prodigy import prodigy
 from descentlab.optim.radam import radam
 from descentlab.optim.rmsprop import rmsprop
 from descentlab.optim.rprop import rprop
+from descentlab.optim.sam import sam
 from descentlab.optim.schedule_free import schedule_free_adamw, schedule_free_sgd
 from descentlab.optim.sgd import sgd
 from descentlab.optim.yogi import yogi
@@ -83,6 +94,9 @@ optimizer adds its name here, and then every optimizer that does not exclude it 
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 """Optimizer names: the command line separates them with , = . and :, so none of those."""
+
+WRAPS = ":"
+"""Between a wrapper and the optimizer it wraps: ``lookahead:adam``."""
 
 
 class Hyperparameter(NamedTuple):
@@ -198,6 +212,18 @@ _SPECS = (
         family="quasi_newton",
         needs=frozenset({"value", "value_and_grad", "full_batch"}),
     ),
+    OptimizerSpec("lookahead", lookahead, family="gradient", wraps_inner=True),
+    OptimizerSpec(
+        "sam", sam, family="gradient", wraps_inner=True, needs=frozenset({"value_and_grad"})
+    ),
+    OptimizerSpec("prodigy", prodigy, family="adaptive"),
+    OptimizerSpec(
+        "muon",
+        muon,
+        family="adaptive",
+        needs=frozenset({"layout"}),
+        commands=frozenset(COMMANDS) - {"landscape"},
+    ),
     OptimizerSpec("asgd", asgd, family="gradient"),
     OptimizerSpec("schedule_free_adamw", schedule_free_adamw, family="adaptive"),
     OptimizerSpec("schedule_free_sgd", schedule_free_sgd, family="gradient"),
@@ -210,11 +236,23 @@ def _by_name(specs: Iterable[OptimizerSpec]) -> Mapping[str, OptimizerSpec]:
         if entry.name in by_name:
             raise ValueError(f"optimizer {entry.name!r} is registered twice")
         by_name[entry.name] = entry
+    for wrapper in by_name.values():
+        if not wrapper.wraps_inner:
+            continue
+        own = {h.name for h in wrapper.hyperparameters}
+        for other in by_name.values():
+            shared = sorted(own & {h.name for h in other.hyperparameters})
+            if other is not wrapper and shared:
+                raise ValueError(
+                    f"wrapper {wrapper.name!r} and optimizer {other.name!r} both take "
+                    f"{shared[0]!r}: a wrapper's keywords must be its own"
+                )
     return MappingProxyType(by_name)
 
 
 REGISTRY: Mapping[str, OptimizerSpec] = _by_name(_SPECS)
-"""Every optimizer by name, in the order the docs and the help list them."""
+"""Every optimizer by name, in the order the docs and the help list them (wrappers included:
+see ``wrapper_names``)."""
 
 
 def _check_command(command: str) -> str:
@@ -224,8 +262,10 @@ def _check_command(command: str) -> str:
 
 
 def names(command: str | None = None) -> list[str]:
-    """The optimizer names ``get`` accepts, in the order the docs list them; with ``command``
-    (one of ``COMMANDS``), only those that apply to it."""
+    """The registered optimizer names, in the order the docs list them; with ``command`` (one
+    of ``COMMANDS``), only those that apply to it. The wrappers among them (``wrapper_names``)
+    are named with the optimizer they wrap, ``WRAPPER:INNER`` (``runnable_names`` gives one
+    such name for each)."""
     if command is None:
         return list(REGISTRY)
     _check_command(command)
@@ -260,14 +300,121 @@ def runnable_names(command: str | None = None) -> list[str]:
     ]
 
 
-def spec(name: str) -> OptimizerSpec:
-    """The registry entry of ``name``; ``ValueError`` naming the choices otherwise."""
+def wrapper_names(command: str | None = None) -> list[str]:
+    """The wrappers (lookahead, sam), each named before the optimizer it wraps
+    (``lookahead:adam``); with ``command``, only those that apply to it."""
+    return [
+        name
+        for name, entry in REGISTRY.items()
+        if entry.wraps_inner and (command is None or _check_command(command) in entry.commands)
+    ]
+
+
+def _registered(name: str, command: str | None = None) -> OptimizerSpec:
     try:
         return REGISTRY[name]
     except KeyError:
         raise ValueError(
-            f"unknown optimizer {name!r}; choose one of: {', '.join(REGISTRY)}"
+            f"unknown optimizer {name!r}; choose one of: {', '.join(names(command))} (a wrapper "
+            f"as WRAPPER:INNER, e.g. {wrapper_names()[0]}:{EXAMPLE_INNER})"
         ) from None
+
+
+def chain(name: str, command: str | None = None) -> tuple[OptimizerSpec, ...]:
+    """The specs ``name`` is made of, outermost first: ``chain("lookahead:adam")`` is
+    (lookahead's, adam's); ``chain("adam")`` is (adam's,). A one-line ``ValueError`` for an
+    unknown part, a bare wrapper ("lookahead wraps another optimizer: name it lookahead:INNER,
+    e.g. lookahead:adam"), a wrapper around nothing or a wrapper named twice; with
+    ``command``, an unknown part's message lists the optimizers of that command."""
+    if not isinstance(name, str):
+        raise ValueError(f"an optimizer's name must be a string, got {name!r}")
+    parts = [_registered(part, command) for part in name.split(WRAPS)]
+    for outer in parts[:-1]:
+        if not outer.wraps_inner:
+            raise ValueError(
+                f"optimizer {outer.name!r} wraps no other optimizer, in {name!r}; the wrappers "
+                f"are {', '.join(wrapper_names())} (e.g. lookahead:{outer.name})"
+            )
+    if parts[-1].wraps_inner:
+        raise ValueError(
+            f"{parts[-1].name} wraps another optimizer: name it {name}{WRAPS}INNER, "
+            f"e.g. {name}{WRAPS}{EXAMPLE_INNER}"
+        )
+    seen = [part.name for part in parts]
+    for part in seen:
+        if seen.count(part) > 1:
+            raise ValueError(f"{name!r} names {part} twice; each wrapper may wrap once")
+    return tuple(parts)
+
+
+def _composite(parts: tuple[OptimizerSpec, ...]) -> OptimizerSpec:
+    """The spec of a wrapper chain: the inner's family, every part's keywords (the inner's
+    first) and needs, the commands where every part applies (one part: its own spec)."""
+    if len(parts) == 1:
+        return parts[0]
+    wrappers, inner = parts[:-1], parts[-1]
+    full_name = WRAPS.join(part.name for part in parts)
+    own = [{h.name for h in wrapper.hyperparameters} for wrapper in wrappers]
+
+    def factory(**hyperparameters: float | bool | ScalarOrSchedule) -> Optimizer:
+        mine = set().union(*own)
+        built = inner.factory(**{k: v for k, v in hyperparameters.items() if k not in mine})
+        for wrapper, keys in reversed(list(zip(wrappers, own, strict=True))):
+            given = {k: v for k, v in hyperparameters.items() if k in keys}
+            built = wrapper.factory(built, **given)
+        return built
+
+    factory.__doc__ = f"{wrappers[0].summary} Around {WRAPS.join(p.name for p in parts[1:])}."
+    hyperparameters = inner.hyperparameters + tuple(
+        h for wrapper in wrappers for h in wrapper.hyperparameters
+    )
+    factory.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                h.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=inspect.Parameter.empty if h.required else h.default,
+            )
+            for h in hyperparameters
+        ]
+    )
+    entry = object.__new__(OptimizerSpec)
+    fields = {
+        "name": full_name,
+        "factory": factory,
+        "family": inner.family,
+        "wraps_inner": False,
+        "needs": frozenset().union(*(part.needs for part in parts)),
+        "commands": frozenset.intersection(*(part.commands for part in parts)),
+        "summary": factory.__doc__,
+        "hyperparameters": hyperparameters,
+    }
+    for key, value in fields.items():
+        object.__setattr__(entry, key, value)
+    return entry
+
+
+def spec(name: str) -> OptimizerSpec:
+    """The registry entry of ``name`` (a wrapper's too), or the spec of a wrapper chain
+    ``WRAPPER:INNER`` (see ``chain``); a one-line ``ValueError`` naming the choices otherwise."""
+    if isinstance(name, str) and name in REGISTRY:
+        return REGISTRY[name]
+    return _composite(chain(name))
+
+
+def check_name(name: str, command: str | None = None) -> str:
+    """``name`` if it names an optimizer that stands alone (a wrapper chain included) and, with
+    ``command``, applies to it; a one-line ``ValueError`` otherwise ("optimizer 'sam:lbfgs'
+    does not apply to landscape")."""
+    entry = _composite(chain(name, command))
+    if command is not None and not entry.applies_to(command):
+        outside = [part.name for part in chain(name) if not part.applies_to(command)]
+        raise ValueError(
+            f"optimizer {name!r} does not apply to {command} ({outside[0]} applies to "
+            f"{', '.join(sorted(REGISTRY[outside[0]].commands))}); choose one of: "
+            f"{', '.join(names(command))} (a wrapper as WRAPPER:INNER)"
+        )
+    return name
 
 
 def summaries(command: str | None = None) -> dict[str, str]:
@@ -277,7 +424,9 @@ def summaries(command: str | None = None) -> dict[str, str]:
 
 
 def family_members(family: str) -> list[str]:
-    """The optimizers of ``family`` (one of ``FAMILIES``), in the registry's order."""
+    """The optimizers of ``family`` (one of ``FAMILIES``), in the registry's order; a wrapper
+    chain is of its inner optimizer's family (``spec("lookahead:adam").family``), a wrapper
+    alone of the family its registry line names."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; choose one of: {', '.join(FAMILIES)}")
     return [name for name, entry in REGISTRY.items() if entry.family == family]
@@ -285,18 +434,24 @@ def family_members(family: str) -> list[str]:
 
 def names_with(hyperparameter: str, command: str | None = None) -> list[str]:
     """The optimizers (of ``command``, if given) that take the keyword ``hyperparameter``, in
-    the registry's order: ``names_with("beta1")`` for ``--beta1``'s help."""
+    the registry's order: ``names_with("beta1")`` for ``--beta1``'s help (a wrapper by its own
+    keywords)."""
     return [name for name in names(command) if hyperparameter in hyperparameter_names(name)]
 
 
 def hyperparameter_names(name: str) -> list[str]:
-    """The keyword arguments ``get(name, ...)`` accepts, in the factory's order."""
+    """The keyword arguments ``get(name, ...)`` accepts, in the factory's order; for a wrapper
+    chain (``lookahead:adam``), the inner optimizer's and then each wrapper's (for a wrapper
+    alone, its own)."""
     return [h.name for h in spec(name).hyperparameters]
 
 
 def get(name: str, **hyperparameters: float | bool | ScalarOrSchedule) -> Optimizer:
-    """The optimizer ``name`` with the given hyperparameters (``learning_rate`` is required)."""
-    entry = spec(name)
+    """The optimizer ``name`` with the given hyperparameters (``learning_rate`` is required).
+    A wrapper chain (``get("lookahead:adam", learning_rate=1e-3, sync_period=6, beta1=0.8)``)
+    gives each wrapper its own keywords and the rest to the inner optimizer; a wrapper alone is
+    refused ("lookahead wraps another optimizer: ...")."""
+    entry = _composite(chain(name))
     allowed = hyperparameter_names(name)
     unknown = sorted(set(hyperparameters) - set(allowed))
     if unknown:

@@ -16,6 +16,7 @@ CHECKPOINT_DIR = "checkpoints"
 """A sweep's chunk checkpoints (``descentlab.sweep.checkpoints`` names the files inside)."""
 
 EPOCH_COSTS_FILE = "{optimizer}-epoch-costs.npy"
+"""Per optimizer, through ``optimizer_file`` (a wrapper chain's name is written file-safe)."""
 MINIBATCH_COSTS_FILE = "{optimizer}-minibatch-costs.npy"
 PARAMS_FILE = "{optimizer}-params.npy"
 COST_CURVES_FILE = "cost_curves.png"
@@ -33,3 +34,14 @@ LOSS_FILE = "loss.png"
 
 PREDICTIONS_FILE = "predictions.csv"
 """``descentlab predict``'s default output (a file, not a folder)."""
+
+WRAPS_IN_FILE_NAMES = "+"
+"""How a wrapper chain's ``:`` (``lookahead:adam``) is written in file names: Windows refuses
+``:`` in them (and macOS's Finder shows it as ``/``); ``+`` is safe everywhere and in URLs'
+paths, and no optimizer's name holds it."""
+
+
+def optimizer_file(template: str, optimizer: str) -> str:
+    """``template`` (``EPOCH_COSTS_FILE``, ...) for ``optimizer``, file-safe:
+    ``optimizer_file(PARAMS_FILE, "lookahead:adam")`` is "lookahead+adam-params.npy"."""
+    return template.format(optimizer=optimizer.replace(":", WRAPS_IN_FILE_NAMES))

@@ -27,6 +27,7 @@ from descentlab.runs.names import (
     PARAMS_FILE,
     REPORT_FILE,
     WEIGHT_PATHS_FILE,
+    optimizer_file,
 )
 from descentlab.train import DIVERGENCE_FACTOR
 
@@ -159,9 +160,9 @@ def write_run_folder(
         name = outcome.optimizer.name
         history = outcome.result.history
         names = {
-            "epoch_costs_file": EPOCH_COSTS_FILE.format(optimizer=name),
-            "minibatch_costs_file": MINIBATCH_COSTS_FILE.format(optimizer=name),
-            "params_file": PARAMS_FILE.format(optimizer=name),
+            "epoch_costs_file": optimizer_file(EPOCH_COSTS_FILE, name),
+            "minibatch_costs_file": optimizer_file(MINIBATCH_COSTS_FILE, name),
+            "params_file": optimizer_file(PARAMS_FILE, name),
         }
         _save_npy(out_dir / names["epoch_costs_file"], history.epoch_costs)
         _save_npy(out_dir / names["minibatch_costs_file"], history.minibatch_costs)

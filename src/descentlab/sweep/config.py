@@ -72,7 +72,7 @@ class SweepConfig:
             object.__setattr__(self, "optimizers", (given,))
         _check_unique("optimizer", self.optimizers)
         for name in self.optimizers:
-            optim.hyperparameter_names(name)  # an unknown name fails here
+            optim.check_name(name)  # an unknown name or a wrapper alone fails here
         check_epochs(self.epochs)
         if self.batch_size is not None:
             check_int("batch_size", self.batch_size, minimum=1)

@@ -128,7 +128,7 @@ def parse_learning_rates(text: str) -> dict[str | None, str]:
         owner, equals, value = part.partition("=")
         if equals:
             current = owner.strip()
-            optim.hyperparameter_names(current)  # an unknown optimizer fails here
+            optim.check_name(current)  # an unknown optimizer fails here
             if current in sections:
                 raise ValueError(f"learning rate {text!r} names {current!r} twice")
             part = value

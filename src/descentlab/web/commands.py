@@ -33,7 +33,9 @@ def landscape_command(request: LandscapeRequest) -> str:
     the start, the steps and the noise."""
     function = landscapes.get(request.function)
     rates = {
-        name: request.learning_rates.get(name, landscapes.default_learning_rate(function, name))
+        name: request.learning_rates[name]
+        if name in request.learning_rates
+        else landscapes.default_learning_rate(function, name)
         for name in request.optimizers
     }
     x, y = request.start if request.start is not None else function.start

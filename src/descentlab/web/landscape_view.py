@@ -52,6 +52,7 @@ def options(limits: Limits) -> dict[str, Any]:
             "name": name,
             "family": optim.spec(name).family,
             "summary": optim.spec(name).summary,
+            "wraps_inner": optim.spec(name).wraps_inner,
             "hyperparameters": [
                 {"name": h.name, "default": h.default, "required": h.required}
                 for h in optim.spec(name).hyperparameters

@@ -51,6 +51,7 @@ def race_options(limits: Limits) -> dict[str, Any]:
             "name": name,
             "family": optim.spec(name).family,
             "summary": optim.spec(name).summary,
+            "wraps_inner": optim.spec(name).wraps_inner,
             "learning_rate": DEFAULT_LEARNING_RATE,
             "hyperparameters": [
                 {"name": h.name, "default": h.default, "required": h.required}

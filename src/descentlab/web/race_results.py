@@ -11,7 +11,12 @@ from collections.abc import Sequence
 
 from descentlab.experiment import PreparedData, RunOutcome
 from descentlab.runs.folder import to_json
-from descentlab.runs.names import EPOCH_COSTS_FILE, MINIBATCH_COSTS_FILE, PARAMS_FILE
+from descentlab.runs.names import (
+    EPOCH_COSTS_FILE,
+    MINIBATCH_COSTS_FILE,
+    PARAMS_FILE,
+    optimizer_file,
+)
 from descentlab.runs.training import results_dict
 from descentlab.web.race_config import RaceRequest
 
@@ -20,9 +25,9 @@ def results_text(request: RaceRequest, data: PreparedData, outcomes: Sequence[Ru
     """The text of the results.json ``descentlab compare`` writes for ``request``."""
     files = [
         {
-            "epoch_costs_file": EPOCH_COSTS_FILE.format(optimizer=outcome.optimizer.name),
-            "minibatch_costs_file": MINIBATCH_COSTS_FILE.format(optimizer=outcome.optimizer.name),
-            "params_file": PARAMS_FILE.format(optimizer=outcome.optimizer.name),
+            "epoch_costs_file": optimizer_file(EPOCH_COSTS_FILE, outcome.optimizer.name),
+            "minibatch_costs_file": optimizer_file(MINIBATCH_COSTS_FILE, outcome.optimizer.name),
+            "params_file": optimizer_file(PARAMS_FILE, outcome.optimizer.name),
         }
         for outcome in outcomes
     ]

@@ -101,10 +101,13 @@ def optimizer_entries(
         where = f"optimizers[{index}]"
         entry = json_object(where, entry, OPTIMIZER_FIELDS)
         name = entry.get("name")
-        if name not in allowed:
+        if not isinstance(name, str) or name.split(":")[0] not in allowed:
             raise FieldError(
-                f"{where}.name", f"unknown optimizer {name!r}; choose one of: {', '.join(allowed)}"
+                f"{where}.name",
+                f"unknown optimizer {name!r}; choose one of: {', '.join(allowed)} (a wrapper "
+                "as WRAPPER:INNER, e.g. lookahead:adam)",
             )
+        checked(f"{where}.name", optim.check_name, name, command)  # a wrapper's parts
         if name in names:
             raise FieldError(f"{where}.name", f"optimizer {name!r} is listed twice")
         names.append(name)

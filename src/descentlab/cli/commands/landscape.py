@@ -116,6 +116,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         name: given.default if given.default is not None else
         landscapes.default_learning_rate(function, name)
         for name in names
+        if name not in given.per_optimizer  # a rate given needs no default
     }  # fmt: skip
     rates = LearningRates(None, {**fallback, **given.per_optimizer}).resolve(names)
     assert isinstance(rates, dict)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from descentlab.cli.arguments import parse_optimizer
-from descentlab.cli.options import Option, add
+from descentlab.cli.options import Option, add, wrapper_syntax
 from descentlab.cli.training import add_training, run_training
 
 DESCRIPTION = "Train one optimizer; writes the same files as compare, with one run."
@@ -20,7 +20,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         parser,
         Option(
             "--optimizer",
-            f"one of: {', '.join(optim.names('train'))} (default: %(default)s)",
+            f"one of: {', '.join(optim.names('train'))}; {wrapper_syntax('train')} (default: "
+            "%(default)s)",
             lambda text: parse_optimizer(text, "train"),
             "adam",
         ),

@@ -13,7 +13,25 @@ const state = {
 
 // Colours go to the chosen optimizers in the form's order: at most six, all told apart.
 function chosen() {
-  return [...document.querySelectorAll("input[name=use]:checked")].map((box) => box.value);
+  return [...document.querySelectorAll("input[name=use]:checked")]
+    .map((box) => fullName(box.value));
+}
+
+// A wrapper's row (lookahead, sam) names the optimizer it wraps in its select: the request and
+// the URL name the pair WRAPPER:INNER (lookahead:adam); the row keeps the wrapper's name.
+function fullName(row) {
+  const inner = document.querySelector(`select[name=inner][data-optimizer="${row}"]`);
+  return inner ? `${row}:${inner.value}` : row;
+}
+
+function rowOf(name) {
+  return name.split(":")[0];
+}
+
+// A wrapper chain's default rate is its inner optimizer's (the family it steps as).
+function defaultRate(f, row) {
+  const name = fullName(row);
+  return f.learning_rates[name] ?? f.learning_rates[name.slice(name.lastIndexOf(":") + 1)];
 }
 
 function colourOf(name) {
@@ -23,7 +41,7 @@ function colourOf(name) {
 
 function paintSwatches() {
   for (const swatch of document.querySelectorAll("#controls .swatch")) {
-    swatch.style.background = colourOf(swatch.dataset.optimizer);
+    swatch.style.background = colourOf(fullName(swatch.dataset.optimizer));
   }
 }
 
@@ -58,7 +76,10 @@ function writeUrl(request = readForm()) {
   query.set("function", request.function);
   query.set("optimizers", request.optimizers.map((o) => o.name).join(","));
   for (const o of request.optimizers) {
-    if (o.learning_rate !== null) query.set("lr." + o.name, String(o.learning_rate));
+    const typed = document.querySelector(`input[name=lr][data-optimizer="${rowOf(o.name)}"]`);
+    // a wrapper chain's default rate (its inner's) is sent, not written: the field is empty
+    const given = typed === null || typed.value.trim() !== "";
+    if (o.learning_rate !== null && given) query.set("lr." + o.name, String(o.learning_rate));
     for (const [key, value] of Object.entries(o.hyperparameters)) {
       query.set(`h.${o.name}.${key}`, String(value));
     }
@@ -108,9 +129,24 @@ function buildForm(config) {
       `<label>lr <input type="number" step="any" min="0" name="lr" data-optimizer="${o.name}"` +
       ` placeholder="default"></label><span class="error" data-error-for-optimizer="${o.name}">` +
       `</span>`;
-    row.querySelector("input[name=use]").checked = config.optimizers.includes(o.name);
+    const named = config.optimizers.find((name) => rowOf(name) === o.name);
+    row.querySelector("input[name=use]").checked = named !== undefined;
+    let full = o.name;
+    if (o.wraps_inner) {
+      const inner = document.createElement("select");
+      inner.name = "inner";
+      inner.dataset.optimizer = o.name;
+      inner.title = `the optimizer ${o.name} wraps (${o.name}:INNER)`;
+      for (const other of state.options.optimizers) {
+        if (!other.wraps_inner) inner.add(new Option(other.name, other.name));
+      }
+      const wanted = named === undefined ? "adam" : named.slice(o.name.length + 1);
+      inner.value = [...inner.options].some((x) => x.value === wanted) ? wanted : "adam";
+      row.querySelector("label").after(inner);
+      full = `${o.name}:${inner.value}`;
+    }
     const rate = row.querySelector("input[name=lr]");
-    if (config.rates[o.name] !== undefined) rate.value = config.rates[o.name];
+    if (config.rates[full] !== undefined) rate.value = config.rates[full];
     const settings = settingsOf(o);
     if (settings.length) {
       const details = document.createElement("details");
@@ -119,9 +155,9 @@ function buildForm(config) {
       summary.textContent = `${o.name}'s settings`;
       details.append(summary);
       for (const setting of settings) {
-        details.append(settingInput(o.name, setting, config.settings[`${o.name}.${setting.name}`]));
+        details.append(settingInput(o.name, setting, config.settings[`${full}.${setting.name}`]));
       }
-      details.open = settings.some((s) => config.settings[`${o.name}.${s.name}`] !== undefined);
+      details.open = settings.some((s) => config.settings[`${full}.${s.name}`] !== undefined);
       row.append(details);
     }
     box.appendChild(row);
@@ -148,7 +184,7 @@ function showDefaults(replace) {
     if (replace) $(id).value = "";
   }
   for (const input of document.querySelectorAll("input[name=lr]")) {
-    input.placeholder = String(f.learning_rates[input.dataset.optimizer]);
+    input.placeholder = String(defaultRate(f, input.dataset.optimizer));
     if (replace) input.value = "";
   }
 }
@@ -172,9 +208,12 @@ function readForm() {
   const optimizers = [];
   for (const box of document.querySelectorAll("input[name=use]:checked")) {
     const rate = document.querySelector(`input[name=lr][data-optimizer="${box.value}"]`);
+    const wrapper = box.value !== fullName(box.value);
     optimizers.push({
-      name: box.value,
-      learning_rate: numberOrNull(rate.value),
+      name: fullName(box.value),
+      // a wrapper chain states its inner optimizer's default rate: it has none of its own
+      learning_rate: numberOrNull(rate.value)
+        ?? (wrapper ? defaultRate(functionInfo(), box.value) : null),
       hyperparameters: settingsGiven(box.value),
     });
   }
@@ -201,7 +240,7 @@ function showError(request, error) {
   const match = /^optimizers\[(\d+)\](\.hyperparameters(?:\.(.+))?)?/.exec(field);
   let place = null, input = null;
   if (match) {
-    const name = request.optimizers[Number(match[1])].name;
+    const name = rowOf(request.optimizers[Number(match[1])].name);
     place = document.querySelector(`[data-error-for-optimizer="${name}"]`);
     if (match[3]) {
       input = document.querySelector(
@@ -401,6 +440,7 @@ const LandscapeView = {
       run();
     });
     $("controls").addEventListener("input", (event) => {
+      if (event.target.name === "inner") showDefaults(false);  // the inner's default rate
       if (event.target.id !== "function") run();
     });
     $("controls").addEventListener("submit", (event) => event.preventDefault());

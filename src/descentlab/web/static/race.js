@@ -122,7 +122,8 @@ const RaceView = (() => {
 
   function refuse(error) {
     FieldErrors.show($("race-controls"), $("race-general-error"), error,
-                     (view.sent && view.sent.optimizers || []).map((o) => o.name));
+                     // a wrapper chain's inputs are its row's, the wrapper's name
+                     (view.sent && view.sent.optimizers || []).map((o) => o.name.split(":")[0]));
     status(`refused: ${error.field ? error.field + ": " : ""}${error.message} (marked by its field)`);
   }
 

@@ -59,8 +59,17 @@ const RaceForm = (() => {
       "data-field": `optimizers.${o.name}.learning_rate`, placeholder: String(o.learning_rate),
     });
     const row = element("div", { className: "optimizer", "data-race-optimizer": o.name },
-      element("label", { title: o.summary }, use, swatch, ` ${o.name}`),
-      element("label", {}, "lr ", rate));
+      element("label", { title: o.summary }, use, swatch, ` ${o.name}`));
+    if (o.wraps_inner) { // lookahead, sam: the row names the optimizer it wraps, WRAPPER:INNER
+      const inner = element("select", { name: "race-inner", "data-race-optimizer": o.name,
+                                        title: `the optimizer ${o.name} wraps (${o.name}:INNER)` });
+      for (const other of race.optimizers) {
+        if (!other.wraps_inner) inner.add(new Option(other.name, other.name));
+      }
+      inner.value = "adam";
+      row.append(inner);
+    }
+    row.append(element("label", {}, "lr ", rate));
     const settings = o.hyperparameters.filter((h) => h.name !== "learning_rate");
     if (settings.length) {
       const details = element("details", { className: "settings" },
@@ -135,13 +144,20 @@ const RaceForm = (() => {
     const names = query.has("optimizers")
       ? query.get("optimizers").split(",").filter(Boolean) : defaults.optimizers;
     for (const box of document.querySelectorAll("input[name=race-use]")) {
-      box.checked = names.includes(box.value);
+      const named = names.find((name) => name.split(":")[0] === box.value);
+      box.checked = named !== undefined;
+      const inner = innerSelect(box.value);
+      if (inner && named !== undefined) {
+        const wanted = named.slice(box.value.length + 1);
+        if ([...inner.options].some((option) => option.value === wanted)) inner.value = wanted;
+      }
     }
     for (const input of document.querySelectorAll("input[name=race-lr]")) {
-      input.value = query.get(`lr.${input.dataset.raceOptimizer}`) ?? "";
+      input.value = query.get(`lr.${fullName(input.dataset.raceOptimizer)}`) ?? "";
     }
     for (const input of document.querySelectorAll("input[name=race-h]")) {
-      const given = query.get(`h.${input.dataset.raceOptimizer}.${input.dataset.key}`);
+      const owner = fullName(input.dataset.raceOptimizer);
+      const given = query.get(`h.${owner}.${input.dataset.key}`);
       if (input.type === "checkbox") {
         input.checked = given === null ? input.defaultChecked : given === "true";
       } else {
@@ -168,12 +184,12 @@ const RaceForm = (() => {
         query.set(`schedule.${key}`, String(value));
       }
     }
-    const names = chosen();
-    query.set("optimizers", names.join(","));
-    for (const name of names) {
-      const rate = rateInput(name).value.trim();
+    query.set("optimizers", chosen().join(","));
+    for (const row of chosenRows()) {
+      const name = fullName(row);
+      const rate = rateInput(row).value.trim();
       if (rate !== "") query.set(`lr.${name}`, rate);
-      for (const [key, value] of Object.entries(settingsGiven(name))) {
+      for (const [key, value] of Object.entries(settingsGiven(row))) {
         query.set(`h.${name}.${key}`, String(value));
       }
     }
@@ -182,8 +198,23 @@ const RaceForm = (() => {
 
   // --- reading ----------------------------------------------------------------------------
 
-  function chosen() {
+  // The rows checked (each an optimizer's, or a wrapper's), and the names they run as: a
+  // wrapper's row runs WRAPPER:INNER (lookahead:adam), the optimizer its select names inside.
+  function chosenRows() {
     return [...document.querySelectorAll("input[name=race-use]:checked")].map((b) => b.value);
+  }
+
+  function innerSelect(row) {
+    return document.querySelector(`select[name=race-inner][data-race-optimizer="${row}"]`);
+  }
+
+  function fullName(row) {
+    const inner = innerSelect(row);
+    return inner ? `${row}:${inner.value}` : row;
+  }
+
+  function chosen() {
+    return chosenRows().map(fullName);
   }
 
   function rateInput(name) {
@@ -272,9 +303,9 @@ const RaceForm = (() => {
     }
     const schedule = field("race-schedule").value;
     if (schedule !== race.schedules[0].name) config.schedule = { name: schedule, ...scheduleGiven() };
-    config.optimizers = chosen().map((name) => {
-      const entry = { name, learning_rate: numberOrNull(rateInput(name).value) };
-      const given = settingsGiven(name);
+    config.optimizers = chosenRows().map((row) => {
+      const entry = { name: fullName(row), learning_rate: numberOrNull(rateInput(row).value) };
+      const given = settingsGiven(row);
       if (Object.keys(given).length) entry.hyperparameters = given;
       return entry;
     });
@@ -305,7 +336,7 @@ const RaceForm = (() => {
     field("race-epochs").placeholder = String(defaults.epochs);
     field("race-seed").placeholder = String(defaults.seed);
     field("race-schedule-fields").hidden = field("race-schedule").value === race.schedules[0].name;
-    const names = chosen();
+    const names = chosenRows();
     for (const swatch of document.querySelectorAll("#race-optimizers .swatch")) {
       const index = names.indexOf(swatch.dataset.raceOptimizer);
       swatch.style.background = index < 0 ? "transparent" : PALETTE[index % PALETTE.length];
