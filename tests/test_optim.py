@@ -83,9 +83,21 @@ OPTIMIZERS_UNDER_TEST: list[tuple[str, dict[str, Any]]] = [
     ("prodigy", {"learning_rate": 1.0, "weight_decay": 0.01, "bias_correction": True}),
     ("muon", {"learning_rate": 0.1}),  # a plain vector has no hidden matrix: its AdamW
     ("muon", {"learning_rate": 0.1, "adam_lr_ratio": 0.5, "adam_weight_decay": 0.0}),
+    ("asgd", {"learning_rate": 0.1}),
+    ("asgd", {"learning_rate": 0.1, "lambd": 0.01, "alpha": 0.5, "t0": 2.0, "weight_decay": 0.01}),
+    ("schedule_free_adamw", {"learning_rate": 0.1}),
+    (
+        "schedule_free_adamw",
+        {"learning_rate": 0.1, "warmup_steps": 5, "beta1": 0.5, "weight_decay": 0.01},
+    ),
+    ("schedule_free_sgd", {"learning_rate": 0.1}),
+    (
+        "schedule_free_sgd",
+        {"learning_rate": 0.1, "warmup_steps": 5, "beta1": 0.95, "weight_lr_power": 1.0},
+    ),
 ]
 
-SCALAR_STATE_FIELDS = {"step", "mu_product"}
+SCALAR_STATE_FIELDS = {"step", "mu_product", "eta", "average_weight", "weight_sum", "max_lr"}
 """State fields that are one number per run, not one per parameter."""
 
 OTHER_SHAPED_STATE_FIELDS: set[str] = {
@@ -148,6 +160,19 @@ ROSENBROCK_SETTINGS: dict[str, tuple[dict[str, Any], int]] = {
     "prodigy": ({"learning_rate": _inverse_time(1.0, 500)}, 5000),
     # a plain vector is all AdamW's; decoupled decay moves the minimum, so none here
     "muon": ({"learning_rate": _inverse_time(0.05, 500), "adam_weight_decay": 0.0}, 5000),
+    # its decay lambd W moves the minimum away from (1, 1), so none here
+    "asgd": ({"learning_rate": 0.0015, "lambd": 0.0}, 15000),
+    # schedule-free reports x, the average of every z since the start (weights max_lr^p), which
+    # forgets the start as 1/t; a warmup over the whole run with a large weight_lr_power weights
+    # it towards the last steps instead
+    "schedule_free_adamw": (
+        {"learning_rate": 0.01, "warmup_steps": 20000, "weight_lr_power": 16.0},
+        20000,
+    ),
+    "schedule_free_sgd": (
+        {"learning_rate": 0.0015, "beta1": 0.5, "warmup_steps": 30000, "weight_lr_power": 12.0},
+        30000,
+    ),
 }
 
 
@@ -517,6 +542,21 @@ CONTRACT = {
         "adam_beta2": 0.999,
         "adam_epsilon": 1e-8,
         "adam_weight_decay": 0.01,
+    },
+    "asgd": {"lambd": 1e-4, "alpha": 0.75, "t0": 1e6, "weight_decay": 0.0},
+    "schedule_free_adamw": {
+        "warmup_steps": 0,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "epsilon": 1e-8,
+        "weight_decay": 0.0,
+        "weight_lr_power": 2.0,
+    },
+    "schedule_free_sgd": {
+        "warmup_steps": 0,
+        "beta1": 0.9,
+        "weight_decay": 0.0,
+        "weight_lr_power": 2.0,
     },
 }
 """Every factory's keywords after learning_rate, in order, with their defaults (a wrapper's

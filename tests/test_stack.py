@@ -124,6 +124,22 @@ STACKS = {
         {"learning_rate": 0.05, "momentum": 0.5, "ns_a": 3.0, "weight_decay": 0.01},
         {"learning_rate": 0.01, "match_rms_adamw": False, "adam_beta1": 0.8, "ns_c": 1.5},
     ],
+    # averaging from update 5, never, from the start: both sides of t0 in one stack
+    "asgd": [
+        {"learning_rate": 0.05, "t0": 5.0},
+        {"learning_rate": 0.1, "lambd": 0.01, "t0": 1e6},
+        {"learning_rate": 0.02, "alpha": 1.0, "t0": 0.0, "weight_decay": 0.01},
+    ],
+    "schedule_free_adamw": [
+        {"learning_rate": 0.01},
+        {"learning_rate": 0.003, "warmup_steps": 10, "beta1": 0.5},
+        {"learning_rate": 0.02, "weight_decay": 0.01, "weight_lr_power": 1.0},
+    ],
+    "schedule_free_sgd": [
+        {"learning_rate": 0.1},
+        {"learning_rate": 0.05, "warmup_steps": 20, "beta1": 0.95},
+        {"learning_rate": 0.2, "weight_decay": 0.01, "weight_lr_power": 0.0},
+    ],
 }
 
 

@@ -188,6 +188,8 @@ QUADRATIC = Landscape(
         "lars": 10.0,
         "lookahead:adam": 0.3,
         "sam:adam": 0.3,
+        "schedule_free_adamw": 1.0,
+        "schedule_free_sgd": 0.5,
     },
 )
 """An ill-conditioned quadratic (condition number 25): minimum 0 at (0, 0). gd with a rate near

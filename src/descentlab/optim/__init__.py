@@ -17,6 +17,7 @@ from descentlab.optim.adagrad import AdagradState, adagrad
 from descentlab.optim.adam import AdamState, adam, adamw
 from descentlab.optim.adamax import AdamaxState, adamax
 from descentlab.optim.adan import AdanState, adan
+from descentlab.optim.asgd import ASGDState, asgd
 from descentlab.optim.base import (
     Optimizer,
     OptState,
@@ -62,6 +63,12 @@ from descentlab.optim.registry import (
 from descentlab.optim.rmsprop import RMSpropState, rmsprop
 from descentlab.optim.rprop import RpropState, rprop
 from descentlab.optim.sam import SAMState, sam
+from descentlab.optim.schedule_free import (
+    ScheduleFreeAdamWState,
+    ScheduleFreeSGDState,
+    schedule_free_adamw,
+    schedule_free_sgd,
+)
 from descentlab.optim.sgd import SGDState, sgd
 from descentlab.optim.yogi import YogiState, yogi
 
@@ -69,6 +76,7 @@ __all__ = [
     "COMMANDS",
     "FAMILIES",
     "NEEDS",
+    "ASGDState",
     "AdaBeliefState",
     "AdadeltaState",
     "AdafactorState",
@@ -99,6 +107,8 @@ __all__ = [
     "SGDState",
     "ScalarOrSchedule",
     "Schedule",
+    "ScheduleFreeAdamWState",
+    "ScheduleFreeSGDState",
     "Slot",
     "YogiState",
     "adabelief",
@@ -110,6 +120,7 @@ __all__ = [
     "adamw",
     "adan",
     "apply_updates",
+    "asgd",
     "check_full_batch",
     "check_name",
     "family_members",
@@ -135,6 +146,8 @@ __all__ = [
     "rprop",
     "runnable_names",
     "sam",
+    "schedule_free_adamw",
+    "schedule_free_sgd",
     "scope_hyperparameters",
     "sgd",
     "spec",

@@ -35,6 +35,7 @@ from descentlab.optim.adagrad import adagrad
 from descentlab.optim.adam import adam, adamw
 from descentlab.optim.adamax import adamax
 from descentlab.optim.adan import adan
+from descentlab.optim.asgd import asgd
 from descentlab.optim.base import INNER, Optimizer, ScalarOrSchedule
 from descentlab.optim.gd import gd
 from descentlab.optim.lamb import lamb
@@ -50,6 +51,7 @@ from descentlab.optim.radam import radam
 from descentlab.optim.rmsprop import rmsprop
 from descentlab.optim.rprop import rprop
 from descentlab.optim.sam import sam
+from descentlab.optim.schedule_free import schedule_free_adamw, schedule_free_sgd
 from descentlab.optim.sgd import sgd
 from descentlab.optim.yogi import yogi
 
@@ -222,6 +224,9 @@ _SPECS = (
         needs=frozenset({"layout"}),
         commands=frozenset(COMMANDS) - {"landscape"},
     ),
+    OptimizerSpec("asgd", asgd, family="gradient"),
+    OptimizerSpec("schedule_free_adamw", schedule_free_adamw, family="adaptive"),
+    OptimizerSpec("schedule_free_sgd", schedule_free_sgd, family="gradient"),
 )
 
 
