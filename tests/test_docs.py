@@ -465,3 +465,20 @@ def test_the_architecture_diagram_names_modules_that_exist() -> None:
     for name in names:
         base = ROOT if name.startswith("tools/") else ROOT / "src" / "descentlab"
         assert (base / name).exists(), f"docs/architecture.md names {name}, which does not exist"
+
+
+def test_the_newer_optimizers_table_covers_each_with_the_registrys_needs() -> None:
+    from descentlab import optim
+
+    text = (Path(__file__).parents[1] / "docs" / "optimizers.md").read_text()
+    section = text.split("## The newer optimizers")[1].split("\n## ")[0]
+    rows = {
+        line.split(" | ")[0].strip("| `").removesuffix(":INNER"): line.split(" | ")[4]
+        for line in section.splitlines()
+        if line.startswith("| `")
+    }
+    assert set(rows) == set(optim.names()[9:])
+    for name, needs in rows.items():
+        entry = optim.spec(name)
+        listed = [need for need in optim.NEEDS if need in entry.needs]
+        assert needs.startswith(", ".join(listed) or ("the inner's" if entry.wraps_inner else "-"))
