@@ -326,6 +326,57 @@ def test_a_wrappers_own_hyperparameter_is_checked_with_the_chain(client: TestCli
     assert "unknown hyperparameter 'radius' for optimizer 'lookahead:adam'" in error["message"]
 
 
+def test_a_chain_takes_its_inner_optimizers_hyperparameters(client: TestClient) -> None:
+    def chain(settings: dict[str, Any]) -> dict[str, Any]:
+        entry = {"name": "lookahead:adam", "learning_rate": 0.05, "hyperparameters": settings}
+        return {"function": "quadratic", "steps": 20, "optimizers": [entry]}
+
+    answer = post(client, chain({"beta1": 0.5, "amsgrad": True, "sync_period": 3}))
+    assert answer.status_code == 200, answer.text
+    run = answer.json()["runs"][0]
+    assert run["hyperparameters"]["beta1"] == 0.5  # the inner's, recorded with the wrapper's
+    assert run["hyperparameters"]["amsgrad"] is True
+    assert run["hyperparameters"]["sync_period"] == 3
+    command = answer.json()["command"]
+    assert "-H lookahead:adam.beta1=0.5 -H lookahead:adam.amsgrad=true" in command
+    default = post(client, chain({"sync_period": 3})).json()["runs"][0]
+    assert default["hyperparameters"]["beta1"] == 0.9
+    assert run["loss"] != default["loss"]  # the inner's setting is used, not only recorded
+
+
+@pytest.mark.parametrize(
+    ("settings", "field", "says"),
+    [
+        ({"beta1": 2}, "beta1", "beta1 must be a number in [0, 1), got 2"),
+        ({"radius": 0.1, "epsilon": -1}, "epsilon", "epsilon must be a finite number >= 0"),
+        ({"beta1": "high"}, "beta1", "must be a number or true/false, got 'high'"),
+    ],
+)
+def test_a_bad_inner_hyperparameter_of_a_chain_is_a_422_naming_it(
+    client: TestClient, settings: dict[str, Any], field: str, says: str
+) -> None:
+    body = {"optimizers": [GOOD, {"name": "sam:adam", "hyperparameters": settings}]}
+    answer = post(client, body)
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert error["field"] == f"optimizers[1].hyperparameters.{field}"
+    assert says in error["message"]
+
+
+def test_a_race_config_takes_a_chains_inner_hyperparameters_and_names_a_bad_one() -> None:
+    from descentlab.web.race_config import race_request
+    from descentlab.web.requests import FieldError
+
+    optimizers = [{"name": "adam"}, {"name": "sam:adam", "hyperparameters": {"beta1": 0.8}}]
+    request = race_request({"optimizers": optimizers}, Limits())
+    assert request.config.hyperparameters["sam:adam"] == {"beta1": 0.8}
+    optimizers[1]["hyperparameters"] = {"radius": 0.1, "beta2": 1.5}
+    with pytest.raises(FieldError) as refused:
+        race_request({"optimizers": optimizers}, Limits())
+    assert refused.value.field == "config.optimizers[1].hyperparameters.beta2"
+    assert "beta2 must be a number in [0, 1), got 1.5" in refused.value.message
+
+
 def test_a_race_config_takes_a_wrapper_chain_and_refuses_a_bare_wrapper() -> None:
     from descentlab.web.limits import Limits
     from descentlab.web.race_config import race_request

@@ -209,6 +209,9 @@ def test_the_race_process_applies_commands_as_the_page_means_them(
          "config.optimizers[1].learning_rate"),
         ({"optimizers": [{"name": "gd"}, {"name": "momentum", "hyperparameters": {"beta": 2}}]},
          "config.optimizers[1].hyperparameters.beta"),
+        ({"optimizers": [{"name": "gd"}, {"name": "lookahead:adam",
+                                          "hyperparameters": {"sync_period": 2, "beta2": 1}}]},
+         "config.optimizers[1].hyperparameters.beta2"),  # a chain's inner setting
         ({"epochs": 100_001}, "config.epochs"),
         ({"epochs": 0}, "config.epochs"),
         ({"epochs": 100_000, "batch_size": 1}, "config.epochs"),
@@ -361,6 +364,25 @@ def test_the_started_command_reproduces_the_race(client: TestClient, tmp_path: P
         "x": list(boundary_view(circles)[0]),
         "y": list(boundary_view(circles)[1]),
     }
+
+
+def test_a_race_sets_a_chains_inner_hyperparameters(client: TestClient, tmp_path: Path) -> None:
+    race = {**SCHEDULED_RACE, "epochs": 10, "schedule": None, "optimizers": [
+        {"name": "adam", "learning_rate": 0.01},
+        {"name": "sam:adam", "learning_rate": 0.01,
+         "hyperparameters": {"beta1": 0.5, "amsgrad": True, "radius": 0.1}}]}  # fmt: skip
+    with client.websocket_connect("/ws/race") as socket:
+        socket.send_json({"type": "start", "config": race})
+        messages = receive_until(socket, "done", "error")
+        socket.send_json({"type": "results"})
+        text = socket.receive_json()["text"]
+    assert messages[-1]["type"] == "done", messages[-1]
+    command = messages[0]["command"]
+    assert "-H sam:adam.beta1=0.5 -H sam:adam.amsgrad=true -H sam:adam.radius=0.1" in command
+    recorded = {run["optimizer"]: run["hyperparameters"] for run in json.loads(text)["runs"]}
+    assert recorded["sam:adam"]["beta1"] == 0.5 and recorded["sam:adam"]["amsgrad"] is True
+    assert recorded["adam"]["beta1"] == 0.9  # the plain row keeps its defaults
+    assert without_time(run_command(command, tmp_path / "out")) == without_time(json.loads(text))
 
 
 def test_the_results_text_is_the_files_but_for_time(client: TestClient, tmp_path: Path) -> None:
