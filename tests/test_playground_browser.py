@@ -455,6 +455,73 @@ def test_a_wrapper_and_its_inner_optimizer_in_the_landscape_form_and_its_url(
         shown_runs, runs, strict=True)] == runs  # fmt: skip
 
 
+def test_a_wrappers_inner_settings_in_the_landscape_form_the_url_the_command_and_a_reload(
+    playground: str, page: Any
+) -> None:
+    page.goto(playground + "?view=landscape&function=quadratic&optimizers=adam,lookahead:adam")
+    page.wait_for_selector("#map[data-drawn]")
+    row = ".optimizer:has(input[name=use][value=lookahead])"
+    beta1 = "input[name=h][data-owner=lookahead][data-key=beta1]"
+    assert page.get_attribute(beta1, "placeholder") == "0.9"  # adam's default, as adam's row
+    assert page.locator(f"{row} input[data-key=sync_period]").count() == 1  # the wrapper's own
+    page.select_option("select[name=inner][data-optimizer=lookahead]", "momentum")
+    assert page.locator(beta1).count() == 0  # the inner's settings swap with the select
+    assert page.get_attribute(f"{row} input[data-key=beta]", "placeholder") == "0.9"
+    page.select_option("select[name=inner][data-optimizer=lookahead]", "adam")
+    page.click(f"{row} details[data-inner-settings=adam] summary")
+    before = drawn(page)
+    page.fill(beta1, "0.8")
+    page.wait_for_function(f"Number(document.querySelector('#map').dataset.drawn) > {before}")
+    assert parse_qs(page.url.split("?", 1)[1])["h.lookahead:adam.beta1"] == ["0.8"]
+    assert page.evaluate("state.result.runs[1].hyperparameters.beta1") == 0.8
+    assert page.evaluate("state.result.runs[0].hyperparameters.beta1") == 0.9  # adam's row
+    page.click("#copy-command")
+    page.wait_for_function("document.querySelector('#share-status').textContent !== ''")
+    assert "-H lookahead:adam.beta1=0.8" in page.input_value("#command")
+    page.reload()
+    page.wait_for_selector("#map[data-drawn]")
+    assert page.input_value(beta1) == "0.8"
+    assert page.locator(f"{row} details[data-inner-settings=adam]").get_attribute("open") == ""
+    page.fill(beta1, "2")  # refused next to the wrapper's row, naming the inner's field
+    message = page.locator("[data-error-for-optimizer=lookahead]")
+    message.wait_for(state="visible")
+    assert "optimizers[1].hyperparameters.beta1: beta1 must be" in message.inner_text()
+    assert page.get_attribute(beta1, "aria-invalid") == "true"
+
+
+def test_a_wrappers_inner_settings_in_the_race_form_the_url_the_command_and_a_reload(
+    playground: str, page: Any
+) -> None:
+    page.goto(f"{playground}?view=race&epochs=5&optimizers=adam,sam:sgd")
+    wait_for_state(page, "done")
+    row = ".optimizer[data-race-optimizer=sam]"
+    beta1 = "input[name=race-h][data-race-optimizer=sam][data-key=beta1]"
+    assert page.locator(f"{row} input[data-key=nesterov]").count() == 1  # sgd's settings
+    page.select_option("select[name=race-inner][data-race-optimizer=sam]", "adam")
+    assert page.locator(f"{row} input[data-key=nesterov]").count() == 0
+    assert page.get_attribute(beta1, "placeholder") == "0.9"
+    assert page.locator(f"{row} input[data-key=radius]").count() == 1  # the wrapper's own
+    page.click(f"{row} details[data-inner-settings=adam] summary")
+    page.fill(beta1, "0.8")
+    page.click("#race-start")
+    page.wait_for_function(
+        "RaceView.view.started && RaceView.view.started.command.includes('beta1')"
+    )
+    wait_for_state(page, "done")
+    shared = parse_qs(page.url.split("?", 1)[1])
+    assert shared["optimizers"] == ["adam,sam:adam"]
+    assert shared["h.sam:adam.beta1"] == ["0.8"]
+    page.click("#race-copy-command")
+    page.wait_for_function("document.querySelector('#race-share-status').textContent !== ''")
+    assert "-H sam:adam.beta1=0.8" in page.input_value("#race-command")
+    page.reload()
+    wait_for_state(page, "done")
+    assert page.input_value("select[name=race-inner][data-race-optimizer=sam]") == "adam"
+    assert page.input_value(beta1) == "0.8"
+    assert "-H sam:adam.beta1=0.8" in page.evaluate("RaceView.view.started.command")
+    page.goto("about:blank")  # closes the race's websocket, which stops its training
+
+
 def test_a_shared_race_url_with_a_wrapper_chain_restores_and_starts_it(
     playground: str, page: Any
 ) -> None:

@@ -161,6 +161,7 @@ function buildForm(config) {
       row.append(details);
     }
     box.appendChild(row);
+    if (o.wraps_inner) showInnerSettings(o.name, config.settings);
   }
   paintSwatches();
   if (config.start) {
@@ -172,6 +173,32 @@ function buildForm(config) {
   if (config.noise) $("noise").value = config.noise;
   if (config.noise_seed) $("noise-seed").value = config.noise_seed;
   showDefaults(false);
+}
+
+// A wrapper row's inner optimizer's settings (lookahead:adam's beta1, ...), beside the
+// wrapper's own and with the same names in the request (the chain takes both): built anew for
+// the optimizer its select names, at their defaults or as ``given`` ("CHAIN.KEY": value) says.
+function showInnerSettings(row, given = {}) {
+  const box = document.querySelector(`#optimizers input[name=use][value="${row}"]`)
+    .closest(".optimizer");
+  const full = fullName(row), inner = full.slice(row.length + 1);
+  const old = box.querySelector("details[data-inner-settings]");
+  if (old) old.remove();
+  const settings = settingsOf(state.options.optimizers.find((o) => o.name === inner));
+  if (!settings.length) return;
+  const details = document.createElement("details");
+  details.className = "settings";
+  details.dataset.innerSettings = inner;
+  const summary = document.createElement("summary");
+  summary.textContent = `${inner}'s settings (inside ${row})`;
+  details.append(summary);
+  for (const setting of settings) {
+    const input = settingInput(row, setting, given[`${full}.${setting.name}`]);
+    input.querySelector("input").dataset.inner = inner;
+    details.append(input);
+  }
+  details.open = settings.some((s) => given[`${full}.${s.name}`] !== undefined);
+  box.append(details);  // after the wrapper's own
 }
 
 // The function's own start, steps and rates as placeholders (or values, on a new function).
@@ -193,7 +220,8 @@ function showDefaults(replace) {
 function settingsGiven(name) {
   const given = {};
   for (const input of document.querySelectorAll(`input[name=h][data-owner="${name}"]`)) {
-    const setting = state.options.optimizers.find((o) => o.name === name)
+    const owner = input.dataset.inner ?? name; // an inner optimizer's setting: its default
+    const setting = state.options.optimizers.find((o) => o.name === owner)
       .hyperparameters.find((h) => h.name === input.dataset.key);
     if (input.type === "checkbox") {
       if (input.checked !== setting.default) given[input.dataset.key] = input.checked;
@@ -440,7 +468,10 @@ const LandscapeView = {
       run();
     });
     $("controls").addEventListener("input", (event) => {
-      if (event.target.name === "inner") showDefaults(false);  // the inner's default rate
+      if (event.target.name === "inner") {
+        showInnerSettings(event.target.dataset.optimizer);  // the inner's settings
+        showDefaults(false);  // and its default rate
+      }
       if (event.target.id !== "function") run();
     });
     $("controls").addEventListener("submit", (event) => event.preventDefault());

@@ -67,6 +67,7 @@ const RaceForm = (() => {
         if (!other.wraps_inner) inner.add(new Option(other.name, other.name));
       }
       inner.value = "adam";
+      inner.addEventListener("input", () => showInnerSettings(o.name));
       row.append(inner);
     }
     row.append(element("label", {}, "lr ", rate));
@@ -78,7 +79,24 @@ const RaceForm = (() => {
       row.append(details);
     }
     row.append(errorSpan(`optimizers.${o.name}`));
+    if (o.wraps_inner) showInnerSettings(o.name, row);
     return row;
+  }
+
+  // A wrapper row's inner optimizer's settings (lookahead:adam's beta1, ...), beside the
+  // wrapper's own and with the same names in the request (the chain takes both): built anew,
+  // at their defaults, for the optimizer its select names.
+  function showInnerSettings(name, row = field("race-optimizers")
+    .querySelector(`.optimizer[data-race-optimizer="${name}"]`)) {
+    const inner = row.querySelector("select[name=race-inner]").value;
+    const old = row.querySelector("details[data-inner-settings]");
+    if (old) old.remove();
+    const settings = optionsOf(inner).hyperparameters.filter((h) => h.name !== "learning_rate");
+    if (!settings.length) return;
+    const details = element("details", { className: "settings", "data-inner-settings": inner },
+      element("summary", {}, `${inner}'s settings (inside ${name})`));
+    for (const setting of settings) details.append(settingInput(name, setting));
+    row.querySelector(`[data-error-for="optimizers.${name}"]`).before(details);
   }
 
   function scheduleInputs() {
@@ -151,6 +169,7 @@ const RaceForm = (() => {
         const wanted = named.slice(box.value.length + 1);
         if ([...inner.options].some((option) => option.value === wanted)) inner.value = wanted;
       }
+      if (inner) showInnerSettings(box.value);
     }
     for (const input of document.querySelectorAll("input[name=race-lr]")) {
       input.value = query.get(`lr.${fullName(input.dataset.raceOptimizer)}`) ?? "";
