@@ -153,6 +153,19 @@ def test_incomplete_beta_closed_forms(x: float, a: float, b: float) -> None:
     assert value == pytest.approx(mirrored, rel=EXACT, abs=EXACT)
 
 
+def test_incomplete_beta_converges_everywhere_a_benchmark_goes() -> None:
+    # df from 1 to 10^4 (so a, b from 1/2 to 5000) and x across (0, 1): always a value in
+    # [0, 1] that satisfies the symmetry, never the "did not converge" error.
+    rng = np.random.default_rng(12)
+    for _ in range(500):
+        x = float(rng.uniform())
+        a, b = (float(v) for v in 10.0 ** rng.uniform(-0.3, 3.7, size=2))
+        value = regularized_incomplete_beta(x, a, b)
+        assert 0.0 <= value <= 1.0
+        mirrored = 1.0 - regularized_incomplete_beta(1.0 - x, b, a)
+        assert value == pytest.approx(mirrored, rel=1e-9, abs=1e-12)
+
+
 @pytest.mark.parametrize("case", REFERENCE["student_t_two_sided"], ids=str)
 def test_student_t_p_matches_scipy(case: dict) -> None:
     assert student_t_two_sided_p(case["t"], case["df"]) == pytest.approx(case["p"], rel=EXACT)

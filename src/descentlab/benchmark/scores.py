@@ -3,12 +3,12 @@ r"""The benchmark's scores: pure functions over per-trial result arrays.
 Each function states its exact rule; docs/benchmark.md ("Scores") gives the citations:
 
 - ``bootstrap_interval``: the mean over seeds and its percentile bootstrap interval
-  (Efron & Tibshirani 1993, ch. 13);
+  (Efron & Tibshirani 1993);
 - ``epochs_to_target``: AlgoPerf's time-to-result, counted in epochs;
 - ``welch_t_test``: Welch's t statistic, Welch-Satterthwaite degrees of freedom and the
   two-sided Student t p-value (Welch 1947), through the regularized incomplete beta function
-  evaluated by the continued fraction of Numerical Recipes (Press et al., section 6.4) with
-  Lentz's method;
+  evaluated by the continued fraction of Numerical Recipes in C (Press et al., 2nd ed.,
+  section 6.4) with Lentz's method (section 5.2);
 - ``holm`` and ``indistinguishable``: Holm's (1979) step-down adjusted p-values over all pairs
   of optimizers on one problem, and the optimizers tied with the best;
 - ``performance_profile``: Dolan & Moré (2002);
@@ -25,22 +25,24 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-CONTINUED_FRACTION_TOLERANCE = 1e-16
-"""Lentz's iteration stops when a factor differs from 1 by less than this (about float64's
-epsilon), so the incomplete beta function is as exact as double precision allows."""
+CONTINUED_FRACTION_TOLERANCE = 1e-15
+"""Lentz's iteration stops when a factor differs from 1 by less than this: a few of float64's
+epsilon (2.2e-16), so the last factors are 1 to the last bits, yet a factor one bit off 1
+still stops it."""
 
 CONTINUED_FRACTION_MAX_TERMS = 10_000
 """The continued fraction converges in O(sqrt(max(a, b))) terms (Numerical Recipes 6.4); a
 benchmark's degrees of freedom stay far below what would need this many."""
 
 TINY = 1e-300
-"""Lentz's guard against a zero denominator (Numerical Recipes 5.2 uses a number near the
-smallest float)."""
+"""What Lentz's method puts in place of a zero denominator (Numerical Recipes' FPMIN: any
+number far below the values involved)."""
 
 
 class Interval(NamedTuple):
-    """A mean and the bounds of its confidence interval: ``low <= mean <= high`` need not hold
-    for a percentile interval in general, but does for the bootstrap of a mean."""
+    """A mean and the bounds of its confidence interval. The percentile method does not
+    guarantee ``low <= mean <= high``; for the mean of a handful of seeds it holds unless one
+    value dwarfs the others."""
 
     mean: float
     low: float
@@ -96,7 +98,7 @@ def bootstrap_interval(
         high = quantile(m*, (1 + confidence) / 2),
 
     where ``quantile`` is numpy's default (linear interpolation between order statistics,
-    Hyndman & Fan's type 7). This is the percentile method (Efron & Tibshirani 1993, ch. 13):
+    Hyndman & Fan's type 7). This is the percentile method (Efron & Tibshirani 1993):
     it assumes no normal shape for the mean and it respects monotone transformations, and with
     the few seeds a benchmark affords a bias-corrected variant (BCa) would rest its corrections
     on too few values to estimate them. With few values every bootstrap interval is too narrow
@@ -145,7 +147,7 @@ def epochs_to_target(curve: ArrayLike, target: float, *, higher_is_better: bool)
 def regularized_incomplete_beta(x: float, a: float, b: float) -> float:
     r"""I_x(a, b) = B(x; a, b) / B(a, b), the regularized incomplete beta function.
 
-    Numerical Recipes (Press et al., 3rd ed., section 6.4): with the prefactor
+    Numerical Recipes in C (Press et al., 2nd ed., section 6.4): with the prefactor
     f = x^a (1 - x)^b / (a B(a, b)) (through ``math.lgamma``),
 
         I_x(a, b) = f * 1 / (1 + d_1 / (1 + d_2 / (1 + ...)))          if x < (a + 1) / (a + b + 2)
@@ -203,7 +205,7 @@ def _beta_continued_fraction(x: float, a: float, b: float) -> float:
 def student_t_two_sided_p(t: float, df: float) -> float:
     r"""P(|T| >= |t|) for T ~ Student t with ``df`` degrees of freedom.
 
-    p = I_{df / (df + t^2)}(df / 2, 1 / 2)  (Numerical Recipes 6.14, Student's distribution),
+    p = I_{df / (df + t^2)}(df / 2, 1 / 2)  (Numerical Recipes in C, 2nd ed., section 6.4),
 
     evaluated as 1 - I_{t^2 / (df + t^2)}(1 / 2, df / 2) when t^2 < df (the same number by
     I_x(a, b) = 1 - I_{1-x}(b, a)), because df / (df + t^2) rounds to 1 for a tiny t.
