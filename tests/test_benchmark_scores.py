@@ -350,10 +350,15 @@ def test_indistinguishable_with_alpha_one_tenth_of_a_percent_ties_more() -> None
     assert indistinguishable(close, higher_is_better=True, alpha=0.001).pairs == [("a", "b")]
 
 
+def test_a_single_optimizer_is_tied_only_with_itself() -> None:
+    ties = indistinguishable({"adam": [0.9, 0.8]}, higher_is_better=True)
+    assert ties == ([], "adam", ["adam"], {})
+
+
 @pytest.mark.parametrize(
     "results, alpha, message",
     [
-        ({"a": [1.0, 2.0]}, 0.05, r"results_by_optimizer needs at least 2 optimizers, got \['a'\]"),
+        ({}, 0.05, "results_by_optimizer needs at least 1 optimizer, got none"),
         ({"a": [1.0, 2.0], "b": [1.0]}, 0.05, "results of 'b' needs at least 2 values, got 1"),
         ({"a": [1.0, 2.0], "b": [1.0, 2.0]}, 0.0, r"alpha must be in \(0, 1\), got 0.0"),
     ],

@@ -294,13 +294,14 @@ def indistinguishable(
     optimizer has the highest mean (``higher_is_better``) or the lowest; the first in the
     mapping's order wins a tie of means. ``tied_with_best`` is the best and every optimizer
     that cannot be told apart from it. Not being told apart is not evidence of being equal:
-    with few seeds, only large differences are detected.
+    with few seeds, only large differences are detected. A single optimizer has no pairs and
+    is tied only with itself.
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     names = list(results_by_optimizer)
-    if len(names) < 2:
-        raise ValueError(f"results_by_optimizer needs at least 2 optimizers, got {names}")
+    if not names:
+        raise ValueError("results_by_optimizer needs at least 1 optimizer, got none")
     samples = {
         name: _finite_vector(results_by_optimizer[name], f"results of {name!r}", min_size=2)
         for name in names
