@@ -1,0 +1,1 @@
+"""The benchmark (issue 15): problems, equal tuning budgets and scores, built in slices."""
