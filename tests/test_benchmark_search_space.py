@@ -57,7 +57,7 @@ def test_the_crowded_valley_optimizers_use_the_papers_large_budget_spaces() -> N
         assert spaces["epsilon"].is_fixed and spaces["epsilon"].source == UNTUNED
         assert spaces["beta1"].source == CROWDED_VALLEY
     for name, rho in (("momentum", "beta"), ("sgd", "momentum"), ("rmsprop", "rho")):
-        assert search_space(name)[rho].text == "0.0001..1:log"
+        assert search_space(name)[rho].text == "0.001..1:log"
 
 
 def test_a_wrapper_chain_joins_the_inner_space_and_each_wrappers() -> None:
