@@ -216,7 +216,8 @@ SPACES: Mapping[str, Mapping[str, Space]] = MappingProxyType(
     }
 )
 """Per registered optimizer (a wrapper: its own keywords only), the spaces of the
-hyperparameters a source speaks of; ``search_space`` fills in the rest as fixed defaults."""
+hyperparameters a source speaks of; ``search_space`` fills in the rest as fixed defaults.
+A new optimizer needs an entry here and in ``DEFAULT_LEARNING_RATES`` (a test checks both)."""
 
 DEFAULT_LEARNING_RATES: Mapping[str, tuple[float, str]] = MappingProxyType(
     {
