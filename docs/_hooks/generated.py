@@ -7,6 +7,9 @@
 - ``<!-- modules -->`` (docs/architecture.md) becomes the table of every module under
   src/descentlab/ with its length and the first line of its docstring, so the map of the house
   lists the modules that exist.
+- ``<!-- search-spaces -->`` and ``<!-- default-learning-rates -->`` (docs/benchmark.md) become
+  the benchmark's search space of every optimizer (``descentlab.benchmark.search_space.table``)
+  and its untuned learning rates, each with its source.
 
 Nothing is downloaded and nothing is written to docs/.
 """
@@ -20,6 +23,8 @@ from typing import Any
 
 OPTIMIZERS = "<!-- optimizers -->"
 MODULES = "<!-- modules -->"
+SEARCH_SPACES = "<!-- search-spaces -->"
+DEFAULT_LEARNING_RATES = "<!-- default-learning-rates -->"
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "descentlab"
 
 
@@ -72,9 +77,31 @@ def modules_section() -> str:
     return "\n".join(rows)
 
 
+def search_spaces_section() -> str:
+    from descentlab.benchmark import search_space
+
+    rows = ["| optimizer | hyperparameter | space | source |", "| --- | --- | --- | --- |"]
+    for name, key, space, source in search_space.table():
+        rows.append(f"| {name} | `{key}` | {space} | {source} |")
+    return "\n".join(rows)
+
+
+def default_learning_rates_section() -> str:
+    from descentlab.benchmark import search_space
+
+    rows = ["| optimizer | learning rate | source |", "| --- | ---: | --- |"]
+    for name, (rate, source) in search_space.DEFAULT_LEARNING_RATES.items():
+        rows.append(f"| {name} | {rate:g} | {source} |")
+    return "\n".join(rows)
+
+
 def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
     if OPTIMIZERS in markdown:
         markdown = markdown.replace(OPTIMIZERS, optimizers_section())
     if MODULES in markdown:
         markdown = markdown.replace(MODULES, modules_section())
+    if SEARCH_SPACES in markdown:
+        markdown = markdown.replace(SEARCH_SPACES, search_spaces_section())
+    if DEFAULT_LEARNING_RATES in markdown:
+        markdown = markdown.replace(DEFAULT_LEARNING_RATES, default_learning_rates_section())
     return markdown

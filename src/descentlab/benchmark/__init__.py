@@ -1,1 +1,2 @@
-"""The benchmark (issue 15): problems, equal tuning budgets and scores, built in slices."""
+"""The benchmark's parts (issue 15): problems, equal tuning budgets and scores, each module one
+piece of a fair comparison of optimizers, built in slices before the command that joins them."""

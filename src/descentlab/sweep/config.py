@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import itertools
 import math
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
 
-import numpy as np
-
 from descentlab import budget, optim
 from descentlab.nn import Network
 from descentlab.schedules import ScheduleSpec
-from descentlab.sweep.grid import Axis, Value, parse_learning_rates, parse_values
+from descentlab.sweep.grid import (
+    Axis,
+    Value,
+    draw_settings,
+    parse_learning_rates,
+    parse_values,
+    search_generator,
+)
 from descentlab.validation import check_epochs, check_int
 
 SEARCHES = ("grid", "random")
@@ -155,14 +159,7 @@ class SweepConfig:
         if self.search == "grid":
             grids = [axis.grid() for axis in axes.values()]
             return [dict(zip(axes, values, strict=True)) for values in itertools.product(*grids)]
-        for axis in axes.values():
-            axis.check_drawable()
-        rng = np.random.default_rng([self.search_seed, zlib.crc32(name.encode())])
-        draws = []
-        for _ in range(self.samples):
-            drawn = {key: axes[key].draw(rng) for key in sorted(axes)}  # the option order is moot
-            draws.append({key: drawn[key] for key in axes})
-        return draws
+        return draw_settings(axes, self.samples, search_generator(self.search_seed, name))
 
     def check_schedule(self, n_examples: int | None) -> None:
         """The schedule built for every configuration's learning rate over a run of

@@ -14,6 +14,8 @@ for ``log``, uniformly for ``lin``; its count may be left out) or uniformly from
 from __future__ import annotations
 
 import math
+import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -204,3 +206,26 @@ class Axis:
         if search == "grid":
             return self.grid()
         return [item.describe() if isinstance(item, Range) else item for item in self.items]
+
+
+def search_generator(search_seed: int, optimizer: str) -> np.random.Generator:
+    """The generator random search draws ``optimizer``'s configurations from:
+    ``np.random.default_rng([search_seed, zlib.crc32(optimizer.encode())])``. Seeded by the
+    optimizer's own name, so its draws never depend on which other optimizers are searched,
+    or in what order."""
+    return np.random.default_rng([search_seed, zlib.crc32(optimizer.encode())])
+
+
+def draw_settings(
+    axes: Mapping[str, Axis], samples: int, rng: np.random.Generator
+) -> list[dict[str, Value]]:
+    """``samples`` configurations drawn from ``rng``: each draws its axes in sorted name order
+    (so the order they were given in is moot; a lone value draws nothing) and lists them in
+    ``axes``'s order."""
+    for axis in axes.values():
+        axis.check_drawable()
+    draws = []
+    for _ in range(samples):
+        drawn = {key: axes[key].draw(rng) for key in sorted(axes)}
+        draws.append({key: drawn[key] for key in axes})
+    return draws
