@@ -418,6 +418,8 @@ def _read_text(file: Path) -> str:
         raise ValueError(f"{file}: cannot be read ({error.__class__.__name__})") from None
 
 
+# Budgets and targets read off ``python tools/benchmark_budgets.py NAME EPOCHS...``; each
+# problem's ``why`` records what that measured. They are never tuned for speed.
 SMALL: tuple[Problem, ...] = (
     Problem(
         name="moons",
