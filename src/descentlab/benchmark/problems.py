@@ -38,6 +38,7 @@ from descentlab import datasets, landscapes, loaders
 from descentlab.dataset import Dataset
 from descentlab.nn import Network
 from descentlab.splits import Splits, split, standardize
+from descentlab.validation import check_epochs, check_int
 
 METRICS = ("accuracy", "loss")
 """``accuracy``: the share of correctly classified examples of the split (higher is better).
@@ -92,7 +93,7 @@ class NoiseSeeds(NamedTuple):
 
 def noise_seeds(seed: int) -> NoiseSeeds:
     """The noise seeds of the trial with seed ``seed`` >= 0 (see the module docstring)."""
-    seed = _check_int("seed", seed, 0)
+    seed = check_int("seed", seed, minimum=0)
     return NoiseSeeds(3 * seed, 3 * seed + 1, 3 * seed + 2)
 
 
@@ -190,7 +191,7 @@ class Problem:
         then ``splits.standardize`` when ``standardize``. The stochastic problem:
         ``noise_seeds(seed)``.
         """
-        seed = self.split_seed if seed is None else _check_int("seed", seed, 0)
+        seed = self.split_seed if seed is None else check_int("seed", seed, minimum=0)
         if self.is_stochastic:
             return noise_seeds(seed)
         parts = split(self.load(), self.validation_fraction, self.test_fraction, seed)
@@ -236,12 +237,6 @@ class Problem:
         return data
 
 
-def _check_int(field: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{field} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _check_text(field: str, value: object, *, empty: bool = False) -> str:
     if not isinstance(value, str) or (not empty and not value.strip()):
         allowed = "text" if empty else "non-empty text"
@@ -263,8 +258,8 @@ def _checked_fields(problem: Problem) -> dict[str, Any]:
         "name": _check_text("name", problem.name),
         "description": _check_text("description", problem.description),
         "why": _check_text("why", problem.why, empty=True),
-        "epochs": _check_int("epochs", problem.epochs, 1),
-        "split_seed": _check_int("split_seed", problem.split_seed, 0),
+        "epochs": check_epochs(problem.epochs),
+        "split_seed": check_int("split_seed", problem.split_seed, minimum=0),
     }
     sources = [f for f in ("dataset", "data_file", "landscape") if getattr(problem, f) is not None]
     if len(sources) != 1:
@@ -289,9 +284,9 @@ def _checked_fields(problem: Problem) -> dict[str, Any]:
     layers: object = problem.hidden_layers
     if isinstance(layers, str) or not isinstance(layers, tuple | list):
         raise ValueError(f"hidden_layers must be a list of integers >= 1, got {layers!r}")
-    checked["hidden_layers"] = tuple(_check_int("hidden_layers", n, 1) for n in layers)
+    checked["hidden_layers"] = tuple(check_int("hidden_layers", n, minimum=1) for n in layers)
     if problem.batch_size is not None:
-        checked["batch_size"] = _check_int("batch_size", problem.batch_size, 1)
+        checked["batch_size"] = check_int("batch_size", problem.batch_size, minimum=1)
     if problem.metric not in METRICS:
         raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {problem.metric!r}")
     target: object = problem.target
