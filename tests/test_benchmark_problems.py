@@ -331,6 +331,12 @@ BAD_FIELDS = [
     ("data", '"x.csv"', "needs exactly one of the keys 'dataset' and 'data'"),
 ]
 
+BAD_DATA_FIELDS = [
+    ("data", '""', "data must be non-empty text, got ''"),
+    ("data", "3", "data must be non-empty text, got 3"),
+    ("target_column", "[1]", "target_column must be non-empty text, got [1]"),
+]
+
 BASE = {"name": '"p"', "dataset": '"moons"', "layers": "[5]", "epochs": "10", "target": "0.9"}
 
 
@@ -353,6 +359,18 @@ def test_every_bad_field_is_refused_in_one_line_naming_file_and_key(
         load_problem_file(file)
     text = str(info.value)
     assert text.startswith(f"{file}: ") and message in text and "\n" not in text
+
+
+@pytest.mark.parametrize("key, value, message", BAD_DATA_FIELDS)
+def test_a_bad_data_key_is_refused_in_one_line(
+    key: str, value: str, message: str, tmp_path: Path
+) -> None:
+    fields = {**{k: v for k, v in BASE.items() if k != "dataset"}, "data": '"x.csv"', key: value}
+    file = tmp_path / "bad.toml"
+    file.write_text(_toml(fields))
+    with pytest.raises(ValueError) as info:
+        load_problem_file(file)
+    assert str(info.value) == f"{file}: {message}"
 
 
 @pytest.mark.parametrize(

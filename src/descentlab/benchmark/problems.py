@@ -383,7 +383,7 @@ def load_problem_file(path: str | os.PathLike[str]) -> Problem:
     fields = {FILE_FIELDS[key]: value for key, value in values.items()}
     if fields["batch_size"] == "full":
         fields["batch_size"] = None
-    if isinstance(fields.get("data_file"), str):
+    if isinstance(fields.get("data_file"), str) and fields["data_file"].strip():
         fields["data_file"] = str(file.parent / fields["data_file"])
     layers = fields["hidden_layers"]
     if isinstance(layers, list):
