@@ -40,6 +40,22 @@ from descentlab.nn import Network
 from descentlab.splits import Splits, split, standardize
 from descentlab.validation import check_epochs, check_int
 
+__all__ = [
+    "BENCHMARK_DATASETS",
+    "EVALUATION_DRAWS",
+    "FILE_FIELDS",
+    "METRICS",
+    "SUITES",
+    "NoiseSeeds",
+    "Problem",
+    "breast_cancer",
+    "dataset_names",
+    "load_problem_file",
+    "noise_seeds",
+    "stochastic_loss",
+    "suite",
+]
+
 METRICS = ("accuracy", "loss")
 """``accuracy``: the share of correctly classified examples of the split (higher is better).
 ``loss``: the split's mean cost, or for the stochastic problem ``stochastic_loss`` (lower is
@@ -491,20 +507,3 @@ def suite(name: str) -> tuple[Problem, ...]:
         return SUITES[name]
     except KeyError:
         raise ValueError(f"unknown suite {name!r}; choose one of: {', '.join(SUITES)}") from None
-
-
-__all__ = [
-    "BENCHMARK_DATASETS",
-    "EVALUATION_DRAWS",
-    "FILE_FIELDS",
-    "METRICS",
-    "SUITES",
-    "NoiseSeeds",
-    "Problem",
-    "breast_cancer",
-    "dataset_names",
-    "load_problem_file",
-    "noise_seeds",
-    "stochastic_loss",
-    "suite",
-]
