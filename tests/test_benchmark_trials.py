@@ -203,3 +203,30 @@ def test_bad_seeds_are_refused_in_one_line(seeds: list[int]) -> None:
     with pytest.raises(ValueError, match="seed") as error:
         trials.retest(TINY, "gd", {"learning_rate": 0.1}, seeds)
     assert "\n" not in str(error.value)
+
+
+def test_configurations_that_cannot_share_an_optimizer_still_equal_training_alone() -> None:
+    base = {**draw_configurations("adam", 1, 0)[0], "learning_rate": 0.01}
+    configurations = [
+        {**base, "amsgrad": True},
+        {**base, "weight_decay": 0.01},
+        base,
+        {**base, "amsgrad": True, "learning_rate": 0.05},
+    ]
+    parts = TINY.prepare()
+    assert isinstance(parts, Splits) and parts.validation is not None
+    measured = trials._train_data(
+        TINY, "adam", configurations, [4] * 4, parts.validation, parts.train
+    )
+    network = TINY.network(parts.train)
+    seeds = run_seeds(4)
+    for k, configuration in enumerate(configurations):
+        curve: list[float] = []
+        alone = train(
+            network, parts.train.X, parts.train.Y, optim.get("adam", **configuration),
+            epochs=TINY.epochs, batch_size=TINY.batch_size, init_seed=seeds.init_seed,
+            shuffle_seed=seeds.shuffle_seed,
+            should_stop=_recording(curve, network, parts.validation),
+        )  # fmt: skip
+        assert measured.curves[k].tolist() == curve
+        assert measured.final_training_losses[k] == alone.history.epoch_costs[-1]

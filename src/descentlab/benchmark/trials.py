@@ -6,8 +6,9 @@ The protocol, exactly:
 - ``tune(problem, name, n, seed)`` draws the n configurations
   ``search_space.draw_configurations(name, n, seed)``. On a data problem all n train on the
   problem's training split (``problem.prepare()``) as ONE stack (``train.train_stack``, one
-  ``RunGroup`` per run of configurations sharing ``optim.stack.stack_key``), every one from the
-  same initialisation and shuffles: ``seeds.run_seeds(seed)``. After every epoch each run's
+  ``RunGroup`` per set of configurations with equal ``optim.stack.stack_key`` and the same
+  settings exactly zero), every one from the same initialisation and shuffles:
+  ``seeds.run_seeds(seed)``. After every epoch each run's
   weights (``train.reported_params``) are measured on the validation split
   (``evaluation.evaluate``: the mean cross-entropy or the accuracy, ``problem.metric``): that is
   its curve, and its score is the curve's last value. On the stochastic problem each
@@ -213,7 +214,10 @@ def _train_data(
     network = problem.network(train)
     order: dict[Any, list[int]] = {}
     for index, configuration in enumerate(configurations):
-        order.setdefault(stack_key(name, configuration), []).append(index)
+        # Runs sharing an optimizer must also agree on which settings are exactly zero
+        # (``optim.stack``: a zero weight decay skips its arithmetic).
+        zeros = tuple(sorted(key for key, value in configuration.items() if value == 0))
+        order.setdefault((stack_key(name, configuration), zeros), []).append(index)
     runs = [index for indices in order.values() for index in indices]
     groups = [
         RunGroup(stacked(name, [configurations[i] for i in indices]), len(indices))
