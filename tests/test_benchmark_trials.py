@@ -78,21 +78,22 @@ def test_a_stacked_tune_equals_each_configuration_trained_alone() -> None:
         assert tuned.diverged == (alone.diverged_epoch is not None)
 
 
-def _poisoned_test(problem: Problem) -> Problem:
-    """``problem`` whose prepare() flips every (binary) test label, the other splits unchanged."""
+def _poisoned(problem: Problem, part: str = "test") -> Problem:
+    """``problem`` whose prepare() flips every (binary) label of split ``part``, the other
+    splits unchanged."""
 
     class Poisoned(Problem):
         def prepare(self, seed: int | None = None) -> Splits:  # type: ignore[override]
             parts = super().prepare(seed)
-            assert isinstance(parts, Splits) and parts.test is not None
-            flipped = dataclasses.replace(parts.test, Y=1.0 - parts.test.Y)
-            return parts._replace(test=flipped)
+            assert isinstance(parts, Splits)
+            held_out = getattr(parts, part)
+            return parts._replace(**{part: dataclasses.replace(held_out, Y=1.0 - held_out.Y)})
 
     return Poisoned(**{f.name: getattr(problem, f.name) for f in dataclasses.fields(problem)})
 
 
 def test_tuning_never_reads_the_test_split() -> None:
-    poisoned = _poisoned_test(TINY)
+    poisoned = _poisoned(TINY)
     assert trials.tune(poisoned, "gd", 3, seed=1) == trials.tune(TINY, "gd", 3, seed=1)
     # ...while the re-runs do read it: the poisoned labels change the test scores.
     configuration = {"learning_rate": 0.5}
@@ -230,3 +231,41 @@ def test_configurations_that_cannot_share_an_optimizer_still_equal_training_alon
         )  # fmt: skip
         assert measured.curves[k].tolist() == curve
         assert measured.final_training_losses[k] == alone.history.epoch_costs[-1]
+
+
+def test_a_loss_problem_scores_the_validation_cross_entropy_lowest_best() -> None:
+    lossy = dataclasses.replace(TINY, metric="loss", target=0.6)
+    record = trials.tune(lossy, "gd", 3, seed=1)
+    parts = lossy.prepare()
+    assert isinstance(parts, Splits) and parts.validation is not None
+    network = lossy.network(parts.train)
+    seeds = run_seeds(1)
+    for tuned in record.configurations:
+        alone = train(
+            network, parts.train.X, parts.train.Y, optim.get("gd", **tuned.configuration),
+            epochs=lossy.epochs, batch_size=lossy.batch_size, init_seed=seeds.init_seed,
+            shuffle_seed=seeds.shuffle_seed,
+        )  # fmt: skip
+        cost = evaluate(network, alone.params[np.newaxis], parts.validation)[0][0]
+        assert tuned.validation_score == float(cost)
+    scores = [c.validation_score for c in record.configurations]
+    assert record.best_index == scores.index(min(scores))
+
+
+@pytest.mark.parametrize(
+    ("name", "n", "seed", "named"),
+    [("nope", 2, 0, "nope"), ("gd", 0, 0, "0"), ("gd", 2, -3, "-3")],
+)
+def test_bad_tuning_input_is_refused_in_one_line(name: str, n: int, seed: int, named: str) -> None:
+    with pytest.raises(ValueError, match=named) as error:
+        trials.tune(TINY, name, n, seed)
+    assert "\n" not in str(error.value)
+
+
+def test_retesting_never_reads_the_validation_split() -> None:
+    poisoned = _poisoned(TINY, "validation")
+    configuration = {"learning_rate": 0.5}
+    assert trials.retest(poisoned, "gd", configuration, [1, 2]) == trials.retest(
+        TINY, "gd", configuration, [1, 2]
+    )
+    assert trials.tune(poisoned, "gd", 2, seed=1) != trials.tune(TINY, "gd", 2, seed=1)
