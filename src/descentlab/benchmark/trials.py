@@ -30,6 +30,10 @@ The protocol, exactly:
   final point). ``retest_seeds(seed, count)`` = seed + 1, ..., seed + count: never the tuning
   seed, so the re-runs start from initialisations and shuffles tuning never used.
 - Tuning never reads the test split, and re-running never reads the validation split.
+
+Records are frozen dataclasses; ``to_dict()`` is plain JSON (a NaN or infinite number written
+as null) holding every configuration and curve, and ``from_dict`` reads it back. A curve holding
+NaN never compares equal to itself as a dataclass field: compare records by ``to_dict()``.
 """
 
 from __future__ import annotations
