@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from descentlab import optim
-from descentlab.optim import drive
+from descentlab.optim import drive, registry
 
 
 def global_random_state() -> tuple[Any, ...]:
@@ -76,7 +76,7 @@ def tree_equal(first: Any, second: Any) -> bool:
 
 def full_batch(name: str) -> bool:
     """Whether optimizer ``name`` (a wrapper's innermost included) refuses mini-batches."""
-    return any("full_batch" in optim.spec(part).needs for part in name.split(":"))
+    return any("full_batch" in part.needs for part in registry.chain(name))
 
 
 def mini_batch_names(command: str | None = None) -> list[str]:

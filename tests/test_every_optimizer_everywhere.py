@@ -21,6 +21,7 @@ import pytest
 
 from descentlab import optim
 from descentlab.cli import main
+from helpers import full_batch
 
 TRAINING = ["--learning-rate", "0.01", "--epochs", "2"]
 
@@ -39,18 +40,14 @@ FULL_BATCH = ["--batch-size", "full"]
 """What the full-batch optimizers (L-BFGS) train with: mini-batches are refused for them."""
 
 
-def _full_batch(name: str) -> bool:
-    return "full_batch" in optim.spec(name.split(":")[0]).needs
-
-
 def _cases(command: str) -> list[tuple[str, list[str]]]:
     """One run of every optimizer of ``command`` that takes mini-batches, one of every
     full-batch one (none of them for the landscape, which has no batches)."""
     names = optim.runnable_names(command)
     if command == "landscape":
         return [(command, names)]
-    full = [name for name in names if _full_batch(name)]
-    rest = [name for name in names if not _full_batch(name)]
+    full = [name for name in names if full_batch(name)]
+    rest = [name for name in names if not full_batch(name)]
     return [(command, group) for group in (rest, full) if group]
 
 
@@ -73,8 +70,8 @@ def test_every_optimizer_runs_in_every_command(
     command: str, names: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "run"
-    full_batch = FULL_BATCH if command != "landscape" and _full_batch(names[0]) else []
-    code = main([*ARGUMENTS[command](names), *full_batch, "--quiet", "--out", str(out)])
+    batch = FULL_BATCH if command != "landscape" and full_batch(names[0]) else []
+    code = main([*ARGUMENTS[command](names), *batch, "--quiet", "--out", str(out)])
     assert code == 0, capsys.readouterr().err
     results = json.loads((out / "results.json").read_text())
     assert (results["command"], results["status"]) == (command, "finished")
@@ -114,7 +111,7 @@ PLAYGROUND_RACES = [
     # a race takes two optimizers or more: a lone full-batch one races gd (full batch too)
     (group if len(group) > 1 or not full else [*group, "gd"], full)
     for full in (False, True)
-    for group in _in_sixes([n for n in optim.runnable_names("compare") if _full_batch(n) == full])
+    for group in _in_sixes([n for n in optim.runnable_names("compare") if full_batch(n) == full])
 ]
 
 

@@ -279,11 +279,12 @@ def check_full_batch(names: Iterable[str], batch_size: int | None) -> None:
     if batch_size is None:
         return
     for name in names:
-        for part in name.split(":"):
-            if part in REGISTRY and "full_batch" in REGISTRY[part].needs:
+        for part in chain(name):
+            if "full_batch" in part.needs:
                 raise ValueError(
-                    f"{part} is full-batch: it needs the whole training set in every batch; "
-                    f"use --batch-size full (batch_size=None), got batch size {batch_size}"
+                    f"{part.name} is full-batch: it needs the whole training set in every "
+                    f"batch; use --batch-size full (batch_size=None), got batch size "
+                    f"{batch_size}"
                 )
 
 
