@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +39,7 @@ __all__ = [
     "circles",
     "digits",
     "encode_labels",
+    "from_sklearn_bundle",
     "gaussian_quantiles",
     "labels_from_targets",
     "load",
@@ -363,20 +365,27 @@ def digits(
                 f"{argument} must be left unset (digits is scikit-learn's fixed set of 1797 "
                 f"images), got {value!r}"
             )
+    return from_sklearn_bundle("digits", "load_digits", int)
+
+
+def from_sklearn_bundle(name: str, loader: str, label: Callable[[Any], ClassLabel]) -> Dataset:
+    """The set scikit-learn ships with itself (``sklearn.datasets.<loader>()``, never
+    downloaded) as the dataset ``name``: features as float64 under scikit-learn's names, class
+    names ``label(target_name)``. Without scikit-learn a one-line ``ValueError`` saying so."""
     try:
-        from sklearn.datasets import load_digits  # type: ignore[import-untyped]
+        import sklearn.datasets  # type: ignore[import-untyped]
     except ImportError:
         raise ValueError(
-            "digits needs scikit-learn, which is not installed (pip install scikit-learn)"
+            f"{name} needs scikit-learn, which is not installed (pip install scikit-learn)"
         ) from None
-    bunch = load_digits()
+    bunch = getattr(sklearn.datasets, loader)()
     return Dataset.from_labels(
-        "digits",
+        name,
         np.ascontiguousarray(bunch.data.T, dtype=np.float64),
         np.asarray(bunch.target, dtype=np.int64),
-        [int(label) for label in bunch.target_names],
-        {"source": "sklearn.datasets.load_digits"},
-        feature_names=[str(name) for name in bunch.feature_names],
+        [label(target) for target in bunch.target_names],
+        {"source": f"sklearn.datasets.{loader}"},
+        feature_names=[str(feature) for feature in bunch.feature_names],
     )
 
 

@@ -73,21 +73,7 @@ def breast_cancer() -> Dataset:
     features as float64 under scikit-learn's names. Without scikit-learn it raises the one-line
     ``ValueError`` that ``datasets.digits`` raises.
     """
-    try:
-        from sklearn.datasets import load_breast_cancer  # type: ignore[import-untyped]
-    except ImportError:
-        raise ValueError(
-            "breast-cancer needs scikit-learn, which is not installed (pip install scikit-learn)"
-        ) from None
-    bunch = load_breast_cancer()
-    return Dataset.from_labels(
-        "breast-cancer",
-        np.ascontiguousarray(bunch.data.T, dtype=np.float64),
-        np.asarray(bunch.target, dtype=np.int64),
-        [str(label) for label in bunch.target_names],
-        {"source": "sklearn.datasets.load_breast_cancer"},
-        feature_names=[str(name) for name in bunch.feature_names],
-    )
+    return datasets.from_sklearn_bundle("breast-cancer", "load_breast_cancer", str)
 
 
 BENCHMARK_DATASETS = {"breast-cancer": breast_cancer}
