@@ -1,0 +1,97 @@
+"""One task of a benchmark, run, and its record: the unit that is trained, saved and resumed.
+
+A task (``config.Task``) is one optimizer on one problem, of one kind:
+
+- ``tuned``: ``trials.tune(problem, optimizer, budget, seed)`` (validation split only), then
+  ``trials.retest`` of its best configuration with ``retest_seeds(seed, seeds)`` (test split);
+- ``defaults``: ``trials.retest`` of ``search_space.defaults(optimizer)`` with the same trial
+  seeds; nothing is tuned.
+
+``run_task`` depends on nothing but its arguments, so a task gives the same record, bit for
+bit, in any process, in any order and after any interruption (timings aside): a benchmark
+saves each finished task's record and a resumed one trains only the others.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from descentlab.benchmark.config import KINDS, BenchmarkConfig, Task
+from descentlab.benchmark.search_space import defaults
+from descentlab.benchmark.trials import TrialRecord, TuningRecord, retest, retest_seeds, tune
+from descentlab.threads import one_thread_per_process
+
+__all__ = ["TaskRecord", "run_task"]
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """What one task measured: its tuning (None for ``defaults``) and its re-runs."""
+
+    problem: str
+    optimizer: str
+    kind: str
+    tuning: TuningRecord | None
+    trials: tuple[TrialRecord, ...]
+    """One per trial seed, in ``retest_seeds`` order, measured on the test split."""
+    seconds: float
+    """Wall time of the task; the only field that differs between two runs of it."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.problem}__{self.optimizer.replace(':', '+')}__{self.kind}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON (NaN and infinities as null, see ``trials``)."""
+        return {
+            "problem": self.problem,
+            "optimizer": self.optimizer,
+            "kind": self.kind,
+            "tuning": None if self.tuning is None else self.tuning.to_dict(),
+            "trials": [trial.to_dict() for trial in self.trials],
+            "seconds": self.seconds,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TaskRecord:
+        """The record ``to_dict`` wrote; a ``KeyError``/``TypeError``/``ValueError`` for
+        anything else (callers name the file)."""
+        kind = str(data["kind"])
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        tuning = data["tuning"]
+        return cls(
+            str(data["problem"]),
+            str(data["optimizer"]),
+            kind,
+            None if tuning is None else TuningRecord.from_dict(tuning),
+            tuple(TrialRecord.from_dict(trial) for trial in data["trials"]),
+            float(data["seconds"]),
+        )
+
+    def without_timing(self) -> dict[str, Any]:
+        """``to_dict`` without ``seconds``: what two runs of the task must agree on."""
+        data = self.to_dict()
+        del data["seconds"]
+        return data
+
+
+def run_task(task: Task, config: BenchmarkConfig) -> TaskRecord:
+    """Train ``task`` under ``config``'s budget and seeds, with one BLAS thread (as every
+    sweep chunk: the thread count may change a product's last bits)."""
+    problem, name = task.problem, task.optimizer
+    trial_seeds = retest_seeds(config.seed, config.seeds)
+    started = time.perf_counter()
+    with one_thread_per_process():
+        if task.kind == "tuned":
+            tuning: TuningRecord | None = tune(problem, name, config.budget, config.seed)
+            assert tuning is not None
+            chosen = tuning.best.configuration
+        else:
+            tuning, chosen = None, defaults(name)
+        trials = retest(problem, name, chosen, trial_seeds)
+    seconds = time.perf_counter() - started
+    return TaskRecord(problem.name, name, task.kind, tuning, tuple(trials), seconds)
