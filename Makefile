@@ -42,11 +42,13 @@ test: lint
 check: lint
 	$(BIN)/python -m pytest -m "not slow" -q
 
-# Times the reference loop against descentlab on the published workload (a few minutes; not part
-# of `make test`). Pass options through BENCH_ARGS, e.g. `make bench BENCH_ARGS=--quick`.
+# Times the reference loop against descentlab on the published workload, the playground, and
+# `descentlab benchmark` on its default suite (issue 15: under 15 minutes on 2 cores); not part of
+# `make test`. Pass options through BENCH_ARGS, e.g. `make bench BENCH_ARGS=--quick`.
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py $(BENCH_ARGS)
 	$(BIN)/python tools/bench_playground.py
+	$(BIN)/python tools/bench_benchmark.py
 
 # The playground's speed targets alone (issue 12): a real server, the websocket, and the page in
 # Debian's chromium (a minute or so; the in-page figures are skipped with a note without it).

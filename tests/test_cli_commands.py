@@ -77,7 +77,12 @@ def test_every_command_module_provides_the_protocol_and_its_help(
 
 
 def test_resume_continues_exactly_the_commands_that_checkpoint() -> None:
-    assert {name for name in COMMANDS if resumable(name)} == {"compare", "train", "sweep"}
+    assert {name for name in COMMANDS if resumable(name)} == {
+        "compare",
+        "train",
+        "sweep",
+        "benchmark",
+    }
 
 
 def test_the_parser_builds_the_options_of_the_named_command_only() -> None:

@@ -90,8 +90,16 @@ class BenchmarkConfig:
                 raise ValueError(
                     f"{', '.join(needy)} needs the whole training set at every step, but "
                     f"problem {problem.name!r} trains on mini-batches of {problem.batch_size}; "
-                    "benchmark it only on problems with batch_size \"full\""
+                    'benchmark it only on problems with batch_size "full"'
                 ) from None
+        on_landscapes = set(registry.names("landscape"))
+        for problem in (p for p in self.problems if p.is_stochastic):
+            off = [n for n in self.optimizers if not _runs_on(n, on_landscapes)]
+            if off:
+                raise ValueError(
+                    f"{', '.join(off)} cannot run on a landscape, and problem {problem.name!r} "
+                    "is one; leave one of them out"
+                )
         object.__setattr__(self, "budget", check_int("budget", self.budget, minimum=1))
         object.__setattr__(self, "seeds", check_int("seeds", self.seeds, minimum=2))
         object.__setattr__(self, "seed", check_int("seed", self.seed, minimum=0))
@@ -101,6 +109,7 @@ class BenchmarkConfig:
         cls,
         *,
         suite_name: str | None = "small",
+        only: Sequence[str] | None = None,
         problem_files: Sequence[str] = (),
         optimizers: Sequence[str] = DEFAULT_OPTIMIZERS,
         budget: int = 20,
@@ -108,9 +117,18 @@ class BenchmarkConfig:
         seed: int = 0,
         defaults: bool = False,
     ) -> BenchmarkConfig:
-        """The benchmark of a suite (None: none) plus problem files, as the command line
-        names it."""
+        """The benchmark of a suite (None: none), or of ``only`` the suite's problems of
+        those names, plus problem files, as the command line names it."""
         problems = list(suite(suite_name)) if suite_name is not None else []
+        if only is not None:
+            known = [problem.name for problem in problems]
+            unknown = [name for name in only if name not in known]
+            if unknown or not only:
+                raise ValueError(
+                    f"unknown problem {(unknown or [''])[0]!r}; suite {suite_name!r} has: "
+                    f"{', '.join(known)}"
+                )
+            problems = [problem for problem in problems if problem.name in only]
         problems += [load_problem_file(path) for path in problem_files]
         return cls(
             tuple(problems),
@@ -153,6 +171,10 @@ class BenchmarkConfig:
     def same_protocol(self, recorded: Mapping[str, Any]) -> bool:
         """Whether ``recorded`` (a ``to_dict``) describes exactly this benchmark."""
         return dict(recorded) == self.to_dict()
+
+
+def _runs_on(name: str, allowed: set[str]) -> bool:
+    return all(part.name in allowed for part in registry.chain(name))
 
 
 def _needs_full_batch(name: str) -> bool:

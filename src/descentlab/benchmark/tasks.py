@@ -21,7 +21,14 @@ from typing import Any
 
 from descentlab.benchmark.config import KINDS, BenchmarkConfig, Task
 from descentlab.benchmark.search_space import defaults
-from descentlab.benchmark.trials import TrialRecord, TuningRecord, retest, retest_seeds, tune
+from descentlab.benchmark.trials import (
+    Interrupted,
+    TrialRecord,
+    TuningRecord,
+    retest,
+    retest_seeds,
+    tune,
+)
 from descentlab.threads import one_thread_per_process
 
 __all__ = ["TaskRecord", "run_task"]
@@ -79,19 +86,23 @@ class TaskRecord:
         return data
 
 
-def run_task(task: Task, config: BenchmarkConfig) -> TaskRecord:
+def run_task(task: Task, config: BenchmarkConfig, interrupted: Interrupted = None) -> TaskRecord:
     """Train ``task`` under ``config``'s budget and seeds, with one BLAS thread (as every
-    sweep chunk: the thread count may change a product's last bits)."""
+    sweep chunk: the thread count may change a product's last bits). When ``interrupted()``
+    turns True (asked at every epoch's end) ``train.TrainingInterrupted`` is raised and the
+    task's work is dropped: a task is short, and rerunning it gives the same bits."""
     problem, name = task.problem, task.optimizer
     trial_seeds = retest_seeds(config.seed, config.seeds)
     started = time.perf_counter()
     with one_thread_per_process():
         if task.kind == "tuned":
-            tuning: TuningRecord | None = tune(problem, name, config.budget, config.seed)
+            tuning: TuningRecord | None = tune(
+                problem, name, config.budget, config.seed, interrupted
+            )
             assert tuning is not None
             chosen = tuning.best.configuration
         else:
             tuning, chosen = None, defaults(name)
-        trials = retest(problem, name, chosen, trial_seeds)
+        trials = retest(problem, name, chosen, trial_seeds, interrupted)
     seconds = time.perf_counter() - started
     return TaskRecord(problem.name, name, task.kind, tuning, tuple(trials), seconds)

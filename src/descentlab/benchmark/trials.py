@@ -38,7 +38,7 @@ NaN never compares equal to itself as a dataclass field: compare records by ``to
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,12 +54,16 @@ from descentlab.optim.stack import stack_key, stacked
 from descentlab.seeds import run_seeds
 from descentlab.splits import Splits
 from descentlab.sweep.grid import Value
-from descentlab.train import EpochDetail, RunGroup, train_stack
+from descentlab.train import EpochDetail, RunGroup, TrainingInterrupted, train_stack
 from descentlab.validation import check_int
 
 __all__ = ["ConfigurationRecord", "TrialRecord", "TuningRecord", "retest", "retest_seeds", "tune"]
 
 Configuration = Mapping[str, Value]
+
+Interrupted = Callable[[], bool] | None
+"""Asked at every epoch's end (``train.train_stack``) and between trajectories; when it
+returns True, ``train.TrainingInterrupted`` is raised and nothing is measured."""
 
 
 def _floats(values: np.ndarray) -> list[float | None]:
@@ -212,6 +216,7 @@ def _train_data(
     seeds: Sequence[int],
     measured_on: Dataset,
     train: Dataset,
+    interrupted: Interrupted = None,
 ) -> _Measured:
     """Train run k (configuration k, trial seed k) as one stack and measure ``measured_on``
     after every epoch."""
@@ -245,6 +250,7 @@ def _train_data(
             epochs=problem.epochs,
             batch_size=problem.batch_size,
             on_epoch_detail=measure,
+            interrupted=interrupted,
         )
     back = np.argsort(runs)  # stack position of each run given
     return _Measured(
@@ -255,10 +261,17 @@ def _train_data(
 
 
 def _train_landscape(
-    problem: Problem, name: str, configuration: Configuration, seed: int, held_out: str
+    problem: Problem,
+    name: str,
+    configuration: Configuration,
+    seed: int,
+    held_out: str,
+    interrupted: Interrupted,
 ) -> tuple[np.ndarray, float, bool]:
     """One trajectory with trial seed ``seed``: its curve of ``stochastic_loss`` on the noise
     seed ``held_out`` names (validation or test), its final noise-free f, diverged."""
+    if interrupted is not None and interrupted():
+        raise TrainingInterrupted(0)
     landscape = problem.noisy_landscape(seed)
     trajectory = landscapes.run_trajectory(
         landscape, optim.get(name, **configuration), landscape.start, problem.epochs
@@ -283,14 +296,18 @@ def _best_index(scores: np.ndarray, diverged: Sequence[bool], higher_is_better: 
     return min(candidates, key=lambda i: (sign * scores[i], i))
 
 
-def tune(problem: Problem, optimizer_name: str, n: int, seed: int) -> TuningRecord:
+def tune(
+    problem: Problem, optimizer_name: str, n: int, seed: int, interrupted: Interrupted = None
+) -> TuningRecord:
     """Tune ``optimizer_name`` on ``problem`` with n configurations and seed ``seed`` (see the
-    module docstring for the exact protocol); the test split is never read."""
+    module docstring for the exact protocol); the test split is never read. ``interrupted``:
+    see ``Interrupted``."""
     seed = check_int("seed", seed, minimum=0)
     configurations = draw_configurations(optimizer_name, n, seed)
     if problem.is_stochastic:
         measured = [
-            _train_landscape(problem, optimizer_name, c, seed, "validation") for c in configurations
+            _train_landscape(problem, optimizer_name, c, seed, "validation", interrupted)
+            for c in configurations
         ]
         curves = np.stack([m[0] for m in measured])
         diverged = [m[2] for m in measured]
@@ -304,6 +321,7 @@ def tune(problem: Problem, optimizer_name: str, n: int, seed: int) -> TuningReco
             [seed] * len(configurations),
             parts.validation,
             parts.train,
+            interrupted,
         )
         curves, diverged = stack.curves, stack.diverged
     scores = curves[:, -1]
@@ -323,16 +341,22 @@ def retest_seeds(seed: int, count: int) -> list[int]:
 
 
 def retest(
-    problem: Problem, optimizer_name: str, configuration: Configuration, seeds: Sequence[int]
+    problem: Problem,
+    optimizer_name: str,
+    configuration: Configuration,
+    seeds: Sequence[int],
+    interrupted: Interrupted = None,
 ) -> list[TrialRecord]:
     """Re-run ``configuration`` once per trial seed (distinct integers >= 0) and measure each on
-    the test split (see the module docstring); one ``TrialRecord`` per seed, in order."""
+    the test split (see the module docstring); one ``TrialRecord`` per seed, in order.
+    ``interrupted``: see ``Interrupted``."""
     seeds = [check_int("seed", s, minimum=0) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct integers >= 0, at least one, got {seeds!r}")
     if problem.is_stochastic:
         measured = [
-            _train_landscape(problem, optimizer_name, configuration, s, "test") for s in seeds
+            _train_landscape(problem, optimizer_name, configuration, s, "test", interrupted)
+            for s in seeds
         ]
         curves = np.stack([m[0] for m in measured])
         losses = np.array([m[1] for m in measured])
@@ -341,7 +365,13 @@ def retest(
         parts = _data_splits(problem)
         assert parts.test is not None
         stack = _train_data(
-            problem, optimizer_name, [configuration] * len(seeds), seeds, parts.test, parts.train
+            problem,
+            optimizer_name,
+            [configuration] * len(seeds),
+            seeds,
+            parts.test,
+            parts.train,
+            interrupted,
         )
         curves, losses, diverged = stack.curves, stack.final_training_losses, stack.diverged
     return [

@@ -3,7 +3,8 @@
 A run folder of ``compare`` or ``train`` holds results.json, the cost histories and parameters
 of every optimizer (``EPOCH_COSTS_FILE.format(optimizer="adam")`` and friends), the pictures,
 report.html and, while it can be resumed, checkpoint.npz; a sweep's holds results.json,
-sensitivity.png and checkpoints/; a landscape's results.json and its pictures.
+sensitivity.png and checkpoints/; a benchmark's results.json, report.md, its pictures and
+tasks/; a landscape's results.json and its pictures.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ CONFUSION_MATRICES_FILE = "confusion_matrices.png"
 REPORT_FILE = "report.html"
 
 SENSITIVITY_FILE = "sensitivity.png"
+
+TASKS_DIR = "tasks"
+"""A benchmark's finished tasks (``descentlab.benchmark.store`` names the files inside)."""
 
 TRAJECTORIES_FILE = "trajectories.png"
 TRAJECTORIES_ANIMATION_FILE = "trajectories.gif"

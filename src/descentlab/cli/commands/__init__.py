@@ -36,11 +36,15 @@ COMMANDS: dict[str, CommandInfo] = {
     ),
     "resume": CommandInfo(
         "descentlab.cli.commands.resume",
-        "continue an interrupted train, compare or sweep from its last checkpoint",
+        "continue an interrupted train, compare, sweep or benchmark from where it stopped",
     ),
     "sweep": CommandInfo(
         "descentlab.cli.commands.sweep",
         "train a grid (or a random sample) of optimizers x hyperparameters x seeds",
+    ),
+    "benchmark": CommandInfo(
+        "descentlab.cli.commands.benchmark",
+        "tune every optimizer on an equal budget and rank them with error bars",
     ),
     "landscape": CommandInfo(
         "descentlab.cli.commands.landscape", "watch optimizers move on a 2-D function"

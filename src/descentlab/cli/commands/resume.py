@@ -12,7 +12,7 @@ from pathlib import Path
 from descentlab.cli.options import Option, add, quiet
 
 DESCRIPTION = (
-    "Continue the train, compare or sweep run in RUN_DIR from its checkpoints, with the "
+    "Continue the train, compare, sweep or benchmark run in RUN_DIR from its checkpoints, with the "
     "options it was started with; the result is the same as if it had never stopped."
 )
 
@@ -48,7 +48,9 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     original = _parsed(started, record)
     command = resumable(original.command) if original.command is not None else None
     if command is None:
-        raise ValueError(f"{run_dir}: 'descentlab resume' continues train, compare and sweep runs")
+        raise ValueError(
+            f"{run_dir}: 'descentlab resume' continues train, compare, sweep and benchmark runs"
+        )
     if args.quiet:
         original.quiet = True
     cwd = os.getcwd()

@@ -1,0 +1,52 @@
+"""The body of ``benchmark``'s run folder: report.md and its pictures, then results.json."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from descentlab import cpu
+from descentlab.benchmark.runner import BenchmarkOutcome
+from descentlab.benchmark.summary import Summary, summarize, verdict
+from descentlab.runs.folder import write_results
+from descentlab.runs.header import results_header
+
+
+def results_dict(outcome: BenchmarkOutcome, summary: Summary) -> dict[str, object]:
+    """The whole results.json document of a benchmark: the protocol, every task's full record
+    (every configuration and trial, so the scores can be recomputed), the scores, the
+    verdict, and where it ran."""
+    execution = outcome.execution
+    return {
+        **results_header("benchmark"),
+        "config": outcome.config.to_dict(),
+        "tasks": [record.to_dict() for record in outcome.records],
+        "summary": summary.to_dict(),
+        "verdict": verdict(summary),
+        "execution": {
+            "processes": execution.processes,
+            "seconds": round(execution.seconds, 3),
+            "resumed_tasks": execution.resumed_tasks,
+        },
+        "machine": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "cpu": cpu.describe(),
+        },
+    }
+
+
+def write_benchmark_folder(
+    out_dir: Path, outcome: BenchmarkOutcome
+) -> tuple[dict[str, object], str]:
+    """Write report.md and its pictures, then results.json (last, atomically); return the
+    document and the text the command prints (the ranking table and the verdict)."""
+    from descentlab.report.benchmark_report import ranking_table, write_report
+
+    summary = summarize(outcome.config, outcome.records)
+    write_report(Path(out_dir), outcome.config, outcome.records, summary)
+    results = results_dict(outcome, summary)
+    write_results(Path(out_dir), results)
+    return results, f"{ranking_table(summary)}\n\n{verdict(summary)}"
