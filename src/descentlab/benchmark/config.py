@@ -90,7 +90,7 @@ class BenchmarkConfig:
                 raise ValueError(
                     f"{', '.join(needy)} needs the whole training set at every step, but "
                     f"problem {problem.name!r} trains on mini-batches of {problem.batch_size}; "
-                    "benchmark it only on problems with batch_size \"full\""
+                    'benchmark it only on problems with batch_size "full"'
                 ) from None
         object.__setattr__(self, "budget", check_int("budget", self.budget, minimum=1))
         object.__setattr__(self, "seeds", check_int("seeds", self.seeds, minimum=2))
