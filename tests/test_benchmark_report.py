@@ -119,3 +119,26 @@ def test_report_from_real_runs_on_a_tiny_benchmark(tmp_path: Path) -> None:
     text = (tmp_path / REPORT_MD_FILE).read_text()
     assert "### tiny" in text and "| gd |" in text and "| adam |" in text
     assert ranking_table(summary).splitlines()[0].startswith("optimizer")
+
+
+def test_a_benchmark_where_everything_diverged_still_gets_a_report(tmp_path: Path) -> None:
+    cfg = config(problem("a"), defaults=True)
+    records = [
+        record("a", name, [NAN] * 3, kind=kind, diverged_configurations=4)
+        for name in ("gd", "momentum", "adam")
+        for kind in ("tuned", "defaults")
+    ]
+    summary = summarize(cfg, records)
+    first = summary.problems[0]
+    assert first.best is None and first.left_out == ("gd", "momentum", "adam")
+    assert summary.profile.rho == ((0.0,), (0.0,), (0.0,))
+    assert [row.mean_rank for row in summary.ranking] == [2.0, 2.0, 2.0]
+    text = verdict(summary)
+    assert "- a: no optimizer had 2 finite test scores; nothing was compared." in text
+    assert "No optimizer was the best or tied with the best on every problem." in text
+    assert "- Tuning on a: no gap could be measured." in text
+    write_report(tmp_path, cfg, records, summary)
+    assert (
+        "| gd | - (0/3 finite) | 0.5 [0.5, 0.5] | - (0/3) | 100% | - | - | left out |"
+        in (tmp_path / REPORT_MD_FILE).read_text()
+    )

@@ -44,6 +44,7 @@ The exact rules:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -265,8 +266,12 @@ def _matched(
     return found
 
 
+def _finite(values: Sequence[float]) -> list[float]:
+    return [value for value in values if math.isfinite(value)]
+
+
 def _interval(values: Sequence[float], seed: int) -> Interval | None:
-    finite = [value for value in values if math.isfinite(value)]
+    finite = _finite(values)
     if not finite:
         return None
     return bootstrap_interval(finite, confidence=CONFIDENCE, seed=seed)
@@ -279,55 +284,59 @@ def _median_epochs(record: TaskRecord) -> float | None:
 
 
 def _optimizer_summary(
-    problem: Problem, tuned: TaskRecord, default: TaskRecord | None, config: BenchmarkConfig
+    tuned: TaskRecord, default: TaskRecord | None, seed: int, budget: int
 ) -> OptimizerSummary:
+    """Everything but the tuning gap, which ``_problem_summary`` computes for all at once."""
     assert tuned.tuning is not None
-    test = _interval([t.test_score for t in tuned.trials], config.seed)
-    defaults_test = None
-    gap = None
-    if default is not None:
-        defaults_test = _interval([t.test_score for t in default.trials], config.seed)
-        if test is not None and defaults_test is not None:
-            gap = tuning_gap(
-                {"x": test.mean},
-                {"x": defaults_test.mean},
-                higher_is_better=problem.higher_is_better,
-            )["x"]
     diverged = sum(c.diverged for c in tuned.tuning.configurations)
+    test_scores = [t.test_score for t in tuned.trials]
     return OptimizerSummary(
         optimizer=tuned.optimizer,
-        test=test,
-        final_loss=_interval([t.final_training_loss for t in tuned.trials], config.seed),
-        finite_trials=sum(math.isfinite(t.test_score) for t in tuned.trials),
+        test=_interval(test_scores, seed),
+        final_loss=_interval([t.final_training_loss for t in tuned.trials], seed),
+        finite_trials=len(_finite(test_scores)),
         diverged_trials=sum(t.diverged for t in tuned.trials),
         epochs_to_target=_median_epochs(tuned),
         reached=sum(t.epochs_to_target is not None for t in tuned.trials),
         seeds=len(tuned.trials),
-        diverged_share=diverged / config.budget,
+        diverged_share=diverged / budget,
         best_configuration=dict(tuned.tuning.best.configuration),
         best_validation_score=tuned.tuning.best.validation_score,
-        defaults_test=defaults_test,
-        tuning_gap=gap,
+        defaults_test=(
+            None if default is None else _interval([t.test_score for t in default.trials], seed)
+        ),
     )
+
+
+def _with_gaps(
+    entries: Sequence[OptimizerSummary], higher_is_better: bool
+) -> tuple[OptimizerSummary, ...]:
+    """``entries`` with ``tuning_gap`` set wherever both means exist."""
+    both = [e for e in entries if e.test is not None and e.defaults_test is not None]
+    gaps = tuning_gap(
+        {e.optimizer: e.test.mean for e in both if e.test is not None},
+        {e.optimizer: e.defaults_test.mean for e in both if e.defaults_test is not None},
+        higher_is_better=higher_is_better,
+    )
+    return tuple(dataclasses.replace(e, tuning_gap=gaps.get(e.optimizer)) for e in entries)
 
 
 def _problem_summary(
     problem: Problem, found: Mapping[tuple[str, str, str], TaskRecord], config: BenchmarkConfig
 ) -> ProblemSummary:
-    entries = tuple(
-        _optimizer_summary(
-            problem,
-            found[(problem.name, name, "tuned")],
-            found.get((problem.name, name, "defaults")),
-            config,
-        )
-        for name in config.optimizers
+    tuned = {name: found[(problem.name, name, "tuned")] for name in config.optimizers}
+    entries = _with_gaps(
+        [
+            _optimizer_summary(
+                tuned[name], found.get((problem.name, name, "defaults")), config.seed, config.budget
+            )
+            for name in config.optimizers
+        ],
+        problem.higher_is_better,
     )
     finite_scores = {
-        name: [t.test_score for t in found[(problem.name, name, "tuned")].trials]
-        for name in config.optimizers
+        name: _finite([t.test_score for t in record.trials]) for name, record in tuned.items()
     }
-    finite_scores = {k: [v for v in vs if math.isfinite(v)] for k, vs in finite_scores.items()}
     tested = {name: values for name, values in finite_scores.items() if len(values) >= 2}
     left_out = tuple(name for name in config.optimizers if name not in tested)
     best: str | None = None

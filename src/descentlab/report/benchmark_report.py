@@ -153,8 +153,9 @@ def problem_markdown(problem: ProblemSummary, *, defaults: bool) -> str:
 def _protocol(config: BenchmarkConfig) -> list[str]:
     first, last = config.seed + 1, config.seed + config.seeds
     lines = [
-        f"- {len(config.optimizers)} optimizers ({', '.join(config.optimizers)}) on "
-        f"{len(config.problems)} problems.",
+        f"- {len(config.optimizers)} optimizer{'s' * (len(config.optimizers) != 1)} "
+        f"({', '.join(config.optimizers)}) on "
+        f"{len(config.problems)} problem{'s' * (len(config.problems) != 1)}.",
         f"- Tuning: {config.budget} configurations per optimizer and problem, drawn from its "
         f"search space with seed {config.seed}, scored on the validation split.",
         f"- The best configuration re-ran with {config.seeds} fresh seeds ({first} to {last}), "
