@@ -1,1 +1,2 @@
-"""The report: cost-curve and decision-boundary pictures, and one self-contained HTML page."""
+"""The report: cost-curve and decision-boundary pictures, one self-contained HTML page, and a
+benchmark's tables and pictures."""

@@ -7,6 +7,7 @@
 ``training``   the body of ``compare`` and ``train`` (histories, pictures, report.html)
 ``sweep``      the body of ``sweep`` (sensitivity.png)
 ``landscape``  the body of ``landscape`` (trajectories, loss, animation)
+``benchmark_report``  a benchmark's report.md and its pictures
 ``model``      the model file ``train --save`` writes
 
 Computation (training, experiments, sweeps) never imports this package; it hands its results

@@ -9,7 +9,8 @@ import numpy as np
 
 from descentlab import cpu
 from descentlab.benchmark.runner import BenchmarkOutcome
-from descentlab.benchmark.summary import Summary, summarize, verdict
+from descentlab.benchmark.summary import Summary, summarize
+from descentlab.benchmark.verdict import verdict
 from descentlab.runs.folder import write_results
 from descentlab.runs.header import results_header
 
@@ -43,7 +44,8 @@ def write_benchmark_folder(
 ) -> tuple[dict[str, object], str]:
     """Write report.md and its pictures, then results.json (last, atomically); return the
     document and the text the command prints (the ranking table and the verdict)."""
-    from descentlab.report.benchmark_report import ranking_table, write_report
+    from descentlab.report.benchmark_report import ranking_table
+    from descentlab.runs.benchmark_report import write_report
 
     summary = summarize(outcome.config, outcome.records)
     write_report(Path(out_dir), outcome.config, outcome.records, summary)

@@ -3,8 +3,8 @@
 A run folder of ``compare`` or ``train`` holds results.json, the cost histories and parameters
 of every optimizer (``EPOCH_COSTS_FILE.format(optimizer="adam")`` and friends), the pictures,
 report.html and, while it can be resumed, checkpoint.npz; a sweep's holds results.json,
-sensitivity.png and checkpoints/; a benchmark's results.json, report.md, its pictures and
-tasks/; a landscape's results.json and its pictures.
+sensitivity.png and checkpoints/; a benchmark's results.json, report.md, profile.png,
+intervals.png, sensitivity.png and tasks/; a landscape's results.json and its pictures.
 """
 
 from __future__ import annotations
@@ -28,6 +28,14 @@ CONFUSION_MATRICES_FILE = "confusion_matrices.png"
 REPORT_FILE = "report.html"
 
 SENSITIVITY_FILE = "sensitivity.png"
+"""A sweep's final cost against learning rate; a benchmark's validation score against it."""
+
+REPORT_MD_FILE = "report.md"
+"""A benchmark's report: protocol, ranking, verdict, per-problem tables, picture links."""
+PROFILE_FILE = "profile.png"
+"""A benchmark's performance profiles of epochs to target."""
+INTERVALS_FILE = "intervals.png"
+"""A benchmark's test scores with their bootstrap intervals, one panel per problem."""
 
 TASKS_DIR = "tasks"
 """A benchmark's finished tasks (``descentlab.benchmark.store`` names the files inside)."""
