@@ -142,3 +142,11 @@ def test_a_benchmark_where_everything_diverged_still_gets_a_report(tmp_path: Pat
         "| gd | - (0/3 finite) | 0.5 [0.5, 0.5] | - (0/3) | 100% | - | - | left out |"
         in (tmp_path / REPORT_MD_FILE).read_text()
     )
+
+
+def test_thirty_optimizers_get_thirty_distinct_looks() -> None:
+    from descentlab.report.plots import color_for, line_style_for, marker_for
+
+    assert len({(color_for(i), line_style_for(i)) for i in range(30)}) == 30
+    assert len({(color_for(i), marker_for(i)) for i in range(30)}) == 30
+    assert (line_style_for(0), marker_for(0)) == ("-", "o")

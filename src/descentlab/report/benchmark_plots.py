@@ -4,7 +4,8 @@ sensitivity.
 Like ``descentlab.report.plots``, matplotlib is imported inside the functions and figures are
 built with ``matplotlib.figure.Figure`` directly (Agg, no pyplot state); ``*_figure`` builds a
 figure, ``plot_*`` writes it as a PNG, atomically. Optimizer ``i`` of the benchmark is drawn
-in ``color_for(i)`` in every picture.
+in ``color_for(i)`` in every picture, with ``line_style_for(i)`` or ``marker_for(i)`` so that
+the 11th optimizer does not look like the 1st.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from typing import TYPE_CHECKING
 
 from descentlab.benchmark.summary import CONFIDENCE, Summary
 from descentlab.benchmark.tasks import TaskRecord
-from descentlab.report.plots import COST_FIGSIZE, DPI, color_for, plot_text, save_png
+from descentlab.report.plots import (
+    COST_FIGSIZE,
+    DPI,
+    color_for,
+    line_style_for,
+    marker_for,
+    plot_text,
+    save_png,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -50,7 +59,7 @@ def profile_figure(summary: Summary) -> Figure:
     for s, name in enumerate(summary.optimizers):
         levels = [*profile.rho[s], profile.rho[s][-1]]
         ax.step(taus, levels, where="post", color=color_for(s), linewidth=1.8,
-                label=plot_text(name))  # fmt: skip
+                linestyle=line_style_for(s), label=plot_text(name))  # fmt: skip
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     ax.set_xscale("log", base=2)
@@ -142,7 +151,10 @@ def sensitivity_figure(summary: Summary, records: Sequence[TaskRecord]) -> Figur
                 else:
                     rates.append(float(rate))
                     scores.append(configuration.validation_score)
-            ax.scatter(rates, scores, color=color_for(s), s=18, label=plot_text(name))
+            ax.scatter(
+                rates, scores, color=color_for(s), marker=marker_for(s), s=18,
+                label=plot_text(name),
+            )  # fmt: skip
             every_rate += rates + failed
             every_score += scores
             if failed:

@@ -96,6 +96,22 @@ def color_for(index: int) -> str:
     return TAB10[index % len(TAB10)]
 
 
+LINE_STYLES = ("-", "--", ":")
+MARKERS = ("o", "s", "^")
+
+
+def line_style_for(index: int) -> str:
+    """The line style of the ``index``-th optimizer: solid for the first 10 (``color_for``'s
+    cycle), dashed for the next 10, then dotted, so no two of 30 lines look alike."""
+    return LINE_STYLES[(index // len(TAB10)) % len(LINE_STYLES)]
+
+
+def marker_for(index: int) -> str:
+    """The scatter marker of the ``index``-th optimizer, as ``line_style_for``: circles for
+    the first 10, squares for the next 10, then triangles."""
+    return MARKERS[(index // len(TAB10)) % len(MARKERS)]
+
+
 def figure_png_bytes(fig: Figure, dpi: int = DPI) -> bytes:
     """``fig`` rendered as PNG bytes."""
     buffer = io.BytesIO()

@@ -51,4 +51,23 @@ def write_benchmark_folder(
     write_report(Path(out_dir), outcome.config, outcome.records, summary)
     results = results_dict(outcome, summary)
     write_results(Path(out_dir), results)
-    return results, f"{ranking_table(summary)}\n\n{verdict(summary)}"
+    return results, f"{headline(outcome)}\n\n{ranking_table(summary)}\n\n{verdict(summary)}"
+
+
+def headline(outcome: BenchmarkOutcome) -> str:
+    """What was benchmarked, in one line: the first line the command prints."""
+    config = outcome.config
+    where = f"suite {config.suite}" if config.suite is not None else "problem files"
+    resumed = outcome.execution.resumed_tasks
+    return (
+        f"descentlab benchmark: {_count(len(config.problems), 'problem')} ({where}), "
+        f"{_count(len(config.optimizers), 'optimizer')}, "
+        f"{_count(config.budget, 'configuration')} each, {_count(config.seeds, 'seed')} "
+        f"(search seed {config.seed}); {_count(outcome.execution.processes, 'process')}"
+        + (f", {resumed} tasks read back" if resumed else "")
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    plural = noun + ("es" if noun.endswith("s") else "s")
+    return f"{n} {noun if n == 1 else plural}"

@@ -64,7 +64,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             "that folder, then resume"
         ) from None
     try:
-        with threads.blas_threads(original.blas_threads):  # as the run was started
+        # As the run was started; a benchmark has no such option (one thread per process).
+        with threads.blas_threads(getattr(original, "blas_threads", None)):
             return command.resume(original, started, run_dir)
     finally:
         os.chdir(cwd)
