@@ -17,6 +17,18 @@ INF = math.inf
 SEED = 7
 OPTIMIZERS = ("gd", "momentum", "adam")
 
+TINY = Problem(
+    name="tiny-moons",
+    description="moons, a small network, a few epochs",
+    dataset="moons",
+    hidden_layers=(3,),
+    epochs=4,
+    batch_size=64,
+    metric="accuracy",
+    target=0.8,
+)
+"""A real problem that trains in milliseconds (the trials and runner tests train it)."""
+
 
 def problem(name: str, metric: str = "accuracy", target: float = 0.9) -> Problem:
     return Problem(

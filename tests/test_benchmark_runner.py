@@ -8,27 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from benchmark_records import TINY as TINY_MOONS
 from descentlab.benchmark.config import BenchmarkConfig
-from descentlab.benchmark.problems import Problem, suite
+from descentlab.benchmark.problems import suite
 from descentlab.benchmark.runner import BenchmarkInterrupted, run_benchmark
 from descentlab.benchmark.store import PROTOCOL_FILE, TaskStore
 from descentlab.benchmark.tasks import TaskRecord
 
 pytestmark = pytest.mark.exact
 
-TINY = (
-    Problem(
-        name="tiny-moons",
-        description="moons, a few epochs",
-        dataset="moons",
-        hidden_layers=(3,),
-        epochs=4,
-        batch_size=64,
-        metric="accuracy",
-        target=0.8,
-    ),
-    next(p for p in suite("small") if p.name == "noisy-quadratic"),
-)
+TINY = (TINY_MOONS, next(p for p in suite("small") if p.name == "noisy-quadratic"))
 
 
 def tiny(**changes: object) -> BenchmarkConfig:

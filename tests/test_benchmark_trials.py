@@ -9,6 +9,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from benchmark_records import TINY
 from descentlab import optim
 from descentlab.benchmark import problems, trials
 from descentlab.benchmark.problems import Problem
@@ -20,16 +21,6 @@ from descentlab.seeds import run_seeds
 from descentlab.splits import Splits
 from descentlab.train import train
 
-TINY = Problem(
-    name="tiny-moons",
-    description="moons, a small network, a few epochs",
-    dataset="moons",
-    hidden_layers=(3,),
-    epochs=4,
-    batch_size=64,
-    metric="accuracy",
-    target=0.8,
-)
 NOISY = dataclasses.replace(problems.SUITES["small"][-1], epochs=12)
 
 

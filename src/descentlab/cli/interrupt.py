@@ -53,12 +53,17 @@ def train_interruptibly(
     train: Callable[[Callable[[], bool], Advance | None], T],
     *,
     bar: dict[str, Any] | None,
-    on_interrupt: Callable[[TrainingInterrupted], None],
+    on_interrupt: Callable[[Any], None],
+    stopped: type[Exception] = TrainingInterrupted,
+    saved: Callable[[Any], str] = lambda stopped: (
+        f"interrupted after epoch {stopped.epochs_done - 1}; checkpoint saved"
+    ),
 ) -> T | None:
     """``train(interrupted, advance)`` under the Ctrl-C handler, with a tqdm bar of the
     settings ``bar`` (None: no bar; ``advance`` is then None). When training stops at a
-    Ctrl-C: ``on_interrupt`` records it, one line on stderr says how to resume, and the
-    result is None."""
+    Ctrl-C (raises ``stopped``, ``TrainingInterrupted`` by default): ``on_interrupt`` records
+    it, one line on stderr says what was kept (``saved``) and how to resume, and the result
+    is None."""
     stop = GracefulStop()
     progress = None
     if bar is not None:
@@ -68,13 +73,12 @@ def train_interruptibly(
     previous = stop.install()
     try:
         return train(stop.requested, None if progress is None else progress.update)
-    except TrainingInterrupted as interrupted:
+    except stopped as interrupted:
         if progress is not None:
             progress.close()
         on_interrupt(interrupted)
         print(
-            f"descentlab {command}: interrupted after epoch {interrupted.epochs_done - 1}; "
-            f"checkpoint saved; resume with: descentlab resume {out_dir}",
+            f"descentlab {command}: {saved(interrupted)}; resume with: descentlab resume {out_dir}",
             file=sys.stderr,
         )
         return None

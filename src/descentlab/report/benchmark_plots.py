@@ -22,6 +22,7 @@ from descentlab.report.plots import (
     DPI,
     color_for,
     line_style_for,
+    make_headroom,
     marker_for,
     plot_text,
     save_png,
@@ -177,7 +178,7 @@ def sensitivity_figure(summary: Summary, records: Sequence[TaskRecord]) -> Figur
         ax.set_title(plot_text(problem.problem), fontsize=10)
         ax.grid(True, which="major", color="#dddddd", linewidth=0.6)
         if any_diverged:
-            _make_headroom(ax)
+            make_headroom(ax)
     if axes:
         axes[0].legend(loc="best", fontsize=7, framealpha=0.9)
     fig.suptitle(
@@ -185,15 +186,6 @@ def sensitivity_figure(summary: Summary, records: Sequence[TaskRecord]) -> Figur
         fontsize=11,
     )
     return fig
-
-
-def _make_headroom(ax: Axes, share: float = 0.12) -> None:
-    """Raise the top of the score axis so the diverged marks sit above every point."""
-    bottom, top = ax.get_ylim()
-    if ax.get_yscale() == "log":
-        ax.set_ylim(bottom, top * (top / bottom) ** share)
-    else:
-        ax.set_ylim(bottom, top + share * (top - bottom))
 
 
 def plot_profile(path: Path, summary: Summary) -> None:

@@ -96,20 +96,30 @@ def color_for(index: int) -> str:
     return TAB10[index % len(TAB10)]
 
 
-LINE_STYLES = ("-", "--", ":")
-MARKERS = ("o", "s", "^")
+MARKERS = ("o", "s", "^", "D")
 
 
 def line_style_for(index: int) -> str:
     """The line style of the ``index``-th optimizer: solid for the first 10 (``color_for``'s
-    cycle), dashed for the next 10, then dotted, so no two of 30 lines look alike."""
-    return LINE_STYLES[(index // len(TAB10)) % len(LINE_STYLES)]
+    cycle), dashed for the next 10, then dotted, then dash-dotted: no two of 40 lines look
+    alike."""
+    return LINESTYLES[(index // len(TAB10)) % len(LINESTYLES)]
 
 
 def marker_for(index: int) -> str:
     """The scatter marker of the ``index``-th optimizer, as ``line_style_for``: circles for
-    the first 10, squares for the next 10, then triangles."""
+    the first 10, squares for the next 10, then triangles, then diamonds."""
     return MARKERS[(index // len(TAB10)) % len(MARKERS)]
+
+
+def make_headroom(ax: Axes, share: float = 0.12) -> None:
+    """Raise the top of ``ax``'s y axis by ``share`` of its span (of its decades on a log
+    axis), so marks drawn at the top (diverged runs) sit above every point and line."""
+    bottom, top = ax.get_ylim()
+    if ax.get_yscale() == "log":
+        ax.set_ylim(bottom, top * (top / bottom) ** share)
+    else:
+        ax.set_ylim(bottom, top + share * (top - bottom))
 
 
 def figure_png_bytes(fig: Figure, dpi: int = DPI) -> bytes:

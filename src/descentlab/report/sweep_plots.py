@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from descentlab.report.plots import COST_FIGSIZE, DPI, LINESTYLES, color_for, save_png
+from descentlab.report.plots import (
+    COST_FIGSIZE,
+    DPI,
+    LINESTYLES,
+    color_for,
+    make_headroom,
+    save_png,
+)
 from descentlab.sweep.summary import Summary, format_settings
 
 if TYPE_CHECKING:
@@ -108,7 +115,7 @@ def _finish_axes(ax: Axes, summaries: Sequence[Summary], any_diverged: bool) -> 
     if rates:  # the marks are not data points: every rate must be in view for them
         ax.set_xlim(min(rates) / RATE_MARGIN, max(rates) * RATE_MARGIN)
     if any_diverged:
-        _make_headroom(ax)
+        make_headroom(ax)
         # A legend entry for the marks, in neutral grey: each mark has its line's colour.
         ax.scatter([], [], marker="x", color="#555555", label="a seed diverged (count if > 1)")
     seeds = max((s.seeds for s in summaries), default=0)
@@ -119,12 +126,3 @@ def _finish_axes(ax: Axes, summaries: Sequence[Summary], any_diverged: bool) -> 
     ax.set_axisbelow(True)
     if summaries:
         ax.legend(loc="best", frameon=True, framealpha=0.9, fontsize=9)
-
-
-def _make_headroom(ax: Axes, share: float = 0.12) -> None:
-    """Raise the top of the cost axis so the diverged marks sit above every line and band."""
-    bottom, top = ax.get_ylim()
-    if ax.get_yscale() == "log":
-        ax.set_ylim(bottom, top * (top / bottom) ** share)
-    else:
-        ax.set_ylim(bottom, top + share * (top - bottom))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -155,7 +154,7 @@ def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) 
     was started (``argv``), save each finished task, stop on Ctrl-C (exit 130)."""
     from descentlab.benchmark.runner import BenchmarkInterrupted, BenchmarkOutcome, run_benchmark
     from descentlab.benchmark.store import TaskStore
-    from descentlab.cli.interrupt import GracefulStop, shows_progress
+    from descentlab.cli.interrupt import Advance, shows_progress, train_interruptibly
     from descentlab.cli.parser import EXIT_INTERRUPTED
     from descentlab.runs import RunFolder
     from descentlab.runs.benchmark import write_benchmark_folder
@@ -173,35 +172,31 @@ def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) 
     with folder:
         folder.started()
         store = TaskStore(folder.path / TASKS_DIR, resume=run_dir is not None)
-        stop = GracefulStop()
+
+        def train(interrupted: Callable[[], bool], advance: Advance | None) -> BenchmarkOutcome:
+            on_task = None if advance is None else lambda _: advance(1)
+            return run_benchmark(
+                config, jobs=jobs, store=store, on_task=on_task, interrupted=interrupted
+            )
+
         bar = None
         if shows_progress(args):
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(config.tasks), unit=" tasks", desc="benchmark", leave=False)
-        advance: Callable[[object], None] | None = None if bar is None else lambda _: bar.update()
-        previous = stop.install()
-        try:
-            outcome: BenchmarkOutcome = run_benchmark(
-                config, jobs=jobs, store=store, on_task=advance, interrupted=stop.requested
-            )
-        except BenchmarkInterrupted as interrupted:
-            if bar is not None:
-                bar.close()
-            folder.interrupted(tasks_done=interrupted.finished, tasks=interrupted.total)
-            print(
-                f"descentlab benchmark: interrupted; {interrupted.finished} of "
-                f"{interrupted.total} tasks finished and saved; resume with: descentlab resume "
-                f"{folder.path}",
-                file=sys.stderr,
-            )
+            bar = {"total": len(config.tasks), "unit": " tasks", "desc": "benchmark"}
+        outcome = train_interruptibly(
+            "benchmark",
+            folder.path,
+            train,
+            bar=bar,
+            on_interrupt=lambda stopped: folder.interrupted(
+                tasks_done=stopped.finished, tasks=stopped.total
+            ),
+            stopped=BenchmarkInterrupted,
+            saved=lambda stopped: (
+                f"interrupted; {stopped.finished} of {stopped.total} tasks finished and saved"
+            ),
+        )
+        if outcome is None:
             return EXIT_INTERRUPTED
-        finally:
-            import signal
-
-            signal.signal(signal.SIGINT, previous)
-            if bar is not None:
-                bar.close()
         results, text = write_benchmark_folder(folder.path, outcome)
 
     options.show(args, results, lambda: f"{text}\nwrote {folder.path}/")
