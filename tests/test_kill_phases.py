@@ -53,7 +53,14 @@ SWEEP = [
 ]  # fmt: skip
 """8 runs in 4 chunks of 2 (chunk-0.npz .. chunk-3.npz), each saved after epochs 2, 4, 6."""
 
-COMMANDS = {"train": TRAIN, "compare": COMPARE, "sweep": SWEEP}
+BENCHMARK = [
+    "benchmark", "--suite", "none", "--problem-file", "tiny.toml", "--optimizers", "gd,adam",
+    "--budget", "2", "--seeds", "2", "--out", "run", "--quiet",
+]  # fmt: skip
+"""Two tasks, each saved in tasks/ as it ends, then report.md, its pictures, results.json."""
+TINY_PROBLEM = 'name = "tiny"\ndataset = "moons"\nlayers = [3]\nepochs = 3\ntarget = 0.8\n'
+
+COMMANDS = {"train": TRAIN, "compare": COMPARE, "sweep": SWEEP, "benchmark": BENCHMARK}
 
 CASES = [
     # Before the folder says anything: the command is run again.
@@ -85,6 +92,13 @@ CASES = [
     ("sweep", "written:chunk-1.npz@2"),
     ("sweep", "written:sensitivity.png"),
     ("sweep", "written:results.json@2"),
+    ("benchmark", "after:results.json@1"),
+    ("benchmark", "written:benchmark.json"),
+    ("benchmark", "after:tiny__gd__tuned.json"),
+    ("benchmark", "written:tiny__adam__tuned.json"),
+    ("benchmark", "written:profile.png"),
+    ("benchmark", "written:report.md"),
+    ("benchmark", "written:results.json@2"),
 ]
 
 
@@ -119,10 +133,28 @@ def _files(cwd: Path) -> dict[str, Path]:
 def _results(path: Path) -> Any:
     document = json.loads(path.read_text())
     document["created"] = "-"
-    for run in document.get("runs", []):
+    for run in [*document.get("runs", []), *document.get("tasks", [])]:
         run.pop("seconds", None)
+    if document.get("command") == "benchmark":  # a sweep's summary is a list of its own
+        for problem in document["summary"]["problems"]:
+            problem.pop("seconds", None)
     document.get("execution", {}).pop("seconds", None)
+    document.get("execution", {}).pop("resumed_tasks", None)  # a benchmark's: how it ran
     return document
+
+
+def _task(path: Path) -> Any:
+    """A benchmark's task record, without the seconds it took."""
+    record = json.loads(path.read_text())
+    record.pop("seconds", None)
+    return record
+
+
+def _markdown_report(path: Path) -> str:
+    """report.md without the seconds (per problem: "; 1.2 s." and the protocol table's last
+    column)."""
+    text = re.sub(r"; [0-9.]+ s\.", "; - s.", path.read_text())
+    return re.sub(r"\| [0-9.]+ \|$", "| - |", text, flags=re.MULTILINE)
 
 
 def _checkpoint(path: Path) -> dict[str, Any]:
@@ -149,12 +181,15 @@ READERS: dict[str, Callable[[Path], Any]] = {
     "results.json": _results,
     "checkpoint.npz": _checkpoint,
     "report.html": _report,
+    "report.md": _markdown_report,
 }
 
 
 def _contents(path: Path) -> Any:
     if path.name.startswith("chunk-"):
         return _checkpoint(path)
+    if path.parent.name == "tasks" and "__" in path.name:
+        return _task(path)
     return READERS.get(path.name, Path.read_bytes)(path)
 
 
@@ -164,6 +199,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[st
     files = {}
     for name, args in COMMANDS.items():
         cwd = tmp_path_factory.mktemp(name)
+        (cwd / "tiny.toml").write_text(TINY_PROBLEM)
         result = run_cli(*args, cwd=cwd)
         assert result.returncode == 0, result.stderr
         files[name] = {relative: _contents(path) for relative, path in _files(cwd).items()}
@@ -175,6 +211,7 @@ def test_a_kill_at_any_phase_resumes_to_the_same_files(
     command: str, phase: str, uninterrupted: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
     args = COMMANDS[command]
+    (tmp_path / "tiny.toml").write_text(TINY_PROBLEM)
     kill_at(phase, args, tmp_path)
     _finish(args, tmp_path)
     files = _files(tmp_path)
