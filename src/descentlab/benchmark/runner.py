@@ -178,7 +178,8 @@ def _run_in_processes(
                 stop.set()
                 stopped = True
     except BrokenProcessPool:
-        stop.set()
+        # No stop.set(): the pool terminates the other workers itself, and one terminated
+        # inside stop.is_set() leaves the event's lock held forever (set() would hang).
         raise ValueError(
             "a benchmark worker process died (killed by a signal, e.g. for lack of memory); the "
             "finished tasks are saved: continue with 'descentlab resume' on the benchmark's folder"

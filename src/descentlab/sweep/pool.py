@@ -160,9 +160,10 @@ def train_in_processes(
                 stop.set()
         answers = [future.result() for future in futures]
     except BrokenProcessPool:
-        stop.set()
         # A worker killed by a signal (the out-of-memory killer, SIGKILL): what the chunks
         # saved is kept, and the folder still says "running", so the sweep can be resumed.
+        # No stop.set(): the pool terminates the other workers itself, and one terminated
+        # inside stop.is_set() leaves the event's lock held forever (set() would hang).
         raise ValueError(
             "a sweep worker process died (killed by a signal, e.g. for lack of memory); the "
             "chunks saved so far are kept: continue with 'descentlab resume' on the sweep's folder"
