@@ -318,10 +318,11 @@ TOLERANCES: dict[str, tuple[float, str]] = {
         for name in ("sgd", "rmsprop", "adagrad", "adam", "adamw", "nadam", "adamax")
     },
     "radam": (
-        1e-14,
-        "the same arithmetic in the same order; measured at most 3.8e-15 (the decoupled-decay "
-        "case: torch multiplies W by 1 - lr wd, descentlab adds -lr wd W), below 1e-15 "
-        "otherwise; torch's lerp for m and Python's beta ** t for the bias corrections round "
+        1e-12,
+        "the same arithmetic in the same order; measured at most 3.8e-15 on numpy's AVX2 "
+        "kernels (the decoupled-decay case: torch multiplies W by 1 - lr wd, descentlab adds "
+        "-lr wd W) and 1.0e-13 on its AVX-512 ones (entries near 0.01 off by 1e-15 absolute, a "
+        "few ulp); torch's lerp for m and Python's beta ** t for the bias corrections round "
         "differently from b1 m + (1 - b1) g and np.power in the last bit",
     ),
     "adadelta": (
