@@ -234,6 +234,42 @@ def published_comparison(tmp_path_factory: pytest.TempPathFactory) -> tuple[Resu
     return result, out
 
 
+@contextlib.contextmanager
+def dask_processes(workers: int = 2) -> Iterator[tuple[str, subprocess.Popen[bytes], list[int]]]:
+    """A ``dask scheduler`` and ``workers`` ``dask worker`` processes (no nanny, one thread
+    each, no dashboard) on 127.0.0.1 at a free port, ready: the scheduler's address, its
+    process and the workers' pids. Every process is ended (SIGKILL if need be) and waited
+    for on exit."""
+    dask = str(Path(sys.executable).parent / "dask")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen(
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet
+    )
+    started = [scheduler]
+    try:
+        for _ in range(workers):
+            worker = [dask, "worker", address, "--nthreads", "1", "--no-nanny", "--host"]
+            worker += ["127.0.0.1", "--no-dashboard", "--death-timeout", "30"]
+            started.append(subprocess.Popen(worker, **quiet))
+        import distributed
+
+        with distributed.Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=60)
+        yield address, scheduler, [process.pid for process in started[1:]]
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.terminate()
+        for process in started:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now (for a server under test)."""
     with socket.socket() as probe:
