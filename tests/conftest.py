@@ -235,11 +235,13 @@ def published_comparison(tmp_path_factory: pytest.TempPathFactory) -> tuple[Resu
 
 
 @contextlib.contextmanager
-def dask_processes(workers: int = 2) -> Iterator[tuple[str, subprocess.Popen[bytes], list[int]]]:
+def dask_processes(
+    workers: int = 2,
+) -> Iterator[tuple[str, subprocess.Popen[bytes], list[subprocess.Popen[bytes]]]]:
     """A ``dask scheduler`` and ``workers`` ``dask worker`` processes (no nanny, one thread
     each, no dashboard) on 127.0.0.1 at a free port, ready: the scheduler's address, its
-    process and the workers' pids. Every process is ended (SIGKILL if need be) and waited
-    for on exit."""
+    process and the workers' processes. Every process is ended (SIGKILL if need be) and
+    waited for on exit."""
     dask = str(Path(sys.executable).parent / "dask")
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
@@ -257,7 +259,7 @@ def dask_processes(workers: int = 2) -> Iterator[tuple[str, subprocess.Popen[byt
 
         with distributed.Client(address, timeout=60) as client:
             client.wait_for_workers(workers, timeout=60)
-        yield address, scheduler, [process.pid for process in started[1:]]
+        yield address, scheduler, started[1:]
     finally:
         for process in started:
             if process.poll() is None:

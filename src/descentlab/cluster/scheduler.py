@@ -170,6 +170,11 @@ def connect(spec: SchedulerSpec) -> Iterator[Cluster]:
             address = str(cluster.scheduler_address)
         else:
             assert spec.address is not None
+            # A lost scheduler is the caller's one line, not the client's logged reconnect
+            # failure after it (logged while the client closes, so restored after that).
+            client_log = logging.getLogger("distributed.client")
+            stack.callback(client_log.setLevel, client_log.level)
+            client_log.setLevel(logging.CRITICAL)
             try:
                 client = stack.enter_context(
                     distributed.Client(spec.address, timeout=CONNECT_TIMEOUT)

@@ -166,7 +166,7 @@ def run_tasks(
                 pending.discard(future)
                 index = futures[future]
                 if future.status == "finished":
-                    answer = future.result()
+                    answer = _fetched(future.result, index)
                     if answer.stopped:
                         stopped = True
                         continue
@@ -174,7 +174,7 @@ def run_tasks(
                     placements[index] = placement
                     on_done(index, answer.value, placement)
                 elif future.status == "error":
-                    failures[index] = Failure(index, _one_line(future.exception()))
+                    failures[index] = Failure(index, _one_line(_fetched(future.exception, index)))
                 else:  # cancelled or lost: the scheduler forgot it
                     raise ClusterLost(f"task {index} was {future.status}")
             if client.status != "running":
@@ -195,6 +195,15 @@ def run_tasks(
     if stopped or asked_to_stop:
         raise ClusterInterrupted(f"{len(placements)} of {len(items)} tasks finished")
     return [placements[i] for i in sorted(placements)], [failures[i] for i in sorted(failures)]
+
+
+def _fetched(fetch: Callable[[], Any], index: int) -> Any:
+    """A finished task's answer (or error), fetched through the scheduler: ``ClusterLost``
+    when the scheduler goes away meanwhile (a closed connection, an ``OSError``)."""
+    try:
+        return fetch()
+    except OSError as error:
+        raise ClusterLost(f"task {index}'s answer was lost ({type(error).__name__})") from None
 
 
 def _stop_quietly(stop: Any) -> None:
