@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ import pytest
 
 from conftest import (
     checkpoint_epochs_done,
+    cli_command,
     dask_processes,
     run_cli,
     run_status,
@@ -235,20 +237,27 @@ def test_a_failing_chunk_is_reported_and_the_sweep_finishes(
     assert [c["index"] for c in results["cluster"]["chunks"]] == [0, 2, 3]
 
 
-def test_ctrl_c_then_resume(local_sweep: Path, tmp_path: Path) -> None:
-    """SIGINT to ``descentlab sweep --scheduler local:2`` while a chunk is part way: the
-    running chunks save, the folder says interrupted, exit 130; ``descentlab resume`` (on a
-    new local cluster, as recorded) ends with the numbers of one process."""
+@pytest.mark.parametrize("shared", ["auto", "no"])
+def test_ctrl_c_then_resume(shared: str, local_sweep: Path, tmp_path: Path) -> None:
+    """SIGINT to ``descentlab sweep --scheduler local:2`` while a chunk is part way (shared
+    folder: its file holds part of it; unshared: another chunk's file was written here):
+    the tasks stop, the folder says interrupted, exit 130; ``descentlab resume`` (on a new
+    local cluster, as recorded) ends with the numbers of one process, and unshared, reads the
+    finished chunks back here rather than sending them."""
     out = tmp_path / "sweep"
     process = start_cli_process(
-        *SWEEP, "--scheduler", "local:2", "--checkpoint-every", "100", "--out", str(out)
-    )
+        *SWEEP, "--scheduler", "local:2", "--shared-folder", shared, "--checkpoint-every", "100",
+        "--out", str(out),
+    )  # fmt: skip
+
+    def part_way() -> bool:
+        saved = _chunks_saved(out).values()
+        if shared == "auto":
+            return any(0 < e < EPOCHS for e in saved)
+        return 0 < sum(e == EPOCHS for e in saved) < CHUNKS
+
     try:
-        wait_until(
-            lambda: any(0 < e < EPOCHS for e in _chunks_saved(out).values()),
-            "a chunk saved part of its way",
-            process,
-        )
+        wait_until(part_way, "a chunk part way", process)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=120)
     finally:
@@ -258,10 +267,15 @@ def test_ctrl_c_then_resume(local_sweep: Path, tmp_path: Path) -> None:
     assert process.returncode == 130, stderr
     assert f"resume with: descentlab resume {out}" in stderr
     assert run_status(out) == "interrupted"
-    assert any(e < EPOCHS for e in _chunks_saved(out).values())
+    saved = _chunks_saved(out)
+    assert len(saved) < CHUNKS or any(e < EPOCHS for e in saved.values())
+    finished = {chunk for chunk, epochs in saved.items() if epochs == EPOCHS}
     result = run_cli("resume", str(out))
     assert result.returncode == 0, result.stderr
     assert _numbers(out) == _numbers(local_sweep)
+    sent = {chunk["index"] for chunk in _results(out)["cluster"]["chunks"]}
+    if shared == "no":
+        assert sent == set(range(CHUNKS)) - finished
 
 
 def test_the_scheduler_lost_then_resume_here(local_sweep: Path, tmp_path: Path) -> None:
@@ -303,3 +317,31 @@ def test_the_scheduler_lost_then_resume_here(local_sweep: Path, tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     assert _numbers(out) == _numbers(local_sweep)
     assert "cluster" not in _results(out)
+
+
+def test_scheduler_and_jobs_together_is_a_usage_error(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    result = run_cli(*SWEEP, "--jobs", "2", "--scheduler", "local:2", "--out", str(out))
+    assert result.returncode == 2
+    assert "argument --scheduler: not allowed with argument --jobs" in result.stderr
+    assert not out.exists()
+
+
+def test_resume_refuses_a_scheduler_for_a_run_without_one(tmp_path: Path) -> None:
+    """A ``train`` run (killed right after its folder says "running") has no ``--scheduler``
+    to override: one line, exit 2."""
+    out = tmp_path / "train"
+    killed = subprocess.run(
+        cli_command("train", "--epochs", "5", "--out", str(out), "--quiet"),
+        env={**os.environ, faults.VARIABLE: "after:results.json@1"},
+        capture_output=True,
+        timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL
+    result = run_cli("resume", str(out), "--scheduler", "none")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"descentlab resume: error: {out}: --scheduler continues sweep and benchmark runs on a "
+        "Dask cluster; this is a train run"
+    ]
+    assert run_status(out) == "running"
