@@ -155,6 +155,7 @@ def test_a_worker_killed_mid_sweep(shared_folder: bool, tmp_path: Path) -> None:
     with connect(SchedulerSpec(local_workers=2)) as cluster:
         outcome: list[SweepOutcome] = []
         errors: list[BaseException] = []
+        progress: list[int] = []
 
         def sweep() -> None:
             try:
@@ -163,6 +164,7 @@ def test_a_worker_killed_mid_sweep(shared_folder: bool, tmp_path: Path) -> None:
                         config,
                         dataset,
                         max_stack=3,
+                        progress=progress.append,
                         checkpoints=checkpoints,
                         cluster=cluster,
                         shared_folder=shared_folder,
@@ -203,6 +205,8 @@ def test_a_worker_killed_mid_sweep(shared_folder: bool, tmp_path: Path) -> None:
     else:
         assert rerun["started_from_epoch"] == 0
     assert _chunks_saved(tmp_path) == dict.fromkeys(range(CHUNKS), EPOCHS)
+    # Progress comes whole chunks at a time, each once, the rerun one included.
+    assert sorted(progress) == [3 * EPOCHS] * CHUNKS
 
 
 def test_a_failing_chunk_is_reported_and_the_sweep_finishes(
