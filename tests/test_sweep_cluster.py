@@ -35,7 +35,7 @@ from descentlab.cluster.scheduler import SchedulerSpec, connect
 from descentlab.sweep import RunResult, SweepConfig, SweepOutcome, run_sweep
 from descentlab.sweep.checkpoints import SweepCheckpoints
 
-pytestmark = [pytest.mark.cluster, pytest.mark.exact]
+pytestmark = pytest.mark.cluster
 
 EPOCHS = 2000
 SWEEP = [
@@ -84,6 +84,7 @@ def tcp_cluster() -> Iterator[str]:
         yield address
 
 
+@pytest.mark.exact  # `make test` runs it again on the older kernels, which workers inherit
 def test_a_local_cluster_equals_one_process(local_sweep: Path, tmp_path: Path) -> None:
     """``--scheduler local:2``: the same numbers, and results.json says where each chunk ran
     (two workers of this machine's CPU family, sharing the folder)."""
