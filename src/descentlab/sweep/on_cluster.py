@@ -120,14 +120,14 @@ def train_on_cluster(
     tasks: list[_ChunkTask] = []
     for index, chunk in enumerate(chunks):
         saving = None if checkpoints is None else checkpoints.chunk(index, chunk)
-        if saving is not None and not shared_folder and checkpoints is not None:
-            if checkpoints.resume and checkpoint.epochs_done(saving.path) == job.epochs:
+        if saving is not None and not shared_folder:
+            if saving.resume and checkpoint.epochs_done(saving.path) == job.epochs:
                 results[index] = train_chunk(job, chunk, None, keep_histories, saving)
                 started_from[index] = None
                 if progress is not None:
                     progress(len(chunk.runs) * job.epochs)
                 continue
-            saving = None
+            saving = None  # the workers cannot see the file: this process writes it
         elif saving is not None:
             saving = dataclasses.replace(saving, resume=True)  # a re-run continues its file
         tasks.append(_ChunkTask(index, chunk, saving, checkpoints is not None, keep_histories))
@@ -148,6 +148,7 @@ def train_on_cluster(
             on_done=done, interrupted=interrupted,
         )  # fmt: skip
     except ClusterInterrupted:
+        # Its chunks stopped at different epochs: no one epoch to report.
         raise TrainingInterrupted(0) from None
     return ClusterRun(
         results,
