@@ -87,13 +87,19 @@ def tcp_cluster() -> Iterator[str]:
 @pytest.mark.exact  # `make test` runs it again on the older kernels, which workers inherit
 def test_a_local_cluster_equals_one_process(local_sweep: Path, tmp_path: Path) -> None:
     """``--scheduler local:2``: the same numbers, and results.json says where each chunk ran
-    (two workers of this machine's CPU family, sharing the folder)."""
+    (two workers of this machine's CPU family, sharing the folder); the dashboard's link is
+    printed."""
     out = tmp_path / "sweep"
-    result = run_cli(*SWEEP, "--scheduler", "local:2", "--out", str(out))
+    printing = [arg for arg in SWEEP if arg != "--quiet"]
+    result = run_cli(*printing, "--json", "--scheduler", "local:2", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert _numbers(out) == _numbers(local_sweep)
     results = _results(out)
     cluster = results["cluster"]
+    # The dashboard (bokeh comes with the extra) on stderr, the document alone on stdout.
+    assert cluster["dashboard"].startswith("http://127.0.0.1:")
+    assert result.stderr == f"descentlab sweep: Dask dashboard at {cluster['dashboard']}\n"
+    assert json.loads(result.stdout)["cluster"] == cluster
     assert cluster["scheduler"] == "local:2" and cluster["shared_folder"] is True
     assert len(cluster["workers"]) == 2
     assert {tuple(sorted(w["cpu"])) for w in cluster["workers"].values()} == {
