@@ -127,6 +127,31 @@ def run_cli_process(
     )
 
 
+def run_cli_on_terminal(*args: str, timeout: float = 120) -> tuple[int, bytes, bytes]:
+    """``python -m descentlab ARGS`` as a fresh process whose stdout is a terminal (a pty)
+    and stderr a pipe: its exit code, what the terminal showed, and its stderr."""
+    import pty
+
+    primary, secondary = pty.openpty()
+    try:
+        process = subprocess.run(
+            cli_command(*args), stdout=secondary, stderr=subprocess.PIPE, timeout=timeout
+        )
+    finally:
+        os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the terminal closed: everything was read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(primary)
+    return process.returncode, b"".join(chunks), process.stderr
+
+
 def start_cli_process(*args: str) -> subprocess.Popen[str]:
     """``python -m descentlab ARGS`` started in the background, to be signalled (SIGKILL,
     SIGINT) and then waited for (``communicate``)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -26,6 +27,7 @@ from conftest import (
     cli_command,
     dask_processes,
     run_cli,
+    run_cli_on_terminal,
     run_status,
     start_cli_process,
     wait_until,
@@ -328,6 +330,21 @@ def test_the_scheduler_lost_then_resume_here(local_sweep: Path, tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     assert _numbers(out) == _numbers(local_sweep)
     assert "cluster" not in _results(out)
+
+
+def test_the_progress_bar_counts_finished_runs(tmp_path: Path) -> None:
+    """On a terminal the bar counts finished runs, a chunk's at a time (tqdm draws at most
+    ten times a second, so not necessarily every count)."""
+    printing = [arg for arg in SWEEP if arg != "--quiet"]
+    out = tmp_path / "sweep"
+    code, shown, stderr = run_cli_on_terminal(
+        *printing, "--scheduler", "local:2", "--out", str(out)
+    )
+    assert code == 0, stderr
+    counts = {int(n) for n in re.findall(rb"(\d+)/12 \[", stderr)}
+    assert counts > {0} and all(n % 3 == 0 for n in counts), stderr  # chunks of three runs
+    assert b" runs/s" in stderr and b"run-epochs" not in stderr
+    assert b"on 2 cluster workers" in shown
 
 
 def test_scheduler_and_jobs_together_is_a_usage_error(tmp_path: Path) -> None:
