@@ -127,6 +127,31 @@ def run_cli_process(
     )
 
 
+def run_cli_on_terminal(*args: str, timeout: float = 120) -> tuple[int, bytes, bytes]:
+    """``python -m descentlab ARGS`` as a fresh process whose stdout is a terminal (a pty)
+    and stderr a pipe: its exit code, what the terminal showed, and its stderr."""
+    import pty
+
+    primary, secondary = pty.openpty()
+    try:
+        process = subprocess.run(
+            cli_command(*args), stdout=secondary, stderr=subprocess.PIPE, timeout=timeout
+        )
+    finally:
+        os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the terminal closed: everything was read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(primary)
+    return process.returncode, b"".join(chunks), process.stderr
+
+
 def start_cli_process(*args: str) -> subprocess.Popen[str]:
     """``python -m descentlab ARGS`` started in the background, to be signalled (SIGKILL,
     SIGINT) and then waited for (``communicate``)."""
@@ -232,6 +257,44 @@ def published_comparison(tmp_path_factory: pytest.TempPathFactory) -> tuple[Resu
     result = run_cli("compare", "--out", str(out))
     assert result.returncode == 0, result.stderr
     return result, out
+
+
+@contextlib.contextmanager
+def dask_processes(
+    workers: int = 2,
+) -> Iterator[tuple[str, subprocess.Popen[bytes], list[subprocess.Popen[bytes]]]]:
+    """A ``dask scheduler`` and ``workers`` ``dask worker`` processes (no nanny, one thread
+    each, no dashboard) on 127.0.0.1 at a free port, ready: the scheduler's address, its
+    process and the workers' processes. Every process is ended (SIGKILL if need be) and
+    waited for on exit."""
+    dask = str(Path(sys.executable).parent / "dask")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen(
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet
+    )
+    started = [scheduler]
+    try:
+        for _ in range(workers):
+            worker = [dask, "worker", address, "--nthreads", "1", "--no-nanny", "--host"]
+            worker += ["127.0.0.1", "--no-dashboard", "--death-timeout", "30"]
+            started.append(subprocess.Popen(worker, **quiet))
+        import distributed
+
+        with distributed.Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=60)
+        yield address, scheduler, started[1:]
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.terminate()
+        for process in started:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def free_port() -> int:

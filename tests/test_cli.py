@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli_command, run_cli, run_cli_process
+from conftest import cli_command, run_cli, run_cli_on_terminal, run_cli_process
 from descentlab import __version__
 from helpers import mini_batch_names
 
@@ -203,35 +203,17 @@ def test_default_out_is_a_timestamped_folder_under_runs(tmp_path: Path) -> None:
 
 
 def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
-    import pty
-
-    primary, secondary = pty.openpty()
-    try:
-        process = subprocess.run(
-            cli_command("train", "--optimizer", "gd", "--epochs", "300", "--out",
-                        str(tmp_path / "tty")),
-            stdout=secondary, stderr=subprocess.PIPE, timeout=120,
-        )  # fmt: skip
-    finally:
-        os.close(secondary)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(primary, 65536)
-        except OSError:  # the terminal closed: everything was read
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(primary)
-    assert process.returncode == 0
+    code, shown, stderr = run_cli_on_terminal(
+        "train", "--optimizer", "gd", "--epochs", "300", "--out", str(tmp_path / "tty")
+    )
+    assert code == 0
     # tqdm draws on stderr; on a terminal it shows "gd:" and the epoch counter.
-    assert b"epoch" in process.stderr and b"gd" in process.stderr
+    assert b"epoch" in stderr and b"gd" in stderr
     piped = run_cli_process(
         "train", "--optimizer", "gd", "--epochs", "300", "--out", str(tmp_path / "p")
     )
     assert piped.stderr == ""
-    assert b"final cost" in b"".join(chunks)
+    assert b"final cost" in shown
 
 
 def test_every_optimizer_runs_from_the_cli_with_scoped_hyperparameters(tmp_path: Path) -> None:

@@ -52,17 +52,31 @@ def test_the_variable_kills_the_process_at_its_phase_only(
     [
         (None, None),
         ("", None),
-        ("written:checkpoint.npz", ("written:checkpoint.npz", 1)),
-        ("written:checkpoint.npz@12", ("written:checkpoint.npz", 12)),
-        ("after:a@b.npz", ("after:a@b.npz", 1)),  # not a count: part of the name
-        ("after:x@0", ("after:x@0", 1)),
-        ("after:x@²", ("after:x@²", 1)),
+        ("written:checkpoint.npz", ("written:checkpoint.npz", 1, False)),
+        ("written:checkpoint.npz@12", ("written:checkpoint.npz", 12, False)),
+        ("after:a@b.npz", ("after:a@b.npz", 1, False)),  # not a count: part of the name
+        ("after:x@0", ("after:x@0", 1, False)),
+        ("after:x@²", ("after:x@²", 1, False)),
+        ("raise:before:chunk-1.npz", ("before:chunk-1.npz", 1, True)),
+        ("raise:after:x@3", ("after:x", 3, True)),
     ],
 )
-def test_targets_are_read_as_phase_and_count(
-    text: str | None, parsed: tuple[str, int] | None
+def test_targets_are_read_as_phase_count_and_mode(
+    text: str | None, parsed: tuple[str, int, bool] | None
 ) -> None:
     assert faults._parse(text) == parsed
+
+
+def test_the_raise_mode_raises_at_its_occurrence() -> None:
+    """``raise:PHASE@2`` passes the first occurrence and raises a RuntimeError naming the
+    phase at the second, in this process (which lives on)."""
+    try:
+        faults.arm("raise:before:x.npz@2")
+        faults.reached("before:x.npz")
+        with pytest.raises(RuntimeError, match=r"fault injected at before:x\.npz"):
+            faults.reached("before:x.npz")
+    finally:
+        faults.arm(None)
 
 
 def test_arm_and_disarm_in_this_process() -> None:

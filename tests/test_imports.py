@@ -95,7 +95,7 @@ def test_no_import_cycle_between_modules_and_packages() -> None:
 COMPUTATION = [
     "batching", "checkpoint", "dataset", "datasets", "evaluation", "experiment",
     "experiment_config", "history", "landscapes", "loaders", "losses", "metrics", "nn", "optim",
-    "resume", "schedules", "seeds", "splits", "sweep", "train",
+    "resume", "schedules", "seeds", "splits", "sweep", "train", "cluster",
 ]  # fmt: skip
 
 
@@ -124,3 +124,31 @@ def test_every_module_is_in_the_graph() -> None:
     units = set(dependencies())
     assert {"cli", "runs", "sweep", "report", "train"} <= units
     assert all(a != b for a, b in itertools.pairwise(sorted(units)))
+
+
+DASK_FREE = """
+import sys
+import descentlab, descentlab.sweep, descentlab.cluster.scheduler, descentlab.cluster.tasks
+import descentlab.sweep.on_cluster
+from descentlab.cli import main
+for argv in (["--help"], ["sweep", "--help"], ["resume", "--help"]):
+    try:
+        main(argv)
+    except SystemExit:
+        pass
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("dask", "distributed"))
+print("loaded:", loaded, file=sys.stderr)
+sys.exit(1 if loaded else 0)
+"""
+
+
+def test_dask_is_imported_only_when_a_cluster_is_asked_for() -> None:
+    """``import descentlab``, the cluster and sweep modules, and ``--help`` (the top one, the
+    sweep's and resume's, which name ``--scheduler``) import neither dask nor distributed."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", DASK_FREE], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr

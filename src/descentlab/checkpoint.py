@@ -489,6 +489,19 @@ def read_description(path: Path) -> dict[str, Any]:
     return description
 
 
+def epochs_done(path: Path) -> int | None:
+    """The epochs the checkpoint at ``path`` holds (read from its header alone), or None when
+    there is no file; a file that is not a checkpoint is one line naming it."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    header, _ = _read(path, only=("header",))
+    done = header.get("epochs_done")
+    if not isinstance(done, int) or isinstance(done, bool) or done < 0:
+        raise ValueError(f"{path}: the checkpoint's epochs_done must be a whole number >= 0")
+    return int(done)
+
+
 def check_started(where: Path, description: Mapping[str, Any]) -> None:
     """Refuse (one-line ``ValueError``) a record of how a run started that is not one:
     ``argv`` must be a non-empty list of strings and ``cwd`` a string."""

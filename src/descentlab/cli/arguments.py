@@ -286,3 +286,25 @@ def parse_landscape(text: str) -> str:
     from descentlab import landscapes
 
     return landscapes.get(text.strip()).name
+
+
+SCHEDULER_NONE = "none"
+"""``--scheduler none``: this machine's processes, as without the option (for ``resume``)."""
+
+
+def parse_scheduler_option(text: str) -> object:
+    """``--scheduler``: a ``cluster.SchedulerSpec``, or None for ``none``; checked without
+    importing Dask (whether it is installed is checked when the cluster is started)."""
+    if text.strip() == SCHEDULER_NONE:
+        return None
+    from descentlab.cluster.scheduler import parse_scheduler
+
+    return parse_scheduler(text)
+
+
+def parse_shared_folder(text: str) -> str:
+    """``--shared-folder``: auto, yes or no."""
+    value = text.strip().lower()
+    if value not in ("auto", "yes", "no"):
+        raise ValueError(f"--shared-folder must be auto, yes or no, got {text!r}")
+    return value

@@ -118,6 +118,30 @@ def checkpoint_every(what: str, also: str = "") -> Option:
     )
 
 
+def scheduler(what: str) -> tuple[Option, ...]:
+    """``--scheduler`` (a Dask cluster for ``what``) and ``--shared-folder``."""
+    from descentlab.cli.arguments import parse_scheduler_option, parse_shared_folder
+
+    return (
+        Option(
+            "--scheduler",
+            f"send {what} to a Dask cluster: local[:N] starts N worker processes here (default: "
+            "one per core), tcp://HOST:PORT uses a running 'dask scheduler'; needs the dask "
+            "extra, pip install 'descentlab[dask]' (default: none, this machine's processes)",
+            parse_scheduler_option,
+            metavar="local[:N]|tcp://HOST:PORT",
+        ),
+        Option(
+            "--shared-folder",
+            "whether the workers see the run folder (shared storage): auto tests it with a "
+            "probe file; yes/no says so (default: %(default)s)",
+            parse_shared_folder,
+            "auto",
+            "auto|yes|no",
+        ),
+    )
+
+
 EPS_INSIDE_SQRT = Option(
     "--eps-inside-sqrt",
     "Adam divides by sqrt(s_hat + epsilon) instead of sqrt(s_hat) + epsilon",

@@ -18,9 +18,10 @@ def _stats(stats: Stats | None) -> dict[str, float | None] | None:
 
 
 def run_record(run: RunResult) -> dict[str, object]:
-    """One entry of results.json's ``runs``: accuracy is null for a diverged run."""
+    """One entry of results.json's ``runs``: accuracy is null for a diverged run; a failed
+    run (its chunk raised on a cluster) has no numbers and its ``error``."""
     finished = run.status == "finished"
-    return {
+    record: dict[str, object] = {
         "optimizer": run.configuration.optimizer,
         "configuration": run.configuration.index,
         "hyperparameters": dict(run.configuration.hyperparameters),
@@ -33,6 +34,9 @@ def run_record(run: RunResult) -> dict[str, object]:
         "cost_every": COST_EVERY,
         "costs": [finite_or_none(float(cost)) for cost in run.costs],
     }
+    if run.error is not None:
+        record["error"] = run.error
+    return record
 
 
 def summary_record(summary: Summary) -> dict[str, object]:
@@ -44,15 +48,16 @@ def summary_record(summary: Summary) -> dict[str, object]:
         "settings": dict(configuration.settings),
         "hyperparameters": dict(configuration.hyperparameters),
         "seeds": summary.seeds,
-        "finished": summary.seeds - summary.diverged,
+        "finished": summary.seeds - summary.diverged - summary.failed,
         "diverged": summary.diverged,
+        "failed": summary.failed,
         "final_cost": _stats(summary.final_cost),
         "train_accuracy": _stats(summary.train_accuracy),
     }
 
 
 def results_dict(outcome: SweepOutcome, dataset: Dataset) -> dict[str, object]:
-    """The whole results.json document of a sweep."""
+    """The whole results.json document of a sweep (``cluster`` only when it ran on one)."""
     summaries = summarize(outcome)
     execution = outcome.execution
     layers = outcome.config.network(dataset.n_features, dataset.n_classes).layer_sizes
@@ -72,7 +77,9 @@ def results_dict(outcome: SweepOutcome, dataset: Dataset) -> dict[str, object]:
             "seconds": round(execution.seconds, 3),
             "max_stack": execution.max_stack,
             "bytes_per_run": execution.bytes_per_run,
+            "on": "cluster workers" if execution.cluster else "processes",
         },
+        **({} if outcome.cluster is None else {"cluster": dict(outcome.cluster)}),
     }
 
 

@@ -6,6 +6,7 @@
 ``engine``   ``run_sweep``: the chunks trained, in this process or a pool, runs in order
 ``chunk``    one chunk: one stack through ``train_stack`` (and the one resume path)
 ``pool``     worker processes, Ctrl-C across them, and ``--jobs auto``
+``on_cluster``  the chunks as tasks of a Dask cluster (``--scheduler``), failed chunks apart
 ``checkpoints``  ``SweepCheckpoints``: the stored plan and one checkpoint file per chunk (resume)
 ``summary``  statistics over seeds (diverged runs counted, never averaged in) and the table
 

@@ -1,6 +1,7 @@
 """A sweep summarised over seeds: per configuration, the best per optimizer, and the table.
 
-A run whose cost became NaN or infinite is "diverged": it is counted, never averaged in.
+A run whose cost became NaN or infinite is "diverged": it is counted, never averaged in. A
+run whose chunk failed on a cluster is "failed": counted apart, never averaged in either.
 """
 
 from __future__ import annotations
@@ -38,14 +39,16 @@ class Stats:
 
 @dataclass(frozen=True)
 class Summary:
-    """One configuration over its seeds, diverged runs left out of the statistics."""
+    """One configuration over its seeds, diverged and failed runs left out of the
+    statistics."""
 
     configuration: Configuration
     seeds: int
     diverged: int
     final_cost: Stats | None
-    """None when every seed diverged."""
+    """None when every seed diverged (or failed)."""
     train_accuracy: Stats | None
+    failed: int = 0
 
 
 def summarize(outcome: SweepOutcome) -> list[Summary]:
@@ -61,9 +64,10 @@ def summarize(outcome: SweepOutcome) -> list[Summary]:
             Summary(
                 configuration,
                 seeds=len(runs),
-                diverged=len(runs) - len(finished),
+                diverged=sum(run.status == "diverged" for run in runs),
                 final_cost=Stats.of([run.final_cost for run in finished]),
                 train_accuracy=Stats.of([run.train_accuracy for run in finished]),
+                failed=sum(run.status == "failed" for run in runs),
             )
         )
     return summaries
@@ -104,7 +108,8 @@ def _mean_std(stats: Stats | None, scale: float, digits: int, suffix: str = "") 
 
 def format_table(summaries: Sequence[Summary]) -> str:
     """One row per configuration: mean ± std over seeds of the final cost and the training
-    accuracy, and how many seeds diverged; then the best configuration per optimizer."""
+    accuracy, and how many seeds diverged; then how many runs failed (if any) and the best
+    configuration per optimizer."""
     header = ("optimizer", "hyperparameters", "final cost", "train accuracy", "diverged")
     rows = [header] + [
         (
@@ -124,6 +129,12 @@ def format_table(summaries: Sequence[Summary]) -> str:
         ).rstrip()
         for row in rows
     ]
+    failed = sum(s.failed for s in summaries)
+    if failed:
+        lines.append(
+            f"{_count(failed, 'run')} failed (a chunk raised on the cluster): left out of the "
+            "statistics; their errors are in results.json"
+        )
     return "\n".join([*lines, "", *_best_lines(summaries)])
 
 
@@ -152,10 +163,13 @@ def describe_execution(outcome: SweepOutcome) -> str:
     n_runs = len(outcome.runs)
     return (
         f"trained {_count(n_runs, 'run')} in {_count(execution.stacks, 'stack')} on "
-        f"{_count(execution.processes, 'process', 'processes')} in {execution.seconds:.1f} s "
+        f"{_count(execution.processes, *_WHERE[execution.cluster])} in {execution.seconds:.1f} s "
         f"(at most {execution.max_stack} runs per stack; memory estimate "
         f"{execution.bytes_per_run / 2**10:.0f} KiB per run)"
     )
+
+
+_WHERE = {False: ("process", "processes"), True: ("cluster worker", "cluster workers")}
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:

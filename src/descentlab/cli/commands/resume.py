@@ -18,7 +18,22 @@ DESCRIPTION = (
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
-    add(parser, Option("run_dir", "the run's folder", Path, metavar="RUN_DIR"), quiet())
+    from descentlab.cli.arguments import parse_scheduler_option
+
+    add(
+        parser,
+        Option("run_dir", "the run's folder", Path, metavar="RUN_DIR"),
+        Option(
+            "--scheduler",
+            "continue on this Dask cluster instead of where the run was started (sweep and "
+            "benchmark): local[:N], tcp://HOST:PORT, or none for this machine's processes "
+            "(default: as recorded)",
+            parse_scheduler_option,
+            argparse.SUPPRESS,
+            "none|local[:N]|tcp://HOST:PORT",
+        ),
+        quiet(),
+    )
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -53,6 +68,15 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         )
     if args.quiet:
         original.quiet = True
+    if hasattr(args, "scheduler"):
+        if not hasattr(original, "scheduler"):
+            raise ValueError(
+                f"{run_dir}: --scheduler continues sweep and benchmark runs on a Dask cluster; "
+                f"this is a {original.command} run"
+            )
+        original.scheduler = args.scheduler
+        if args.scheduler is not None and hasattr(original, "jobs"):
+            original.jobs = 1  # the cluster's workers replace the recorded processes
     cwd = os.getcwd()
     try:  # relative paths mean what they meant at the start
         os.chdir(description["cwd"])

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from descentlab.cli import options
 from descentlab.cli.arguments import (
@@ -22,7 +24,9 @@ from descentlab.cli.arguments import (
 from descentlab.cli.options import Option, add
 
 if TYPE_CHECKING:
-    from descentlab.sweep import SweepConfig
+    from descentlab.cluster.scheduler import Cluster
+    from descentlab.datasets import Dataset
+    from descentlab.sweep import SweepConfig, SweepOutcome
 
 GRID_VALUES_HELP = "VALUES: 0.01, a list 0.001,0.01,0.1, or a range LO..HI:log:N or LO..HI:lin:N"
 
@@ -125,8 +129,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         *options.shape(),
     )
     options.add_schedule(parser)
+    execution = parser.add_argument_group("execution (never changes the results)")
     add(
-        parser.add_argument_group("execution (never changes the results)"),
+        execution,
         Option(
             "--max-stack",
             "at most N runs per stack; larger sweeps are cut into chunks (default: as many as "
@@ -134,6 +139,10 @@ def add_options(parser: argparse.ArgumentParser) -> None:
             integer_option("max stack", minimum=1),
             metavar="N",
         ),
+    )
+    scheduler, shared_folder = options.scheduler("the sweep's chunks")
+    add(
+        execution.add_mutually_exclusive_group(),
         Option(
             "--jobs",
             "train chunks in N processes; auto: one per core that other processes leave idle, "
@@ -142,6 +151,11 @@ def add_options(parser: argparse.ArgumentParser) -> None:
             1,
             "N|auto",
         ),
+        scheduler,
+    )
+    add(
+        execution,
+        shared_folder,
         options.checkpoint_every(
             "each chunk's state (checkpoints/chunk-<i>.npz in the sweep folder)",
             also=", and so does a chunk that finishes",
@@ -186,25 +200,11 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) -> int:
     """Run (or, with ``run_dir``, continue) a sweep in its folder: lock it, record how it was
-    started (``argv``), save chunk checkpoints, stop cleanly on Ctrl-C (exit 130)."""
+    started (``argv``), save chunk checkpoints, stop cleanly on Ctrl-C (exit 130). With
+    ``--scheduler`` the chunks go to a Dask cluster; losing its scheduler leaves the folder
+    interrupted (exit 1)."""
     from descentlab import datasets
-    from descentlab.cli.interrupt import Advance, shows_progress, train_interruptibly
-    from descentlab.cli.parser import EXIT_INTERRUPTED
-    from descentlab.report.tables import describe_training
-    from descentlab.runs import RunFolder
-    from descentlab.runs.names import CHECKPOINT_DIR, RESULTS_FILE, SENSITIVITY_FILE
-    from descentlab.runs.sweep import write_sweep_folder
-    from descentlab.sweep import (
-        AUTO_MIN_RUN_EPOCHS,
-        SweepCheckpoints,
-        SweepOutcome,
-        busy_cores,
-        describe_execution,
-        format_table,
-        resolve_jobs,
-        run_sweep,
-        summarize,
-    )
+    from descentlab.sweep import busy_cores, resolve_jobs
     from descentlab.sweep.plan import check_sweep
 
     config = config_of(args)
@@ -217,6 +217,44 @@ def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) 
     check_sweep(
         config, dataset.n_features, dataset.n_examples, dataset.n_classes, args.max_stack, jobs
     )
+    stack = contextlib.ExitStack()
+    cluster = None
+    if args.scheduler is not None:
+        from descentlab.cluster.scheduler import connect
+
+        cluster = stack.enter_context(connect(args.scheduler))
+    with stack:
+        return _in_folder(args, argv, run_dir, config, dataset, jobs, cores, busy, cluster)
+
+
+def _in_folder(
+    args: argparse.Namespace,
+    argv: Sequence[str],
+    run_dir: Path | None,
+    config: SweepConfig,
+    dataset: Dataset,
+    jobs: int,
+    cores: int | None,
+    busy: float,
+    cluster: Cluster | None,
+) -> int:
+    """The sweep in its folder, once the cluster (if any) is connected."""
+    from descentlab.cli.interrupt import Advance, shows_progress, train_interruptibly
+    from descentlab.cli.parser import EXIT_INTERRUPTED
+    from descentlab.cluster.tasks import ClusterLost
+    from descentlab.report.tables import describe_training
+    from descentlab.runs import RunFolder
+    from descentlab.runs.names import CHECKPOINT_DIR, RESULTS_FILE, SENSITIVITY_FILE
+    from descentlab.runs.sweep import write_sweep_folder
+    from descentlab.sweep import (
+        AUTO_MIN_RUN_EPOCHS,
+        SweepCheckpoints,
+        describe_execution,
+        format_table,
+        run_sweep,
+        summarize,
+    )
+
     folder = RunFolder(
         run_dir if run_dir is not None else args.out,
         "sweep",
@@ -226,6 +264,13 @@ def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) 
     )
     with folder:
         folder.started()
+        shared = False
+        if cluster is not None:
+            from descentlab.cluster.record import resolve_shared_folder
+
+            shared = resolve_shared_folder(cluster, folder.path, args.shared_folder)
+            if cluster.dashboard is not None and not args.quiet:
+                print(f"descentlab sweep: Dask dashboard at {cluster.dashboard}", file=sys.stderr)
 
         def train(interrupted: Callable[[], bool], advance: Advance | None) -> SweepOutcome:
             checkpoints = SweepCheckpoints(
@@ -241,18 +286,49 @@ def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) 
                 jobs=jobs,
                 progress=advance,
                 checkpoints=checkpoints,
+                cluster=cluster,
+                shared_folder=shared,
             )
 
         bar = None
-        if shows_progress(args):
+        training: Callable[[Callable[[], bool], Advance | None], SweepOutcome] = train
+        if shows_progress(args) and cluster is not None:  # chunks finish whole on a cluster
+            bar = {"total": len(config.runs), "unit": " runs", "desc": "sweep"}
+            training = _counting_runs(train, config.epochs)
+        elif shows_progress(args):
             total = len(config.runs) * config.epochs
             bar = {"total": total, "unit": " run-epochs", "unit_scale": True, "desc": "sweep"}
-        outcome = train_interruptibly(
-            "sweep", folder.path, train, bar=bar, on_interrupt=lambda _: folder.interrupted()
-        )
+        saved: dict[str, Any] = {}
+        if cluster is not None:
+            kept = " and the running ones' checkpoints" if shared else ""
+            saved["saved"] = lambda _: f"interrupted; the finished chunks{kept} are saved"
+        try:
+            outcome = train_interruptibly(
+                "sweep",
+                folder.path,
+                training,
+                bar=bar,
+                on_interrupt=lambda _: folder.interrupted(),
+                **saved,
+            )
+        except ClusterLost as lost:
+            folder.interrupted()
+            print(
+                f"descentlab sweep: lost the Dask scheduler {args.scheduler} ({lost}); the "
+                f"finished chunks are kept: continue with 'descentlab resume {folder.path}' "
+                "(--scheduler none finishes it here)",
+                file=sys.stderr,
+            )
+            return 1
         if outcome is None:
             return EXIT_INTERRUPTED
         results = write_sweep_folder(folder.path, outcome, dataset)
+    for failure in outcome.failures:
+        runs = ",".join(str(run) for run in failure.runs)
+        print(
+            f"descentlab sweep: chunk {failure.index} (runs {runs}) failed: {failure.error}",
+            file=sys.stderr,
+        )
 
     def summary() -> str:
         data, batches = describe_training(results)
@@ -274,3 +350,18 @@ def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) 
 
     options.show(args, results, summary)
     return 0
+
+
+def _counting_runs(
+    train: Callable[[Callable[[], bool], Callable[[int], None] | None], SweepOutcome],
+    epochs: int,
+) -> Callable[[Callable[[], bool], Callable[[int], None] | None], SweepOutcome]:
+    """``train`` with its progress in finished runs rather than run-epochs."""
+
+    def counting(interrupted: Callable[[], bool], advance: Callable[[int], None] | None) -> Any:
+        if advance is None:
+            return train(interrupted, None)
+        forward = advance
+        return train(interrupted, lambda run_epochs: forward(run_epochs // epochs))
+
+    return counting
