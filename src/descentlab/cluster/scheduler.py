@@ -170,6 +170,9 @@ def connect(spec: SchedulerSpec) -> Iterator[Cluster]:
             address = str(cluster.scheduler_address)
         else:
             assert spec.address is not None
+            # As a local cluster's: a lost scheduler is the caller's one line, not the
+            # client's logged reconnection attempts (kept quiet until the client is closed).
+            stack.enter_context(distributed.utils.silence_logging_cmgr(logging.CRITICAL))
             try:
                 client = stack.enter_context(
                     distributed.Client(spec.address, timeout=CONNECT_TIMEOUT)
