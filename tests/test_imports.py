@@ -7,6 +7,8 @@ from __future__ import annotations
 import ast
 import functools
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,22 @@ def test_every_module_is_in_the_graph() -> None:
     units = set(dependencies())
     assert {"cli", "runs", "sweep", "report", "train"} <= units
     assert all(a != b for a, b in itertools.pairwise(sorted(units)))
+
+
+def test_dask_is_imported_only_when_a_cluster_is_asked_for() -> None:
+    """``import descentlab``, ``descentlab --help`` and a command's help (which declares
+    ``--scheduler``) never import Dask: it is an optional extra, and slow to import."""
+    script = (
+        "import sys, contextlib, io\n"
+        "import descentlab\n"
+        "from descentlab.cli import main\n"
+        "for argv in (['--help'], ['benchmark', '--help']):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "        main(argv)\n"
+        "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == "[]\n"
