@@ -227,9 +227,9 @@ def test_a_local_cluster_gives_the_one_process_results(
         assert worker["cpu"] == cpu.describe() and worker["pid"] != os.getpid()
     assert sorted(task["index"] for task in where["tasks"]) == list(range(12))
     assert {task["worker"] for task in where["tasks"]} <= set(where["workers"])
-    if where["dashboard"] is not None:
-        assert where["dashboard"].startswith("http://127.0.0.1:")
-        assert f"descentlab benchmark: Dask dashboard at {where['dashboard']}\n" == ran.stderr
+    # bokeh comes with the dask extra, so the local cluster serves its dashboard
+    assert where["dashboard"].startswith("http://127.0.0.1:")
+    assert ran.stderr == f"descentlab benchmark: Dask dashboard at {where['dashboard']}\n"
 
 
 def test_a_worker_killed_mid_benchmark_changes_no_result(
