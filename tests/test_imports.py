@@ -7,6 +7,8 @@ from __future__ import annotations
 import ast
 import functools
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -129,9 +131,9 @@ def test_every_module_is_in_the_graph() -> None:
 DASK_FREE = """
 import sys
 import descentlab, descentlab.sweep, descentlab.cluster.scheduler, descentlab.cluster.tasks
-import descentlab.sweep.on_cluster
+import descentlab.sweep.on_cluster, descentlab.benchmark.on_cluster
 from descentlab.cli import main
-for argv in (["--help"], ["sweep", "--help"], ["resume", "--help"]):
+for argv in (["--help"], ["sweep", "--help"], ["resume", "--help"], ["benchmark", "--help"]):
     try:
         main(argv)
     except SystemExit:
@@ -145,9 +147,6 @@ sys.exit(1 if loaded else 0)
 def test_dask_is_imported_only_when_a_cluster_is_asked_for() -> None:
     """``import descentlab``, the cluster and sweep modules, and ``--help`` (the top one, the
     sweep's and resume's, which name ``--scheduler``) import neither dask nor distributed."""
-    import subprocess
-    import sys
-
     result = subprocess.run(
         [sys.executable, "-c", DASK_FREE], capture_output=True, text=True, timeout=120
     )

@@ -1,14 +1,17 @@
-"""Running a benchmark: its tasks in this process or in a pool of worker processes, each
-finished task saved (``store``), the records gathered back in the benchmark's task order.
+"""Running a benchmark: its tasks in this process, in a pool of worker processes, or on a
+Dask cluster (``on_cluster``), each finished task saved (``store``), the records gathered back
+in the benchmark's task order.
 
 A task's record does not depend on the process that ran it nor on when (``tasks``), so the
-outcome is the same, bit for bit (timings aside), for any ``jobs`` and after any number of
-interruptions. One BLAS thread per process, as in sweeps: the parallelism is the processes.
+outcome is the same, bit for bit (timings aside), for any ``jobs``, on any cluster whose
+workers have this machine's CPU features, and after any number of interruptions. One BLAS
+thread per process, as in sweeps: the parallelism is the processes.
 
 Interruption: when ``interrupted()`` turns True, every running task stops at its next
 epoch's end and its work is dropped; finished tasks are saved; ``BenchmarkInterrupted`` is
 raised. When the parent process dies (SIGKILL), its workers notice within 0.2 s and end:
-what they finished is already saved.
+what they finished is already saved. On a cluster, a task that raised or a lost scheduler is
+``BenchmarkIncomplete``, raised once nothing runs any more (the finished tasks saved).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from descentlab.benchmark.config import BenchmarkConfig, Task
 from descentlab.benchmark.store import TaskStore
@@ -30,7 +33,16 @@ from descentlab.benchmark.tasks import TaskRecord, run_task
 from descentlab.train import TrainingInterrupted
 from descentlab.validation import check_int
 
-__all__ = ["BenchmarkInterrupted", "BenchmarkOutcome", "Execution", "run_benchmark"]
+if TYPE_CHECKING:
+    from descentlab.cluster.scheduler import Cluster
+
+__all__ = [
+    "BenchmarkIncomplete",
+    "BenchmarkInterrupted",
+    "BenchmarkOutcome",
+    "Execution",
+    "run_benchmark",
+]
 
 TaskDone = Callable[[TaskRecord], None]
 """Called in the parent process as each task finishes (saved ones included, when resuming)."""
@@ -45,6 +57,20 @@ class BenchmarkInterrupted(Exception):
         self.total = total
 
 
+class BenchmarkIncomplete(Exception):
+    """A benchmark on a cluster ended with tasks unfinished: ``failed`` maps each task that
+    raised (or whose workers kept dying) to its one-line error; ``lost`` says why the cluster
+    went away, when it did (else ""). ``finished`` of ``total`` tasks are saved."""
+
+    def __init__(self, finished: int, total: int, failed: dict[str, str], lost: str = "") -> None:
+        why = lost or f"{len(failed)} {'task' if len(failed) == 1 else 'tasks'} failed"
+        super().__init__(f"{why}; {finished} of {total} tasks finished")
+        self.finished = finished
+        self.total = total
+        self.failed = failed
+        self.lost = lost
+
+
 @dataclass(frozen=True)
 class Execution:
     """How a benchmark ran; it never changes the results."""
@@ -54,6 +80,9 @@ class Execution:
     """Wall time of this invocation (a resumed one: since it resumed)."""
     resumed_tasks: int
     """Tasks read back from their files rather than run."""
+    cluster: dict[str, Any] | None = None
+    """results.json's ``cluster`` block when the tasks ran on a Dask cluster (``processes``
+    is then the number of its workers, those seen at the start or at the end)."""
 
 
 @dataclass(frozen=True)
@@ -71,11 +100,15 @@ def run_benchmark(
     store: TaskStore | None = None,
     on_task: TaskDone | None = None,
     interrupted: Callable[[], bool] | None = None,
+    cluster: Cluster | None = None,
 ) -> BenchmarkOutcome:
-    """Run every task of ``config``: in this process (``jobs=1``) or in ``jobs`` worker
-    processes. With ``store`` each finished task is saved and, when ``store.resume``, saved
+    """Run every task of ``config``: in this process (``jobs=1``), in ``jobs`` worker
+    processes, or on ``cluster`` (a connected Dask cluster; ``jobs`` must then be 1). With
+    ``store`` each finished task is saved (by this process) and, when ``store.resume``, saved
     tasks are read back instead of run. ``on_task`` sees each record as it finishes."""
     jobs = check_int("jobs", jobs, minimum=1)
+    if cluster is not None and jobs != 1:
+        raise ValueError(f"jobs must be 1 when the tasks run on a cluster, got {jobs}")
     started = time.perf_counter()
     done = store.start(config) if store is not None else {}
     for record in done.values():
@@ -83,7 +116,11 @@ def run_benchmark(
             on_task(record)
     pending = [task for task in config.tasks if task.key not in done]
     processes = max(1, min(jobs, len(pending)))
-    if processes == 1:
+    where = None
+    if cluster is not None:
+        where = _run_on_cluster(cluster, config, pending, store, done, on_task, interrupted)
+        processes = len(where["workers"])
+    elif processes == 1:
         for task in pending:
             if interrupted is not None and interrupted():
                 raise BenchmarkInterrupted(len(done), len(config.tasks))
@@ -101,7 +138,41 @@ def run_benchmark(
     seconds = time.perf_counter() - started
     records = [done[task.key] for task in config.tasks]
     resumed = len(config.tasks) - len(pending)
-    return BenchmarkOutcome(config, records, Execution(processes, seconds, resumed))
+    return BenchmarkOutcome(config, records, Execution(processes, seconds, resumed, where))
+
+
+def _run_on_cluster(
+    cluster: Cluster,
+    config: BenchmarkConfig,
+    pending: list[Task],
+    store: TaskStore | None,
+    done: dict[str, TaskRecord],
+    on_task: TaskDone | None,
+    interrupted: Callable[[], bool] | None,
+) -> dict[str, Any]:
+    """``pending`` on ``cluster``, each record saved here as it comes back; results.json's
+    ``cluster`` block."""
+    from descentlab.benchmark.on_cluster import run_on_cluster
+    from descentlab.cluster.tasks import ClusterInterrupted, ClusterLost
+
+    def finished(record: TaskRecord) -> None:
+        if store is not None:
+            store.save(record)
+        done[record.key] = record
+        if on_task is not None:
+            on_task(record)
+
+    try:
+        where, failed = run_on_cluster(cluster, config, pending, finished, interrupted)
+    except ClusterInterrupted:
+        raise BenchmarkInterrupted(len(done), len(config.tasks)) from None
+    except ClusterLost as lost:
+        raise BenchmarkIncomplete(
+            len(done), len(config.tasks), {}, f"the Dask scheduler was lost ({lost})"
+        ) from None
+    if failed:
+        raise BenchmarkIncomplete(len(done), len(config.tasks), failed)
+    return where
 
 
 _worker: dict[str, Any] = {}

@@ -14,6 +14,8 @@ from typing import NoReturn
 from descentlab import __version__
 from descentlab.cli.commands import COMMANDS, load_command
 
+EXIT_FAILED = 1
+"""Work that ran but did not all finish (a benchmark's failed tasks, a lost cluster)."""
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141

@@ -18,8 +18,9 @@ from descentlab.runs.header import results_header
 def results_dict(outcome: BenchmarkOutcome, summary: Summary) -> dict[str, object]:
     """The whole results.json document of a benchmark: the protocol, every task's full record
     (every configuration and trial, so the scores can be recomputed), the scores, the
-    verdict, and where it ran."""
+    verdict, and where it ran (with ``cluster`` when on a Dask cluster)."""
     execution = outcome.execution
+    where = {} if execution.cluster is None else {"cluster": execution.cluster}
     return {
         **results_header("benchmark"),
         "config": outcome.config.to_dict(),
@@ -36,6 +37,7 @@ def results_dict(outcome: BenchmarkOutcome, summary: Summary) -> dict[str, objec
             "numpy": np.__version__,
             "cpu": cpu.describe(),
         },
+        **where,
     }
 
 
@@ -58,13 +60,16 @@ def headline(outcome: BenchmarkOutcome) -> str:
     """What was benchmarked, in one line: the first line the command prints."""
     config = outcome.config
     where = f"suite {config.suite}" if config.suite is not None else "problem files"
-    resumed = outcome.execution.resumed_tasks
+    execution = outcome.execution
+    ran = _count(execution.processes, "process")
+    if execution.cluster is not None:
+        ran = f"{_count(execution.processes, 'Dask worker')} ({execution.cluster['scheduler']})"
+    resumed = execution.resumed_tasks
     return (
         f"descentlab benchmark: {_count(len(config.problems), 'problem')} ({where}), "
         f"{_count(len(config.optimizers), 'optimizer')}, "
         f"{_count(config.budget, 'configuration')} each, {_count(config.seeds, 'seed')} "
-        f"(search seed {config.seed}); {_count(outcome.execution.processes, 'process')}"
-        + (f", {resumed} tasks read back" if resumed else "")
+        f"(search seed {config.seed}); {ran}" + (f", {resumed} tasks read back" if resumed else "")
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +15,8 @@ from descentlab.cli.options import Option, add
 
 if TYPE_CHECKING:
     from descentlab.benchmark.config import BenchmarkConfig
+    from descentlab.benchmark.runner import BenchmarkIncomplete
+    from descentlab.cluster.scheduler import Cluster
 
 DESCRIPTION = (
     "Tune each optimizer on each problem of a suite with the same number of configurations "
@@ -97,9 +100,11 @@ def add_options(parser: argparse.ArgumentParser) -> None:
             "run tasks (one optimizer on one problem) in N processes; auto: one per core that "
             "other processes leave idle (default: 1)",
             parse_jobs,
-            1,
-            "N|auto",
+            metavar="N|auto",
         ),
+        # Only --scheduler: the workers return each task's record and this process saves
+        # it, so whether they see the run folder (--shared-folder) does not matter here.
+        options.scheduler("the tasks (one optimizer on one problem each)")[0],
     )
     options.add_output(parser, "results.json, report.md and its pictures")
 
@@ -132,11 +137,13 @@ def config_of(args: argparse.Namespace) -> BenchmarkConfig:
     )
 
 
-def resolve_jobs(jobs: int | str, n_tasks: int) -> int:
-    """``jobs`` as a number of processes; ``"auto"``: one per core other processes leave
-    idle (``sweep.busy_cores``), no more than there are tasks."""
+def resolve_jobs(jobs: int | str | None, n_tasks: int) -> int:
+    """``jobs`` as a number of processes (None, not given: 1); ``"auto"``: one per core other
+    processes leave idle (``sweep.busy_cores``), no more than there are tasks."""
     from descentlab.sweep import busy_cores
 
+    if jobs is None:
+        return 1
     if jobs != "auto":
         assert isinstance(jobs, int)
         return jobs
@@ -151,16 +158,42 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) -> int:
     """Run (or, with ``run_dir``, continue) a benchmark in its folder: lock it, record how it
-    was started (``argv``), save each finished task, stop on Ctrl-C (exit 130)."""
-    from descentlab.benchmark.runner import BenchmarkInterrupted, BenchmarkOutcome, run_benchmark
+    was started (``argv``), save each finished task, stop on Ctrl-C (exit 130). On a Dask
+    cluster (``--scheduler``, connected before the folder is touched), failed tasks or a lost
+    scheduler leave the folder interrupted, one line each on stderr, exit 1: ``descentlab
+    resume`` then runs exactly the unfinished tasks."""
+    from descentlab.cli.cluster import cluster_of
+
+    config = config_of(args)
+    if args.scheduler is not None and args.jobs is not None:
+        raise ValueError(
+            f"--jobs {args.jobs} runs tasks in this machine's processes and --scheduler "
+            f"{args.scheduler} on a Dask cluster's workers; give one of them"
+        )
+    with cluster_of(args, "benchmark") as cluster:
+        return _run_in_folder(args, argv, run_dir, config, cluster)
+
+
+def _run_in_folder(
+    args: argparse.Namespace,
+    argv: Sequence[str],
+    run_dir: Path | None,
+    config: BenchmarkConfig,
+    cluster: Cluster | None,
+) -> int:
+    from descentlab.benchmark.runner import (
+        BenchmarkIncomplete,
+        BenchmarkInterrupted,
+        BenchmarkOutcome,
+        run_benchmark,
+    )
     from descentlab.benchmark.store import TaskStore
     from descentlab.cli.interrupt import Advance, shows_progress, train_interruptibly
-    from descentlab.cli.parser import EXIT_INTERRUPTED
+    from descentlab.cli.parser import EXIT_FAILED, EXIT_INTERRUPTED
     from descentlab.runs import RunFolder
     from descentlab.runs.benchmark import write_benchmark_folder
     from descentlab.runs.names import TASKS_DIR
 
-    config = config_of(args)
     jobs = resolve_jobs(args.jobs, len(config.tasks))
     folder = RunFolder(
         run_dir if run_dir is not None else args.out,
@@ -176,28 +209,57 @@ def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) 
         def train(interrupted: Callable[[], bool], advance: Advance | None) -> BenchmarkOutcome:
             on_task = None if advance is None else lambda _: advance(1)
             return run_benchmark(
-                config, jobs=jobs, store=store, on_task=on_task, interrupted=interrupted
+                config,
+                jobs=jobs,
+                store=store,
+                on_task=on_task,
+                interrupted=interrupted,
+                cluster=cluster,
             )
 
         bar = None
         if shows_progress(args):
             bar = {"total": len(config.tasks), "unit": " tasks", "desc": "benchmark"}
-        outcome = train_interruptibly(
-            "benchmark",
-            folder.path,
-            train,
-            bar=bar,
-            on_interrupt=lambda stopped: folder.interrupted(
-                tasks_done=stopped.finished, tasks=stopped.total
-            ),
-            stopped=BenchmarkInterrupted,
-            saved=lambda stopped: (
-                f"interrupted; {stopped.finished} of {stopped.total} tasks finished and saved"
-            ),
-        )
+        try:
+            outcome = train_interruptibly(
+                "benchmark",
+                folder.path,
+                train,
+                bar=bar,
+                on_interrupt=lambda stopped: folder.interrupted(
+                    tasks_done=stopped.finished, tasks=stopped.total
+                ),
+                stopped=BenchmarkInterrupted,
+                saved=lambda stopped: (
+                    f"interrupted; {stopped.finished} of {stopped.total} tasks finished and saved"
+                ),
+            )
+        except BenchmarkIncomplete as incomplete:
+            lost = {"lost": incomplete.lost} if incomplete.lost else {}
+            folder.interrupted(
+                tasks_done=incomplete.finished,
+                tasks=incomplete.total,
+                failed=incomplete.failed,
+                **lost,
+            )
+            _tell_incomplete(incomplete, folder.path)
+            return EXIT_FAILED
         if outcome is None:
             return EXIT_INTERRUPTED
         results, text = write_benchmark_folder(folder.path, outcome)
 
     options.show(args, results, lambda: f"{text}\nwrote {folder.path}/")
     return 0
+
+
+def _tell_incomplete(incomplete: BenchmarkIncomplete, folder: Path) -> None:
+    """One line per failed task (its key and error), then what was kept and how to go on."""
+    from descentlab.cli.parser import one_line
+
+    for key, error in incomplete.failed.items():
+        print(f"descentlab benchmark: task {key} failed: {one_line(error)}", file=sys.stderr)
+    print(
+        f"descentlab benchmark: {one_line(str(incomplete))} and saved; run the others with: "
+        f"descentlab resume {folder}",
+        file=sys.stderr,
+    )
