@@ -322,10 +322,6 @@ def test_ctrl_c_stops_the_cluster_and_resume_continues_on_it(
 def test_a_lost_scheduler_ends_interrupted_and_a_local_resume_completes(
     start_tcp_cluster: Any, slow_args: list[str], slow_whole: Path, tmp_path: Path
 ) -> None:
-    from descentlab.benchmark.config import BenchmarkConfig
-    from descentlab.benchmark.runner import run_benchmark
-    from descentlab.benchmark.store import TaskStore
-
     cluster = start_tcp_cluster()
     out = tmp_path / "benchmark"
     process = start_cli_process(*slow_args, "--scheduler", cluster.address, "--out", str(out))
@@ -343,31 +339,20 @@ def test_a_lost_scheduler_ends_interrupted_and_a_local_resume_completes(
     for worker in cluster.workers:  # without a scheduler, workers end by themselves
         worker.wait(timeout=60)
 
-    # Locally, through the library (`descentlab resume --scheduler none` is the CLI's way):
-    # the saved tasks are read back, the others run, the records are the one-process ones.
-    recorded = document["config"]
-    config = BenchmarkConfig.from_options(
-        suite_name=None,
-        problem_files=recorded["problem_files"],
-        optimizers=recorded["optimizers"],
-        budget=recorded["budget"],
-        seeds=recorded["seeds"],
-        seed=recorded["seed"],
-        defaults=recorded["defaults"],
-    )
-    outcome = run_benchmark(config, store=TaskStore(out / "tasks", resume=True))
-    assert outcome.execution.resumed_tasks == saved
-    assert [record.without_timing() for record in outcome.records] == tasks_without_timings(
-        slow_whole
-    )
+    # Locally: the saved tasks are read back, the others run, the records are the
+    # one-process ones.
+    resumed = run_cli("resume", str(out), "--scheduler", "none")
+    assert resumed.returncode == 0, resumed.stderr
+    assert results(out)["execution"]["resumed_tasks"] == saved
+    assert tasks_without_timings(out) == tasks_without_timings(slow_whole)
 
 
 def test_scheduler_with_jobs_is_one_line_and_exit_2(fast_args: list[str]) -> None:
     refused = run_cli(*fast_args, "--scheduler", "local:2", "--jobs", "2")
     assert refused.returncode == 2 and refused.stdout == ""
     assert refused.stderr == (
-        "descentlab benchmark: error: --jobs 2 runs tasks in this machine's processes and "
-        "--scheduler local:2 on a Dask cluster's workers; give one of them\n"
+        "descentlab benchmark: error: argument --jobs: not allowed with argument --scheduler "
+        "(see descentlab benchmark --help)\n"
     )
 
 

@@ -230,7 +230,6 @@ def test_a_killed_sweep_worker_is_one_line_and_the_sweep_resumes(
     """With two processes, a worker killed while saving a chunk: the sweep stops with one
     line (not a pool's traceback), its folder still "running", and resume completes it."""
     args = [*SWEEP, "--jobs", "2"]
-    (tmp_path / "tiny.toml").write_text(TINY_PROBLEM)  # as in every uninterrupted folder
     process = subprocess.run(
         cli_command(*args),
         capture_output=True,

@@ -2,7 +2,10 @@
 watched, stopped on request, and their answers handed back as they come.
 
 ``run_tasks(cluster, work, items, shared, ...)`` submits ``work(item, shared, should_stop)``
-for every item; ``shared`` (the data every piece needs) is scattered to every worker once.
+for every item; ``shared`` (the data every piece needs) travels once, as the argument of a
+task of its own that every piece depends on: workers copy its result from each other, and
+when every worker holding it dies the scheduler computes it again from the task (data
+scattered with ``client.scatter`` would be lost with its workers, cancelling every piece).
 On a worker, ``should_stop()`` turns True when the caller asked the tasks to stop (a Dask
 ``Event`` named for this run, read at most every ``STOP_POLL`` seconds) or when the scheduler
 cannot be reached; ``work`` then raises ``train.TrainingInterrupted`` after saving what it
@@ -118,6 +121,10 @@ def _run_one(
     return _Answer(value, False, worker.address, time.perf_counter() - started)
 
 
+def _identity(value: Any) -> Any:
+    return value
+
+
 def _scheduler_gone(worker: Any) -> bool:
     stream = getattr(worker, "batched_stream", None)
     comm = getattr(stream, "comm", None)
@@ -147,7 +154,7 @@ def run_tasks(
     stop_name = f"descentlab-stop-{name}"
     stop = distributed.Event(stop_name, client=client)
     stop.clear()
-    [shared_future] = client.scatter([shared], broadcast=True, hash=False)
+    shared_future = client.submit(_identity, shared, key=f"{name}-shared", pure=False)
     futures = {
         client.submit(
             _run_one, work, item, shared_future, stop_name, key=f"{name}-{index}", pure=False

@@ -93,17 +93,20 @@ def add_options(parser: argparse.ArgumentParser) -> None:
             action="store_true",
         ),
     )
+    # Only --scheduler, no --shared-folder: the workers return each task's record and this
+    # process saves it, so whether they see the run folder does not matter here.
     add(
-        parser.add_argument_group("execution (never changes the results)"),
+        parser.add_argument_group(
+            "execution (never changes the results)"
+        ).add_mutually_exclusive_group(),
         Option(
             "--jobs",
             "run tasks (one optimizer on one problem) in N processes; auto: one per core that "
             "other processes leave idle (default: 1)",
             parse_jobs,
-            metavar="N|auto",
+            1,
+            "N|auto",
         ),
-        # Only --scheduler: the workers return each task's record and this process saves
-        # it, so whether they see the run folder (--shared-folder) does not matter here.
         options.scheduler("the tasks (one optimizer on one problem each)")[0],
     )
     options.add_output(parser, "results.json, report.md and its pictures")
@@ -137,13 +140,11 @@ def config_of(args: argparse.Namespace) -> BenchmarkConfig:
     )
 
 
-def resolve_jobs(jobs: int | str | None, n_tasks: int) -> int:
-    """``jobs`` as a number of processes (None, not given: 1); ``"auto"``: one per core other
-    processes leave idle (``sweep.busy_cores``), no more than there are tasks."""
+def resolve_jobs(jobs: int | str, n_tasks: int) -> int:
+    """``jobs`` as a number of processes; ``"auto"``: one per core other processes leave idle
+    (``sweep.busy_cores``), no more than there are tasks."""
     from descentlab.sweep import busy_cores
 
-    if jobs is None:
-        return 1
     if jobs != "auto":
         assert isinstance(jobs, int)
         return jobs
@@ -165,11 +166,6 @@ def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) 
     from descentlab.cli.cluster import cluster_of
 
     config = config_of(args)
-    if args.scheduler is not None and args.jobs is not None:
-        raise ValueError(
-            f"--jobs {args.jobs} runs tasks in this machine's processes and --scheduler "
-            f"{args.scheduler} on a Dask cluster's workers; give one of them"
-        )
     with cluster_of(args, "benchmark") as cluster:
         return _run_in_folder(args, argv, run_dir, config, cluster)
 

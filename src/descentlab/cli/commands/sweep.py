@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -204,6 +203,7 @@ def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) 
     ``--scheduler`` the chunks go to a Dask cluster; losing its scheduler leaves the folder
     interrupted (exit 1)."""
     from descentlab import datasets
+    from descentlab.cli.cluster import cluster_of
     from descentlab.sweep import busy_cores, resolve_jobs
     from descentlab.sweep.plan import check_sweep
 
@@ -217,13 +217,7 @@ def resume(args: argparse.Namespace, argv: Sequence[str], run_dir: Path | None) 
     check_sweep(
         config, dataset.n_features, dataset.n_examples, dataset.n_classes, args.max_stack, jobs
     )
-    stack = contextlib.ExitStack()
-    cluster = None
-    if args.scheduler is not None:
-        from descentlab.cluster.scheduler import connect
-
-        cluster = stack.enter_context(connect(args.scheduler))
-    with stack:
+    with cluster_of(args, "sweep") as cluster:
         return _in_folder(args, argv, run_dir, config, dataset, jobs, cores, busy, cluster)
 
 
@@ -269,8 +263,6 @@ def _in_folder(
             from descentlab.cluster.record import resolve_shared_folder
 
             shared = resolve_shared_folder(cluster, folder.path, args.shared_folder)
-            if cluster.dashboard is not None and not args.quiet:
-                print(f"descentlab sweep: Dask dashboard at {cluster.dashboard}", file=sys.stderr)
 
         def train(interrupted: Callable[[], bool], advance: Advance | None) -> SweepOutcome:
             checkpoints = SweepCheckpoints(
