@@ -191,7 +191,10 @@ def test_a_worker_killed_mid_sweep(shared_folder: bool, tmp_path: Path) -> None:
             saved = _chunks_saved(tmp_path)
             for address, keys in cluster.client.processing().items():
                 for key in keys:
-                    chunk = int(str(key).rsplit("-", 1)[1])
+                    suffix = str(key).rsplit("-", 1)[1]
+                    if not suffix.isdigit():  # the shared data's task, not a chunk
+                        continue
+                    chunk = int(suffix)
                     started = not shared_folder or 0 < saved.get(chunk, 0) < EPOCHS
                     if address in pids and started:
                         victim.update(chunk=chunk, pid=pids[address], saved=saved.get(chunk, 0))

@@ -3,8 +3,9 @@ watched, stopped on request, and their answers handed back as they come.
 
 ``run_tasks(cluster, work, items, shared, ...)`` submits ``work(item, shared, should_stop)``
 for every item; ``shared`` (the data every piece needs) travels once, as the argument of a
-task of its own that every piece depends on: workers copy its result from each other, and
-when every worker holding it dies the scheduler computes it again from the task (data
+task of its own that every piece depends on, copied to every worker before the pieces are
+sent (``client.replicate``: otherwise Dask would place every piece on the one worker holding
+it); when every worker holding it dies the scheduler computes it again from the task (data
 scattered with ``client.scatter`` would be lost with its workers, cancelling every piece).
 On a worker, ``should_stop()`` turns True when the caller asked the tasks to stop (a Dask
 ``Event`` named for this run, read at most every ``STOP_POLL`` seconds) or when the scheduler
@@ -155,6 +156,10 @@ def run_tasks(
     stop = distributed.Event(stop_name, client=client)
     stop.clear()
     shared_future = client.submit(_identity, shared, key=f"{name}-shared", pure=False)
+    # On every worker, so that pieces go where there is room rather than all to the one
+    # worker that holds it (Dask places a task by its data).
+    distributed.wait([shared_future])
+    client.replicate([shared_future])
     futures = {
         client.submit(
             _run_one, work, item, shared_future, stop_name, key=f"{name}-{index}", pure=False
