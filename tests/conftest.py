@@ -207,6 +207,28 @@ def browser() -> Iterator[Any]:
 # --- run folders and checkpoints, as another process leaves them ------------------------------
 
 
+def results_of(folder: Path) -> dict[str, Any]:
+    """``folder/results.json``, which must be a JSON object."""
+    document = json.loads((folder / "results.json").read_text())
+    assert isinstance(document, dict)
+    return document
+
+
+def sweep_numbers(folder: Path) -> list[dict[str, Any]]:
+    """What must not depend on how a finished sweep ran (processes, a cluster, interruptions):
+    every run's record, and the summary."""
+    results = results_of(folder)
+    assert results["status"] == "finished"
+    return [*results["runs"], *results["summary"]]
+
+
+def tasks_without_timings(folder: Path) -> list[dict[str, Any]]:
+    """A finished benchmark's task records without the seconds each took."""
+    return [
+        {k: v for k, v in task.items() if k != "seconds"} for task in results_of(folder)["tasks"]
+    ]
+
+
 def run_status(folder: Path) -> str | None:
     """The ``status`` of ``folder/results.json`` ("running", "interrupted", "finished"), or
     None while there is no readable one (it is written atomically, so a half file never

@@ -9,11 +9,17 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from conftest import run_cli, run_status, start_cli_process, wait_until
+from conftest import (
+    results_of,
+    run_cli,
+    run_status,
+    start_cli_process,
+    tasks_without_timings,
+    wait_until,
+)
 from descentlab.benchmark.config import BenchmarkConfig
 from descentlab.benchmark.summary import summarize
 from descentlab.benchmark.tasks import TaskRecord
@@ -45,16 +51,6 @@ def benchmark_args(problem_args: list[str], *extra: str) -> list[str]:
         "benchmark", *problem_args, "--optimizers", "gd,adam,rmsprop", "--budget", "4",
         "--seeds", "3", "--defaults", "--quiet", *extra,
     ]  # fmt: skip
-
-
-def results(out: Path) -> dict[str, Any]:
-    document = json.loads((out / "results.json").read_text())
-    assert isinstance(document, dict)
-    return document
-
-
-def tasks_without_timings(out: Path) -> list[dict[str, Any]]:
-    return [{k: v for k, v in task.items() if k != "seconds"} for task in results(out)["tasks"]]
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +95,7 @@ def test_a_bad_command_line_is_one_line_and_exit_2(
 
 
 def test_a_whole_run_writes_every_trial_the_scores_and_the_report(whole: Path) -> None:
-    document = results(whole)
+    document = results_of(whole)
     assert document["status"] == "finished" and document["command"] == "benchmark"
     assert len(document["tasks"]) == 2 * 3 * 2
     assert document["config"]["budget"] == 4 and document["config"]["seeds"] == 3
@@ -112,7 +108,7 @@ def test_a_whole_run_writes_every_trial_the_scores_and_the_report(whole: Path) -
 
 
 def test_the_scores_equal_a_recomputation_from_the_per_trial_record(whole: Path) -> None:
-    document = results(whole)
+    document = results_of(whole)
     config = BenchmarkConfig.from_options(
         suite_name=None,
         problem_files=document["config"]["problem_files"],
@@ -134,7 +130,7 @@ def test_the_same_seed_gives_the_same_results(
     finished = run_cli(*benchmark_args(problem_args, "--jobs", "2", "--out", str(again)))
     assert finished.returncode == 0, finished.stderr
     assert tasks_without_timings(again) == tasks_without_timings(whole)
-    assert results(again)["verdict"] == results(whole)["verdict"]
+    assert results_of(again)["verdict"] == results_of(whole)["verdict"]
     other = tmp_path / "other"
     finished = run_cli(*benchmark_args(problem_args, "--seed", "7", "--out", str(other)))
     assert finished.returncode == 0, finished.stderr
@@ -183,7 +179,7 @@ def test_sigkill_mid_run_then_resume_gives_the_same_results(
     assert 2 <= saved < 12, "the benchmark finished before the kill: nothing was resumed"
     resumed = run_cli("resume", str(out))
     assert resumed.returncode == 0, resumed.stderr
-    assert results(out)["execution"]["resumed_tasks"] == saved
+    assert results_of(out)["execution"]["resumed_tasks"] == saved
     assert tasks_without_timings(out) == tasks_without_timings(whole)
 
 
@@ -197,7 +193,7 @@ def test_ctrl_c_keeps_finished_tasks_exits_130_and_resumes(
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "tasks finished and saved; resume with: descentlab resume" in stderr
-    document = results(out)
+    document = results_of(out)
     assert document["status"] == "interrupted" and document["run"]["argv"][0] == "benchmark"
     assert 1 <= document["tasks_done"] < 12
     resumed = run_cli("resume", str(out))

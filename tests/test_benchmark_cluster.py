@@ -18,7 +18,15 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from conftest import free_port, run_cli, run_status, start_cli_process, wait_until
+from conftest import (
+    free_port,
+    results_of,
+    run_cli,
+    run_status,
+    start_cli_process,
+    tasks_without_timings,
+    wait_until,
+)
 from descentlab import cpu
 
 distributed = pytest.importorskip("distributed")
@@ -81,18 +89,8 @@ def slow_whole(slow_args: list[str], tmp_path_factory: pytest.TempPathFactory) -
     return _one_process(slow_args, tmp_path_factory.mktemp("slow-whole"))
 
 
-def results(out: Path) -> dict[str, Any]:
-    document = json.loads((out / "results.json").read_text())
-    assert isinstance(document, dict)
-    return document
-
-
-def tasks_without_timings(out: Path) -> list[dict[str, Any]]:
-    return [{k: v for k, v in task.items() if k != "seconds"} for task in results(out)["tasks"]]
-
-
 def summary_without_timings(out: Path) -> dict[str, Any]:
-    summary = results(out)["summary"]
+    summary = results_of(out)["summary"]
     for problem in summary["problems"]:
         del problem["seconds"]
     return dict(summary)
@@ -216,8 +214,8 @@ def test_a_local_cluster_gives_the_one_process_results(
     wait_gone(workers_under(os.getpid()) - children, "the local cluster's workers")
     assert tasks_without_timings(out) == tasks_without_timings(fast_whole)
     assert summary_without_timings(out) == summary_without_timings(fast_whole)
-    document = results(out)
-    assert document["verdict"] == results(fast_whole)["verdict"]
+    document = results_of(out)
+    assert document["verdict"] == results_of(fast_whole)["verdict"]
     assert json.loads(ran.stdout) == document
     where = document["cluster"]
     assert where["scheduler"] == "local:2" and where["address"].startswith("tcp://127.0.0.1:")
@@ -252,7 +250,7 @@ def test_a_worker_killed_mid_benchmark_changes_no_result(
         os.kill(pid, signal.SIGKILL)
         _, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stderr
-    assert saved_tasks(out) == 6 and results(out)["execution"]["resumed_tasks"] == 0
+    assert saved_tasks(out) == 6 and results_of(out)["execution"]["resumed_tasks"] == 0
     assert tasks_without_timings(out) == tasks_without_timings(slow_whole)
 
 
@@ -288,7 +286,7 @@ def test_a_failing_task_is_reported_the_others_finish_and_resume_runs_it(
         "descentlab benchmark: 2 tasks failed; 2 of 4 tasks finished and saved; run the "
         "others with: descentlab resume run"
     )
-    document = results(tmp_path / "run")
+    document = results_of(tmp_path / "run")
     assert document["status"] == "interrupted" and document["tasks_done"] == 2
     assert sorted(document["failed"]) == ["points__adam__tuned", "points__gd__tuned"]
     assert saved_tasks(tmp_path / "run") == 2
@@ -296,7 +294,7 @@ def test_a_failing_task_is_reported_the_others_finish_and_resume_runs_it(
     shutil.copytree(data, cluster.workers_cwd / "elsewhere")
     resumed = run_cli("resume", str(tmp_path / "run"))
     assert resumed.returncode == 0, resumed.stderr
-    assert results(tmp_path / "run")["execution"]["resumed_tasks"] == 2
+    assert results_of(tmp_path / "run")["execution"]["resumed_tasks"] == 2
     one_process = run_cli(*args, "--out", "one-process", cwd=tmp_path)
     assert one_process.returncode == 0, one_process.stderr
     assert tasks_without_timings(tmp_path / "run") == tasks_without_timings(
@@ -316,13 +314,13 @@ def test_ctrl_c_stops_the_cluster_and_resume_continues_on_it(
     assert process.returncode == 130, stderr
     assert "tasks finished and saved; resume with: descentlab resume" in stderr
     wait_gone(workers, "the local cluster's workers")
-    document = results(out)
+    document = results_of(out)
     assert document["status"] == "interrupted"
     assert 1 <= document["tasks_done"] == saved_tasks(out) < 6
     resumed = run_cli("resume", str(out))  # with the --scheduler local:2 it started with
     assert resumed.returncode == 0, resumed.stderr
-    assert results(out)["execution"]["resumed_tasks"] == document["tasks_done"]
-    assert results(out)["cluster"]["scheduler"] == "local:2"
+    assert results_of(out)["execution"]["resumed_tasks"] == document["tasks_done"]
+    assert results_of(out)["cluster"]["scheduler"] == "local:2"
     assert tasks_without_timings(out) == tasks_without_timings(slow_whole)
 
 
@@ -339,7 +337,7 @@ def test_a_lost_scheduler_ends_interrupted_and_a_local_resume_completes(
     [line] = stderr.splitlines()
     assert line.startswith("descentlab benchmark: the Dask scheduler was lost (")
     assert line.endswith(f"tasks finished and saved; run the others with: descentlab resume {out}")
-    document = results(out)
+    document = results_of(out)
     assert run_status(out) == "interrupted" and document["lost"] in line
     saved = saved_tasks(out)
     assert 1 <= document["tasks_done"] == saved < 6
@@ -350,7 +348,7 @@ def test_a_lost_scheduler_ends_interrupted_and_a_local_resume_completes(
     # one-process ones.
     resumed = run_cli("resume", str(out), "--scheduler", "none")
     assert resumed.returncode == 0, resumed.stderr
-    assert results(out)["execution"]["resumed_tasks"] == saved
+    assert results_of(out)["execution"]["resumed_tasks"] == saved
     assert tasks_without_timings(out) == tasks_without_timings(slow_whole)
 
 

@@ -17,7 +17,6 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -26,10 +25,12 @@ from conftest import (
     checkpoint_epochs_done,
     cli_command,
     dask_processes,
+    results_of,
     run_cli,
     run_cli_on_terminal,
     run_status,
     start_cli_process,
+    sweep_numbers,
     wait_until,
 )
 from descentlab import datasets, faults
@@ -46,18 +47,6 @@ SWEEP = [
 ]  # fmt: skip
 """12 runs in four chunks of three."""
 CHUNKS = 4
-
-
-def _results(out: Path) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((out / "results.json").read_text())
-    return document
-
-
-def _numbers(out: Path) -> list[dict[str, Any]]:
-    """What must not depend on where the runs trained: every run's record, and the summary."""
-    results = _results(out)
-    assert results["status"] == "finished"
-    return [*results["runs"], *results["summary"]]
 
 
 def _chunks_saved(out: Path) -> dict[int, int]:
@@ -95,8 +84,8 @@ def test_a_local_cluster_equals_one_process(local_sweep: Path, tmp_path: Path) -
     printing = [arg for arg in SWEEP if arg != "--quiet"]
     result = run_cli(*printing, "--json", "--scheduler", "local:2", "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert _numbers(out) == _numbers(local_sweep)
-    results = _results(out)
+    assert sweep_numbers(out) == sweep_numbers(local_sweep)
+    results = results_of(out)
     cluster = results["cluster"]
     # The dashboard (bokeh comes with the extra) on stderr, the document alone on stdout.
     assert cluster["dashboard"].startswith("http://127.0.0.1:")
@@ -111,7 +100,7 @@ def test_a_local_cluster_equals_one_process(local_sweep: Path, tmp_path: Path) -
     assert {chunk["worker"] for chunk in cluster["chunks"]} <= set(cluster["workers"])
     assert results["execution"]["on"] == "cluster workers"
     assert results["execution"]["processes"] == 2
-    assert "cluster" not in _results(local_sweep)
+    assert "cluster" not in results_of(local_sweep)
 
 
 @pytest.mark.parametrize("shared", ["auto", "no"])
@@ -125,8 +114,8 @@ def test_dask_worker_processes_equal_one_process(
         *SWEEP, "--scheduler", tcp_cluster, "--shared-folder", shared, "--out", str(out)
     )
     assert result.returncode == 0, result.stderr
-    assert _numbers(out) == _numbers(local_sweep)
-    cluster = _results(out)["cluster"]
+    assert sweep_numbers(out) == sweep_numbers(local_sweep)
+    cluster = results_of(out)["cluster"]
     assert cluster["scheduler"] == cluster["address"] == tcp_cluster
     assert cluster["shared_folder"] is (shared == "auto")
     assert _chunks_saved(out) == dict.fromkeys(range(CHUNKS), EPOCHS)
@@ -237,9 +226,9 @@ def test_a_failing_chunk_is_reported_and_the_sweep_finishes(
     assert result.stderr.strip().splitlines() == [
         f"descentlab sweep: chunk 1 (runs {','.join(map(str, failed_runs))}) failed: {error}"
     ]
-    results = _results(out)
+    results = results_of(out)
     assert results["status"] == "finished"
-    reference = _results(local_sweep)
+    reference = results_of(local_sweep)
     for index, (run, expected) in enumerate(zip(results["runs"], reference["runs"], strict=True)):
         if index in failed_runs:
             assert run["status"] == "failed" and run["error"] == error
@@ -288,8 +277,8 @@ def test_ctrl_c_then_resume(shared: str, local_sweep: Path, tmp_path: Path) -> N
     finished = {chunk for chunk, epochs in saved.items() if epochs == EPOCHS}
     result = run_cli("resume", str(out))
     assert result.returncode == 0, result.stderr
-    assert _numbers(out) == _numbers(local_sweep)
-    sent = {chunk["index"] for chunk in _results(out)["cluster"]["chunks"]}
+    assert sweep_numbers(out) == sweep_numbers(local_sweep)
+    sent = {chunk["index"] for chunk in results_of(out)["cluster"]["chunks"]}
     if shared == "no":
         assert sent == set(range(CHUNKS)) - finished
 
@@ -331,8 +320,8 @@ def test_the_scheduler_lost_then_resume_here(local_sweep: Path, tmp_path: Path) 
         wait_until(lambda: all(w.poll() is not None for w in workers), "the workers gone")
     result = run_cli("resume", str(out), "--scheduler", "none")
     assert result.returncode == 0, result.stderr
-    assert _numbers(out) == _numbers(local_sweep)
-    assert "cluster" not in _results(out)
+    assert sweep_numbers(out) == sweep_numbers(local_sweep)
+    assert "cluster" not in results_of(out)
 
 
 def test_the_progress_bar_counts_finished_runs(tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ the run-epochs a resumed sweep trains: exactly those its chunk files did not hol
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -25,9 +24,11 @@ import pytest
 
 from conftest import (
     checkpoint_epochs_done,
+    results_of,
     run_cli,
     run_status,
     start_cli_process,
+    sweep_numbers,
     wait_until,
 )
 from descentlab import datasets
@@ -43,18 +44,6 @@ SWEEP = [
     "--epochs", str(EPOCHS), "--checkpoint-every", "50", "--max-stack", "4", "--quiet",
 ]  # fmt: skip
 """12 runs in three chunks of four."""
-
-
-def _results(out: Path) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((out / "results.json").read_text())
-    return document
-
-
-def _numbers(out: Path) -> list[dict[str, Any]]:
-    """What must not depend on interruptions: every run's record, and the summary."""
-    results = _results(out)
-    assert results["status"] == "finished"
-    return [*results["runs"], *results["summary"]]
 
 
 def _chunks_saved(folder: Path) -> dict[str, int]:
@@ -94,7 +83,7 @@ def _resume_in_process(out: Path, uninterrupted: list[dict[str, Any]]) -> None:
     finished = _file_versions(out)
     result = run_cli("resume", str(out))
     assert result.returncode == 0, result.stderr
-    assert _numbers(out) == uninterrupted
+    assert sweep_numbers(out) == uninterrupted
     assert {name: _file_versions(out)[name] for name in finished} == finished
 
 
@@ -130,7 +119,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, An
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
         "chunk-0.npz", "chunk-1.npz", "chunk-2.npz", "plan.json",
     ]  # fmt: skip
-    return _numbers(out)
+    return sweep_numbers(out)
 
 
 @pytest.mark.parametrize("jobs, kills", [(1, 1), (1, 2), (2, 1), (2, 2)])
@@ -193,7 +182,7 @@ def test_ctrl_c_saves_exits_130_and_resumes(
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "checkpoint saved; resume with: descentlab resume" in stderr
-    results = _results(out)
+    results = results_of(out)
     assert results["status"] == "interrupted"
     assert results["run"]["argv"][:1] == ["sweep"]
     assert any(out.glob("checkpoints/chunk-*.npz"))
