@@ -128,17 +128,28 @@ def run_benchmark(
                 record = run_task(task, config, interrupted)
             except TrainingInterrupted:
                 raise BenchmarkInterrupted(len(done), len(config.tasks)) from None
-            if store is not None:
-                store.save(record)
-            done[task.key] = record
-            if on_task is not None:
-                on_task(record)
+            _keep(record, done, on_task, store)
     else:
         _run_in_processes(config, pending, processes, store, done, on_task, interrupted)
     seconds = time.perf_counter() - started
     records = [done[task.key] for task in config.tasks]
     resumed = len(config.tasks) - len(pending)
     return BenchmarkOutcome(config, records, Execution(processes, seconds, resumed, where))
+
+
+def _keep(
+    record: TaskRecord,
+    done: dict[str, TaskRecord],
+    on_task: TaskDone | None,
+    store: TaskStore | None = None,
+) -> None:
+    """A finished task: saved (in ``store``, unless its worker process saved it), counted
+    among ``done`` and shown to ``on_task``."""
+    if store is not None:
+        store.save(record)
+    done[record.key] = record
+    if on_task is not None:
+        on_task(record)
 
 
 def _run_on_cluster(
@@ -156,11 +167,7 @@ def _run_on_cluster(
     from descentlab.cluster.tasks import ClusterInterrupted, ClusterLost
 
     def finished(record: TaskRecord) -> None:
-        if store is not None:
-            store.save(record)
-        done[record.key] = record
-        if on_task is not None:
-            on_task(record)
+        _keep(record, done, on_task, store)
 
     try:
         where, failed = run_on_cluster(cluster, config, pending, finished, interrupted)
@@ -242,9 +249,7 @@ def _run_in_processes(
                 if record is None:
                     stopped = True
                     continue
-                done[futures[future].key] = record
-                if on_task is not None:
-                    on_task(record)
+                _keep(record, done, on_task)  # its worker saved it
             if not stopped and interrupted is not None and interrupted():
                 stop.set()
                 stopped = True
