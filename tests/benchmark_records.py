@@ -5,6 +5,7 @@ four configurations (learning rates 0.1, 0.01, 0.001, 0.0001) of which the first
 
 from __future__ import annotations
 
+import json
 import math
 
 from descentlab.benchmark.config import BenchmarkConfig
@@ -28,6 +29,17 @@ TINY = Problem(
     target=0.8,
 )
 """A real problem that trains in milliseconds (the trials and runner tests train it)."""
+
+TINY_PROBLEM_FILES = {
+    "tiny-moons.toml": 'name = "tiny-moons"\ndataset = "moons"\nlayers = [3]\nepochs = 300\n'
+    "target = 0.8\n",
+    "tiny-cancer.json": json.dumps(
+        {"name": "tiny-cancer", "dataset": "breast-cancer", "layers": [], "epochs": 20,
+         "target": 0.95}
+    ),
+}  # fmt: skip
+"""Two problem files (file name -> text) whose benchmark of 3 optimizers, N = 4, S = 3 with
+``--defaults`` is twelve tasks of a fraction of a second each (the command's tests)."""
 
 
 def problem(name: str, metric: str = "accuracy", target: float = 0.9) -> Problem:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmark_records import TINY_PROBLEM_FILES
 from conftest import (
     results_of,
     run_cli,
@@ -26,21 +27,12 @@ from descentlab.benchmark.tasks import TaskRecord
 
 pytestmark = pytest.mark.exact
 
-PROBLEMS = {
-    "tiny-moons.toml": 'name = "tiny-moons"\ndataset = "moons"\nlayers = [3]\nepochs = 300\n'
-    "target = 0.8\n",
-    "tiny-cancer.json": json.dumps(
-        {"name": "tiny-cancer", "dataset": "breast-cancer", "layers": [], "epochs": 20,
-         "target": 0.95}
-    ),
-}  # fmt: skip
-
 
 @pytest.fixture(scope="module")
 def problem_args(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     folder = tmp_path_factory.mktemp("problems")
     args = ["--suite", "none"]
-    for name, text in PROBLEMS.items():
+    for name, text in TINY_PROBLEM_FILES.items():
         (folder / name).write_text(text)
         args += ["--problem-file", str(folder / name)]
     return args

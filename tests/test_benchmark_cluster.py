@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from benchmark_records import TINY_PROBLEM_FILES
 from conftest import (
     free_port,
     results_of,
@@ -35,14 +36,6 @@ distributed = pytest.importorskip("distributed")
 # equalities the `exact` tests of the one-process benchmark already pin on both families.
 pytestmark = pytest.mark.cluster
 
-FAST = {  # twelve tasks of a fraction of a second each
-    "tiny-moons.toml": 'name = "tiny-moons"\ndataset = "moons"\nlayers = [3]\nepochs = 300\n'
-    "target = 0.8\n",
-    "tiny-cancer.json": json.dumps(
-        {"name": "tiny-cancer", "dataset": "breast-cancer", "layers": [], "epochs": 20,
-         "target": 0.95}
-    ),
-}  # fmt: skip
 SLOW = {  # six tasks of about a second each: long enough to be caught running
     "slow-moons.toml": 'name = "slow-moons"\ndataset = "moons"\nlayers = [3]\nepochs = 1500\n'
     "target = 0.8\n",
@@ -60,7 +53,7 @@ def _write(folder: Path, files: dict[str, str]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def fast_args(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    problems = _write(tmp_path_factory.mktemp("fast"), FAST)
+    problems = _write(tmp_path_factory.mktemp("fast"), TINY_PROBLEM_FILES)
     return ["benchmark", *problems, "--optimizers", "gd,adam,rmsprop", "--budget", "4",
             "--seeds", "3", "--defaults"]  # fmt: skip
 
@@ -269,7 +262,7 @@ def test_a_failing_task_is_reported_the_others_finish_and_resume_runs_it(
         'name = "points"\ndata = "points.csv"\ntarget_column = "label"\nlayers = []\n'
         "epochs = 30\ntarget = 0.6\n"
     )
-    (data / "tiny-cancer.json").write_text(FAST["tiny-cancer.json"])
+    (data / "tiny-cancer.json").write_text(TINY_PROBLEM_FILES["tiny-cancer.json"])
     args = ["benchmark", "--suite", "none", "--problem-file", "elsewhere/points.toml",
             "--problem-file", "elsewhere/tiny-cancer.json", "--optimizers", "gd,adam",
             "--budget", "3", "--seeds", "2", "--quiet"]  # fmt: skip
