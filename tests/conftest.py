@@ -283,12 +283,12 @@ def published_comparison(tmp_path_factory: pytest.TempPathFactory) -> tuple[Resu
 
 @contextlib.contextmanager
 def dask_processes(
-    workers: int = 2,
+    workers: int = 2, cwd: Path | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes], list[subprocess.Popen[bytes]]]]:
     """A ``dask scheduler`` and ``workers`` ``dask worker`` processes (no nanny, one thread
     each, no dashboard) on 127.0.0.1 at a free port, ready: the scheduler's address, its
-    process and the workers' processes. Every process is ended (SIGKILL if need be) and
-    waited for on exit."""
+    process and the workers' processes. The workers run in ``cwd`` (their scratch space there
+    too) when given. Every process is ended (SIGKILL if need be) and waited for on exit."""
     dask = str(Path(sys.executable).parent / "dask")
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
@@ -301,7 +301,9 @@ def dask_processes(
         for _ in range(workers):
             worker = [dask, "worker", address, "--nthreads", "1", "--no-nanny", "--host"]
             worker += ["127.0.0.1", "--no-dashboard", "--death-timeout", "30"]
-            started.append(subprocess.Popen(worker, **quiet))
+            if cwd is not None:
+                worker += ["--local-directory", str(cwd)]
+            started.append(subprocess.Popen(worker, cwd=cwd, **quiet))
         import distributed
 
         with distributed.Client(address, timeout=60) as client:

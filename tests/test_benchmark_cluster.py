@@ -6,6 +6,7 @@ a resume; no scheduler or worker process outlives its test."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -16,11 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import distributed  # the dask extra is part of the test extra: never skipped
 import pytest
 
 from benchmark_records import TINY_PROBLEM_FILES
 from conftest import (
-    free_port,
+    dask_processes,
     results_of,
     run_cli,
     run_status,
@@ -30,8 +32,6 @@ from conftest import (
 )
 from descentlab import cpu
 
-distributed = pytest.importorskip("distributed")
-
 # Not marked `exact`: `make test` would run them twice more (the older kernel family), for
 # equalities the `exact` tests of the one-process benchmark already pin on both families.
 pytestmark = pytest.mark.cluster
@@ -40,7 +40,6 @@ SLOW = {  # six tasks of about a second each: long enough to be caught running
     "slow-moons.toml": 'name = "slow-moons"\ndataset = "moons"\nlayers = [3]\nepochs = 1500\n'
     "target = 0.8\n",
 }
-DASK = str(Path(sys.executable).parent / "dask")
 
 
 def _write(folder: Path, files: dict[str, str]) -> list[str]:
@@ -152,49 +151,17 @@ class TcpCluster(NamedTuple):
 
 @pytest.fixture
 def start_tcp_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Start a ``dask scheduler`` and two ``dask worker`` processes (one worker process of
-    one thread each, under its nanny) on 127.0.0.1, the workers in an empty folder of their
-    own; every one of them, and their children, is ended after the test."""
-    started: list[subprocess.Popen[bytes]] = []
+    """Start a ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1
+    (``conftest.dask_processes``), the workers in an empty folder of their own; every one of
+    them is ended after the test."""
+    with contextlib.ExitStack() as stack:
 
-    def start() -> TcpCluster:
-        port = free_port()
-        address = f"tcp://127.0.0.1:{port}"
-        workers_cwd = tmp_path_factory.mktemp("workers")
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        scheduler = subprocess.Popen(
-            [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-            **quiet,
-        )
-        started.append(scheduler)
-        workers = []
-        for _ in range(2):
-            worker = subprocess.Popen(
-                [DASK, "worker", address, "--host", "127.0.0.1", "--nworkers", "1",
-                 "--nthreads", "1", "--no-dashboard", "--local-directory", str(workers_cwd)],
-                cwd=workers_cwd,
-                **quiet,
-            )  # fmt: skip
-            started.append(worker)
-            workers.append(worker)
-        with distributed.Client(address, timeout=30) as client:
-            client.wait_for_workers(2, timeout=60)
-        return TcpCluster(address, scheduler, workers, workers_cwd)
+        def start() -> TcpCluster:
+            workers_cwd = tmp_path_factory.mktemp("workers")
+            address, scheduler, workers = stack.enter_context(dask_processes(2, workers_cwd))
+            return TcpCluster(address, scheduler, workers, workers_cwd)
 
-    yield start
-    every = {p.pid for p in started}.union(*(descendants(p.pid) for p in started))
-    for process in reversed(started):  # the workers first: they then leave cleanly
-        if process.poll() is None:
-            process.terminate()
-    for process in started:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    for pid in alive(every):
-        os.kill(pid, signal.SIGKILL)
-    wait_gone(every, "the cluster's processes")
+        yield start
 
 
 def test_a_local_cluster_gives_the_one_process_results(
