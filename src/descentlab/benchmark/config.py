@@ -20,7 +20,7 @@ from descentlab.benchmark.search_space import DEFAULT_OPTIMIZERS
 from descentlab.optim import registry
 from descentlab.validation import check_int
 
-__all__ = ["KINDS", "BenchmarkConfig", "Task", "describe_problem"]
+__all__ = ["KINDS", "BenchmarkConfig", "Task", "describe_problem", "task_key"]
 
 KINDS = ("tuned", "defaults")
 """``tuned``: tune on validation, then re-run the best configuration on test; ``defaults``:
@@ -37,8 +37,13 @@ class Task:
 
     @property
     def key(self) -> str:
-        """A name unique within a benchmark, safe as a file name (a chain's ':' as '+')."""
-        return f"{self.problem.name}__{self.optimizer.replace(':', '+')}__{self.kind}"
+        return task_key(self.problem.name, self.optimizer, self.kind)
+
+
+def task_key(problem: str, optimizer: str, kind: str) -> str:
+    """A task's name, unique within a benchmark and safe as a file name: a wrapper chain's
+    ':' written '+', as ``runs.names.WRAPS_IN_FILE_NAMES`` writes it in run folders."""
+    return f"{problem}__{optimizer.replace(':', '+')}__{kind}"
 
 
 def describe_problem(problem: Problem) -> dict[str, Any]:

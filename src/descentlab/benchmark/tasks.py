@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from descentlab.benchmark.config import KINDS, BenchmarkConfig, Task
+from descentlab.benchmark.config import KINDS, BenchmarkConfig, Task, task_key
 from descentlab.benchmark.search_space import defaults
 from descentlab.benchmark.trials import (
     Interrupted,
@@ -49,7 +49,7 @@ class TaskRecord:
 
     @property
     def key(self) -> str:
-        return f"{self.problem}__{self.optimizer.replace(':', '+')}__{self.kind}"
+        return task_key(self.problem, self.optimizer, self.kind)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON (NaN and infinities as null, see ``trials``)."""
