@@ -3,6 +3,7 @@ after any interruption, and the refusals of a folder that is not this benchmark'
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -29,8 +30,9 @@ def tiny(**changes: object) -> BenchmarkConfig:
         "defaults": True,
         "suite": None,
     }
+    problems = changes.pop("problems", TINY)
     settings.update(changes)
-    return BenchmarkConfig(TINY, **settings)  # type: ignore[arg-type]
+    return BenchmarkConfig(problems, **settings)  # type: ignore[arg-type]
 
 
 def plain(records: list[TaskRecord]) -> list[dict[str, object]]:
@@ -87,9 +89,12 @@ def test_two_processes_give_the_same_records_as_one(whole: list[dict[str, object
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_an_interrupted_benchmark_resumes_to_the_same_records(
-    jobs: int, whole: list[dict[str, object]], tmp_path: Path
-) -> None:
+def test_an_interrupted_benchmark_resumes_to_the_same_records(jobs: int, tmp_path: Path) -> None:
+    # Moons tasks of 300 epochs: long enough that, with two processes polled every 0.1 s,
+    # the request comes while tasks remain (4-epoch ones all end before the first poll).
+    problems = (dataclasses.replace(TINY_MOONS, epochs=300), TINY[1])
+    config = tiny(problems=problems)
+    whole = plain(run_benchmark(config).records)
     finished: list[str] = []
     calls = {"n": 0}
 
@@ -100,7 +105,7 @@ def test_an_interrupted_benchmark_resumes_to_the_same_records(
     store = TaskStore(tmp_path)
     with pytest.raises(BenchmarkInterrupted) as stopped:
         run_benchmark(
-            tiny(), jobs=jobs, store=store, interrupted=interrupted,
+            config, jobs=jobs, store=store, interrupted=interrupted,
             on_task=lambda record: finished.append(record.key),
         )  # fmt: skip
     saved = sorted(path.stem for path in tmp_path.glob("*__*.json"))
@@ -109,10 +114,10 @@ def test_an_interrupted_benchmark_resumes_to_the_same_records(
 
     seen: list[str] = []
     outcome = run_benchmark(
-        tiny(), store=TaskStore(tmp_path, resume=True), on_task=lambda r: seen.append(r.key)
+        config, store=TaskStore(tmp_path, resume=True), on_task=lambda r: seen.append(r.key)
     )
     assert outcome.execution.resumed_tasks == len(saved)
-    assert sorted(seen) == sorted(task.key for task in tiny().tasks)
+    assert sorted(seen) == sorted(task.key for task in config.tasks)
     assert plain(outcome.records) == whole
 
 

@@ -238,7 +238,7 @@ def _run_in_processes(
     pool = concurrent.futures.ProcessPoolExecutor(
         processes, mp_context=context, initializer=_start_worker, initargs=(stop,)
     )
-    stopped = False
+    asked = False
     try:
         futures = {pool.submit(_run_in_worker, task, config, store): task for task in pending}
         waiting = set(futures)
@@ -246,13 +246,11 @@ def _run_in_processes(
             finished, waiting = concurrent.futures.wait(waiting, timeout=0.1)
             for future in finished:
                 record = future.result()
-                if record is None:
-                    stopped = True
-                    continue
-                _keep(record, done, on_task)  # its worker saved it
-            if not stopped and interrupted is not None and interrupted():
+                if record is not None:  # None: stopped at the request, its work dropped
+                    _keep(record, done, on_task)  # its worker saved it
+            if not asked and interrupted is not None and interrupted():
                 stop.set()
-                stopped = True
+                asked = True
     except BrokenProcessPool:
         # No stop.set(): the pool terminates the other workers itself, and one terminated
         # inside stop.is_set() leaves the event's lock held forever (set() would hang).
@@ -265,5 +263,5 @@ def _run_in_processes(
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    if stopped:
+    if len(done) < len(config.tasks):  # a request came before every task had finished
         raise BenchmarkInterrupted(len(done), len(config.tasks))
