@@ -23,6 +23,8 @@ import numpy as np
 
 from descentlab.batch_objective import BatchObjective
 from descentlab.batching import batch_bounds, epoch_seed, permutation
+from descentlab.engines import Engine, Setting
+from descentlab.engines import resolve as resolve_engine
 from descentlab.history import History
 from descentlab.losses import cross_entropy_from_label_probability, label_probability
 from descentlab.nn import COURSE_INIT_SEED, Network, Workspace, he_initialization
@@ -128,6 +130,11 @@ class StackResult:
     """One optimizer state per group."""
     histories: list[History]
     diverged_epochs: list[int | None]
+    engine: Engine = "numpy"
+    """The engine that trained the stack (``descentlab.engines``)."""
+    numpy_updates: tuple[str, ...] = ()
+    """With the compiled engine: the optimizers (names) that have no compiled update, which
+    were updated by their numpy update between compiled passes; empty otherwise."""
 
     def run(self, index: int, opt_state: OptState = None) -> TrainResult:
         return TrainResult(
@@ -183,6 +190,7 @@ def train_stack(
     reference_costs: np.ndarray | None = None,
     diverged_epochs: Sequence[int | None] | None = None,
     sample_weight: np.ndarray | None = None,
+    engine: Setting | str | None = None,
 ) -> StackResult:
     """Train K = sum(group sizes) runs together on X (n_x, m) and Y (1, m).
 
@@ -217,7 +225,12 @@ def train_stack(
     weights are shuffled with the columns. The yardstick of divergence is then the first
     mini-batch of positive weight. ``None`` (the default) is the unweighted path, unchanged,
     bit for bit: it is not computed as weights of one.
+
+    ``engine`` (``descentlab.engines``: ``numpy``, ``compiled`` or ``auto``; None: the one
+    configured, ``numpy`` when nothing is) says which engine trains; ``StackResult.engine``
+    records the one that did.
     """
+    chosen_engine = resolve_engine(engine)
     epochs = check_epochs(epochs)
     n_runs = sum(check_int("group size", group.size, minimum=1) for group in groups)
     if len(init_seeds) != n_runs or len(shuffle_seeds) != n_runs:
@@ -475,7 +488,7 @@ def train_stack(
         History(epoch_costs[run], minibatch_costs[run], batches_per_epoch=len(bounds))
         for run in range(n_runs)
     ]
-    return StackResult(params, states, histories, diverged)
+    return StackResult(params, states, histories, diverged, engine=chosen_engine)
 
 
 def train(
