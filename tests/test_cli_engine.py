@@ -260,3 +260,29 @@ def test_the_python_api_takes_an_engine() -> None:
         compare(epochs=5, engine="x")
     swept = sweep("adam", learning_rate=0.1, seeds=1, epochs=5, engine="compiled")
     assert swept.outcome.engine == "compiled"
+
+
+def test_a_resumed_benchmark_keeps_its_engine(problem_args: list[str], tmp_path: Path) -> None:
+    args = [
+        "benchmark", *problem_args, "--optimizers", "adam", "--budget", "2", "--seeds", "2",
+        "--quiet", "--engine", "compiled", "--out", "benchmark",
+    ]  # fmt: skip
+    kill_at("after:results.json@1", args, tmp_path)
+    assert results_of(tmp_path / "benchmark")["run"]["engine"] == "compiled"
+    resumed = run_cli("resume", str(tmp_path / "benchmark"))
+    assert resumed.returncode == 0, resumed.stderr
+    results = results_of(tmp_path / "benchmark")
+    assert results["engine"] == record("compiled")
+    assert {task["engine"] for task in results["tasks"]} == {"compiled"}
+
+
+def test_a_task_record_saved_before_engines_were_recorded_reads_as_numpy() -> None:
+    from descentlab.benchmark.tasks import TaskRecord
+
+    saved = {
+        "problem": "tiny-moons", "optimizer": "adam", "kind": "defaults", "tuning": None,
+        "trials": [], "seconds": 0.5,
+    }  # fmt: skip
+    task = TaskRecord.from_dict(saved)
+    assert (task.engine, task.numpy_updates) == ("numpy", ())
+    assert TaskRecord.from_dict(task.to_dict()) == task
