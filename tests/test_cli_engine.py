@@ -286,3 +286,15 @@ def test_a_task_record_saved_before_engines_were_recorded_reads_as_numpy() -> No
     task = TaskRecord.from_dict(saved)
     assert (task.engine, task.numpy_updates) == ("numpy", ())
     assert TaskRecord.from_dict(task.to_dict()) == task
+
+
+def test_the_record_and_the_line_name_the_numpy_updates() -> None:
+    from descentlab.cli.options import engine_line
+    from descentlab.runs.header import engine_record
+
+    compiled = engine_record("compiled", ["muon", "lbfgs", "muon"])
+    assert compiled == record("compiled", ("lbfgs", "muon"))
+    assert engine_line({"engine": compiled}) == (
+        f"engine: compiled (numba {NUMBA_VERSION}); numpy updates for lbfgs, muon"
+    )
+    assert engine_line({"engine": engine_record("numpy")}) == "engine: numpy"
