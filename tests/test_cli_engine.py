@@ -298,3 +298,27 @@ def test_the_record_and_the_line_name_the_numpy_updates() -> None:
         f"engine: compiled (numba {NUMBA_VERSION}); numpy updates for lbfgs, muon"
     )
     assert engine_line({"engine": engine_record("numpy")}) == "engine: numpy"
+
+
+@pytest.mark.cluster
+def test_dask_workers_train_with_the_engine_not_their_environment(
+    problem_args: list[str], tmp_path: Path
+) -> None:
+    """Workers of ``--scheduler local:2`` are fresh processes with DESCENTLAB_ENGINE=numpy in
+    their environment; the engine the command resolved reaches them all the same."""
+    swept = run_cli(
+        *SHORT_SWEEP, "--scheduler", "local:2", "--engine", "compiled", "--out", "sweep",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert swept.returncode == 0, swept.stderr
+    results = results_of(tmp_path / "sweep")
+    assert results["execution"]["on"] == "cluster workers"
+    assert results["engine"] == record("compiled")
+    benchmarked = run_cli(
+        "benchmark", *problem_args, "--optimizers", "adam", "--budget", "2", "--seeds", "2",
+        "--quiet", "--scheduler", "local:2", "--engine", "compiled", "--out", "benchmark",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert benchmarked.returncode == 0, benchmarked.stderr
+    tasks = results_of(tmp_path / "benchmark")["tasks"]
+    assert {task["engine"] for task in tasks} == {"compiled"}
