@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import io
 import itertools
 import json
 import re
@@ -12,7 +13,7 @@ import sys
 import warnings
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pytest
@@ -122,6 +123,33 @@ def test_cost_curves_png_has_the_documented_size(
     height, width, _ = png_shape(path)
     assert (width, height) == (990, 550)  # 9 x 5 in at 110 dpi
     assert sorted(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def savefig_bytes(fig: Figure, dpi: int) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("picture", ["cost", "boundaries", "confusion"])
+@pytest.mark.parametrize("dpi", [plots.DPI, 72])
+def test_write_png_writes_the_bytes_savefig_writes(
+    picture: str, dpi: int, moons: Dataset, network: Network, outcomes: list[RunOutcome]
+) -> None:
+    """One draw at the figure's dpi (savefig draws a laid-out figure twice), savefig's
+    bytes all the same; another dpi goes through savefig."""
+
+    def build() -> Figure:
+        if picture == "cost":
+            return plots.cost_curves_figure(outcomes)
+        if picture == "boundaries":
+            return plots.decision_boundaries_figure(network, outcomes, moons)
+        return plots.confusion_matrices_figure(outcomes, moons.classes)
+
+    buffer = io.BytesIO()
+    plots.write_png(buffer, build(), dpi)
+    assert buffer.getvalue() == savefig_bytes(build(), dpi)
+    assert plots.figure_png_bytes(build(), dpi) == buffer.getvalue()
 
 
 def test_cost_curves_draw_each_optimizer_in_its_colour(outcomes: list[RunOutcome]) -> None:
@@ -249,17 +277,18 @@ def test_other_datasets_are_viewed_over_their_range_padded(
     assert [ax.get_xlim() for ax in fig.axes] == [xlim, xlim]
 
 
-def test_failed_savefig_leaves_the_old_file_untouched(
+def test_a_failed_png_write_leaves_the_old_file_untouched(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     network: Network,
     outcomes: list[RunOutcome],
     moons: Dataset,
 ) -> None:
-    def broken_savefig(self: Figure, *args: object, **kwargs: object) -> None:
+    def broken_write(file: IO[bytes], fig: Figure, dpi: int = plots.DPI) -> None:
+        file.write(PNG_SIGNATURE)  # part of a picture, then the disk is full
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(Figure, "savefig", broken_savefig)
+    monkeypatch.setattr(plots, "write_png", broken_write)
     path = tmp_path / "picture.png"
     path.write_bytes(b"the old picture")
     with pytest.raises(RuntimeError, match="disk full"):

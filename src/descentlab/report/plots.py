@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import functools
 import io
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, BinaryIO, cast
 
 import numpy as np
 
@@ -23,6 +22,7 @@ from descentlab.datasets import Dataset
 from descentlab.experiment import RunOutcome
 from descentlab.history import History
 from descentlab.nn import Network, predict_classes
+from descentlab.report.envelope import bin_extremes
 from descentlab.report.html import format_accuracy
 
 if TYPE_CHECKING:
@@ -122,17 +122,36 @@ def make_headroom(ax: Axes, share: float = 0.12) -> None:
         ax.set_ylim(bottom, top + share * (top - bottom))
 
 
+def write_png(file: IO[bytes], fig: Figure, dpi: int = DPI) -> None:
+    """Write ``fig`` to the binary ``file`` as a PNG: the bytes ``fig.savefig(file,
+    format="png", dpi=dpi)`` writes. At the figure's own dpi it is drawn once on an Agg
+    canvas and that canvas saved; otherwise through ``savefig``."""
+    if fig.dpi != dpi:
+        fig.savefig(file, format="png", dpi=dpi)
+        return
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.image import imsave
+
+    # savefig draws a figure with a layout engine twice (once to lay it out, once to render);
+    # one draw lays it out and renders the same pixels.
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # type: ignore[no-untyped-call]
+    pixels = canvas.buffer_rgba()  # type: ignore[no-untyped-call]
+    imsave(cast(BinaryIO, file), pixels, format="png", origin="upper", dpi=dpi)
+
+
 def figure_png_bytes(fig: Figure, dpi: int = DPI) -> bytes:
-    """``fig`` rendered as PNG bytes."""
+    """``fig`` rendered as PNG bytes (``write_png``)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
+    write_png(buffer, fig, dpi)
     return buffer.getvalue()
 
 
 def save_png(path: Path, fig: Figure, dpi: int = DPI) -> None:
-    """Write ``fig`` to ``path`` as a PNG, atomically: on any error the old file stays."""
+    """Write ``fig`` to ``path`` as a PNG (``write_png``), atomically: on any error the old
+    file stays."""
     try:
-        write_atomic(Path(path), lambda f: fig.savefig(f, format="png", dpi=dpi))
+        write_atomic(Path(path), lambda f: write_png(f, fig, dpi))
     finally:
         fig.clear()
 
@@ -154,21 +173,8 @@ def minibatch_trace(
         return x, costs
     n_bins = max(1, max_points // 2)
     edges = np.linspace(0, costs.size, n_bins + 1).astype(np.intp)
-    xs: list[float] = []
-    ys: list[float] = []
-    for start, stop in itertools.pairwise(edges):
-        chunk = costs[start:stop]
-        finite = np.isfinite(chunk)
-        if not finite.any():
-            xs.append(float(x[start]))
-            ys.append(float("nan"))  # a gap in the line, as a non-finite cost would leave
-            continue
-        low = start + int(np.argmin(np.where(finite, chunk, np.inf)))
-        high = start + int(np.argmax(np.where(finite, chunk, -np.inf)))
-        for k in sorted({low, high}):
-            xs.append(float(x[k]))
-            ys.append(float(costs[k]))
-    return np.asarray(xs), np.asarray(ys)
+    bins = np.searchsorted(edges, np.arange(costs.size), side="right") - 1
+    return bin_extremes(x, costs, bins)
 
 
 def cost_curves_figure(outcomes: Sequence[RunOutcome]) -> Figure:
