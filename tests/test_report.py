@@ -152,6 +152,27 @@ def test_write_png_writes_the_bytes_savefig_writes(
     assert plots.figure_png_bytes(build(), dpi) == buffer.getvalue()
 
 
+def test_a_short_legend_is_left_out_of_the_layout_and_the_picture_is_the_same(
+    outcomes: list[RunOutcome],
+) -> None:
+    fig = plots.cost_curves_figure(outcomes)
+    legend = fig.axes[0].get_legend()
+    assert len(legend.get_texts()) == 3 <= plots.LEGEND_INSIDE_MAX_ENTRIES
+    assert not legend.get_in_layout()
+    in_layout = plots.cost_curves_figure(outcomes)
+    in_layout.axes[0].get_legend().set_in_layout(True)
+    assert plots.figure_png_bytes(fig) == plots.figure_png_bytes(in_layout)
+
+
+def test_a_long_legend_stays_in_the_layout(outcomes: list[RunOutcome]) -> None:
+    many = [
+        renamed(outcomes[i % 3], f"run {i}") for i in range(plots.LEGEND_INSIDE_MAX_ENTRIES + 1)
+    ]
+    legend = plots.cost_curves_figure(many).axes[0].get_legend()
+    assert len(legend.get_texts()) == plots.LEGEND_INSIDE_MAX_ENTRIES + 1
+    assert legend.get_in_layout()
+
+
 def test_cost_curves_draw_each_optimizer_in_its_colour(outcomes: list[RunOutcome]) -> None:
     fig = plots.cost_curves_figure(outcomes)
     (ax,) = fig.axes

@@ -48,6 +48,10 @@ DPI = 110
 COST_FIGSIZE = (9.0, 5.0)
 PANEL_WIDTH = 4.0
 """Inches per decision-boundary panel."""
+LEGEND_INSIDE_MAX_ENTRIES = 6
+"""A curve plot's legend of at most this many entries (about 1.5 in tall) lies inside its axes
+(at least 2.4 in tall in every picture ``finish_axes`` finishes), so the constrained layout
+leaves it out; a longer one may pass the axes' edges and stays in the layout."""
 MINIBATCH_MAX_POINTS = 4000
 """Above this many mini-batch costs, the faint curve is drawn from per-bin extremes."""
 MIN_PANEL_ASPECT, MAX_PANEL_ASPECT = 0.5, 1.25
@@ -235,14 +239,19 @@ def cost_curves_figure(outcomes: Sequence[RunOutcome]) -> Figure:
 
 def finish_axes(ax: Axes, xlabel: str, ylabel: str, *, legend: bool) -> None:
     """The axis labels, x from 0, a light grid behind the curves and, if ``legend``, the
-    legend: the finish of every curve plot."""
+    legend at matplotlib's "best" place (left out of the layout when it has at most
+    ``LEGEND_INSIDE_MAX_ENTRIES`` entries): the finish of every curve plot."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_xlim(left=0)
     ax.grid(True, color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
     if legend:
-        ax.legend(loc="best", frameon=True, framealpha=0.9)
+        box = ax.legend(loc="best", frameon=True, framealpha=0.9)
+        # A legend that surely fits inside the axes changes nothing in the constrained layout,
+        # yet each layout pass would search its best place again (a count of every curve's
+        # points under each candidate place): the layout leaves it out.
+        box.set_in_layout(len(box.get_texts()) > LEGEND_INSIDE_MAX_ENTRIES)
 
 
 def plot_cost_curves(path: Path, outcomes: Sequence[RunOutcome]) -> None:
