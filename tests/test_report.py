@@ -147,7 +147,10 @@ def test_write_png_writes_the_bytes_savefig_writes(
         return plots.confusion_matrices_figure(outcomes, moons.classes)
 
     buffer = io.BytesIO()
-    plots.write_png(buffer, build(), dpi)
+    fig = build()
+    canvas = fig.canvas
+    plots.write_png(buffer, fig, dpi)
+    assert fig.canvas is canvas  # the figure keeps its canvas, as savefig leaves it
     assert buffer.getvalue() == savefig_bytes(build(), dpi)
     assert plots.figure_png_bytes(build(), dpi) == buffer.getvalue()
 

@@ -129,7 +129,8 @@ def make_headroom(ax: Axes, share: float = 0.12) -> None:
 def write_png(file: IO[bytes], fig: Figure, dpi: int = DPI) -> None:
     """Write ``fig`` to the binary ``file`` as a PNG: the bytes ``fig.savefig(file,
     format="png", dpi=dpi)`` writes. At the figure's own dpi it is drawn once on an Agg
-    canvas and that canvas saved; otherwise through ``savefig``."""
+    canvas and that canvas saved; otherwise through ``savefig``. The figure keeps its own
+    canvas (an interactive one stays interactive), as with ``savefig``."""
     if fig.dpi != dpi:
         fig.savefig(file, format="png", dpi=dpi)
         return
@@ -138,10 +139,14 @@ def write_png(file: IO[bytes], fig: Figure, dpi: int = DPI) -> None:
 
     # savefig draws a figure with a layout engine twice (once to lay it out, once to render);
     # one draw lays it out and renders the same pixels.
+    own = fig.canvas
     canvas = FigureCanvasAgg(fig)
-    canvas.draw()  # type: ignore[no-untyped-call]
-    pixels = canvas.buffer_rgba()  # type: ignore[no-untyped-call]
-    imsave(cast(BinaryIO, file), pixels, format="png", origin="upper", dpi=dpi)
+    try:
+        canvas.draw()  # type: ignore[no-untyped-call]
+        pixels = canvas.buffer_rgba()  # type: ignore[no-untyped-call]
+        imsave(cast(BinaryIO, file), pixels, format="png", origin="upper", dpi=dpi)
+    finally:
+        fig.set_canvas(own)
 
 
 def figure_png_bytes(fig: Figure, dpi: int = DPI) -> bytes:
