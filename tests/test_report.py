@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import io
 import itertools
 import json
 import re
@@ -12,7 +13,7 @@ import sys
 import warnings
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pytest
@@ -122,6 +123,57 @@ def test_cost_curves_png_has_the_documented_size(
     height, width, _ = png_shape(path)
     assert (width, height) == (990, 550)  # 9 x 5 in at 110 dpi
     assert sorted(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def savefig_bytes(fig: Figure, dpi: int) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("picture", ["cost", "boundaries", "confusion"])
+@pytest.mark.parametrize("dpi", [plots.DPI, 72])
+def test_write_png_writes_the_bytes_savefig_writes(
+    picture: str, dpi: int, moons: Dataset, network: Network, outcomes: list[RunOutcome]
+) -> None:
+    """One draw at the figure's dpi (savefig draws a laid-out figure twice), savefig's
+    bytes all the same; another dpi goes through savefig."""
+
+    def build() -> Figure:
+        if picture == "cost":
+            return plots.cost_curves_figure(outcomes)
+        if picture == "boundaries":
+            return plots.decision_boundaries_figure(network, outcomes, moons)
+        return plots.confusion_matrices_figure(outcomes, moons.classes)
+
+    buffer = io.BytesIO()
+    fig = build()
+    canvas = fig.canvas
+    plots.write_png(buffer, fig, dpi)
+    assert fig.canvas is canvas  # the figure keeps its canvas, as savefig leaves it
+    assert buffer.getvalue() == savefig_bytes(build(), dpi)
+    assert plots.figure_png_bytes(build(), dpi) == buffer.getvalue()
+
+
+def test_a_short_legend_is_left_out_of_the_layout_and_the_picture_is_the_same(
+    outcomes: list[RunOutcome],
+) -> None:
+    fig = plots.cost_curves_figure(outcomes)
+    legend = fig.axes[0].get_legend()
+    assert len(legend.get_texts()) == 3 <= plots.LEGEND_INSIDE_MAX_ENTRIES
+    assert not legend.get_in_layout()
+    in_layout = plots.cost_curves_figure(outcomes)
+    in_layout.axes[0].get_legend().set_in_layout(True)
+    assert plots.figure_png_bytes(fig) == plots.figure_png_bytes(in_layout)
+
+
+def test_a_long_legend_stays_in_the_layout(outcomes: list[RunOutcome]) -> None:
+    many = [
+        renamed(outcomes[i % 3], f"run {i}") for i in range(plots.LEGEND_INSIDE_MAX_ENTRIES + 1)
+    ]
+    legend = plots.cost_curves_figure(many).axes[0].get_legend()
+    assert len(legend.get_texts()) == plots.LEGEND_INSIDE_MAX_ENTRIES + 1
+    assert legend.get_in_layout()
 
 
 def test_cost_curves_draw_each_optimizer_in_its_colour(outcomes: list[RunOutcome]) -> None:
@@ -249,17 +301,18 @@ def test_other_datasets_are_viewed_over_their_range_padded(
     assert [ax.get_xlim() for ax in fig.axes] == [xlim, xlim]
 
 
-def test_failed_savefig_leaves_the_old_file_untouched(
+def test_a_failed_png_write_leaves_the_old_file_untouched(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     network: Network,
     outcomes: list[RunOutcome],
     moons: Dataset,
 ) -> None:
-    def broken_savefig(self: Figure, *args: object, **kwargs: object) -> None:
+    def broken_write(file: IO[bytes], fig: Figure, dpi: int = plots.DPI) -> None:
+        file.write(PNG_SIGNATURE)  # part of a picture, then the disk is full
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(Figure, "savefig", broken_savefig)
+    monkeypatch.setattr(plots, "write_png", broken_write)
     path = tmp_path / "picture.png"
     path.write_bytes(b"the old picture")
     with pytest.raises(RuntimeError, match="disk full"):

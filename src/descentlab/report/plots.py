@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import functools
 import io
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, BinaryIO, cast
 
 import numpy as np
 
@@ -23,6 +22,7 @@ from descentlab.datasets import Dataset
 from descentlab.experiment import RunOutcome
 from descentlab.history import History
 from descentlab.nn import Network, predict_classes
+from descentlab.report.envelope import bin_extremes
 from descentlab.report.html import format_accuracy
 
 if TYPE_CHECKING:
@@ -48,6 +48,10 @@ DPI = 110
 COST_FIGSIZE = (9.0, 5.0)
 PANEL_WIDTH = 4.0
 """Inches per decision-boundary panel."""
+LEGEND_INSIDE_MAX_ENTRIES = 6
+"""A curve plot's legend of at most this many entries (about 1.5 in tall) lies inside its axes
+(at least 2.4 in tall in every picture ``finish_axes`` finishes), so the constrained layout
+leaves it out; a longer one may pass the axes' edges and stays in the layout."""
 MINIBATCH_MAX_POINTS = 4000
 """Above this many mini-batch costs, the faint curve is drawn from per-bin extremes."""
 MIN_PANEL_ASPECT, MAX_PANEL_ASPECT = 0.5, 1.25
@@ -122,17 +126,41 @@ def make_headroom(ax: Axes, share: float = 0.12) -> None:
         ax.set_ylim(bottom, top + share * (top - bottom))
 
 
+def write_png(file: IO[bytes], fig: Figure, dpi: int = DPI) -> None:
+    """Write ``fig`` to the binary ``file`` as a PNG: the bytes ``fig.savefig(file,
+    format="png", dpi=dpi)`` writes. At the figure's own dpi it is drawn once on an Agg
+    canvas and that canvas saved; otherwise through ``savefig``. The figure keeps its own
+    canvas (an interactive one stays interactive), as with ``savefig``."""
+    if fig.dpi != dpi:
+        fig.savefig(file, format="png", dpi=dpi)
+        return
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.image import imsave
+
+    # savefig draws a figure with a layout engine twice (once to lay it out, once to render);
+    # one draw lays it out and renders the same pixels.
+    own = fig.canvas
+    canvas = FigureCanvasAgg(fig)
+    try:
+        canvas.draw()  # type: ignore[no-untyped-call]
+        pixels = canvas.buffer_rgba()  # type: ignore[no-untyped-call]
+        imsave(cast(BinaryIO, file), pixels, format="png", origin="upper", dpi=dpi)
+    finally:
+        fig.set_canvas(own)
+
+
 def figure_png_bytes(fig: Figure, dpi: int = DPI) -> bytes:
-    """``fig`` rendered as PNG bytes."""
+    """``fig`` rendered as PNG bytes (``write_png``)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
+    write_png(buffer, fig, dpi)
     return buffer.getvalue()
 
 
 def save_png(path: Path, fig: Figure, dpi: int = DPI) -> None:
-    """Write ``fig`` to ``path`` as a PNG, atomically: on any error the old file stays."""
+    """Write ``fig`` to ``path`` as a PNG (``write_png``), atomically: on any error the old
+    file stays."""
     try:
-        write_atomic(Path(path), lambda f: fig.savefig(f, format="png", dpi=dpi))
+        write_atomic(Path(path), lambda f: write_png(f, fig, dpi))
     finally:
         fig.clear()
 
@@ -154,21 +182,8 @@ def minibatch_trace(
         return x, costs
     n_bins = max(1, max_points // 2)
     edges = np.linspace(0, costs.size, n_bins + 1).astype(np.intp)
-    xs: list[float] = []
-    ys: list[float] = []
-    for start, stop in itertools.pairwise(edges):
-        chunk = costs[start:stop]
-        finite = np.isfinite(chunk)
-        if not finite.any():
-            xs.append(float(x[start]))
-            ys.append(float("nan"))  # a gap in the line, as a non-finite cost would leave
-            continue
-        low = start + int(np.argmin(np.where(finite, chunk, np.inf)))
-        high = start + int(np.argmax(np.where(finite, chunk, -np.inf)))
-        for k in sorted({low, high}):
-            xs.append(float(x[k]))
-            ys.append(float(costs[k]))
-    return np.asarray(xs), np.asarray(ys)
+    bins = np.searchsorted(edges, np.arange(costs.size), side="right") - 1
+    return bin_extremes(x, costs, bins)
 
 
 def cost_curves_figure(outcomes: Sequence[RunOutcome]) -> Figure:
@@ -229,14 +244,19 @@ def cost_curves_figure(outcomes: Sequence[RunOutcome]) -> Figure:
 
 def finish_axes(ax: Axes, xlabel: str, ylabel: str, *, legend: bool) -> None:
     """The axis labels, x from 0, a light grid behind the curves and, if ``legend``, the
-    legend: the finish of every curve plot."""
+    legend at matplotlib's "best" place (left out of the layout when it has at most
+    ``LEGEND_INSIDE_MAX_ENTRIES`` entries): the finish of every curve plot."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_xlim(left=0)
     ax.grid(True, color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
     if legend:
-        ax.legend(loc="best", frameon=True, framealpha=0.9)
+        box = ax.legend(loc="best", frameon=True, framealpha=0.9)
+        # A legend that surely fits inside the axes changes nothing in the constrained layout,
+        # yet each layout pass would search its best place again (a count of every curve's
+        # points under each candidate place): the layout leaves it out.
+        box.set_in_layout(len(box.get_texts()) > LEGEND_INSIDE_MAX_ENTRIES)
 
 
 def plot_cost_curves(path: Path, outcomes: Sequence[RunOutcome]) -> None:
