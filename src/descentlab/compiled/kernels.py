@@ -1,0 +1,306 @@
+"""The compiled kernels: forward, backward and elementwise updates of a stack, batch by batch.
+
+Everything here is numba ``@njit(cache=True)`` over plain arrays (no fastmath, no parallel:
+the same bits every run on one machine). ``train_batches`` trains every run of a stack through
+a range of mini-batches of one epoch; ``descentlab.compiled.stack`` prepares its arguments.
+The arithmetic follows ``descentlab.nn.Pass`` and each optimizer's numpy ``update``
+operation by operation; the differences from numpy are in the order of the sums of the
+matrix products and in ``exp`` (see ``descentlab.compiled``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# Update rules (``ElementwiseRule.kind``); 0: the run is updated by numpy, outside the kernel.
+NUMPY_UPDATE = 0
+GD = 1
+MOMENTUM = 2
+SGD = 3
+ADAM = 4
+RMSPROP = 5
+ADAGRAD = 6
+ADAMAX = 7
+LION = 8
+
+KINDS = {
+    "gd": GD,
+    "momentum": MOMENTUM,
+    "sgd": SGD,
+    "adam": ADAM,
+    "rmsprop": RMSPROP,
+    "adagrad": ADAGRAD,
+    "adamax": ADAMAX,
+    "lion": LION,
+}
+
+
+@njit(cache=True)
+def _nan_max(a: float, b: float) -> float:
+    """np.maximum: NaN if either is NaN."""
+    if a != a or b != b:
+        return a + b
+    return a if a >= b else b
+
+
+@njit(cache=True)
+def _sign(x: float) -> float:
+    """np.sign: -1, 0 or 1, NaN for NaN."""
+    if x > 0.0:
+        return 1.0
+    if x < 0.0:
+        return -1.0
+    return x
+
+
+@njit(cache=True)
+def _update(
+    kind: int,
+    w: np.ndarray,
+    g: np.ndarray,
+    h: np.ndarray,
+    s: np.ndarray,
+    slots: np.ndarray,
+    run: int,
+) -> None:
+    """One optimizer step of one run, in place: ``w`` its parameters, ``g`` its gradient,
+    ``h`` its hyperparameters, ``s`` this step's scalars, ``slots[:, run]`` its state arrays
+    (the rules of ``descentlab.optim``, operation by operation)."""
+    n = w.shape[0]
+    if kind == GD:
+        lr = s[0]
+        for p in range(n):
+            w[p] += -(lr * g[p])
+    elif kind == MOMENTUM:
+        lr, beta = s[0], h[0]
+        v = slots[0, run]
+        for p in range(n):
+            v[p] = beta * v[p] + (1 - beta) * g[p]
+            w[p] += -(lr * v[p])
+    elif kind == SGD:
+        lr, first = s[0], s[1]
+        momentum, dampening, decay, decays, nesterov = h[0], h[1], h[2], h[3], h[4]
+        b = slots[0, run]
+        for p in range(n):
+            gp = g[p] + decay * w[p] if decays else g[p]
+            if first:
+                b[p] = gp
+            else:
+                b[p] = momentum * b[p] + (1 - dampening) * gp
+            d = gp + momentum * b[p] if nesterov else b[p]
+            w[p] += -(lr * d)
+    elif kind == ADAM:
+        lr, c1, c2 = s[0], s[1], s[2]
+        b1, b2, eps, keep_max, inside = h[0], h[1], h[2], h[3], h[4]
+        decay, decays, shrink, shrinks = h[5], h[6], h[7], h[8]
+        mu, nu = slots[0, run], slots[1, run]
+        for p in range(n):
+            gp = g[p] + decay * w[p] if decays else g[p]
+            mu[p] = b1 * mu[p] + (1 - b1) * gp
+            nu[p] = b2 * nu[p] + (1 - b2) * (gp * gp)
+            second = nu[p]
+            if keep_max:
+                slots[2, run, p] = _nan_max(slots[2, run, p], nu[p])
+                second = slots[2, run, p]
+            mu_hat = mu[p] / c1
+            nu_hat = second / c2
+            if inside:
+                u = -lr * mu_hat / math.sqrt(nu_hat + eps)
+            else:
+                u = -lr * mu_hat / (math.sqrt(nu_hat) + eps)
+            if shrinks:
+                u = u - (lr * shrink) * w[p]
+            w[p] += u
+    elif kind == RMSPROP:
+        lr = s[0]
+        rho, eps, momentum, centered, decay, decays = h[0], h[1], h[2], h[3], h[4], h[5]
+        sq, avg, b = slots[0, run], slots[1, run], slots[2, run]
+        for p in range(n):
+            gp = g[p] + decay * w[p] if decays else g[p]
+            sq[p] = rho * sq[p] + (1 - rho) * (gp * gp)
+            if centered:
+                avg[p] = rho * avg[p] + (1 - rho) * gp
+                denominator = math.sqrt(sq[p] - avg[p] * avg[p]) + eps
+            else:
+                denominator = math.sqrt(sq[p]) + eps
+            b[p] = momentum * b[p] + gp / denominator
+            w[p] += -(lr * b[p])
+    elif kind == ADAGRAD:
+        clr = s[0]
+        eps, decay, decays = h[0], h[1], h[2]
+        total = slots[0, run]
+        for p in range(n):
+            gp = g[p] + decay * w[p] if decays else g[p]
+            total[p] = total[p] + gp * gp
+            w[p] += -(clr * gp / (math.sqrt(total[p]) + eps))
+    elif kind == ADAMAX:
+        lr, c1 = s[0], s[1]
+        b1, b2, eps = h[0], h[1], h[2]
+        mu, u = slots[0, run], slots[1, run]
+        for p in range(n):
+            mu[p] = b1 * mu[p] + (1 - b1) * g[p]
+            u[p] = _nan_max(b2 * u[p], abs(g[p]) + eps)
+            w[p] += -(lr / c1 * mu[p] / u[p])
+    elif kind == LION:
+        lr = s[0]
+        b1, b2, decay, decays = h[0], h[1], h[2], h[3]
+        mu = slots[0, run]
+        for p in range(n):
+            d = _sign((1 - b1) * g[p] + b1 * mu[p])
+            if decays:
+                d = d + decay * w[p]
+            mu[p] = (1 - b2) * g[p] + b2 * mu[p]
+            w[p] += -lr * d
+
+
+@njit(cache=True)
+def train_batches(
+    params: np.ndarray,
+    grads: np.ndarray,
+    X: np.ndarray,
+    Y: np.ndarray,
+    data_of_run: np.ndarray,
+    bounds: np.ndarray,
+    first_batch: int,
+    stop_batch: int,
+    sizes: np.ndarray,
+    softmax: bool,
+    logits: np.ndarray,
+    outputs: np.ndarray,
+    kinds: np.ndarray,
+    hyper: np.ndarray,
+    table: np.ndarray,
+    rows: np.ndarray,
+    slots: np.ndarray,
+) -> None:
+    """Train every run k of the stack through batches ``first_batch .. stop_batch - 1``.
+
+    params, grads (K, P); X (R, n_x, m) and Y (R, C, m) the shuffled data, run k reading
+    ``data_of_run[k]``; bounds (n_batches, 2) column ranges; sizes the layer sizes;
+    logits, outputs (K, C, m) receive Z_L and A_L of every batch. After each batch's forward
+    and backward pass (gradient into ``grads[k]``), run k takes the step of rule ``kinds[k]``
+    with ``hyper[k]`` and the scalars ``table[rows[k] + j - first_batch, k]`` of batch j,
+    on its state ``slots[:, k]``; kind 0 leaves the step to numpy.
+    """
+    n_runs = params.shape[0]
+    n_layers = sizes.shape[0] - 1
+    widest = 0
+    units = np.zeros(n_layers + 1, np.int64)
+    w_start = np.zeros(n_layers, np.int64)
+    offset = 0
+    for layer in range(n_layers):
+        units[layer + 1] = units[layer] + sizes[layer + 1]
+        w_start[layer] = offset
+        offset += sizes[layer + 1] * sizes[layer] + sizes[layer + 1]
+        widest = max(widest, sizes[layer + 1])
+    batch_max = 0
+    for j in range(first_batch, stop_batch):
+        batch_max = max(batch_max, bounds[j, 1] - bounds[j, 0])
+    Z = np.empty((units[n_layers], batch_max))
+    A = np.empty((units[n_layers], batch_max))
+    dZ = np.empty((units[n_layers], batch_max))
+    dA = np.empty((widest, batch_max))
+    column = np.empty(batch_max)
+    for k in range(n_runs):
+        data = data_of_run[k]
+        w = params[k]
+        g = grads[k]
+        for j in range(first_batch, stop_batch):
+            start, stop = bounds[j, 0], bounds[j, 1]
+            nb = stop - start
+            # forward: Z_l = W_l A_{l-1} + b_l, ReLU, then sigmoid or softmax
+            for layer in range(n_layers):
+                n_prev, n = sizes[layer], sizes[layer + 1]
+                ws = w_start[layer]
+                bs = ws + n * n_prev
+                u0 = units[layer]
+                p0 = units[layer - 1] if layer > 0 else 0
+                for i in range(n):
+                    row = u0 + i
+                    for c in range(nb):
+                        Z[row, c] = 0.0
+                    for q in range(n_prev):
+                        weight = w[ws + i * n_prev + q]
+                        if layer == 0:
+                            for c in range(nb):
+                                Z[row, c] += weight * X[data, q, start + c]
+                        else:
+                            for c in range(nb):
+                                Z[row, c] += weight * A[p0 + q, c]
+                    bias = w[bs + i]
+                    for c in range(nb):
+                        Z[row, c] += bias
+                if layer < n_layers - 1:
+                    for i in range(n):
+                        for c in range(nb):
+                            z = Z[u0 + i, c]
+                            A[u0 + i, c] = z if (z > 0.0 or z != z) else 0.0
+            last = units[n_layers - 1]
+            n_out = sizes[n_layers]
+            if softmax:
+                for c in range(nb):
+                    column[c] = Z[last, c]
+                for i in range(1, n_out):
+                    for c in range(nb):
+                        column[c] = _nan_max(column[c], Z[last + i, c])
+                for i in range(n_out):
+                    for c in range(nb):
+                        A[last + i, c] = math.exp(Z[last + i, c] - column[c])
+                for c in range(nb):
+                    column[c] = A[last, c]
+                for i in range(1, n_out):
+                    for c in range(nb):
+                        column[c] += A[last + i, c]
+                for i in range(n_out):
+                    for c in range(nb):
+                        A[last + i, c] = A[last + i, c] / column[c]
+            else:
+                for c in range(nb):
+                    A[last, c] = 1 / (1 + math.exp(-Z[last, c]))
+            for i in range(n_out):
+                for c in range(nb):
+                    logits[k, i, start + c] = Z[last + i, c]
+                    outputs[k, i, start + c] = A[last + i, c]
+            # backward: dZ_L = 1/m (A_L - Y); dW = dZ A^T; db = sum dZ; dZ_prev = W^T dZ * (A > 0)
+            inverse_m = 1.0 / nb
+            for i in range(n_out):
+                for c in range(nb):
+                    dZ[last + i, c] = inverse_m * (A[last + i, c] - Y[data, i, start + c])
+            for layer in range(n_layers - 1, -1, -1):
+                n_prev, n = sizes[layer], sizes[layer + 1]
+                ws = w_start[layer]
+                bs = ws + n * n_prev
+                u0 = units[layer]
+                p0 = units[layer - 1] if layer > 0 else 0
+                for i in range(n):
+                    for q in range(n_prev):
+                        total = 0.0
+                        if layer == 0:
+                            for c in range(nb):
+                                total += dZ[u0 + i, c] * X[data, q, start + c]
+                        else:
+                            for c in range(nb):
+                                total += dZ[u0 + i, c] * A[p0 + q, c]
+                        g[ws + i * n_prev + q] = total
+                    total = 0.0
+                    for c in range(nb):
+                        total += dZ[u0 + i, c]
+                    g[bs + i] = total
+                if layer > 0:
+                    for q in range(n_prev):
+                        for c in range(nb):
+                            dA[q, c] = 0.0
+                    for i in range(n):
+                        for q in range(n_prev):
+                            weight = w[ws + i * n_prev + q]
+                            for c in range(nb):
+                                dA[q, c] += weight * dZ[u0 + i, c]
+                    for q in range(n_prev):
+                        for c in range(nb):
+                            dZ[p0 + q, c] = dA[q, c] if A[p0 + q, c] > 0.0 else 0.0 * dA[q, c]
+            kind = kinds[k]
+            if kind != NUMPY_UPDATE:
+                _update(kind, w, g, hyper[k], table[rows[k] + j - first_batch, k], slots, k)
