@@ -325,9 +325,12 @@ def train_stack(
         if weights is not None or np.dtype(dtype) != np.float64 or per_batch:
             chosen_engine = "numpy"  # what the compiled engine does not do (descentlab.compiled)
         else:
-            compiled = _compiled_stack(network, params, grads, groups, states, bounds, shared_order)
-            compiled_X = shuffled_X[np.newaxis] if shared_order else shuffled_X
-            compiled_Y = shuffled_Y[np.newaxis] if shared_order else shuffled_Y
+            compiled = _compiled_stack(
+                network, params, grads, groups, states, bounds, shared_order, X, Y
+            )
+    # The compiled kernel shuffles for itself; the numpy updates between its batches need the
+    # shuffled data only when some optimizer is updated by numpy.
+    numpy_shuffle = compiled is None or not compiled.whole_epochs
     updates_by_group = [
         (index, group.optimizer.update, grads[part], params[part])
         for index, (group, part) in enumerate(zip(groups, slices, strict=True))
@@ -360,16 +363,17 @@ def train_stack(
         for offset, epoch in enumerate(range(start_epoch, start_epoch + epochs)):
             if shared_order:
                 order = permutation(m, epoch_seed(shuffle_seeds[0], epoch), rng)
-                np.take(Y, order, axis=1, out=shuffled_Y)
+                if numpy_shuffle:
+                    np.take(Y, order, axis=1, out=shuffled_Y)
                 if weights is not None and shuffled_w is not None:
                     np.take(weights, order, axis=1, out=shuffled_w)
-                if not per_batch:
+                if not per_batch and numpy_shuffle:
                     np.take(X, order, axis=1, out=shuffled_X)
             else:
                 orders = np.stack(
                     [permutation(m, epoch_seed(seed, epoch), rng) for seed in distinct_seeds]
                 )[run_of_seed]
-                for run in range(n_runs):
+                for run in range(n_runs if numpy_shuffle else 0):
                     np.take(Y, orders[run], axis=1, out=shuffled_Y[run])
                     if weights is not None and shuffled_w is not None:
                         np.take(weights, orders[run], axis=1, out=shuffled_w[run])
@@ -387,8 +391,10 @@ def train_stack(
                         divisors[..., j, np.newaxis, np.newaxis],
                         out=normalised_w[..., start:stop],
                     )
+            if compiled is not None:
+                epoch_orders = order[np.newaxis] if shared_order else orders
             if compiled is not None and compiled.whole_epochs:
-                compiled.train(compiled_X, compiled_Y, logits, outputs, 0, n_batches)
+                compiled.train(epoch_orders, logits, outputs, 0, n_batches)
             for j, (step, batch_Y, columns) in enumerate(steps):
                 if compiled is not None and compiled.whole_epochs:
                     break
@@ -403,7 +409,7 @@ def train_stack(
                     step.forward()
                     step.backward(batch_Y)
                 else:
-                    compiled.train(compiled_X, compiled_Y, logits, outputs, j, j + 1)
+                    compiled.train(epoch_orders, logits, outputs, j, j + 1)
                 for index, update, group_grads, group_params in updates_by_group:
                     updates, states[index] = update(group_grads, states[index], group_params)
                     group_params += updates
@@ -428,18 +434,22 @@ def train_stack(
                         grads[part], states[index], group_params, **given
                     )
                     group_params += updates
-            probabilities = label_probability(outputs, shuffled_Y)
-            terms = cross_entropy_from_label_probability(probabilities, logits, shuffled_Y)
-            if shuffled_w is not None:
-                terms = terms * shuffled_w
-            # Each batch's total is a pairwise sum over its contiguous columns, as np.sum does;
-            # the epoch total adds the batch totals left to right, as the course's loop does.
-            batch_totals[:, :n_full] = np.add.reduce(
-                terms[:, 0, : n_full * full].reshape(n_runs, n_full, full), axis=-1
-            )
-            for j in range(n_full, n_batches):
-                start, stop = bounds[j]
-                batch_totals[:, j] = np.add.reduce(terms[:, 0, start:stop], axis=-1)
+            if compiled is not None:
+                batch_totals = compiled.batch_totals
+            else:
+                probabilities = label_probability(outputs, shuffled_Y)
+                terms = cross_entropy_from_label_probability(probabilities, logits, shuffled_Y)
+                if shuffled_w is not None:
+                    terms = terms * shuffled_w
+                # Each batch's total is a pairwise sum over its contiguous columns, as np.sum
+                # does; the epoch total adds the batch totals left to right, as the course's
+                # loop does.
+                batch_totals[:, :n_full] = np.add.reduce(
+                    terms[:, 0, : n_full * full].reshape(n_runs, n_full, full), axis=-1
+                )
+                for j in range(n_full, n_batches):
+                    start, stop = bounds[j]
+                    batch_totals[:, j] = np.add.reduce(terms[:, 0, start:stop], axis=-1)
             cost_total = np.add.accumulate(batch_totals, axis=-1)[:, -1]
             if shuffled_w is None:
                 minibatch_costs[:, offset * n_batches : (offset + 1) * n_batches] = (
@@ -588,6 +598,8 @@ def _compiled_stack(
     states: Sequence[OptState],
     bounds: Sequence[tuple[int, int]],
     shared_order: bool,
+    X: np.ndarray,
+    Y: np.ndarray,
 ) -> CompiledStack:
     """The compiled engine's state for this stack; numba is imported here, on first use."""
     from descentlab.compiled.stack import CompiledStack
@@ -602,6 +614,8 @@ def _compiled_stack(
         states,
         bounds,
         [0] * n_runs if shared_order else list(range(n_runs)),
+        X,
+        Y,
     )
 
 

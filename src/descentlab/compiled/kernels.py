@@ -57,6 +57,76 @@ def _sign(x: float) -> float:
 
 
 @njit(cache=True)
+def _block_sum(a: np.ndarray, start: int, n: int) -> float:
+    """sum(a[start:start + n]) for n <= 128, added as numpy's pairwise summation does."""
+    if n < 8:
+        total = 0.0
+        for i in range(start, start + n):
+            total += a[i]
+        return total
+    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+    i = 8
+    while i < n - (n % 8):
+        r0 += a[start + i]
+        r1 += a[start + i + 1]
+        r2 += a[start + i + 2]
+        r3 += a[start + i + 3]
+        r4 += a[start + i + 4]
+        r5 += a[start + i + 5]
+        r6 += a[start + i + 6]
+        r7 += a[start + i + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        total += a[start + i]
+        i += 1
+    return total
+
+
+@njit(cache=True)
+def _pairwise_sum(a: np.ndarray, start: int, n: int) -> float:
+    """sum(a[start:start + n]) added as numpy's pairwise summation adds a contiguous row: blocks
+    of at most 128, halves (rounded down to a multiple of 8) above. Written with an explicit
+    stack because numba's on-disk cache does not survive recursive functions."""
+    if n <= 128:
+        return _block_sum(a, start, n)
+    starts = np.empty(128, np.int64)
+    counts = np.empty(128, np.int64)
+    joins = np.zeros(128, np.bool_)
+    values = np.empty(128)
+    top = 0
+    n_values = 0
+    starts[0], counts[0], joins[0] = start, n, False
+    top = 1
+    while top > 0:
+        top -= 1
+        first, count, join = starts[top], counts[top], joins[top]
+        if join:
+            n_values -= 1
+            values[n_values - 1] = values[n_values - 1] + values[n_values]
+        elif count <= 128:
+            values[n_values] = _block_sum(a, first, count)
+            n_values += 1
+        else:
+            half = count // 2
+            half -= half % 8
+            starts[top], counts[top], joins[top] = first, count, True
+            starts[top + 1], counts[top + 1], joins[top + 1] = first + half, count - half, False
+            starts[top + 2], counts[top + 2], joins[top + 2] = first, half, False
+            top += 3
+    return values[0]
+
+
+@njit(cache=True)
+def _log_add_exp0(z: float) -> float:
+    """log(1 + e^z) without overflow (np.logaddexp(0, z))."""
+    if z != z:
+        return z
+    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+
+
+@njit(cache=True)
 def _update(
     kind: int,
     w: np.ndarray,
@@ -162,6 +232,7 @@ def train_batches(
     grads: np.ndarray,
     X: np.ndarray,
     Y: np.ndarray,
+    orders: np.ndarray,
     data_of_run: np.ndarray,
     bounds: np.ndarray,
     first_batch: int,
@@ -170,6 +241,7 @@ def train_batches(
     softmax: bool,
     logits: np.ndarray,
     outputs: np.ndarray,
+    batch_totals: np.ndarray,
     kinds: np.ndarray,
     hyper: np.ndarray,
     table: np.ndarray,
@@ -178,9 +250,12 @@ def train_batches(
 ) -> None:
     """Train every run k of the stack through batches ``first_batch .. stop_batch - 1``.
 
-    params, grads (K, P); X (R, n_x, m) and Y (R, C, m) the shuffled data, run k reading
-    ``data_of_run[k]``; bounds (n_batches, 2) column ranges; sizes the layer sizes;
-    logits, outputs (K, C, m) receive Z_L and A_L of every batch. After each batch's forward
+    params, grads (K, P); X (n_x, m) and Y (C, m) the data, whose column ``orders[r, i]`` is
+    column i of the epoch's shuffled data for run k (r = ``data_of_run[k]``); bounds
+    (n_batches, 2) column ranges; sizes the layer sizes; logits, outputs (K, C, m) receive
+    Z_L and A_L of every batch, and ``batch_totals[k, j]`` the sum over batch j of the
+    cross-entropy -log p (``losses.cross_entropy_from_label_probability``: from the logits
+    where p is 0), added as numpy adds a row. After each batch's forward
     and backward pass (gradient into ``grads[k]``), run k takes the step of rule ``kinds[k]``
     with ``hyper[k]`` and the scalars ``table[rows[k] + j - first_batch, k]`` of batch j,
     on its state ``slots[:, k]``; kind 0 leaves the step to numpy.
@@ -204,6 +279,11 @@ def train_batches(
     dZ = np.empty((units[n_layers], batch_max))
     dA = np.empty((widest, batch_max))
     column = np.empty(batch_max)
+    terms = np.empty(batch_max)
+    n_x = sizes[0]
+    n_out = sizes[n_layers]
+    Xb = np.empty((n_x, batch_max))
+    Yb = np.empty((n_out, batch_max))
     for k in range(n_runs):
         data = data_of_run[k]
         w = params[k]
@@ -211,6 +291,13 @@ def train_batches(
         for j in range(first_batch, stop_batch):
             start, stop = bounds[j, 0], bounds[j, 1]
             nb = stop - start
+            order = orders[data]
+            for c in range(nb):
+                source = order[start + c]
+                for q in range(n_x):
+                    Xb[q, c] = X[q, source]
+                for i in range(n_out):
+                    Yb[i, c] = Y[i, source]
             # forward: Z_l = W_l A_{l-1} + b_l, ReLU, then sigmoid or softmax
             for layer in range(n_layers):
                 n_prev, n = sizes[layer], sizes[layer + 1]
@@ -226,7 +313,7 @@ def train_batches(
                         weight = w[ws + i * n_prev + q]
                         if layer == 0:
                             for c in range(nb):
-                                Z[row, c] += weight * X[data, q, start + c]
+                                Z[row, c] += weight * Xb[q, c]
                         else:
                             for c in range(nb):
                                 Z[row, c] += weight * A[p0 + q, c]
@@ -239,7 +326,6 @@ def train_batches(
                             z = Z[u0 + i, c]
                             A[u0 + i, c] = z if (z > 0.0 or z != z) else 0.0
             last = units[n_layers - 1]
-            n_out = sizes[n_layers]
             if softmax:
                 for c in range(nb):
                     column[c] = Z[last, c]
@@ -264,11 +350,34 @@ def train_batches(
                 for c in range(nb):
                     logits[k, i, start + c] = Z[last + i, c]
                     outputs[k, i, start + c] = A[last + i, c]
+            # the cost: -log p, p the probability of the true label
+            for c in range(nb):
+                if softmax:
+                    p = 0.0
+                    for i in range(n_out):
+                        p += Yb[i, c] * A[last + i, c]
+                else:
+                    p = abs((1 - Yb[0, c]) - A[last, c])
+                if p != 0.0:
+                    terms[c] = -math.log(p)
+                elif softmax:
+                    top = Z[last, c]
+                    for i in range(1, n_out):
+                        top = _nan_max(top, Z[last + i, c])
+                    exps = 0.0
+                    labelled = 0.0
+                    for i in range(n_out):
+                        exps += math.exp(Z[last + i, c] - top)
+                        labelled += Yb[i, c] * Z[last + i, c]
+                    terms[c] = top + math.log(exps) - labelled
+                else:
+                    terms[c] = _log_add_exp0(Z[last, c]) - Yb[0, c] * Z[last, c]
+            batch_totals[k, j] = _pairwise_sum(terms, 0, nb)
             # backward: dZ_L = 1/m (A_L - Y); dW = dZ A^T; db = sum dZ; dZ_prev = W^T dZ * (A > 0)
             inverse_m = 1.0 / nb
             for i in range(n_out):
                 for c in range(nb):
-                    dZ[last + i, c] = inverse_m * (A[last + i, c] - Y[data, i, start + c])
+                    dZ[last + i, c] = inverse_m * (A[last + i, c] - Yb[i, c])
             for layer in range(n_layers - 1, -1, -1):
                 n_prev, n = sizes[layer], sizes[layer + 1]
                 ws = w_start[layer]
@@ -280,7 +389,7 @@ def train_batches(
                         total = 0.0
                         if layer == 0:
                             for c in range(nb):
-                                total += dZ[u0 + i, c] * X[data, q, start + c]
+                                total += dZ[u0 + i, c] * Xb[q, c]
                         else:
                             for c in range(nb):
                                 total += dZ[u0 + i, c] * A[p0 + q, c]

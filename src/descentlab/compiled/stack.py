@@ -50,7 +50,11 @@ class CompiledStack:
         states: Sequence[OptState],
         bounds: Sequence[tuple[int, int]],
         data_of_run: Sequence[int],
+        X: np.ndarray,
+        Y: np.ndarray,
     ) -> None:
+        self.X = np.ascontiguousarray(X, dtype=np.float64)
+        self.Y = np.ascontiguousarray(Y, dtype=np.float64)
         self.params = params
         self.grads = grads
         self.sizes = np.array(network.layer_sizes, dtype=np.int64)
@@ -82,16 +86,16 @@ class CompiledStack:
         self.table = np.zeros((self.table_steps, n_runs, self.n_scalars))
         self.table_first = list(self.steps)
         self.table_stale = True
+        self.rows = np.zeros(n_runs, dtype=np.int64)
+        self.batch_totals = np.zeros((n_runs, self.n_batches))
+        self.compiled_groups = [index for index, rule in enumerate(self.rules) if rule]
+        self.whole_epochs = len(self.compiled_groups) == len(self.rules)
+        """True when every group has a compiled rule: one kernel call trains a whole epoch."""
 
     @property
     def numpy_updates(self) -> tuple[str, ...]:
         """The names of the optimizers updated by numpy (no compiled rule), each once."""
         return tuple(dict.fromkeys(n for n, r in zip(self.names, self.rules, strict=True) if not r))
-
-    @property
-    def whole_epochs(self) -> bool:
-        """True when every group has a compiled rule: one kernel call trains a whole epoch."""
-        return all(rule is not None for rule in self.rules)
 
     def load(self, index: int, state: OptState) -> None:
         """Copy group ``index``'s optimizer state into the kernel's buffers."""
@@ -121,17 +125,11 @@ class CompiledStack:
     def _rows(self, count: int) -> np.ndarray:
         """Each run's row of the table for the next step; refills the table first when the
         next ``count`` steps are not all in it."""
-        if self.table_stale or any(
-            step - first + count > self.table_steps
-            for step, first, rule in zip(self.steps, self.table_first, self.rules, strict=True)
-            if rule is not None
-        ):
+        if self.table_stale or int(self.rows.max()) + count > self.table_steps:
             self._fill_table()
-        rows = np.zeros(self.params.shape[0], dtype=np.int64)
-        for index, rule in enumerate(self.rules):
-            if rule is not None:
-                rows[self.parts[index]] = self.steps[index] - self.table_first[index]
-        return rows
+            for index in self.compiled_groups:
+                self.rows[self.parts[index]] = self.steps[index] - self.table_first[index]
+        return self.rows
 
     def _fill_table(self) -> None:
         for index, rule in enumerate(self.rules):
@@ -149,24 +147,25 @@ class CompiledStack:
 
     def train(
         self,
-        X: np.ndarray,
-        Y: np.ndarray,
+        orders: np.ndarray,
         logits: np.ndarray,
         outputs: np.ndarray,
         first_batch: int,
         stop_batch: int,
     ) -> None:
         """Train every run through batches ``first_batch .. stop_batch - 1`` of the epoch
-        whose shuffled data are X (R, n_x, m) and Y (R, C, m); Z_L and A_L go to ``logits``
-        and ``outputs`` (K, C, m). The compiled groups take their steps; the others' gradients
-        are left in ``grads`` for numpy."""
+        whose shuffles are ``orders`` (R, m): one row for all runs, or one per run. Z_L and A_L
+        go to ``logits`` and ``outputs`` (K, C, m), the batches' cost totals to
+        ``batch_totals`` (K, n_batches). The compiled groups take their steps; the others'
+        gradients are left in ``grads`` for numpy."""
         count = stop_batch - first_batch
         rows = self._rows(count)
         kernels.train_batches(
             self.params,
             self.grads,
-            X,
-            Y,
+            self.X,
+            self.Y,
+            orders,
             self.data_of_run,
             self.bounds,
             first_batch,
@@ -175,12 +174,13 @@ class CompiledStack:
             self.softmax,
             logits,
             outputs,
+            self.batch_totals,
             self.kinds,
             self.hyper,
             self.table,
             rows,
             self.slots,
         )
-        for index, rule in enumerate(self.rules):
-            if rule is not None:
-                self.steps[index] += count
+        self.rows += count
+        for index in self.compiled_groups:
+            self.steps[index] += count
