@@ -33,7 +33,11 @@ numba's user cache when that is not writable), so a second process pays no compi
 
 from __future__ import annotations
 
-TOLERANCE = 1e-6
-"""The largest relative difference between the compiled and the numpy engine's epoch costs
-and final parameters that the tests accept (``tests/test_compiled_engine.py`` gives the
-measured values)."""
+TOLERANCE = 1e-9
+"""The largest relative difference, max |compiled - numpy| / max |numpy| over a run's epoch
+costs, mini-batch costs or final parameters, that the tests accept between the engines. Measured
+on an AVX-512 machine: at most 1.7e-15 for every optimizer over 20 epochs of the course's moons
+and for a [64, 64, 32, 10] softmax network on digits, 1.1e-15 (costs) and 5.9e-14 (parameters)
+on the published workload's 10000 epochs, which reproduces every published number; L-BFGS,
+whose line search amplifies last-bit differences, 1.5e-12 over 3 epochs
+(``tests/test_compiled_engine.py``)."""
