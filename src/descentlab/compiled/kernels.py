@@ -285,40 +285,42 @@ def train_batches(
     """
     n_runs = params.shape[0]
     n_layers = sizes.shape[0] - 1
-    widest = 0
-    units = np.zeros(n_layers + 1, np.int64)
+    n_x = sizes[0]
+    n_out = sizes[n_layers]
+    # Rows of the activation buffers: the batch's input first, then each layer's units.
+    rows_of = np.zeros(n_layers + 2, np.int64)
     w_start = np.zeros(n_layers, np.int64)
+    widest = 0
     offset = 0
-    for layer in range(n_layers):
-        units[layer + 1] = units[layer] + sizes[layer + 1]
-        w_start[layer] = offset
-        offset += sizes[layer + 1] * sizes[layer] + sizes[layer + 1]
-        widest = max(widest, sizes[layer + 1])
+    for layer in range(n_layers + 1):
+        rows_of[layer + 1] = rows_of[layer] + sizes[layer]
+        if layer < n_layers:
+            w_start[layer] = offset
+            offset += sizes[layer + 1] * sizes[layer] + sizes[layer + 1]
+            widest = max(widest, sizes[layer])
     batch_max = 0
     for j in range(first_batch, stop_batch):
         batch_max = max(batch_max, bounds[j, 1] - bounds[j, 0])
-    Z = np.empty((units[n_layers], batch_max))
-    A = np.empty((units[n_layers], batch_max))
-    dZ = np.empty((units[n_layers], batch_max))
+    n_rows = rows_of[n_layers + 1]
+    Z = np.empty((n_rows, batch_max))
+    A = np.empty((n_rows, batch_max))
+    dZ = np.empty((n_rows, batch_max))
     dA = np.empty((widest, batch_max))
     column = np.empty(batch_max)
     terms = np.empty(batch_max)
-    n_x = sizes[0]
-    n_out = sizes[n_layers]
-    Xb = np.empty((n_x, batch_max))
     Yb = np.empty((n_out, batch_max))
+    last = rows_of[n_layers]
     for k in range(n_runs):
-        data = data_of_run[k]
+        order = orders[data_of_run[k]]
         w = params[k]
         g = grads[k]
         for j in range(first_batch, stop_batch):
             start, stop = bounds[j, 0], bounds[j, 1]
             nb = stop - start
-            order = orders[data]
             for c in range(nb):
                 source = order[start + c]
                 for q in range(n_x):
-                    Xb[q, c] = X[q, source]
+                    A[q, c] = X[q, source]
                 for i in range(n_out):
                     Yb[i, c] = Y[i, source]
             # forward: Z_l = W_l A_{l-1} + b_l, ReLU, then sigmoid or softmax
@@ -326,29 +328,25 @@ def train_batches(
                 n_prev, n = sizes[layer], sizes[layer + 1]
                 ws = w_start[layer]
                 bs = ws + n * n_prev
-                u0 = units[layer]
-                p0 = units[layer - 1] if layer > 0 else 0
+                here = rows_of[layer + 1]
+                below = rows_of[layer]
                 for i in range(n):
-                    row = u0 + i
+                    z_row = Z[here + i]
                     for c in range(nb):
-                        Z[row, c] = 0.0
+                        z_row[c] = 0.0
                     for q in range(n_prev):
                         weight = w[ws + i * n_prev + q]
-                        if layer == 0:
-                            for c in range(nb):
-                                Z[row, c] += weight * Xb[q, c]
-                        else:
-                            for c in range(nb):
-                                Z[row, c] += weight * A[p0 + q, c]
+                        a_row = A[below + q]
+                        for c in range(nb):
+                            z_row[c] += weight * a_row[c]
                     bias = w[bs + i]
                     for c in range(nb):
-                        Z[row, c] += bias
-                if layer < n_layers - 1:
-                    for i in range(n):
+                        z_row[c] += bias
+                    if layer < n_layers - 1:
+                        a_out = A[here + i]
                         for c in range(nb):
-                            z = Z[u0 + i, c]
-                            A[u0 + i, c] = z if (z > 0.0 or z != z) else 0.0
-            last = units[n_layers - 1]
+                            z = z_row[c]
+                            a_out[c] = z if (z > 0.0 or z != z) else 0.0
             if softmax:
                 for c in range(nb):
                     column[c] = Z[last, c]
@@ -405,29 +403,30 @@ def train_batches(
                 n_prev, n = sizes[layer], sizes[layer + 1]
                 ws = w_start[layer]
                 bs = ws + n * n_prev
-                u0 = units[layer]
-                p0 = units[layer - 1] if layer > 0 else 0
+                here = rows_of[layer + 1]
+                below = rows_of[layer]
                 for i in range(n):
                     for q in range(n_prev):
-                        if layer == 0:
-                            g[ws + i * n_prev + q] = _dot_rows(dZ, u0 + i, Xb, q, nb)
-                        else:
-                            g[ws + i * n_prev + q] = _dot_rows(dZ, u0 + i, A, p0 + q, nb)
-                    g[bs + i] = _block_sum(dZ[u0 + i], 0, nb) if nb <= 128 else (
-                        _pairwise_sum(dZ[u0 + i], 0, nb)
-                    )
+                        g[ws + i * n_prev + q] = _dot_rows(dZ, here + i, A, below + q, nb)
+                    g[bs + i] = _pairwise_sum(dZ[here + i], 0, nb)
                 if layer > 0:
                     for q in range(n_prev):
+                        da_row = dA[q]
                         for c in range(nb):
-                            dA[q, c] = 0.0
+                            da_row[c] = 0.0
                     for i in range(n):
+                        dz_row = dZ[here + i]
                         for q in range(n_prev):
                             weight = w[ws + i * n_prev + q]
+                            da_row = dA[q]
                             for c in range(nb):
-                                dA[q, c] += weight * dZ[u0 + i, c]
+                                da_row[c] += weight * dz_row[c]
                     for q in range(n_prev):
+                        da_row = dA[q]
+                        a_row = A[below + q]
+                        dz_out = dZ[below + q]
                         for c in range(nb):
-                            dZ[p0 + q, c] = dA[q, c] if A[p0 + q, c] > 0.0 else 0.0 * dA[q, c]
+                            dz_out[c] = da_row[c] if a_row[c] > 0.0 else 0.0 * da_row[c]
             kind = kinds[k]
             if kind != NUMPY_UPDATE:
                 _update(kind, w, g, hyper[k], table[rows[k] + j - first_batch, k], slots, k)
