@@ -23,6 +23,7 @@ import pytest
 
 from descentlab import course, datasets, nn, optim
 from descentlab.compiled import TOLERANCE
+from descentlab.compiled.stack import SHARED_RUNS
 from descentlab.optim.adam import AdamState
 from descentlab.optim.stack import stacked
 from descentlab.train import EpochSnapshot, RunGroup, StackResult, train_stack
@@ -117,6 +118,25 @@ def test_every_option_of_the_compiled_updates(name: str, settings: dict[str, Any
     )
     assert_agree(compiled, numpy)
     assert compiled.numpy_updates == ()
+
+
+def test_a_wide_stack_sharing_one_shuffle_agrees() -> None:
+    # SHARED_RUNS or more runs with one shuffle and only compiled updates train with the runs
+    # as the innermost axis (kernels.train_batches_shared); a softmax output too.
+    assert SHARED_RUNS <= 18
+    rates = list(np.logspace(-3, -1, 6))
+    groups = [
+        RunGroup(stacked("adam", [{"learning_rate": r, "amsgrad": True} for r in rates]), 6),
+        RunGroup(stacked("sgd", [{"learning_rate": r, "momentum": 0.9} for r in rates]), 6),
+        RunGroup(stacked("rmsprop", [{"learning_rate": r} for r in rates]), 6),
+    ]
+    blobs = datasets.load("blobs")
+    for network, (X, Y) in ((NETWORK, MOONS), (nn.Network((2, 8, 3)), (blobs.X, blobs.Y))):
+        compiled, numpy = both_engines(
+            network, X, Y, groups, init_seeds=list(range(18)), shuffle_seeds=[10] * 18,
+            epochs=20, batch_size=32,
+        )  # fmt: skip
+        assert_agree(compiled, numpy)
 
 
 def test_a_learning_rate_schedule_is_evaluated_per_step() -> None:

@@ -330,23 +330,22 @@ def train_batches(
                 bs = ws + n * n_prev
                 here = rows_of[layer + 1]
                 below = rows_of[layer]
+                # Indices, not views, in the inner loops: numba counts references to every view.
                 for i in range(n):
-                    z_row = Z[here + i]
+                    r = here + i
                     for c in range(nb):
-                        z_row[c] = 0.0
+                        Z[r, c] = 0.0
                     for q in range(n_prev):
                         weight = w[ws + i * n_prev + q]
-                        a_row = A[below + q]
                         for c in range(nb):
-                            z_row[c] += weight * a_row[c]
+                            Z[r, c] += weight * A[below + q, c]
                     bias = w[bs + i]
                     for c in range(nb):
-                        z_row[c] += bias
+                        Z[r, c] += bias
                     if layer < n_layers - 1:
-                        a_out = A[here + i]
                         for c in range(nb):
-                            z = z_row[c]
-                            a_out[c] = z if (z > 0.0 or z != z) else 0.0
+                            z = Z[r, c]
+                            A[r, c] = z if (z > 0.0 or z != z) else 0.0
             if softmax:
                 for c in range(nb):
                     column[c] = Z[last, c]
@@ -408,25 +407,218 @@ def train_batches(
                 for i in range(n):
                     for q in range(n_prev):
                         g[ws + i * n_prev + q] = _dot_rows(dZ, here + i, A, below + q, nb)
-                    g[bs + i] = _pairwise_sum(dZ[here + i], 0, nb)
+                    g[bs + i] = _pairwise_sum(dZ[here + i], 0, nb)  # one view per row
                 if layer > 0:
                     for q in range(n_prev):
-                        da_row = dA[q]
                         for c in range(nb):
-                            da_row[c] = 0.0
+                            dA[q, c] = 0.0
                     for i in range(n):
-                        dz_row = dZ[here + i]
                         for q in range(n_prev):
                             weight = w[ws + i * n_prev + q]
-                            da_row = dA[q]
                             for c in range(nb):
-                                da_row[c] += weight * dz_row[c]
+                                dA[q, c] += weight * dZ[here + i, c]
                     for q in range(n_prev):
-                        da_row = dA[q]
-                        a_row = A[below + q]
-                        dz_out = dZ[below + q]
                         for c in range(nb):
-                            dz_out[c] = da_row[c] if a_row[c] > 0.0 else 0.0 * da_row[c]
+                            value = dA[q, c]
+                            dZ[below + q, c] = value if A[below + q, c] > 0.0 else 0.0 * value
             kind = kinds[k]
             if kind != NUMPY_UPDATE:
                 _update(kind, w, g, hyper[k], table[rows[k] + j - first_batch, k], slots, k)
+
+
+@njit(cache=True)
+def train_batches_shared(
+    params: np.ndarray,
+    grads: np.ndarray,
+    X: np.ndarray,
+    Y: np.ndarray,
+    order: np.ndarray,
+    bounds: np.ndarray,
+    first_batch: int,
+    stop_batch: int,
+    sizes: np.ndarray,
+    softmax: bool,
+    logits: np.ndarray,
+    outputs: np.ndarray,
+    batch_totals: np.ndarray,
+    kinds: np.ndarray,
+    hyper: np.ndarray,
+    table: np.ndarray,
+    rows: np.ndarray,
+    slots: np.ndarray,
+) -> None:
+    """``train_batches`` for a stack whose runs all shuffle with one ``order`` (m,) and all
+    have a compiled rule: the same arithmetic, with the runs as the innermost axis, so that
+    every loop runs over the K runs at once (a sweep's 64 learning rates are 64 lanes)."""
+    n_runs, n_params = params.shape
+    n_layers = sizes.shape[0] - 1
+    n_x = sizes[0]
+    n_out = sizes[n_layers]
+    rows_of = np.zeros(n_layers + 2, np.int64)
+    w_start = np.zeros(n_layers, np.int64)
+    widest = 0
+    offset = 0
+    for layer in range(n_layers + 1):
+        rows_of[layer + 1] = rows_of[layer] + sizes[layer]
+        if layer < n_layers:
+            w_start[layer] = offset
+            offset += sizes[layer + 1] * sizes[layer] + sizes[layer + 1]
+            widest = max(widest, sizes[layer])
+    batch_max = 0
+    for j in range(first_batch, stop_batch):
+        batch_max = max(batch_max, bounds[j, 1] - bounds[j, 0])
+    n_rows = rows_of[n_layers + 1]
+    W = np.ascontiguousarray(params.T)
+    G = np.zeros((n_params, n_runs))
+    Z = np.empty((n_rows, batch_max, n_runs))
+    A = np.empty((n_rows, batch_max, n_runs))
+    dZ = np.empty((n_rows, batch_max, n_runs))
+    dA = np.empty((widest, batch_max, n_runs))
+    column = np.empty(n_runs)
+    terms = np.empty((n_runs, batch_max))
+    Xb = np.empty((n_x, batch_max))
+    Yb = np.empty((n_out, batch_max))
+    last = rows_of[n_layers]
+    for j in range(first_batch, stop_batch):
+        start, stop = bounds[j, 0], bounds[j, 1]
+        nb = stop - start
+        for c in range(nb):
+            source = order[start + c]
+            for q in range(n_x):
+                Xb[q, c] = X[q, source]
+            for i in range(n_out):
+                Yb[i, c] = Y[i, source]
+        # forward: Z_l = W_l A_{l-1} + b_l, ReLU, then sigmoid or softmax
+        for layer in range(n_layers):
+            n_prev, n = sizes[layer], sizes[layer + 1]
+            ws = w_start[layer]
+            bs = ws + n * n_prev
+            here = rows_of[layer + 1]
+            below = rows_of[layer]
+            # Indices, not views, in the inner loops: numba counts references to every view.
+            for i in range(n):
+                r = here + i
+                for c in range(nb):
+                    for k in range(n_runs):
+                        Z[r, c, k] = 0.0
+                    for q in range(n_prev):
+                        e = ws + i * n_prev + q
+                        if layer == 0:
+                            x = Xb[q, c]
+                            for k in range(n_runs):
+                                Z[r, c, k] += W[e, k] * x
+                        else:
+                            for k in range(n_runs):
+                                Z[r, c, k] += W[e, k] * A[below + q, c, k]
+                    for k in range(n_runs):
+                        Z[r, c, k] += W[bs + i, k]
+                    if layer < n_layers - 1:
+                        for k in range(n_runs):
+                            value = Z[r, c, k]
+                            A[r, c, k] = value if (value > 0.0 or value != value) else 0.0
+        for c in range(nb):
+            if softmax:
+                for k in range(n_runs):
+                    column[k] = Z[last, c, k]
+                for i in range(1, n_out):
+                    for k in range(n_runs):
+                        column[k] = _nan_max(column[k], Z[last + i, c, k])
+                for i in range(n_out):
+                    for k in range(n_runs):
+                        A[last + i, c, k] = math.exp(Z[last + i, c, k] - column[k])
+                for k in range(n_runs):
+                    column[k] = A[last, c, k]
+                for i in range(1, n_out):
+                    for k in range(n_runs):
+                        column[k] += A[last + i, c, k]
+                for i in range(n_out):
+                    for k in range(n_runs):
+                        A[last + i, c, k] = A[last + i, c, k] / column[k]
+            else:
+                for k in range(n_runs):
+                    A[last, c, k] = 1 / (1 + math.exp(-Z[last, c, k]))
+            for i in range(n_out):
+                for k in range(n_runs):
+                    logits[k, i, start + c] = Z[last + i, c, k]
+                    outputs[k, i, start + c] = A[last + i, c, k]
+            # the cost: -log p, p the probability of the true label
+            for k in range(n_runs):
+                if softmax:
+                    p = 0.0
+                    for i in range(n_out):
+                        p += Yb[i, c] * A[last + i, c, k]
+                else:
+                    p = abs((1 - Yb[0, c]) - A[last, c, k])
+                if p != 0.0:
+                    terms[k, c] = -math.log(p)
+                elif softmax:
+                    top = Z[last, c, k]
+                    for i in range(1, n_out):
+                        top = _nan_max(top, Z[last + i, c, k])
+                    exps = 0.0
+                    labelled = 0.0
+                    for i in range(n_out):
+                        exps += math.exp(Z[last + i, c, k] - top)
+                        labelled += Yb[i, c] * Z[last + i, c, k]
+                    terms[k, c] = top + math.log(exps) - labelled
+                else:
+                    z_last = Z[last, c, k]
+                    terms[k, c] = _log_add_exp0(z_last) - Yb[0, c] * z_last
+        for k in range(n_runs):
+            batch_totals[k, j] = _pairwise_sum(terms[k], 0, nb)  # one view per run and batch
+        # backward: dZ_L = 1/m (A_L - Y); dW = dZ A^T; db = sum dZ; dZ_prev = W^T dZ * (A > 0)
+        inverse_m = 1.0 / nb
+        for i in range(n_out):
+            for c in range(nb):
+                y = Yb[i, c]
+                for k in range(n_runs):
+                    dZ[last + i, c, k] = inverse_m * (A[last + i, c, k] - y)
+        for layer in range(n_layers - 1, -1, -1):
+            n_prev, n = sizes[layer], sizes[layer + 1]
+            ws = w_start[layer]
+            bs = ws + n * n_prev
+            here = rows_of[layer + 1]
+            below = rows_of[layer]
+            # Each run's sums run over the columns in order, all runs at once.
+            for e in range(ws, bs + n):
+                for k in range(n_runs):
+                    G[e, k] = 0.0
+            for c in range(nb):
+                for i in range(n):
+                    r = here + i
+                    for q in range(n_prev):
+                        e = ws + i * n_prev + q
+                        if layer == 0:
+                            x = Xb[q, c]
+                            for k in range(n_runs):
+                                G[e, k] += dZ[r, c, k] * x
+                        else:
+                            for k in range(n_runs):
+                                G[e, k] += dZ[r, c, k] * A[below + q, c, k]
+                    for k in range(n_runs):
+                        G[bs + i, k] += dZ[r, c, k]
+            if layer > 0:
+                for q in range(n_prev):
+                    for c in range(nb):
+                        for k in range(n_runs):
+                            dA[q, c, k] = 0.0
+                for i in range(n):
+                    for q in range(n_prev):
+                        e = ws + i * n_prev + q
+                        for c in range(nb):
+                            for k in range(n_runs):
+                                dA[q, c, k] += W[e, k] * dZ[here + i, c, k]
+                for q in range(n_prev):
+                    for c in range(nb):
+                        for k in range(n_runs):
+                            value = dA[q, c, k]
+                            dZ[below + q, c, k] = value if A[below + q, c, k] > 0.0 else 0.0 * value
+        for k in range(n_runs):
+            w = params[k]
+            g_run = grads[k]
+            for e in range(n_params):
+                w[e] = W[e, k]
+                g_run[e] = G[e, k]
+            _update(kinds[k], w, g_run, hyper[k], table[rows[k] + j - first_batch, k], slots, k)
+            for e in range(n_params):
+                W[e, k] = w[e]
