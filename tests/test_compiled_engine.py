@@ -27,7 +27,13 @@ from descentlab.compiled import TOLERANCE
 from descentlab.compiled.stack import SHARED_RUNS
 from descentlab.optim.adam import AdamState
 from descentlab.optim.stack import stacked
-from descentlab.train import EpochSnapshot, RunGroup, StackResult, train_stack
+from descentlab.train import (
+    EpochSnapshot,
+    RunGroup,
+    StackResult,
+    TrainingInterrupted,
+    train_stack,
+)
 from helpers import full_batch
 
 MOONS = course.load_dataset()
@@ -281,6 +287,38 @@ def test_snapshots_are_not_written_after_they_are_handed_out() -> None:
         )  # fmt: skip
         np.testing.assert_array_equal(snapshot.opt_states[0].mu, alone.opt_states[0].mu)
         np.testing.assert_array_equal(snapshot.opt_states[0].nu, alone.opt_states[0].nu)
+
+
+def test_callbacks_early_stop_and_interrupts_work_the_same() -> None:
+    groups = [RunGroup(optim.adam(0.01), 1), RunGroup(optim.get("nadam", learning_rate=0.01), 1)]
+    seen: dict[str, list[tuple[int, float]]] = {"compiled": [], "numpy": []}
+    details: dict[str, list[int]] = {"compiled": [], "numpy": []}
+    results = {}
+    for engine in seen:
+        results[engine] = train_stack(
+            NETWORK, *MOONS, groups, init_seeds=[3, 3], shuffle_seeds=[10, 11], epochs=50,
+            engine=engine,
+            on_epoch_end=lambda epoch, costs, e=engine: seen[e].append((epoch, float(costs[1]))),
+            on_epoch_detail=lambda detail, e=engine: details[e].append(detail.epoch),
+            should_stop=lambda epoch, weights: epoch == 6,
+        )  # fmt: skip
+    assert [epoch for epoch, _ in seen["compiled"]] == list(range(7)) == details["compiled"]
+    assert (
+        relative_difference(
+            np.array([cost for _, cost in seen["compiled"]]),
+            np.array([cost for _, cost in seen["numpy"]]),
+        )
+        <= TOLERANCE
+    )
+    assert len(results["compiled"].histories[0].epoch_costs) == 7
+    kept, keep = _snapshots()
+    with pytest.raises(TrainingInterrupted):
+        train_stack(
+            NETWORK, *MOONS, groups, init_seeds=[3, 3], shuffle_seeds=[10, 11], epochs=50,
+            engine="compiled", checkpoint=keep, interrupted=lambda: len(kept) == 0,
+        )  # fmt: skip
+    assert [snapshot.epochs_done for snapshot in kept] == [1]
+    assert [state.step for state in kept[0].opt_states] == [5, 5]
 
 
 @pytest.mark.parametrize(
