@@ -154,6 +154,20 @@ def test_a_learning_rate_schedule_is_evaluated_per_step() -> None:
     assert_agree(compiled, numpy)
 
 
+def test_stacked_schedules_and_diverging_runs_agree() -> None:
+    # Rates of 30 and 1e4 blow up at once: saturated outputs whose cost comes from the logits.
+    schedules = [lambda step: 0.01 / (1 + step // 5), lambda step: 30.0, lambda step: 1e4]
+    optimizer = stacked("adam", [{"learning_rate": schedule} for schedule in schedules])
+    compiled, numpy = both_engines(
+        NETWORK, *MOONS, [RunGroup(optimizer, 3)], init_seeds=[3, 4, 5],
+        shuffle_seeds=[10, 11, 12], epochs=30,
+    )  # fmt: skip
+    assert compiled.diverged_epochs == [None, 0, 0]
+    assert all(np.isfinite(history.epoch_costs).all() for history in compiled.histories)
+    assert compiled.histories[2].epoch_costs[-1] > 100
+    assert_agree(compiled, numpy)
+
+
 def test_mixed_groups_fall_back_per_optimizer() -> None:
     groups = [
         RunGroup(optim.adam(0.01), 1),
