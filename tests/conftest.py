@@ -35,6 +35,12 @@ from hypothesis import settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+# The suite trains with the numpy engine unless a test says otherwise: the exact tests compare
+# bits with the course, which only numpy gives (the compiled engine agrees within a tolerance
+# and has its own tests). Set at import, so every command and subprocess inherits it; a test
+# of the default (auto) path removes it with monkeypatch.delenv.
+os.environ["DESCENTLAB_ENGINE"] = "numpy"
+
 # The property tests draw the same examples on every run (CI included), so a failure is
 # reproducible; explore further with `pytest --hypothesis-profile=explore`.
 settings.register_profile("descentlab", derandomize=True)

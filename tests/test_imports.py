@@ -151,3 +151,29 @@ def test_dask_is_imported_only_when_a_cluster_is_asked_for() -> None:
         [sys.executable, "-c", DASK_FREE], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
+
+
+NUMBA_FREE = """
+import sys
+import descentlab, descentlab.engines, descentlab.train, descentlab.sweep, descentlab.api
+from descentlab.cli import main
+from descentlab.cli.commands import COMMANDS
+for argv in (["--help"], *([name, "--help"] for name in COMMANDS)):
+    try:
+        main(argv)
+    except SystemExit:
+        pass
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("numba", "llvmlite"))
+print("loaded:", loaded, file=sys.stderr)
+sys.exit(1 if loaded else 0)
+"""
+
+
+def test_numba_is_imported_only_when_the_compiled_engine_trains() -> None:
+    """``import descentlab`` (its engine setting, the training loop, sweeps, the Python API)
+    and every command's ``--help`` import neither numba nor llvmlite: importing them costs a
+    third of a second, which only a compiled run should pay."""
+    result = subprocess.run(
+        [sys.executable, "-c", NUMBA_FREE], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr

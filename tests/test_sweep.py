@@ -296,7 +296,7 @@ def test_sweep_prints_the_table_and_writes_results_and_plot(tmp_path: Path) -> N
     results = json.loads((out / "results.json").read_text())
     assert set(results) == {
         "descentlab_version", "command", "status", "created", "dataset", "config", "runs",
-        "summary", "best", "execution",
+        "summary", "best", "execution", "engine",
     }  # fmt: skip
     assert (results["command"], results["status"]) == ("sweep", "finished")
     assert results["config"]["expanded"]["adam"]["learning_rate"] == pytest.approx(

@@ -73,6 +73,10 @@ class RunOutcome:
     weight_path: np.ndarray | None = None
     """With ``path_every``: the parameters at the start and every ``path_every`` epochs,
     shape (snapshots, n_params)."""
+    engine: str = "numpy"
+    """The engine that trained the stack this run was part of (``StackResult.engine``)."""
+    numpy_updates: tuple[str, ...] = ()
+    """That stack's optimizers the compiled engine updated with numpy (``StackResult``)."""
 
     @property
     def train_accuracy(self) -> float:
@@ -388,6 +392,8 @@ def _measure(
         stopped_epoch=stopped,
         best_epoch=best_epoch,
         weight_path=None if paths is None else paths.of_run(index),
+        engine=stack.engine,
+        numpy_updates=stack.numpy_updates,
         accuracies=accuracies,
         confusion=confusion,
         **_validation_curves(monitor, index, result.history.epochs),

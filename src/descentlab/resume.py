@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from descentlab.engines import resolve as resolve_engine
 from descentlab.history import History
 from descentlab.nn import Network
 from descentlab.optim import OptState, drive
@@ -56,7 +57,8 @@ def resume_stack(
     if prior is None:
         return train_stack(network, X, Y, groups, epochs=epochs, checkpoint=checkpoint, **options)
     if finished or prior.epochs_done >= epochs:
-        return stack_of(prior)
+        # Nothing trains: the record names the engine in force, the one the run continues with.
+        return replace(stack_of(prior), engine=resolve_engine(options.get("engine")))
     whole = None if checkpoint is None else _whole_snapshots(prior, checkpoint)
     stack = train_stack(
         network,
@@ -104,7 +106,7 @@ def joined(prior: EpochSnapshot, stack: StackResult) -> StackResult:
         )
         for run, history in enumerate(stack.histories)
     ]
-    return StackResult(stack.params, stack.opt_states, histories, stack.diverged_epochs)
+    return replace(stack, histories=histories)
 
 
 def stack_of(snapshot: EpochSnapshot) -> StackResult:

@@ -7,6 +7,10 @@ network is ``descentlab.nn.Network``, the optimizers come from ``descentlab.opti
 from its parameters, optimizer state and epoch so that training in pieces equals training at
 once, bit for bit.
 
+It trains with the library's default engine (``descentlab.engines``): ``DESCENTLAB_ENGINE``
+when set, else numpy, bit-exact with the course; it has no ``engine`` parameter (wrap ``fit``
+in ``descentlab.engines.using("compiled")`` to ask for the compiled one).
+
 This module imports scikit-learn at import time; nothing else in descentlab does. It runs past
 400 lines because the estimator's parameter reference (about 130 lines of numpydoc, which
 scikit-learn's tooling and IDEs read) lives in the class docstring.

@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from descentlab import budget, threads
+from descentlab import budget, engines, threads
 from descentlab.api.arguments import (
     SCHEDULE,
     Hyperparameters,
@@ -61,6 +61,7 @@ def compare(
     dtype: str = ExperimentConfig.dtype,
     weight_paths: int = 0,
     blas_threads: int | str | None = None,
+    engine: str | None = None,
     progress: bool = False,
 ) -> ExperimentResults:
     """Train every optimizer from the same initial weights on the same batches: ``descentlab
@@ -74,7 +75,9 @@ def compare(
     that name. ``dataset``: a name (default "moons") with
     ``n_samples``, ``noise`` and ``data_seed``, or a ``Dataset``; or ``data``: a .csv, .npz or
     .npy file, with ``target`` naming its labels. ``weight_paths=EVERY`` records the weights every
-    EVERY epochs; ``blas_threads`` is ``--blas-threads``; ``progress`` shows a progress bar.
+    EVERY epochs; ``blas_threads`` is ``--blas-threads``; ``engine`` is ``--engine`` ("auto",
+    "numpy" or "compiled"; None: ``DESCENTLAB_ENGINE``, else numpy, the library's default);
+    ``progress`` shows a progress bar.
     """
     names = optimizer_names("optimizers", optimizers)
     config = _experiment_config(
@@ -83,7 +86,9 @@ def compare(
         **_experiment_options(locals()),
     )
     dataset_ = load_dataset(dataset, data, target, n_samples, noise, data_seed)
-    return _run_experiment("compare", config, dataset_, weight_paths, blas_threads, progress)
+    return _run_experiment(
+        "compare", config, dataset_, weight_paths, blas_threads, engine, progress
+    )
 
 
 def train(
@@ -120,6 +125,7 @@ def train(
     dtype: str = ExperimentConfig.dtype,
     weight_paths: int = 0,
     blas_threads: int | str | None = None,
+    engine: str | None = None,
     progress: bool = False,
 ) -> ExperimentResults:
     """Train one optimizer: ``descentlab train``. The options are ``compare``'s
@@ -135,7 +141,7 @@ def train(
         **_experiment_options(locals()),
     )
     dataset_ = load_dataset(dataset, data, target, n_samples, noise, data_seed)
-    return _run_experiment("train", config, dataset_, weight_paths, blas_threads, progress)
+    return _run_experiment("train", config, dataset_, weight_paths, blas_threads, engine, progress)
 
 
 def _experiment_options(arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -188,6 +194,7 @@ def _run_experiment(
     dataset: Dataset,
     weight_paths: int,
     blas_threads: int | str | None,
+    engine: str | None,
     progress: bool,
 ) -> ExperimentResults:
     from descentlab.experiment import prepare_data, run_experiment
@@ -200,8 +207,10 @@ def _run_experiment(
         )
     )
     data = prepare_data(config, dataset)
+    chosen_engine = engines.resolve(engine)  # a bad value or a missing numba before training
     with (
         threads.blas_threads(blas_threads),
+        engines.using(chosen_engine),
         progress_bar(progress, config.epochs, "epoch", ",".join(config.optimizers)) as update,
     ):
         outcomes = run_experiment(

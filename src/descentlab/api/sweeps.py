@@ -55,6 +55,7 @@ def sweep(
     max_stack: int | None = None,
     jobs: int | str = 1,
     blas_threads: int | str | None = None,
+    engine: str | None = None,
     progress: bool = False,
 ) -> SweepResults:
     """Train a grid (or a random sample) of optimizers x hyperparameters x seeds: ``descentlab
@@ -68,7 +69,9 @@ def sweep(
     count N (seeds 0..N-1, ``--seeds``) or the seeds themselves (``--seed-list``).
     ``search="random"`` draws ``samples`` configurations per optimizer (default 20) with
     ``search_seed`` (default 0). ``max_stack`` and ``jobs`` (a number or "auto") say how the runs
-    are trained; they never change the results.
+    are trained; they never change the results. ``blas_threads`` is ``--blas-threads``;
+    ``engine`` is ``--engine`` ("auto", "numpy" or "compiled"; None: ``DESCENTLAB_ENGINE``,
+    else numpy, the library's default).
     """
     from descentlab import datasets
 
@@ -98,7 +101,7 @@ def sweep(
         search_seed=SweepConfig.search_seed if search_seed is None else search_seed,
     )
     data = dataset if isinstance(dataset, Dataset) else datasets.load(name_of("dataset", dataset))
-    return _run_sweep(config, data, max_stack, jobs, blas_threads, progress)
+    return _run_sweep(config, data, max_stack, jobs, blas_threads, engine, progress)
 
 
 def _run_sweep(
@@ -107,6 +110,7 @@ def _run_sweep(
     max_stack: int | None,
     jobs: int | str,
     blas_threads: int | str | None,
+    engine: str | None,
     progress: bool,
 ) -> SweepResults:
     from descentlab.results import SweepResults
@@ -127,5 +131,7 @@ def _run_sweep(
         threads.blas_threads(blas_threads),
         progress_bar(progress, len(config.runs) * config.epochs, " run-epochs", "sweep") as update,
     ):
-        outcome = run_sweep(config, dataset, max_stack=max_stack, jobs=processes, progress=update)
+        outcome = run_sweep(
+            config, dataset, max_stack=max_stack, jobs=processes, progress=update, engine=engine
+        )
     return SweepResults(outcome, dataset)

@@ -41,9 +41,9 @@ class Task:
 
 
 def task_key(problem: str, optimizer: str, kind: str) -> str:
-    """A task's name, unique within a benchmark and safe as a file name: a wrapper chain's
-    ':' written '+', as ``runs.names.WRAPS_IN_FILE_NAMES`` writes it in run folders."""
-    return f"{problem}__{optimizer.replace(':', '+')}__{kind}"
+    """A task's name, unique within a benchmark and safe as a file name (a wrapper chain
+    spelled as run folders spell it: ``optim.registry.file_safe``)."""
+    return f"{problem}__{registry.file_safe(optimizer)}__{kind}"
 
 
 def describe_problem(problem: Problem) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from descentlab.benchmark.config import BenchmarkConfig, Task
 from descentlab.benchmark.tasks import TaskRecord, run_task
+from descentlab.engines import NUMPY, Engine
 
 if TYPE_CHECKING:
     from descentlab.cluster.scheduler import Cluster
@@ -28,11 +29,13 @@ __all__ = ["run_on_cluster", "run_on_worker"]
 
 
 def run_on_worker(
-    task: Task, config: BenchmarkConfig, should_stop: Callable[[], bool]
+    task: Task, shared: tuple[BenchmarkConfig, Engine], should_stop: Callable[[], bool]
 ) -> TaskRecord:
-    """One task on a worker (``run_tasks``'s ``work``): ``run_task`` with ``should_stop`` as
-    its ``interrupted``; ``train.TrainingInterrupted`` when asked to stop."""
-    return run_task(task, config, should_stop)
+    """One task on a worker (``run_tasks``'s ``work``; ``shared``: the config and the engine
+    resolved in the parent): ``run_task`` with ``should_stop`` as its ``interrupted``;
+    ``train.TrainingInterrupted`` when asked to stop."""
+    config, engine = shared
+    return run_task(task, config, should_stop, engine)
 
 
 def run_on_cluster(
@@ -41,8 +44,10 @@ def run_on_cluster(
     pending: Sequence[Task],
     on_done: Callable[[TaskRecord], None],
     interrupted: Callable[[], bool] | None,
+    engine: Engine = NUMPY,
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Run ``pending`` (tasks of ``config``) on ``cluster``; ``on_done(record)`` here as each
+    """Run ``pending`` (tasks of ``config``) on ``cluster``, with ``engine`` on every worker
+    (a worker without numba fails its tasks in one line); ``on_done(record)`` here as each
     finishes. Returns results.json's ``cluster`` block (``cluster.record.cluster_record``
     with ``pieces="tasks"``: each ``index`` is the task's place in ``config.tasks``, so in
     results.json's ``tasks``; ``shared_folder`` is always False, as the workers never use
@@ -56,7 +61,7 @@ def run_on_cluster(
         cluster,
         run_on_worker,
         list(pending),
-        config,
+        (config, engine),
         name=f"benchmark-{secrets.token_hex(8)}",
         on_done=lambda _, record, __: on_done(record),
         interrupted=interrupted,

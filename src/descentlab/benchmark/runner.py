@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 from descentlab.benchmark.config import BenchmarkConfig, Task
 from descentlab.benchmark.store import TaskStore
 from descentlab.benchmark.tasks import TaskRecord, run_task
+from descentlab.engines import Engine, Setting
+from descentlab.engines import resolve as resolve_engine
 from descentlab.train import TrainingInterrupted
 from descentlab.validation import check_int
 
@@ -91,6 +93,9 @@ class BenchmarkOutcome:
     records: list[TaskRecord]
     """One per ``config.tasks`` entry, in that order."""
     execution: Execution
+    engine: Engine = "numpy"
+    """The engine this invocation trained with (each task records its own: a resumed
+    benchmark's saved tasks keep theirs)."""
 
 
 def run_benchmark(
@@ -101,12 +106,16 @@ def run_benchmark(
     on_task: TaskDone | None = None,
     interrupted: Callable[[], bool] | None = None,
     cluster: Cluster | None = None,
+    engine: Setting | str | None = None,
 ) -> BenchmarkOutcome:
     """Run every task of ``config``: in this process (``jobs=1``), in ``jobs`` worker
     processes, or on ``cluster`` (a connected Dask cluster; ``jobs`` must then be 1). With
     ``store`` each finished task is saved (by this process) and, when ``store.resume``, saved
-    tasks are read back instead of run. ``on_task`` sees each record as it finishes."""
+    tasks are read back instead of run. ``on_task`` sees each record as it finishes.
+    ``engine`` (``descentlab.engines``; None: the one configured, numpy when nothing is) is
+    resolved here, once, and every task trains with it, in any process or worker."""
     jobs = check_int("jobs", jobs, minimum=1)
+    chosen_engine = resolve_engine(engine)
     if cluster is not None and jobs != 1:
         raise ValueError(f"jobs must be 1 when the tasks run on a cluster, got {jobs}")
     started = time.perf_counter()
@@ -118,23 +127,29 @@ def run_benchmark(
     processes = max(1, min(jobs, len(pending)))
     where = None
     if cluster is not None:
-        where = _run_on_cluster(cluster, config, pending, store, done, on_task, interrupted)
+        where = _run_on_cluster(
+            cluster, config, pending, store, done, on_task, interrupted, chosen_engine
+        )
         processes = len(where["workers"])
     elif processes == 1:
         for task in pending:
             if interrupted is not None and interrupted():
                 raise BenchmarkInterrupted(len(done), len(config.tasks))
             try:
-                record = run_task(task, config, interrupted)
+                record = run_task(task, config, interrupted, chosen_engine)
             except TrainingInterrupted:
                 raise BenchmarkInterrupted(len(done), len(config.tasks)) from None
             _keep(record, done, on_task, store)
     else:
-        _run_in_processes(config, pending, processes, store, done, on_task, interrupted)
+        _run_in_processes(
+            config, pending, processes, store, done, on_task, interrupted, chosen_engine
+        )
     seconds = time.perf_counter() - started
     records = [done[task.key] for task in config.tasks]
     resumed = len(config.tasks) - len(pending)
-    return BenchmarkOutcome(config, records, Execution(processes, seconds, resumed, where))
+    return BenchmarkOutcome(
+        config, records, Execution(processes, seconds, resumed, where), chosen_engine
+    )
 
 
 def _keep(
@@ -160,6 +175,7 @@ def _run_on_cluster(
     done: dict[str, TaskRecord],
     on_task: TaskDone | None,
     interrupted: Callable[[], bool] | None,
+    engine: Engine,
 ) -> dict[str, Any]:
     """``pending`` on ``cluster``, each record saved here as it comes back; results.json's
     ``cluster`` block."""
@@ -170,7 +186,7 @@ def _run_on_cluster(
         _keep(record, done, on_task, store)
 
     try:
-        where, failed = run_on_cluster(cluster, config, pending, finished, interrupted)
+        where, failed = run_on_cluster(cluster, config, pending, finished, interrupted, engine)
     except ClusterInterrupted:
         raise BenchmarkInterrupted(len(done), len(config.tasks)) from None
     except ClusterLost as lost:
@@ -207,7 +223,7 @@ def _watch_parent() -> None:
 
 
 def _run_in_worker(
-    task: Task, config: BenchmarkConfig, store: TaskStore | None
+    task: Task, config: BenchmarkConfig, store: TaskStore | None, engine: Engine
 ) -> TaskRecord | None:
     def should_stop() -> bool:
         return bool(_worker["stop"].is_set()) or _parent_gone()
@@ -215,7 +231,7 @@ def _run_in_worker(
     if should_stop():
         return None
     try:
-        record = run_task(task, config, should_stop)
+        record = run_task(task, config, should_stop, engine)
     except TrainingInterrupted:
         return None
     if store is not None:
@@ -231,6 +247,7 @@ def _run_in_processes(
     done: dict[str, TaskRecord],
     on_task: TaskDone | None,
     interrupted: Callable[[], bool] | None,
+    engine: Engine,
 ) -> None:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
@@ -240,7 +257,9 @@ def _run_in_processes(
     )
     asked = False
     try:
-        futures = {pool.submit(_run_in_worker, task, config, store): task for task in pending}
+        futures = {
+            pool.submit(_run_in_worker, task, config, store, engine): task for task in pending
+        }
         waiting = set(futures)
         while waiting:
             finished, waiting = concurrent.futures.wait(waiting, timeout=0.1)

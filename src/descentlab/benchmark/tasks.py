@@ -29,7 +29,10 @@ from descentlab.benchmark.trials import (
     retest_seeds,
     tune,
 )
+from descentlab.engines import NUMPY, Setting, using
+from descentlab.engines import resolve as resolve_engine
 from descentlab.threads import one_thread_per_process
+from descentlab.train import StackResult
 
 __all__ = ["TaskRecord", "run_task"]
 
@@ -46,6 +49,11 @@ class TaskRecord:
     """One per trial seed, in ``retest_seeds`` order, measured on the test split."""
     seconds: float
     """Wall time of the task; the only field that differs between two runs of it."""
+    engine: str = "numpy"
+    """The engine that trained its networks (``descentlab.engines``; a problem without a
+    network, a landscape, trains none: numpy)."""
+    numpy_updates: tuple[str, ...] = ()
+    """Optimizers the compiled engine updated with numpy (``train.StackResult``)."""
 
     @property
     def key(self) -> str:
@@ -60,6 +68,8 @@ class TaskRecord:
             "tuning": None if self.tuning is None else self.tuning.to_dict(),
             "trials": [trial.to_dict() for trial in self.trials],
             "seconds": self.seconds,
+            "engine": self.engine,
+            "numpy_updates": list(self.numpy_updates),
         }
 
     @classmethod
@@ -77,6 +87,9 @@ class TaskRecord:
             None if tuning is None else TuningRecord.from_dict(tuning),
             tuple(TrialRecord.from_dict(trial) for trial in data["trials"]),
             float(data["seconds"]),
+            # Records saved before engines were recorded: numpy, the only engine then.
+            str(data.get("engine", "numpy")),
+            tuple(str(name) for name in data.get("numpy_updates", ())),
         )
 
     def without_timing(self) -> dict[str, Any]:
@@ -86,23 +99,36 @@ class TaskRecord:
         return data
 
 
-def run_task(task: Task, config: BenchmarkConfig, interrupted: Interrupted = None) -> TaskRecord:
+def run_task(
+    task: Task,
+    config: BenchmarkConfig,
+    interrupted: Interrupted = None,
+    engine: Setting | str | None = None,
+) -> TaskRecord:
     """Train ``task`` under ``config``'s budget and seeds, with one BLAS thread (as every
-    sweep chunk: the thread count may change a product's last bits). When ``interrupted()``
-    turns True (asked at every epoch's end) ``train.TrainingInterrupted`` is raised and the
-    task's work is dropped: a task is short, and rerunning it gives the same bits."""
+    sweep chunk: the thread count may change a product's last bits) and with ``engine``
+    (``descentlab.engines``; None: the one configured, numpy when nothing is). When
+    ``interrupted()`` turns True (asked at every epoch's end) ``train.TrainingInterrupted`` is
+    raised and the task's work is dropped: a task is short, and rerunning it gives the same
+    bits."""
     problem, name = task.problem, task.optimizer
     trial_seeds = retest_seeds(config.seed, config.seeds)
+    chosen_engine = resolve_engine(engine)
+    stacks: list[StackResult] = []
     started = time.perf_counter()
-    with one_thread_per_process():
+    with one_thread_per_process(), using(chosen_engine):
         if task.kind == "tuned":
             tuning: TuningRecord | None = tune(
-                problem, name, config.budget, config.seed, interrupted
+                problem, name, config.budget, config.seed, interrupted, stacks.append
             )
             assert tuning is not None
             chosen = tuning.best.configuration
         else:
             tuning, chosen = None, defaults(name)
-        trials = retest(problem, name, chosen, trial_seeds, interrupted)
+        trials = retest(problem, name, chosen, trial_seeds, interrupted, stacks.append)
     seconds = time.perf_counter() - started
-    return TaskRecord(problem.name, name, task.kind, tuning, tuple(trials), seconds)
+    return TaskRecord(
+        problem.name, name, task.kind, tuning, tuple(trials), seconds,
+        engine=stacks[-1].engine if stacks else NUMPY,
+        numpy_updates=tuple(sorted({n for stack in stacks for n in stack.numpy_updates})),
+    )  # fmt: skip

@@ -54,7 +54,7 @@ from descentlab.optim.stack import stack_key, stacked
 from descentlab.seeds import run_seeds
 from descentlab.splits import Splits
 from descentlab.sweep.grid import Value
-from descentlab.train import EpochDetail, RunGroup, TrainingInterrupted, train_stack
+from descentlab.train import EpochDetail, RunGroup, StackResult, TrainingInterrupted, train_stack
 from descentlab.validation import check_int
 
 __all__ = ["ConfigurationRecord", "TrialRecord", "TuningRecord", "retest", "retest_seeds", "tune"]
@@ -64,6 +64,9 @@ Configuration = Mapping[str, Value]
 Interrupted = Callable[[], bool] | None
 """Asked at every epoch's end (``train.train_stack``) and between trajectories; when it
 returns True, ``train.TrainingInterrupted`` is raised and nothing is measured."""
+
+StackObserver = Callable[[StackResult], None] | None
+"""Shown every stack ``train_stack`` trained (what ``tasks`` records its engine from)."""
 
 
 def _floats(values: np.ndarray) -> list[float | None]:
@@ -217,6 +220,7 @@ def _train_data(
     measured_on: Dataset,
     train: Dataset,
     interrupted: Interrupted = None,
+    on_stack: StackObserver = None,
 ) -> _Measured:
     """Train run k (configuration k, trial seed k) as one stack and measure ``measured_on``
     after every epoch."""
@@ -252,6 +256,8 @@ def _train_data(
             on_epoch_detail=measure,
             interrupted=interrupted,
         )
+    if on_stack is not None:
+        on_stack(result)
     back = np.argsort(runs)  # stack position of each run given
     return _Measured(
         curves=curves[back],
@@ -297,11 +303,16 @@ def _best_index(scores: np.ndarray, diverged: Sequence[bool], higher_is_better: 
 
 
 def tune(
-    problem: Problem, optimizer_name: str, n: int, seed: int, interrupted: Interrupted = None
+    problem: Problem,
+    optimizer_name: str,
+    n: int,
+    seed: int,
+    interrupted: Interrupted = None,
+    on_stack: StackObserver = None,
 ) -> TuningRecord:
     """Tune ``optimizer_name`` on ``problem`` with n configurations and seed ``seed`` (see the
     module docstring for the exact protocol); the test split is never read. ``interrupted``:
-    see ``Interrupted``."""
+    see ``Interrupted``; ``on_stack``: see ``StackObserver``."""
     seed = check_int("seed", seed, minimum=0)
     configurations = draw_configurations(optimizer_name, n, seed)
     if problem.is_stochastic:
@@ -322,6 +333,7 @@ def tune(
             parts.validation,
             parts.train,
             interrupted,
+            on_stack,
         )
         curves, diverged = stack.curves, stack.diverged
     scores = curves[:, -1]
@@ -346,10 +358,11 @@ def retest(
     configuration: Configuration,
     seeds: Sequence[int],
     interrupted: Interrupted = None,
+    on_stack: StackObserver = None,
 ) -> list[TrialRecord]:
     """Re-run ``configuration`` once per trial seed (distinct integers >= 0) and measure each on
     the test split (see the module docstring); one ``TrialRecord`` per seed, in order.
-    ``interrupted``: see ``Interrupted``."""
+    ``interrupted``: see ``Interrupted``; ``on_stack``: see ``StackObserver``."""
     seeds = [check_int("seed", s, minimum=0) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct integers >= 0, at least one, got {seeds!r}")
@@ -372,6 +385,7 @@ def retest(
             parts.test,
             parts.train,
             interrupted,
+            on_stack,
         )
         curves, losses, diverged = stack.curves, stack.final_training_losses, stack.diverged
     return [

@@ -88,11 +88,18 @@ def _run(argv: Sequence[str] | None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        from descentlab import threads
+        from descentlab import engines, threads
 
         if hasattr(args, "blas_threads") or args.command == "resume":
             threads.configured()  # a bad DESCENTLAB_BLAS_THREADS fails here, before any work
-        with threads.blas_threads(getattr(args, "blas_threads", None)):
+        engine = None
+        if hasattr(args, "engine"):
+            # Resolved once, before any work: a bad DESCENTLAB_ENGINE or a compiled engine
+            # without numba fails here, and every process of the command trains with it.
+            engine = engines.resolve(args.engine, default=engines.AUTO)
+        elif args.command == "resume":
+            engines.configured()  # resume trains with the run's engine, but a bad value fails
+        with threads.blas_threads(getattr(args, "blas_threads", None)), engines.using(engine):
             return load_command(args.command).run(args, argv)
     except ValueError as error:
         print(f"descentlab {args.command}: error: {one_line(str(error))}", file=sys.stderr)

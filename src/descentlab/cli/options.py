@@ -186,9 +186,40 @@ def show(
         print(summary())
 
 
+def engine() -> Option:
+    """``--engine auto|numpy|compiled`` (``descentlab.engines``); unset: DESCENTLAB_ENGINE,
+    else auto. ``cli.main`` resolves it and trains the command inside ``engines.using``."""
+    from descentlab import engines
+
+    return Option(
+        "--engine",
+        "what trains the networks: numpy is bit-exact with the course; compiled is the same "
+        "loop compiled by numba (agrees within a stated tolerance, faster; needs "
+        f"{engines.INSTALL_HINT}); auto is compiled when numba is installed, else numpy; wins "
+        f"over the environment variable {engines.ENVIRONMENT_VARIABLE} (default: auto)",
+        choices=engines.SETTINGS,
+    )
+
+
+def engine_line(results: Mapping[str, object]) -> str:
+    """The one line a command prints about the engine its ``results`` record:
+    "engine: numpy", "engine: compiled (numba 0.68.1)", and with optimizers that had no
+    compiled update "...; numpy updates for NAME, NAME"."""
+    record = results.get("engine")
+    if not isinstance(record, Mapping):
+        return "engine: not recorded"
+    line = f"engine: {record.get('name')}"
+    if record.get("numba"):
+        line += f" (numba {record['numba']})"
+    fallbacks = record.get("numpy_updates")
+    if isinstance(fallbacks, list) and fallbacks:
+        line += f"; numpy updates for {', '.join(map(str, fallbacks))}"
+    return line
+
+
 def shape() -> tuple[Option, ...]:
-    """--epochs, --batch-size, --layers and --blas-threads, which every command that trains
-    networks takes."""
+    """--epochs, --batch-size, --layers, --blas-threads and --engine, which every command that
+    trains networks takes."""
     from descentlab import threads
 
     return (
@@ -216,6 +247,7 @@ def shape() -> tuple[Option, ...]:
             threads.parse_setting,
             metavar="auto|N",
         ),
+        engine(),
     )
 
 

@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from descentlab import checkpoint, optim
+from descentlab import checkpoint, engines, optim
 from descentlab.atomic import remove_temporaries_of
 from descentlab.checkpoint import check_same_run
 from descentlab.cli.arguments import (
@@ -28,6 +28,7 @@ from descentlab.cli.options import (
     add_output,
     add_schedule,
     checkpoint_every,
+    engine_line,
     hyperparameter,
     schedule_of,
     shape,
@@ -162,11 +163,13 @@ def run_training(
     check_before_claiming(args, config, dataset, data)
     resuming = resume_dir is not None
     fingerprint = checkpoint.data_fingerprint(dataset)
+    # The engine in force (``cli.main`` or ``resume`` set it), recorded for ``resume``.
+    started = {"command": args.command, "argv": list(argv), "cwd": os.getcwd()}
     folder = RunFolder(
         resume_dir if resuming else args.out,
         args.command,
         config.to_dict(),
-        {"command": args.command, "argv": list(argv), "cwd": os.getcwd(), "data": fingerprint},
+        {**started, "data": fingerprint, "engine": engines.resolve()},
         resuming=resuming,
     )
     with folder:
@@ -223,7 +226,7 @@ def run_training(
                 "seconds is each run's share"
             )
         files = f"{RESULTS_FILE}, {REPORT_FILE}, {COST_CURVES_FILE} and more"
-        return "\n".join([*lines, f"\nwrote {folder.path}/: {files}"])
+        return "\n".join([*lines, f"\n{engine_line(results)}", f"wrote {folder.path}/: {files}"])
 
     show(args, results, summary)
     return 0

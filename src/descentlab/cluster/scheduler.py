@@ -62,7 +62,8 @@ class SchedulerSpec:
 
 def parse_scheduler(text: str) -> SchedulerSpec:
     """``local``, ``local:N`` (N >= 1 worker processes) or ``tcp://HOST:PORT``; a one-line
-    ``ValueError`` naming the value otherwise."""
+    ``ValueError`` naming the value otherwise (its text lists ``none`` too, which the command
+    line's ``--scheduler`` takes before calling this: ``cli.arguments.parse_scheduler_option``)."""
     value = text.strip()
     if value == LOCAL:
         return SchedulerSpec()
@@ -82,7 +83,8 @@ def parse_scheduler(text: str) -> SchedulerSpec:
     ):
         return SchedulerSpec(address=value)
     raise ValueError(
-        f"--scheduler must be local, local:N or tcp://HOST:PORT (a Dask scheduler), got {text!r}"
+        "--scheduler must be local, local:N, tcp://HOST:PORT (a Dask scheduler) or none (this "
+        f"machine's processes, as without the option), got {text!r}"
     )
 
 

@@ -98,6 +98,17 @@ _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 WRAPS = ":"
 """Between a wrapper and the optimizer it wraps: ``lookahead:adam``."""
 
+WRAPS_IN_FILE_NAMES = "+"
+"""How ``WRAPS`` is written in file names (``file_safe``): Windows refuses ``:`` in them (and
+macOS's Finder shows it as ``/``); ``+`` is safe everywhere and in URLs' paths, and no
+optimizer's name holds it."""
+
+
+def file_safe(name: str) -> str:
+    """An optimizer's name as files and folders spell it: ``lookahead:adam`` is
+    ``lookahead+adam``; a name without a wrapper is itself."""
+    return name.replace(WRAPS, WRAPS_IN_FILE_NAMES)
+
 
 class Hyperparameter(NamedTuple):
     """One keyword of an optimizer's factory, as its signature gives it."""

@@ -12,7 +12,7 @@ from descentlab.benchmark.runner import BenchmarkOutcome
 from descentlab.benchmark.summary import Summary, summarize
 from descentlab.benchmark.verdict import verdict
 from descentlab.runs.folder import write_results
-from descentlab.runs.header import results_header
+from descentlab.runs.header import engine_record, results_header
 
 
 def results_dict(outcome: BenchmarkOutcome, summary: Summary) -> dict[str, object]:
@@ -32,6 +32,9 @@ def results_dict(outcome: BenchmarkOutcome, summary: Summary) -> dict[str, objec
             "seconds": round(execution.seconds, 3),
             "resumed_tasks": execution.resumed_tasks,
         },
+        "engine": engine_record(
+            outcome.engine, [name for record in outcome.records for name in record.numpy_updates]
+        ),
         "machine": {
             "python": platform.python_version(),
             "numpy": np.__version__,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import sys
+from collections.abc import Iterable
 
 from descentlab import __version__
 from descentlab.datasets import Dataset
@@ -19,6 +21,31 @@ def results_header(command: str) -> dict[str, object]:
         "status": "finished",
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
+
+
+def engine_record(engine: str, numpy_updates: Iterable[str] = ()) -> dict[str, object]:
+    """results.json's ``engine``: ``name``, the engine that trained (``descentlab.engines``:
+    "numpy" or "compiled"); ``numba``, the version of numba that compiled it (null for the
+    numpy engine, or when numba's version cannot be read); ``numpy_updates``, the optimizers
+    (sorted names) the compiled engine updated with their numpy update (empty for numpy)."""
+    return {
+        "name": engine,
+        "numba": _numba_version() if engine == "compiled" else None,
+        "numpy_updates": sorted(set(numpy_updates)),
+    }
+
+
+def _numba_version() -> str | None:
+    loaded = getattr(sys.modules.get("numba"), "__version__", None)
+    if isinstance(loaded, str):  # the compiled engine ran in this process
+        return loaded
+    # Else the installed package's metadata (17 ms): importing numba would cost 300 ms.
+    from importlib import metadata
+
+    try:
+        return metadata.version("numba")
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def dataset_record(dataset: Dataset, data: PreparedData | None = None) -> dict[str, object]:

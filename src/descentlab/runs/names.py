@@ -47,13 +47,10 @@ LOSS_FILE = "loss.png"
 PREDICTIONS_FILE = "predictions.csv"
 """``descentlab predict``'s default output (a file, not a folder)."""
 
-WRAPS_IN_FILE_NAMES = "+"
-"""How a wrapper chain's ``:`` (``lookahead:adam``) is written in file names: Windows refuses
-``:`` in them (and macOS's Finder shows it as ``/``); ``+`` is safe everywhere and in URLs'
-paths, and no optimizer's name holds it."""
-
 
 def optimizer_file(template: str, optimizer: str) -> str:
     """``template`` (``EPOCH_COSTS_FILE``, ...) for ``optimizer``, file-safe:
     ``optimizer_file(PARAMS_FILE, "lookahead:adam")`` is "lookahead+adam-params.npy"."""
-    return template.format(optimizer=optimizer.replace(":", WRAPS_IN_FILE_NAMES))
+    from descentlab.optim.registry import file_safe
+
+    return template.format(optimizer=file_safe(optimizer))

@@ -8,7 +8,12 @@ from pathlib import Path
 from descentlab.datasets import Dataset
 from descentlab.history import COST_EVERY
 from descentlab.runs.folder import write_results
-from descentlab.runs.header import dataset_record, finite_or_none, results_header
+from descentlab.runs.header import (
+    dataset_record,
+    engine_record,
+    finite_or_none,
+    results_header,
+)
 from descentlab.runs.names import SENSITIVITY_FILE
 from descentlab.sweep import RunResult, Stats, Summary, SweepOutcome, best_per_optimizer, summarize
 
@@ -79,6 +84,7 @@ def results_dict(outcome: SweepOutcome, dataset: Dataset) -> dict[str, object]:
             "bytes_per_run": execution.bytes_per_run,
             "on": "cluster workers" if execution.cluster else "processes",
         },
+        "engine": engine_record(outcome.engine, outcome.numpy_updates),
         **({} if outcome.cluster is None else {"cluster": dict(outcome.cluster)}),
     }
 

@@ -16,7 +16,12 @@ from descentlab.experiment import ExperimentConfig, PreparedData, RunOutcome, pr
 from descentlab.history import COST_EVERY
 from descentlab.metrics import OSCILLATION_THRESHOLD
 from descentlab.runs.folder import write_results
-from descentlab.runs.header import dataset_record, finite_or_none, results_header
+from descentlab.runs.header import (
+    dataset_record,
+    engine_record,
+    finite_or_none,
+    results_header,
+)
 from descentlab.runs.names import (
     CONFUSION_MATRICES_FILE,
     COST_CURVES_FILE,
@@ -118,6 +123,11 @@ def results_dict(
             "layers": list(config.network(dataset.n_features, dataset.n_classes).layer_sizes),
         },
         "runs": [run_record(o, f, config) for o, f in zip(outcomes, files, strict=True)],
+        # One stack trains every run, so the first run's engine is the stack's.
+        "engine": engine_record(
+            outcomes[0].engine if outcomes else "numpy",
+            [name for outcome in outcomes for name in outcome.numpy_updates],
+        ),
     }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from descentlab.datasets import labels_from_targets
+from descentlab.engines import NUMPY, Engine
 from descentlab.history import COST_EVERY, History
 from descentlab.nn import Network, predict_classes
 from descentlab.optim import ScalarOrSchedule
@@ -43,6 +44,9 @@ class TrainingJob:
     epochs: int
     batch_size: int | None
     schedule: ScheduleSpec
+    engine: Engine = NUMPY
+    """The engine every chunk trains with (resolved in the parent: every process, and every
+    worker of a cluster, trains with the same one; ``descentlab.engines``)."""
 
     def run_group(self, group: GroupPlan) -> RunGroup:
         """One stacked optimizer for the group's runs, each at its own (scheduled) rate."""
@@ -79,6 +83,10 @@ class ChunkResult:
     diverged_epochs: list[int | None]
     train_correct: np.ndarray
     histories: list[History] | None = None
+    engine: Engine = NUMPY
+    """The engine that trained the chunk (``StackResult.engine``)."""
+    numpy_updates: tuple[str, ...] = ()
+    """Its optimizers the compiled engine updated with numpy (``StackResult.numpy_updates``)."""
 
 
 def train_chunk(
@@ -122,7 +130,8 @@ def train_chunk(
             network, job.X, job.Y, groups, epochs=job.epochs, prior=prior,
             init_seeds=[s.init_seed for s in seeds],
             shuffle_seeds=[s.shuffle_seed for s in seeds],
-            batch_size=job.batch_size, on_epoch_end=callback, **saving_options,
+            batch_size=job.batch_size, on_epoch_end=callback, engine=job.engine,
+            **saving_options,
         )  # fmt: skip
     if saving is not None and (prior is None or prior.epochs_done < job.epochs):
         # The finished state, so that a resumed sweep reads this chunk back untrained.
@@ -136,6 +145,8 @@ def train_chunk(
         diverged_epochs=list(stack.diverged_epochs),
         train_correct=count_correct(network, weights, job.X, job.Y),
         histories=list(stack.histories) if keep_histories else None,
+        engine=stack.engine,
+        numpy_updates=stack.numpy_updates,
     )
 
 

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from descentlab.datasets import Dataset
+from descentlab.engines import NUMPY, Engine, Setting
+from descentlab.engines import resolve as resolve_engine
 from descentlab.history import History
 from descentlab.sweep.checkpoints import SweepCheckpoints
 from descentlab.sweep.chunk import ChunkResult, RunEpochsCallback, TrainingJob, train_chunk
@@ -84,6 +86,10 @@ class SweepOutcome:
     """The chunks that failed on a cluster (their runs are "failed")."""
     cluster: Mapping[str, Any] | None = None
     """Where it ran on a cluster: results.json's ``cluster`` (``cluster.record``)."""
+    engine: Engine = NUMPY
+    """The engine that trained every chunk (``descentlab.engines``)."""
+    numpy_updates: tuple[str, ...] = ()
+    """The optimizers the compiled engine updated with numpy, in any chunk (sorted)."""
 
 
 def run_sweep(
@@ -97,6 +103,7 @@ def run_sweep(
     checkpoints: SweepCheckpoints | None = None,
     cluster: Cluster | None = None,
     shared_folder: bool = False,
+    engine: Setting | str | None = None,
 ) -> SweepOutcome:
     """Train every run of ``config`` on ``dataset`` in chunks of at most ``max_stack`` runs
     (default: ``plan.default_max_stack``), in this process (``jobs=1``) or in ``jobs`` worker
@@ -113,7 +120,12 @@ def run_sweep(
     of that Dask cluster (``sweep.on_cluster``; ``shared_folder``: its workers see
     ``checkpoints.folder``); ``progress`` then receives a chunk's run-epochs when it finishes,
     and a chunk that raises makes its runs "failed" rather than the sweep.
+
+    ``engine`` (``descentlab.engines``; None: the one configured, numpy when nothing is) is
+    resolved here, once, and every chunk trains with it, in any process or worker;
+    ``SweepOutcome.engine`` is the one the chunks report.
     """
+    chosen_engine = resolve_engine(engine)
     jobs = check_int("jobs", jobs, minimum=1)
     if cluster is not None:
         if jobs != 1:
@@ -130,7 +142,7 @@ def run_sweep(
     processes = min(jobs, len(chunks))
     job = TrainingJob(
         config.network(dataset.n_features, dataset.n_classes).layer_sizes, dataset.X, dataset.Y,
-        config.epochs, config.batch_size, config.schedule,
+        config.epochs, config.batch_size, config.schedule, chosen_engine,
     )  # fmt: skip
     started = time.perf_counter()
     if cluster is not None:
@@ -150,7 +162,12 @@ def run_sweep(
         results = train_in_processes(job, chunks, processes, progress, keep_histories, checkpoints)
     seconds = time.perf_counter() - started
     runs = _collect(config, chunks, results, dataset.n_examples)
-    return SweepOutcome(config, runs, Execution(len(chunks), processes, seconds, limit, per_run))
+    return SweepOutcome(
+        config,
+        runs,
+        Execution(len(chunks), processes, seconds, limit, per_run),
+        **_engine_of(results, chosen_engine),
+    )
 
 
 def _on_cluster(
@@ -187,7 +204,23 @@ def _on_cluster(
         dataclasses.replace(execution, seconds=seconds),
         tuple(done.failures),
         record,
+        **_engine_of(done.results, job.engine),
     )
+
+
+def _engine_of(results: Sequence[ChunkResult | None], asked: Engine) -> dict[str, Any]:
+    """``SweepOutcome``'s engine and numpy updates, from what the chunks report (``asked``
+    when none finished); a ``ValueError`` if they disagree, which no chunk told ``asked``
+    should ever do."""
+    finished = [result for result in results if result is not None]
+    used = {result.engine for result in finished} or {asked}
+    if used != {asked}:
+        raise ValueError(
+            f"the sweep's chunks trained with the engines {', '.join(sorted(used))}, but "
+            f"{asked} was asked for"
+        )
+    updates = sorted({name for result in finished for name in result.numpy_updates})
+    return {"engine": asked, "numpy_updates": tuple(updates)}
 
 
 def _collect(

@@ -92,6 +92,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
             "much tuning matters",
             action="store_true",
         ),
+        options.engine(),
     )
     # Only --scheduler, no --shared-folder: the workers return each task's record and this
     # process saves it, so whether they see the run folder does not matter here.
@@ -177,6 +178,7 @@ def _run_in_folder(
     config: BenchmarkConfig,
     cluster: Cluster | None,
 ) -> int:
+    from descentlab import engines
     from descentlab.benchmark.runner import (
         BenchmarkIncomplete,
         BenchmarkInterrupted,
@@ -191,11 +193,12 @@ def _run_in_folder(
     from descentlab.runs.names import TASKS_DIR
 
     jobs = resolve_jobs(args.jobs, len(config.tasks))
+    engine = engines.resolve()  # the one ``cli.main`` or ``resume`` set, recorded for resume
     folder = RunFolder(
         run_dir if run_dir is not None else args.out,
         "benchmark",
         config.to_dict(),
-        {"command": "benchmark", "argv": list(argv), "cwd": os.getcwd()},
+        {"command": "benchmark", "argv": list(argv), "cwd": os.getcwd(), "engine": engine},
         resuming=run_dir is not None,
     )
     with folder:
@@ -211,6 +214,7 @@ def _run_in_folder(
                 on_task=on_task,
                 interrupted=interrupted,
                 cluster=cluster,
+                engine=engine,
             )
 
         bar = None
@@ -244,7 +248,9 @@ def _run_in_folder(
             return EXIT_INTERRUPTED
         results, text = write_benchmark_folder(folder.path, outcome)
 
-    options.show(args, results, lambda: f"{text}\nwrote {folder.path}/")
+    options.show(
+        args, results, lambda: f"{text}\n{options.engine_line(results)}\nwrote {folder.path}/"
+    )
     return 0
 
 

@@ -6,8 +6,9 @@ import argparse
 import contextlib
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from descentlab.cli.options import Option, add, quiet
 
@@ -18,6 +19,7 @@ DESCRIPTION = (
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
+    from descentlab import engines
     from descentlab.cli.arguments import parse_scheduler_option
 
     add(
@@ -32,6 +34,14 @@ def add_options(parser: argparse.ArgumentParser) -> None:
             argparse.SUPPRESS,
             "none|local[:N]|tcp://HOST:PORT",
         ),
+        Option(
+            "--engine",
+            "continue with this engine instead of the one the run recorded (auto: compiled "
+            "when numba is installed); the run's numbers then come from two engines (default: "
+            "as recorded; a run from before engines existed: numpy)",
+            default=argparse.SUPPRESS,
+            choices=engines.SETTINGS,
+        ),
         quiet(),
     )
 
@@ -39,7 +49,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Re-run the command recorded in RUN_DIR's checkpoint (a sweep's: in its results.json),
     continuing from its checkpoints."""
-    from descentlab import threads
+    from descentlab import engines, threads
     from descentlab.checkpoint import check_started, read_description
     from descentlab.cli.commands import resumable
     from descentlab.runs import read_results, read_status
@@ -77,6 +87,13 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         original.scheduler = args.scheduler
         if args.scheduler is not None and hasattr(original, "jobs"):
             original.jobs = 1  # the cluster's workers replace the recorded processes
+    try:
+        engine = engines.resolve(_engine_of(args, description, record))
+    except engines.EngineUnavailable as error:
+        raise engines.EngineUnavailable(
+            f"{error}; or continue with the numpy engine: descentlab resume --engine numpy "
+            f"{run_dir}"
+        ) from None
     cwd = os.getcwd()
     try:  # relative paths mean what they meant at the start
         os.chdir(description["cwd"])
@@ -89,10 +106,27 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         ) from None
     try:
         # As the run was started; a benchmark has no such option (one thread per process).
-        with threads.blas_threads(getattr(original, "blas_threads", None)):
+        with threads.blas_threads(getattr(original, "blas_threads", None)), engines.using(engine):
             return command.resume(original, started, run_dir)
     finally:
         os.chdir(cwd)
+
+
+def _engine_of(args: argparse.Namespace, description: Mapping[str, Any], where: Path) -> str:
+    """The engine a resumed run trains with: ``resume --engine``'s, else the one the run
+    recorded when it started (the resolved engine, so that an ``auto`` run does not change
+    engine on another machine), else numpy (runs from before engines were recorded)."""
+    from descentlab import engines
+
+    if hasattr(args, "engine"):
+        return str(args.engine)
+    recorded = description.get("engine", engines.NUMPY)
+    if recorded not in (engines.NUMPY, engines.COMPILED):
+        raise ValueError(
+            f"{where}: the run records the engine {recorded!r}, not one of "
+            f"{engines.NUMPY}, {engines.COMPILED}"
+        )
+    return str(recorded)
 
 
 def _parsed(started: list[str], where: Path) -> argparse.Namespace:

@@ -233,6 +233,7 @@ def _in_folder(
     cluster: Cluster | None,
 ) -> int:
     """The sweep in its folder, once the cluster (if any) is connected."""
+    from descentlab import engines
     from descentlab.cli.interrupt import Advance, shows_progress, train_interruptibly
     from descentlab.cli.parser import EXIT_INTERRUPTED
     from descentlab.cluster.tasks import ClusterLost
@@ -249,11 +250,13 @@ def _in_folder(
         summarize,
     )
 
+    engine = engines.resolve()
     folder = RunFolder(
         run_dir if run_dir is not None else args.out,
         "sweep",
         config.to_dict(),
-        {"command": "sweep", "argv": list(argv), "cwd": os.getcwd()},
+        # The engine in force (``cli.main`` or ``resume`` set it), recorded for ``resume``.
+        {"command": "sweep", "argv": list(argv), "cwd": os.getcwd(), "engine": engine},
         resuming=run_dir is not None,
     )
     with folder:
@@ -280,6 +283,7 @@ def _in_folder(
                 checkpoints=checkpoints,
                 cluster=cluster,
                 shared_folder=shared,
+                engine=engine,
             )
 
         bar = None
@@ -338,7 +342,7 @@ def _in_folder(
                 f"{AUTO_MIN_RUN_EPOCHS} per process)"
             )
         files = f"{RESULTS_FILE}, {SENSITIVITY_FILE}, {CHECKPOINT_DIR}/"
-        return "\n".join([*lines, f"wrote {folder.path}/: {files}"])
+        return "\n".join([*lines, options.engine_line(results), f"wrote {folder.path}/: {files}"])
 
     options.show(args, results, summary)
     return 0
