@@ -98,3 +98,17 @@ def test_bias_correction_in_a_stack_equals_each_run_alone(name: str) -> None:
             updates, single_state = alone.update(g[row], single_state, single)
             single = single + updates
         assert np.array_equal(params[row], single), f"{name} run {row}"
+
+
+@pytest.mark.parametrize(
+    "powers",
+    [Powers(0.9), Powers(0.999), Powers(np.array([[0.9], [0.8], [0.999]])), Powers(0.96, 0.5)],
+    ids=["0.9", "0.999", "stacked", "scaled"],
+)
+def test_a_block_holds_the_bits_of_each_call(powers: Powers) -> None:
+    # The compiled engine reads blocks of steps; they must be the values each step's call gives.
+    for first, count in ((1, 5), (1020, 10), (3000, 2048)):
+        block = powers.block(first, count)
+        calls = np.array([powers(t) for t in range(first, first + count)], dtype=float)
+        assert block.shape == calls.shape
+        assert np.array_equal(block, calls)

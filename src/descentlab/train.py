@@ -18,6 +18,7 @@ import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +35,9 @@ from descentlab.optim.layout import Layout
 from descentlab.seeds import COURSE_SHUFFLE_SEED
 from descentlab.threads import blas_threads_for, product_size
 from descentlab.validation import check_epochs, check_int
+
+if TYPE_CHECKING:
+    from descentlab.compiled.stack import CompiledStack
 
 DIVERGENCE_FACTOR = 100.0
 """A run has diverged once an epoch's cost is NaN, infinite, or more than this many times the
@@ -316,10 +320,21 @@ def train_stack(
         )
         for j, (start, stop) in enumerate(bounds)
     ]
+    compiled = None
+    if chosen_engine == "compiled":
+        if weights is not None or np.dtype(dtype) != np.float64 or per_batch:
+            chosen_engine = "numpy"  # what the compiled engine does not do (descentlab.compiled)
+        else:
+            compiled = _compiled_stack(
+                network, params, grads, groups, states, bounds, shared_order, X, Y
+            )
+    # The compiled kernel shuffles for itself; the numpy updates between its batches need the
+    # shuffled data only when some optimizer is updated by numpy.
+    numpy_shuffle = compiled is None or not compiled.whole_epochs
     updates_by_group = [
         (index, group.optimizer.update, grads[part], params[part])
         for index, (group, part) in enumerate(zip(groups, slices, strict=True))
-        if not group.optimizer.needs
+        if not group.optimizer.needs and (compiled is None or compiled.rules[index] is None)
     ]
     # The groups whose optimizer needs more than the gradient (``optim.base``) are updated
     # through their own loop below, handed just the keywords they name.
@@ -348,16 +363,17 @@ def train_stack(
         for offset, epoch in enumerate(range(start_epoch, start_epoch + epochs)):
             if shared_order:
                 order = permutation(m, epoch_seed(shuffle_seeds[0], epoch), rng)
-                np.take(Y, order, axis=1, out=shuffled_Y)
+                if numpy_shuffle:
+                    np.take(Y, order, axis=1, out=shuffled_Y)
                 if weights is not None and shuffled_w is not None:
                     np.take(weights, order, axis=1, out=shuffled_w)
-                if not per_batch:
+                if not per_batch and numpy_shuffle:
                     np.take(X, order, axis=1, out=shuffled_X)
             else:
                 orders = np.stack(
                     [permutation(m, epoch_seed(seed, epoch), rng) for seed in distinct_seeds]
                 )[run_of_seed]
-                for run in range(n_runs):
+                for run in range(n_runs if numpy_shuffle else 0):
                     np.take(Y, orders[run], axis=1, out=shuffled_Y[run])
                     if weights is not None and shuffled_w is not None:
                         np.take(weights, orders[run], axis=1, out=shuffled_w[run])
@@ -375,7 +391,13 @@ def train_stack(
                         divisors[..., j, np.newaxis, np.newaxis],
                         out=normalised_w[..., start:stop],
                     )
-            for step, batch_Y, columns in steps:
+            if compiled is not None:
+                epoch_orders = order[np.newaxis] if shared_order else orders
+            if compiled is not None and compiled.whole_epochs:
+                compiled.train(epoch_orders, logits, outputs, 0, n_batches)
+            for j, (step, batch_Y, columns) in enumerate(steps):
+                if compiled is not None and compiled.whole_epochs:
+                    break
                 if per_batch:
                     batch_X = step.cache.activations[0]
                     if shared_order:
@@ -383,8 +405,11 @@ def train_stack(
                     else:
                         for run in range(n_runs):
                             np.take(X, orders[run, columns], axis=1, out=batch_X[run])
-                step.forward()
-                step.backward(batch_Y)
+                if compiled is None:
+                    step.forward()
+                    step.backward(batch_Y)
+                else:
+                    compiled.train(epoch_orders, logits, outputs, j, j + 1)
                 for index, update, group_grads, group_params in updates_by_group:
                     updates, states[index] = update(group_grads, states[index], group_params)
                     group_params += updates
@@ -409,18 +434,22 @@ def train_stack(
                         grads[part], states[index], group_params, **given
                     )
                     group_params += updates
-            probabilities = label_probability(outputs, shuffled_Y)
-            terms = cross_entropy_from_label_probability(probabilities, logits, shuffled_Y)
-            if shuffled_w is not None:
-                terms = terms * shuffled_w
-            # Each batch's total is a pairwise sum over its contiguous columns, as np.sum does;
-            # the epoch total adds the batch totals left to right, as the course's loop does.
-            batch_totals[:, :n_full] = np.add.reduce(
-                terms[:, 0, : n_full * full].reshape(n_runs, n_full, full), axis=-1
-            )
-            for j in range(n_full, n_batches):
-                start, stop = bounds[j]
-                batch_totals[:, j] = np.add.reduce(terms[:, 0, start:stop], axis=-1)
+            if compiled is not None:
+                batch_totals = compiled.batch_totals
+            else:
+                probabilities = label_probability(outputs, shuffled_Y)
+                terms = cross_entropy_from_label_probability(probabilities, logits, shuffled_Y)
+                if shuffled_w is not None:
+                    terms = terms * shuffled_w
+                # Each batch's total is a pairwise sum over its contiguous columns, as np.sum
+                # does; the epoch total adds the batch totals left to right, as the course's
+                # loop does.
+                batch_totals[:, :n_full] = np.add.reduce(
+                    terms[:, 0, : n_full * full].reshape(n_runs, n_full, full), axis=-1
+                )
+                for j in range(n_full, n_batches):
+                    start, stop = bounds[j]
+                    batch_totals[:, j] = np.add.reduce(terms[:, 0, start:stop], axis=-1)
             cost_total = np.add.accumulate(batch_totals, axis=-1)[:, -1]
             if shuffled_w is None:
                 minibatch_costs[:, offset * n_batches : (offset + 1) * n_batches] = (
@@ -467,6 +496,8 @@ def train_stack(
             if checkpoint is not None and (
                 halt or stop or (checkpoint_every and (epoch + 1) % checkpoint_every == 0)
             ):
+                if compiled is not None:
+                    states = compiled.states(states)
                 checkpoint(
                     EpochSnapshot(
                         epochs_done=epoch + 1,
@@ -488,7 +519,16 @@ def train_stack(
         History(epoch_costs[run], minibatch_costs[run], batches_per_epoch=len(bounds))
         for run in range(n_runs)
     ]
-    return StackResult(params, states, histories, diverged, engine=chosen_engine)
+    if compiled is None:
+        return StackResult(params, states, histories, diverged, engine=chosen_engine)
+    return StackResult(
+        params,
+        compiled.states(states),
+        histories,
+        diverged,
+        engine=chosen_engine,
+        numpy_updates=compiled.numpy_updates,
+    )
 
 
 def train(
@@ -548,6 +588,35 @@ def train(
         return result
     reported = reported_params([RunGroup(optimizer, 1)], [state], stacked.params)
     return dataclasses.replace(result, reported_params=reported[0])
+
+
+def _compiled_stack(
+    network: Network,
+    params: np.ndarray,
+    grads: np.ndarray,
+    groups: Sequence[RunGroup],
+    states: Sequence[OptState],
+    bounds: Sequence[tuple[int, int]],
+    shared_order: bool,
+    X: np.ndarray,
+    Y: np.ndarray,
+) -> CompiledStack:
+    """The compiled engine's state for this stack; numba is imported here, on first use."""
+    from descentlab.compiled.stack import CompiledStack
+
+    n_runs = params.shape[0]
+    return CompiledStack(
+        network,
+        params,
+        grads,
+        [group.optimizer for group in groups],
+        [group.size for group in groups],
+        states,
+        bounds,
+        [0] * n_runs if shared_order else list(range(n_runs)),
+        X,
+        Y,
+    )
 
 
 def _check_full_batch(groups: Sequence[RunGroup], n_batches: int, batch_size: int | None) -> None:

@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from descentlab.optim import elementwise
 from descentlab.optim.base import (
     Optimizer,
     Params,
@@ -13,6 +14,7 @@ from descentlab.optim.base import (
     learning_rate_at,
     record_hyperparameters,
 )
+from descentlab.optim.elementwise import ElementwiseRule
 from descentlab.optim.weight_decay import coupled
 from descentlab.validation import check_nonnegative_float
 
@@ -70,4 +72,17 @@ def adagrad(
         step = clr * g / (np.sqrt(sum_of_squares) + epsilon)
         return -step, AdagradState(step=state.step + 1, sum_of_squares=sum_of_squares)
 
-    return Optimizer("adagrad", record_hyperparameters(adagrad, locals()), init, update)
+    def step_scalars(first: int, count: int) -> tuple[np.ndarray, ...]:
+        rates = elementwise.learning_rates(learning_rate, lr_at, first, count)
+        rates = rates.reshape(len(rates), *(rates.shape[1:] or (1, 1)))
+        counts = elementwise.steps(first, count).reshape(count, 1, 1)
+        return (rates / (1 + counts * lr_decay),)  # clr, as update computes it
+
+    rule = ElementwiseRule(
+        "adagrad",
+        (epsilon, weight_decay, elementwise.any_nonzero(weight_decay)),
+        ("sum_of_squares",),
+        step_scalars,
+    )
+    hyperparameters = record_hyperparameters(adagrad, locals())
+    return Optimizer("adagrad", hyperparameters, init, update, elementwise=rule)

@@ -7,14 +7,15 @@ from typing import NamedTuple
 
 import numpy as np
 
+from descentlab.optim import elementwise
 from descentlab.optim.base import (
     Optimizer,
     Params,
     ScalarOrSchedule,
-    Schedule,
     learning_rate_at,
     record_hyperparameters,
 )
+from descentlab.optim.elementwise import ElementwiseRule
 from descentlab.optim.powers import Powers
 from descentlab.optim.weight_decay import coupled, decoupled
 from descentlab.validation import check_bool, check_decay, check_nonnegative_float
@@ -68,7 +69,7 @@ def adam(
       at t = 1); its amsgrad keeps the raw maximum as torch does; its ``weight_decay`` is
       decoupled (W -= lr wd W), i.e. descentlab's ``adamw``.
     """
-    lr_at = learning_rate_at(learning_rate)
+    learning_rate_at(learning_rate)  # validated first, so its error comes first
     beta1 = check_decay("beta1", beta1)
     beta2 = check_decay("beta2", beta2)
     epsilon = check_nonnegative_float("epsilon", epsilon)
@@ -76,10 +77,14 @@ def adam(
     weight_decay = check_nonnegative_float("weight_decay", weight_decay)
     eps_inside_sqrt = check_bool("eps_inside_sqrt", eps_inside_sqrt)
     add_l2 = coupled(weight_decay, "adam")
-    init, update = _adam_pair(
-        lr_at, beta1, beta2, epsilon, amsgrad, eps_inside_sqrt, add_l2=add_l2, shrink=None
+    init, update, step_scalars = _adam_pair(
+        learning_rate, beta1, beta2, epsilon, amsgrad, eps_inside_sqrt, add_l2=add_l2, shrink=None
     )
-    return Optimizer("adam", record_hyperparameters(adam, locals()), init, update)
+    rule = _adam_rule(
+        beta1, beta2, epsilon, amsgrad, eps_inside_sqrt, weight_decay, 0.0, step_scalars
+    )
+    hyperparameters = record_hyperparameters(adam, locals())
+    return Optimizer("adam", hyperparameters, init, update, elementwise=rule)
 
 
 def adamw(
@@ -110,21 +115,54 @@ def adamw(
     - The paper multiplies the decay by the schedule multiplier only, not by the base learning
       rate; torch, optax, Keras and descentlab multiply by the learning rate itself.
     """
-    lr_at = learning_rate_at(learning_rate)
+    learning_rate_at(learning_rate)  # validated first, so its error comes first
     beta1 = check_decay("beta1", beta1)
     beta2 = check_decay("beta2", beta2)
     epsilon = check_nonnegative_float("epsilon", epsilon)
     weight_decay = check_nonnegative_float("weight_decay", weight_decay)
     amsgrad = check_bool("amsgrad", amsgrad)
     shrink = decoupled(weight_decay, "adamw")
-    init, update = _adam_pair(
-        lr_at, beta1, beta2, epsilon, amsgrad, False, add_l2=None, shrink=shrink
+    init, update, step_scalars = _adam_pair(
+        learning_rate, beta1, beta2, epsilon, amsgrad, False, add_l2=None, shrink=shrink
     )
-    return Optimizer("adamw", record_hyperparameters(adamw, locals()), init, update)
+    rule = _adam_rule(beta1, beta2, epsilon, amsgrad, False, 0.0, weight_decay, step_scalars)
+    hyperparameters = record_hyperparameters(adamw, locals())
+    return Optimizer("adamw", hyperparameters, init, update, elementwise=rule)
+
+
+def _adam_rule(
+    b1: float,
+    b2: float,
+    eps: float,
+    keep_max: bool,
+    inside: bool,
+    coupled_decay: float,
+    decoupled_decay: float,
+    step_scalars: elementwise.StepScalars,
+) -> ElementwiseRule:
+    """Adam's compiled rule: hyperparameters (b1, b2, eps, amsgrad, eps_inside_sqrt, coupled
+    decay, whether it applies, decoupled decay, whether it applies); per step (lr,
+    1 - b1^t, 1 - b2^t)."""
+    return ElementwiseRule(
+        "adam",
+        (
+            b1,
+            b2,
+            eps,
+            elementwise.flag(keep_max),
+            elementwise.flag(inside),
+            coupled_decay,
+            elementwise.any_nonzero(coupled_decay),
+            decoupled_decay,
+            elementwise.any_nonzero(decoupled_decay),
+        ),
+        ("mu", "nu", "nu_max") if keep_max else ("mu", "nu"),
+        step_scalars,
+    )
 
 
 def _adam_pair(
-    lr_at: Schedule,
+    learning_rate: ScalarOrSchedule,
     b1: float,
     b2: float,
     eps: float,
@@ -135,10 +173,12 @@ def _adam_pair(
 ) -> tuple[
     Callable[[Params], AdamState],
     Callable[[Params, AdamState, Params | None], tuple[Params, AdamState]],
+    elementwise.StepScalars,
 ]:
     """The ``init`` / ``update`` pair shared by adam and adamw. ``add_l2`` turns the gradient
     into g + wd W (coupled decay), ``shrink`` subtracts lr wd W from the updates (decoupled);
     ``None`` leaves the arithmetic exactly the plain Adam step."""
+    lr_at = learning_rate_at(learning_rate)
     b1_powers, b2_powers = Powers(b1), Powers(b2)
 
     def init(params: Params) -> AdamState:
@@ -168,4 +208,8 @@ def _adam_pair(
             updates = shrink(updates, lr, params)
         return updates, AdamState(step=t, mu=mu, nu=nu, nu_max=nu_max)
 
-    return init, update
+    def step_scalars(first: int, count: int) -> tuple[np.ndarray, ...]:
+        rates = elementwise.learning_rates(learning_rate, lr_at, first, count)
+        return (rates, 1 - b1_powers.block(first + 1, count), 1 - b2_powers.block(first + 1, count))
+
+    return init, update, step_scalars

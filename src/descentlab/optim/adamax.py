@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from descentlab.optim import elementwise
 from descentlab.optim.base import (
     Optimizer,
     Params,
@@ -13,6 +14,7 @@ from descentlab.optim.base import (
     learning_rate_at,
     record_hyperparameters,
 )
+from descentlab.optim.elementwise import ElementwiseRule
 from descentlab.optim.powers import Powers
 from descentlab.validation import check_decay, check_nonnegative_float
 
@@ -68,4 +70,10 @@ def adamax(
         step = lr / (1 - b1_powers(t)) * mu / infinity_norm
         return -step, AdamaxState(step=t, mu=mu, infinity_norm=infinity_norm)
 
-    return Optimizer("adamax", record_hyperparameters(adamax, locals()), init, update)
+    def step_scalars(first: int, count: int) -> tuple[np.ndarray, ...]:
+        rates = elementwise.learning_rates(learning_rate, lr_at, first, count)
+        return (rates, 1 - b1_powers.block(first + 1, count))
+
+    rule = ElementwiseRule("adamax", (beta1, beta2, epsilon), ("mu", "infinity_norm"), step_scalars)
+    hyperparameters = record_hyperparameters(adamax, locals())
+    return Optimizer("adamax", hyperparameters, init, update, elementwise=rule)

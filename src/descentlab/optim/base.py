@@ -32,11 +32,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from descentlab.validation import check_positive_float
+
+if TYPE_CHECKING:
+    from descentlab.optim.elementwise import ElementwiseRule
 
 Params = np.ndarray
 """Parameters (and gradients, updates) are numpy arrays; descentlab keeps a whole network
@@ -84,6 +87,9 @@ class Optimizer(NamedTuple):
     passes besides the gradient, and ``full_batch``."""
     report: Report | None = None
     """The weights to evaluate, when they are not ``params`` (``reported_params``)."""
+    elementwise: ElementwiseRule | None = None
+    """The update as a compiled engine runs it (``descentlab.optim.elementwise``), for the
+    optimizers whose update is elementwise; None: the compiled engine calls ``update``."""
 
 
 def reported_params(optimizer: Optimizer, state: OptState, params: Params) -> Params:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+
 from descentlab.optim.base import (
     Optimizer,
     Params,
@@ -11,6 +13,7 @@ from descentlab.optim.base import (
     learning_rate_at,
     record_hyperparameters,
 )
+from descentlab.optim.elementwise import ElementwiseRule, learning_rates
 
 
 class GDState(NamedTuple):
@@ -35,4 +38,9 @@ def gd(learning_rate: ScalarOrSchedule) -> Optimizer:
         lr = lr_at(state.step)
         return -(lr * grads), GDState(step=state.step + 1)
 
-    return Optimizer("gd", record_hyperparameters(gd, locals()), init, update)
+    def step_scalars(first: int, count: int) -> tuple[np.ndarray, ...]:
+        return (learning_rates(learning_rate, lr_at, first, count),)
+
+    rule = ElementwiseRule("gd", (), (), step_scalars)
+    hyperparameters = record_hyperparameters(gd, locals())
+    return Optimizer("gd", hyperparameters, init, update, elementwise=rule)

@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from descentlab.optim import elementwise
 from descentlab.optim.base import (
     Optimizer,
     Params,
@@ -13,6 +14,7 @@ from descentlab.optim.base import (
     learning_rate_at,
     record_hyperparameters,
 )
+from descentlab.optim.elementwise import ElementwiseRule
 from descentlab.validation import check_decay, check_nonnegative_float
 
 
@@ -75,4 +77,11 @@ def lion(
         mu = (1 - beta2) * grads + beta2 * state.mu
         return -lr * direction, LionState(step=state.step + 1, mu=mu)
 
-    return Optimizer("lion", record_hyperparameters(lion, locals()), init, update)
+    def step_scalars(first: int, count: int) -> tuple[np.ndarray, ...]:
+        return (elementwise.learning_rates(learning_rate, lr_at, first, count),)
+
+    rule = ElementwiseRule(
+        "lion", (beta1, beta2, weight_decay, elementwise.flag(decays)), ("mu",), step_scalars
+    )
+    hyperparameters = record_hyperparameters(lion, locals())
+    return Optimizer("lion", hyperparameters, init, update, elementwise=rule)

@@ -13,6 +13,7 @@ from descentlab.optim.base import (
     learning_rate_at,
     record_hyperparameters,
 )
+from descentlab.optim.elementwise import ElementwiseRule, learning_rates
 from descentlab.validation import check_decay
 
 
@@ -46,4 +47,9 @@ def momentum(learning_rate: ScalarOrSchedule, beta: float = 0.9) -> Optimizer:
         velocity = beta * state.velocity + (1 - beta) * grads
         return -(lr * velocity), MomentumState(step=state.step + 1, velocity=velocity)
 
-    return Optimizer("momentum", record_hyperparameters(momentum, locals()), init, update)
+    def step_scalars(first: int, count: int) -> tuple[np.ndarray, ...]:
+        return (learning_rates(learning_rate, lr_at, first, count),)
+
+    rule = ElementwiseRule("momentum", (beta,), ("velocity",), step_scalars)
+    hyperparameters = record_hyperparameters(momentum, locals())
+    return Optimizer("momentum", hyperparameters, init, update, elementwise=rule)

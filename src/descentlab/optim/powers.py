@@ -78,12 +78,20 @@ class Powers:
         self._refill(t)
         return self._values[t - self._first]
 
-    def _refill(self, t: int) -> None:
+    def block(self, first: int, count: int) -> np.ndarray:
+        """The values for t = first, ..., first + count - 1 (first >= 1) at once, the same bits
+        as calling: shape (count,) when unstacked, else (count, *the broadcast shape)."""
         if not self._stacked:
             scale = None if self.scale is None else float(self.scale)
-            self._values = _table(float(self.base), scale, t)
-            self._first = 1
-            return
+            table = _table(float(self.base), scale, first + count - 1)
+            return np.array(table[first - 1 : first - 1 + count], dtype=float)
+        pairs, shape = self._pairs()
+        tables = {pair: _table(*pair, first + count - 1) for pair in set(pairs)}
+        columns = np.array([tables[pair][first - 1 : first - 1 + count] for pair in pairs])
+        return columns.T.reshape(count, *shape).copy()
+
+    def _pairs(self) -> tuple[list[tuple[float, float | None]], tuple[int, ...]]:
+        """Each run's (base, scale), flattened in the broadcast shape, and that shape."""
         bases = np.asarray(self.base, dtype=float)
         scales = np.asarray(np.nan if self.scale is None else self.scale, dtype=float)
         shape = np.broadcast_shapes(bases.shape, scales.shape)
@@ -93,6 +101,15 @@ class Powers:
                 np.broadcast_to(bases, shape).flat, np.broadcast_to(scales, shape).flat, strict=True
             )
         ]
+        return pairs, shape
+
+    def _refill(self, t: int) -> None:
+        if not self._stacked:
+            scale = None if self.scale is None else float(self.scale)
+            self._values = _table(float(self.base), scale, t)
+            self._first = 1
+            return
+        pairs, shape = self._pairs()
         start = (t - 1) // BLOCK * BLOCK
         stop = start + BLOCK
         tables = {pair: _table(*pair, stop) for pair in set(pairs)}

@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from descentlab.optim import elementwise
 from descentlab.optim.base import (
     Optimizer,
     Params,
@@ -13,6 +14,7 @@ from descentlab.optim.base import (
     learning_rate_at,
     record_hyperparameters,
 )
+from descentlab.optim.elementwise import ElementwiseRule
 from descentlab.optim.weight_decay import coupled
 from descentlab.validation import check_bool, check_decay, check_nonnegative_float
 
@@ -89,4 +91,21 @@ def rmsprop(
         )
         return -(lr * buffer), new_state
 
-    return Optimizer("rmsprop", record_hyperparameters(rmsprop, locals()), init, update)
+    def step_scalars(first: int, count: int) -> tuple[np.ndarray, ...]:
+        return (elementwise.learning_rates(learning_rate, lr_at, first, count),)
+
+    rule = ElementwiseRule(
+        "rmsprop",
+        (
+            rho,
+            epsilon,
+            momentum,
+            elementwise.flag(centered),
+            weight_decay,
+            elementwise.any_nonzero(weight_decay),
+        ),
+        ("square_avg", "grad_avg", "momentum_buffer"),
+        step_scalars,
+    )
+    hyperparameters = record_hyperparameters(rmsprop, locals())
+    return Optimizer("rmsprop", hyperparameters, init, update, elementwise=rule)

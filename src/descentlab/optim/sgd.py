@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from descentlab.optim import elementwise
 from descentlab.optim.base import (
     Optimizer,
     Params,
@@ -13,6 +14,7 @@ from descentlab.optim.base import (
     learning_rate_at,
     record_hyperparameters,
 )
+from descentlab.optim.elementwise import ElementwiseRule
 from descentlab.optim.weight_decay import coupled
 from descentlab.validation import (
     check_bool,
@@ -89,4 +91,21 @@ def sgd(
         direction = g + momentum * buffer if nesterov else buffer
         return -(lr * direction), SGDState(step=state.step + 1, momentum_buffer=buffer)
 
-    return Optimizer("sgd", record_hyperparameters(sgd, locals()), init, update)
+    def step_scalars(first: int, count: int) -> tuple[np.ndarray, ...]:
+        is_first = (elementwise.steps(first, count) == 0).astype(float)
+        return (elementwise.learning_rates(learning_rate, lr_at, first, count), is_first)
+
+    rule = ElementwiseRule(
+        "sgd",
+        (
+            momentum,
+            buffer_dampening,
+            weight_decay,
+            elementwise.any_nonzero(weight_decay),
+            elementwise.flag(nesterov),
+        ),
+        ("momentum_buffer",),
+        step_scalars,
+    )
+    hyperparameters = record_hyperparameters(sgd, locals())
+    return Optimizer("sgd", hyperparameters, init, update, elementwise=rule)

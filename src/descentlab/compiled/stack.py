@@ -1,0 +1,224 @@
+"""A stack's training state as the compiled kernels hold it, between ``train_stack``'s epochs.
+
+``CompiledStack`` packs the state arrays of the groups whose optimizer has an
+``ElementwiseRule`` into one (slots, K, n_params) buffer that the kernel updates in place, keeps
+their step counts, and fills the per-step scalars (learning rates, bias corrections) a block of
+steps at a time through each rule's ``step_scalars``. ``states()`` gives the optimizer states
+back as the optimizers' own NamedTuples (fresh copies, so a snapshot handed out is never
+written again); the groups without a rule keep their states in ``train_stack``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+
+from descentlab.compiled import kernels
+from descentlab.nn import Network
+from descentlab.optim import Optimizer, OptState
+from descentlab.optim.elementwise import ElementwiseRule
+
+SHARED_RUNS = 16
+"""From this many runs that share one shuffle, the kernel that loops over the runs innermost
+(``kernels.train_batches_shared``) trains them; below, run by run is faster (measured on the
+course's [2, 5, 2, 1] network: about equal at 16 runs, twice as fast at 64)."""
+
+TABLE_STEPS = 1024
+"""Steps of per-step scalars computed at a time (more when an epoch has more batches)."""
+
+
+def rule_of(optimizer: Optimizer) -> ElementwiseRule | None:
+    """The compiled rule of ``optimizer``: its ``elementwise`` rule, unless it needs more than
+    the gradient (``Optimizer.needs``)."""
+    if optimizer.needs or optimizer.elementwise is None:
+        return None
+    return optimizer.elementwise
+
+
+def _per_run(value: float | np.ndarray, size: int) -> np.ndarray:
+    """A hyperparameter (a number or a (k, 1) array) as (size,) floats."""
+    return np.broadcast_to(np.asarray(value, dtype=float).reshape(-1), (size,))
+
+
+class CompiledStack:
+    """The kernel's view of one ``train_stack`` call (see the module docstring)."""
+
+    def __init__(
+        self,
+        network: Network,
+        params: np.ndarray,
+        grads: np.ndarray,
+        optimizers: Sequence[Optimizer],
+        sizes: Sequence[int],
+        states: Sequence[OptState],
+        bounds: Sequence[tuple[int, int]],
+        data_of_run: Sequence[int],
+        X: np.ndarray,
+        Y: np.ndarray,
+    ) -> None:
+        self.X = np.ascontiguousarray(X, dtype=np.float64)
+        self.Y = np.ascontiguousarray(Y, dtype=np.float64)
+        self.params = params
+        self.grads = grads
+        self.sizes = np.array(network.layer_sizes, dtype=np.int64)
+        self.softmax = network.output == "softmax"
+        self.bounds = np.array(bounds, dtype=np.int64).reshape(-1, 2)
+        self.n_batches = len(bounds)
+        self.data_of_run = np.array(data_of_run, dtype=np.int64)
+        self.rules = [rule_of(optimizer) for optimizer in optimizers]
+        self.names = [optimizer.name for optimizer in optimizers]
+        n_runs, n_params = params.shape
+        starts = np.cumsum([0, *sizes])
+        self.parts = [slice(int(a), int(b)) for a, b in itertools.pairwise(starts)]
+        self.kinds = np.zeros(n_runs, dtype=np.int64)
+        n_hyper = max([len(rule.hyperparameters) for rule in self.rules if rule] + [1])
+        n_slots = max([len(rule.slots) for rule in self.rules if rule] + [1])
+        self.hyper = np.zeros((n_runs, n_hyper))
+        self.slots = np.zeros((n_slots, n_runs, n_params))
+        self.steps = [0] * len(self.rules)
+        self.templates: list[OptState] = list(states)
+        for index, (rule, part) in enumerate(zip(self.rules, self.parts, strict=True)):
+            if rule is None:
+                continue
+            self.kinds[part] = kernels.KINDS[rule.kind]
+            for column, value in enumerate(rule.hyperparameters):
+                self.hyper[part, column] = _per_run(value, part.stop - part.start)
+            self.load(index, states[index])
+        self.n_scalars = 3
+        self.table_steps = max(TABLE_STEPS, self.n_batches)
+        self.table = np.zeros((self.table_steps, n_runs, self.n_scalars))
+        self.table_first = list(self.steps)
+        self.table_stale = True
+        self.rows = np.zeros(n_runs, dtype=np.int64)
+        self.batch_totals = np.zeros((n_runs, self.n_batches))
+        self.compiled_groups = [index for index, rule in enumerate(self.rules) if rule]
+        self.whole_epochs = len(self.compiled_groups) == len(self.rules)
+        """True when every group has a compiled rule: one kernel call trains a whole epoch."""
+
+    @property
+    def numpy_updates(self) -> tuple[str, ...]:
+        """The names of the optimizers updated by numpy (no compiled rule), each once."""
+        return tuple(dict.fromkeys(n for n, r in zip(self.names, self.rules, strict=True) if not r))
+
+    def load(self, index: int, state: OptState) -> None:
+        """Copy group ``index``'s optimizer state into the kernel's buffers."""
+        rule = self.rules[index]
+        if rule is None:
+            return
+        part = self.parts[index]
+        self.templates[index] = state
+        self.steps[index] = int(state.step)
+        for slot, name in enumerate(rule.slots):
+            value = getattr(state, name)
+            self.slots[slot, part] = 0.0 if value is None else value
+        self.table_stale = True
+
+    def states(self, states: Sequence[OptState]) -> list[OptState]:
+        """``states`` with each compiled group's entry replaced by its current state: the
+        optimizer's NamedTuple with fresh copies of the arrays and its step count."""
+        current = list(states)
+        for index, rule in enumerate(self.rules):
+            if rule is None:
+                continue
+            part = self.parts[index]
+            arrays = {name: self.slots[slot, part].copy() for slot, name in enumerate(rule.slots)}
+            current[index] = self.templates[index]._replace(step=self.steps[index], **arrays)
+        return current
+
+    def _rows(self, count: int) -> np.ndarray:
+        """Each run's row of the table for the next step; refills the table first when the
+        next ``count`` steps are not all in it."""
+        if self.table_stale or int(self.rows.max()) + count > self.table_steps:
+            self._fill_table()
+            for index in self.compiled_groups:
+                self.rows[self.parts[index]] = self.steps[index] - self.table_first[index]
+        return self.rows
+
+    def _fill_table(self) -> None:
+        for index, rule in enumerate(self.rules):
+            if rule is None:
+                continue
+            part = self.parts[index]
+            first = self.steps[index]
+            size = part.stop - part.start
+            for column, block in enumerate(rule.step_scalars(first, self.table_steps)):
+                values = np.asarray(block, dtype=float)
+                values = values.reshape(len(values), -1)
+                self.table[:, part, column] = np.broadcast_to(values, (self.table_steps, size))
+            self.table_first[index] = first
+        self.table_stale = False
+
+    def train(
+        self,
+        orders: np.ndarray,
+        logits: np.ndarray,
+        outputs: np.ndarray,
+        first_batch: int,
+        stop_batch: int,
+    ) -> None:
+        """Train every run through batches ``first_batch .. stop_batch - 1`` of the epoch
+        whose shuffles are ``orders`` (R, m): one row for all runs, or one per run. Z_L and A_L
+        go to ``logits`` and ``outputs`` (K, C, m), the batches' cost totals to
+        ``batch_totals`` (K, n_batches). The compiled groups take their steps; the others'
+        gradients are left in ``grads`` for numpy."""
+        count = stop_batch - first_batch
+        rows = self._rows(count)
+        if self.whole_epochs and orders.shape[0] == 1 and self.params.shape[0] >= SHARED_RUNS:
+            kernels.train_batches_shared(
+                self.params,
+                self.grads,
+                self.X,
+                self.Y,
+                orders[0],
+                self.bounds,
+                first_batch,
+                stop_batch,
+                self.sizes,
+                self.softmax,
+                logits,
+                outputs,
+                self.batch_totals,
+                self.kinds,
+                self.hyper,
+                self.table,
+                rows,
+                self.slots,
+            )
+        else:
+            self._train_run_by_run(orders, logits, outputs, first_batch, stop_batch, rows)
+        self.rows += count
+        for index in self.compiled_groups:
+            self.steps[index] += count
+
+    def _train_run_by_run(
+        self,
+        orders: np.ndarray,
+        logits: np.ndarray,
+        outputs: np.ndarray,
+        first_batch: int,
+        stop_batch: int,
+        rows: np.ndarray,
+    ) -> None:
+        kernels.train_batches(
+            self.params,
+            self.grads,
+            self.X,
+            self.Y,
+            orders,
+            self.data_of_run,
+            self.bounds,
+            first_batch,
+            stop_batch,
+            self.sizes,
+            self.softmax,
+            logits,
+            outputs,
+            self.batch_totals,
+            self.kinds,
+            self.hyper,
+            self.table,
+            rows,
+            self.slots,
+        )

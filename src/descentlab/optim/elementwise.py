@@ -1,0 +1,71 @@
+"""What a compiled engine needs to run an elementwise optimizer's update without Python.
+
+An optimizer whose update is elementwise per run (the same few operations on every coordinate,
+with per-run hyperparameters) describes itself in ``Optimizer.elementwise`` as an
+``ElementwiseRule``: which rule (``kind``), its per-run hyperparameters in the rule's order,
+the names of the state's arrays the rule updates in place (``slots``), and ``step_scalars``,
+the per-step numbers (learning rate, bias corrections) for a block of consecutive steps.
+
+The per-step numbers are computed here, in Python, by the very expressions (and the very
+``Powers`` tables) the optimizer's numpy ``update`` uses, so they carry the same bits in both
+engines; only the elementwise arithmetic is compiled. The optimizers know nothing of the
+compiler: ``descentlab.compiled`` reads these rules.
+
+Shapes: a hyperparameter is a number or a (k, 1) array (one per run of a stack); a step
+scalar block is an array of shape (count,) (every run alike) or (count, k, 1) (per run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+from descentlab.optim.base import ScalarOrSchedule, Schedule
+
+StepScalars = Callable[[int, int], tuple[np.ndarray, ...]]
+"""``(first_step, count) -> blocks``: each per-step number for the steps whose count before
+the update is first_step, ..., first_step + count - 1 (see the module docstring for shapes)."""
+
+
+class ElementwiseRule(NamedTuple):
+    """An optimizer's update as a compiled engine runs it (see the module docstring)."""
+
+    kind: str
+    """The rule's name: ``gd``, ``momentum``, ``sgd``, ``adam``, ``rmsprop``, ``adagrad``,
+    ``adamax`` or ``lion`` (each optimizer's docstring states its rule)."""
+    hyperparameters: tuple[float | np.ndarray, ...]
+    """Per-run numbers in the order the rule reads them (switches as 1.0 / 0.0)."""
+    slots: tuple[str, ...]
+    """The state's array fields the rule reads and writes, in its order; a field that is None
+    in a state (amsgrad's maximum before the first update) counts as zeros."""
+    step_scalars: StepScalars
+
+
+def learning_rates(
+    learning_rate: ScalarOrSchedule, lr_at: Schedule, first: int, count: int
+) -> np.ndarray:
+    """``lr_at(step)`` for ``count`` steps from ``first``: one value when the rate is a number
+    or an array of them (a (1, k, 1) block for a stack), else one per step."""
+    if not callable(learning_rate):
+        value = np.asarray(lr_at(first), dtype=float)
+        return value.reshape(1, *value.shape) if value.ndim else value.reshape(1)
+    values = [lr_at(step) for step in range(first, first + count)]
+    return np.array(values, dtype=float)
+
+
+def steps(first: int, count: int) -> np.ndarray:
+    """The step counts before each update of the block, as int64 (what ``state.step`` is)."""
+    return np.arange(first, first + count, dtype=np.int64)
+
+
+def flag(value: bool) -> float:
+    """A switch as the kernels read it."""
+    return 1.0 if value else 0.0
+
+
+def any_nonzero(value: float | np.ndarray) -> float:
+    """1.0 when the numpy update applies a weight decay at all (``weight_decay`` helpers skip
+    it only when every run's decay is 0)."""
+    return flag(not bool(np.all(value == 0)))
