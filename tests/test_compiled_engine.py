@@ -146,6 +146,65 @@ def test_a_wide_stack_sharing_one_shuffle_agrees() -> None:
         assert_agree(compiled, numpy)
 
 
+WIDE_GROUPS = [
+    ("gd", {}),
+    ("momentum", {"beta": 0.9}),
+    ("sgd", {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    ("adam", {"amsgrad": True}),
+    ("rmsprop", {"centered": True, "momentum": 0.5}),
+    ("adagrad", {"lr_decay": 0.01}),
+    ("adamax", {}),
+    ("lion", {"weight_decay": 0.1}),
+]
+
+
+def _assert_same_bits(first: StackResult, second: StackResult) -> None:
+    np.testing.assert_array_equal(first.params, second.params)
+    for a, b in zip(first.histories, second.histories, strict=True):
+        np.testing.assert_array_equal(a.minibatch_costs, b.minibatch_costs)
+        np.testing.assert_array_equal(a.epoch_costs, b.epoch_costs)
+    for a, b in zip(first.opt_states, second.opt_states, strict=True):
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("batch_size", [32, None], ids=["minibatches", "full-batch"])
+@pytest.mark.parametrize("output", ["sigmoid", "softmax"])
+def test_a_run_gets_the_same_bits_in_a_wide_or_a_narrow_stack(
+    output: str, batch_size: int | None
+) -> None:
+    # Every compiled rule, two runs each: 16 runs sharing a shuffle train with the runs
+    # innermost (train_batches_shared); each pair alone trains run by run (train_batches).
+    # A sweep's results must not depend on how its runs are split into chunks (--jobs).
+    assert 2 * len(WIDE_GROUPS) >= SHARED_RUNS
+    blobs = datasets.load("blobs")
+    network, X, Y = (
+        (NETWORK, *MOONS) if output == "sigmoid" else (nn.Network((2, 8, 3)), blobs.X, blobs.Y)
+    )
+    groups = [
+        RunGroup(stacked(name, [{**options, "learning_rate": r} for r in (0.003, 0.03)]), 2)
+        for name, options in WIDE_GROUPS
+    ]
+    kwargs: dict[str, Any] = dict(epochs=12, batch_size=batch_size, engine="compiled")
+    n_runs = 2 * len(groups)
+    wide = train_stack(
+        network, X, Y, groups, init_seeds=list(range(n_runs)), shuffle_seeds=[7] * n_runs, **kwargs
+    )
+    for index, group in enumerate(groups):
+        narrow = train_stack(
+            network, X, Y, [group], init_seeds=[2 * index, 2 * index + 1], shuffle_seeds=[7, 7],
+            **kwargs,
+        )  # fmt: skip
+        runs = slice(2 * index, 2 * index + 2)
+        part = StackResult(
+            wide.params[runs],
+            [wide.opt_states[index]],
+            wide.histories[runs],
+            wide.diverged_epochs[runs],
+        )
+        _assert_same_bits(part, narrow)
+
+
 def test_a_learning_rate_schedule_is_evaluated_per_step() -> None:
     optimizer = optim.adam(lambda step: 0.01 / (1 + step // 5))
     compiled, numpy = both_engines(

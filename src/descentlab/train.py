@@ -363,8 +363,7 @@ def train_stack(
         for offset, epoch in enumerate(range(start_epoch, start_epoch + epochs)):
             if shared_order:
                 order = permutation(m, epoch_seed(shuffle_seeds[0], epoch), rng)
-                if numpy_shuffle:
-                    np.take(Y, order, axis=1, out=shuffled_Y)
+                np.take(Y, order, axis=1, out=shuffled_Y)
                 if weights is not None and shuffled_w is not None:
                     np.take(weights, order, axis=1, out=shuffled_w)
                 if not per_batch and numpy_shuffle:
@@ -373,11 +372,11 @@ def train_stack(
                 orders = np.stack(
                     [permutation(m, epoch_seed(seed, epoch), rng) for seed in distinct_seeds]
                 )[run_of_seed]
-                for run in range(n_runs if numpy_shuffle else 0):
+                for run in range(n_runs):
                     np.take(Y, orders[run], axis=1, out=shuffled_Y[run])
                     if weights is not None and shuffled_w is not None:
                         np.take(weights, orders[run], axis=1, out=shuffled_w[run])
-                    if not per_batch:
+                    if not per_batch and numpy_shuffle:
                         np.take(X, orders[run], axis=1, out=shuffled_X[run])
             if shuffled_w is not None and normalised_w is not None:
                 weight_totals = np.stack(
@@ -434,22 +433,20 @@ def train_stack(
                         grads[part], states[index], group_params, **given
                     )
                     group_params += updates
-            if compiled is not None:
-                batch_totals = compiled.batch_totals
-            else:
-                probabilities = label_probability(outputs, shuffled_Y)
-                terms = cross_entropy_from_label_probability(probabilities, logits, shuffled_Y)
-                if shuffled_w is not None:
-                    terms = terms * shuffled_w
-                # Each batch's total is a pairwise sum over its contiguous columns, as np.sum
-                # does; the epoch total adds the batch totals left to right, as the course's
-                # loop does.
-                batch_totals[:, :n_full] = np.add.reduce(
-                    terms[:, 0, : n_full * full].reshape(n_runs, n_full, full), axis=-1
-                )
-                for j in range(n_full, n_batches):
-                    start, stop = bounds[j]
-                    batch_totals[:, j] = np.add.reduce(terms[:, 0, start:stop], axis=-1)
+            # Both engines: the costs from the epoch's logits and outputs.
+            probabilities = label_probability(outputs, shuffled_Y)
+            terms = cross_entropy_from_label_probability(probabilities, logits, shuffled_Y)
+            if shuffled_w is not None:
+                terms = terms * shuffled_w
+            # Each batch's total is a pairwise sum over its contiguous columns, as np.sum
+            # does; the epoch total adds the batch totals left to right, as the course's
+            # loop does.
+            batch_totals[:, :n_full] = np.add.reduce(
+                terms[:, 0, : n_full * full].reshape(n_runs, n_full, full), axis=-1
+            )
+            for j in range(n_full, n_batches):
+                start, stop = bounds[j]
+                batch_totals[:, j] = np.add.reduce(terms[:, 0, start:stop], axis=-1)
             cost_total = np.add.accumulate(batch_totals, axis=-1)[:, -1]
             if shuffled_w is None:
                 minibatch_costs[:, offset * n_batches : (offset + 1) * n_batches] = (

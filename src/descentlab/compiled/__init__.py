@@ -5,7 +5,8 @@ This package is the only place that imports numba, and only when the compiled en
 (``descentlab.engines``); ``import descentlab`` does not load it. ``train_stack(engine=
 "compiled")`` keeps its own epoch-level bookkeeping in Python (shuffles, epoch costs,
 divergence, callbacks, checkpoints, interrupts: every feature works the same) and hands each
-epoch's mini-batches to ``kernels.train_batches``.
+epoch's mini-batches to ``kernels.train_batches``. The costs come from the epoch's logits and
+outputs by the numpy engine's own code (vectorised ``log``), after the kernel.
 
 The rule: the same arithmetic as the numpy engine, operation by operation (``nn.Pass`` and
 each optimizer's ``update``), with the per-step scalars (learning rates, schedules, the bias
@@ -28,8 +29,10 @@ shuffled into one buffer per epoch (``train.GATHER_PER_EPOCH_LIMIT``).
 
 Two kernels: ``train_batches`` trains run after run (each batch's columns the innermost
 loop); ``train_batches_shared`` trains wide stacks that share one shuffle (``stack.SHARED_RUNS``
-runs or more, every update compiled, a sweep) with the runs as the innermost loop. Each
-numba-typed call costs microseconds, which is why one call covers a whole epoch.
+runs or more, every update compiled, a sweep) one example at a time with the runs as the
+innermost loop. Both add every sum in the same order (dW and db over a batch's columns in
+order), so a run's bits do not depend on the kernel, nor on how a sweep splits its runs into
+stacks. Each numba-typed call costs microseconds, which is why one call covers a whole epoch.
 
 The kernels are compiled with ``@njit(cache=True)`` (no fastmath, no parallel: identical bits
 run to run on one machine) on first use and cached on disk next to this package (or in

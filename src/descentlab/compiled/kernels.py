@@ -5,7 +5,10 @@ the same bits every run on one machine). ``train_batches`` trains every run of a
 a range of mini-batches of one epoch; ``descentlab.compiled.stack`` prepares its arguments.
 The arithmetic follows ``descentlab.nn.Pass`` and each optimizer's numpy ``update``
 operation by operation; the differences from numpy are in the order of the sums of the
-matrix products and in ``exp`` (see ``descentlab.compiled``).
+matrix products and in ``exp`` (see ``descentlab.compiled``). The two kernels add every sum
+in the same order (dW and db: a batch's columns in order), so a run gets the same bits
+whichever kernel trains it. The costs are not computed here: ``train_stack`` computes them
+from the logits and outputs with numpy, as the numpy engine does.
 """
 
 from __future__ import annotations
@@ -54,99 +57,6 @@ def _sign(x: float) -> float:
     if x < 0.0:
         return -1.0
     return x
-
-
-@njit(cache=True)
-def _block_sum(a: np.ndarray, start: int, n: int) -> float:
-    """sum(a[start:start + n]) for n <= 128, added as numpy's pairwise summation does."""
-    if n < 8:
-        total = 0.0
-        for i in range(start, start + n):
-            total += a[i]
-        return total
-    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
-    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
-    i = 8
-    while i < n - (n % 8):
-        r0 += a[start + i]
-        r1 += a[start + i + 1]
-        r2 += a[start + i + 2]
-        r3 += a[start + i + 3]
-        r4 += a[start + i + 4]
-        r5 += a[start + i + 5]
-        r6 += a[start + i + 6]
-        r7 += a[start + i + 7]
-        i += 8
-    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < n:
-        total += a[start + i]
-        i += 1
-    return total
-
-
-@njit(cache=True)
-def _dot_rows(P: np.ndarray, p: int, Q: np.ndarray, q: int, n: int) -> float:
-    """sum over c < n of P[p, c] * Q[q, c], in eight interleaved partial sums (one long chain
-    of dependent additions would wait on each one; BLAS reorders its sums too)."""
-    r0 = r1 = r2 = r3 = r4 = r5 = r6 = r7 = 0.0
-    c = 0
-    while c + 8 <= n:
-        r0 += P[p, c] * Q[q, c]
-        r1 += P[p, c + 1] * Q[q, c + 1]
-        r2 += P[p, c + 2] * Q[q, c + 2]
-        r3 += P[p, c + 3] * Q[q, c + 3]
-        r4 += P[p, c + 4] * Q[q, c + 4]
-        r5 += P[p, c + 5] * Q[q, c + 5]
-        r6 += P[p, c + 6] * Q[q, c + 6]
-        r7 += P[p, c + 7] * Q[q, c + 7]
-        c += 8
-    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while c < n:
-        total += P[p, c] * Q[q, c]
-        c += 1
-    return total
-
-
-@njit(cache=True)
-def _pairwise_sum(a: np.ndarray, start: int, n: int) -> float:
-    """sum(a[start:start + n]) added as numpy's pairwise summation adds a contiguous row: blocks
-    of at most 128, halves (rounded down to a multiple of 8) above. Written with an explicit
-    stack because numba's on-disk cache does not survive recursive functions."""
-    if n <= 128:
-        return _block_sum(a, start, n)
-    starts = np.empty(128, np.int64)
-    counts = np.empty(128, np.int64)
-    joins = np.zeros(128, np.bool_)
-    values = np.empty(128)
-    top = 0
-    n_values = 0
-    starts[0], counts[0], joins[0] = start, n, False
-    top = 1
-    while top > 0:
-        top -= 1
-        first, count, join = starts[top], counts[top], joins[top]
-        if join:
-            n_values -= 1
-            values[n_values - 1] = values[n_values - 1] + values[n_values]
-        elif count <= 128:
-            values[n_values] = _block_sum(a, first, count)
-            n_values += 1
-        else:
-            half = count // 2
-            half -= half % 8
-            starts[top], counts[top], joins[top] = first, count, True
-            starts[top + 1], counts[top + 1], joins[top + 1] = first + half, count - half, False
-            starts[top + 2], counts[top + 2], joins[top + 2] = first, half, False
-            top += 3
-    return values[0]
-
-
-@njit(cache=True)
-def _log_add_exp0(z: float) -> float:
-    """log(1 + e^z) without overflow (np.logaddexp(0, z))."""
-    if z != z:
-        return z
-    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
 
 
 @njit(cache=True)
@@ -264,7 +174,6 @@ def train_batches(
     softmax: bool,
     logits: np.ndarray,
     outputs: np.ndarray,
-    batch_totals: np.ndarray,
     kinds: np.ndarray,
     hyper: np.ndarray,
     table: np.ndarray,
@@ -276,12 +185,13 @@ def train_batches(
     params, grads (K, P); X (n_x, m) and Y (C, m) the data, whose column ``orders[r, i]`` is
     column i of the epoch's shuffled data for run k (r = ``data_of_run[k]``); bounds
     (n_batches, 2) column ranges; sizes the layer sizes; logits, outputs (K, C, m) receive
-    Z_L and A_L of every batch, and ``batch_totals[k, j]`` the sum over batch j of the
-    cross-entropy -log p (``losses.cross_entropy_from_label_probability``: from the logits
-    where p is 0), added as numpy adds a row. After each batch's forward
-    and backward pass (gradient into ``grads[k]``), run k takes the step of rule ``kinds[k]``
-    with ``hyper[k]`` and the scalars ``table[rows[k] + j - first_batch, k]`` of batch j,
-    on its state ``slots[:, k]``; kind 0 leaves the step to numpy.
+    Z_L and A_L of every batch (the costs are computed from them after the epoch). After each
+    batch's forward and backward pass (gradient into ``grads[k]``), run k takes the step of
+    rule ``kinds[k]`` with ``hyper[k]`` and the scalars ``table[rows[k] + j - first_batch, k]``
+    of batch j, on its state ``slots[:, k]``; kind 0 leaves the step to numpy.
+
+    Every sum adds its terms in the order ``train_batches_shared`` adds them (the columns of a
+    batch in order for dW and db), so a run gets the same bits from either kernel.
     """
     n_runs = params.shape[0]
     n_layers = sizes.shape[0] - 1
@@ -307,7 +217,6 @@ def train_batches(
     dZ = np.empty((n_rows, batch_max))
     dA = np.empty((widest, batch_max))
     column = np.empty(batch_max)
-    terms = np.empty(batch_max)
     Yb = np.empty((n_out, batch_max))
     last = rows_of[n_layers]
     for k in range(n_runs):
@@ -370,29 +279,6 @@ def train_batches(
                 for c in range(nb):
                     logits[k, i, start + c] = Z[last + i, c]
                     outputs[k, i, start + c] = A[last + i, c]
-            # the cost: -log p, p the probability of the true label
-            for c in range(nb):
-                if softmax:
-                    p = 0.0
-                    for i in range(n_out):
-                        p += Yb[i, c] * A[last + i, c]
-                else:
-                    p = abs((1 - Yb[0, c]) - A[last, c])
-                if p != 0.0:
-                    terms[c] = -math.log(p)
-                elif softmax:
-                    top = Z[last, c]
-                    for i in range(1, n_out):
-                        top = _nan_max(top, Z[last + i, c])
-                    exps = 0.0
-                    labelled = 0.0
-                    for i in range(n_out):
-                        exps += math.exp(Z[last + i, c] - top)
-                        labelled += Yb[i, c] * Z[last + i, c]
-                    terms[c] = top + math.log(exps) - labelled
-                else:
-                    terms[c] = _log_add_exp0(Z[last, c]) - Yb[0, c] * Z[last, c]
-            batch_totals[k, j] = _pairwise_sum(terms, 0, nb)
             # backward: dZ_L = 1/m (A_L - Y); dW = dZ A^T; db = sum dZ; dZ_prev = W^T dZ * (A > 0)
             inverse_m = 1.0 / nb
             for i in range(n_out):
@@ -404,10 +290,16 @@ def train_batches(
                 bs = ws + n * n_prev
                 here = rows_of[layer + 1]
                 below = rows_of[layer]
-                for i in range(n):
-                    for q in range(n_prev):
-                        g[ws + i * n_prev + q] = _dot_rows(dZ, here + i, A, below + q, nb)
-                    g[bs + i] = _pairwise_sum(dZ[here + i], 0, nb)  # one view per row
+                for e in range(ws, bs + n):
+                    g[e] = 0.0
+                # The columns in order, as the wide kernel adds them; the terms of different
+                # entries are independent, so the additions overlap.
+                for c in range(nb):
+                    for i in range(n):
+                        d = dZ[here + i, c]
+                        for q in range(n_prev):
+                            g[ws + i * n_prev + q] += d * A[below + q, c]
+                        g[bs + i] += d
                 if layer > 0:
                     for q in range(n_prev):
                         for c in range(nb):
@@ -440,7 +332,6 @@ def train_batches_shared(
     softmax: bool,
     logits: np.ndarray,
     outputs: np.ndarray,
-    batch_totals: np.ndarray,
     kinds: np.ndarray,
     hyper: np.ndarray,
     table: np.ndarray,
@@ -449,11 +340,13 @@ def train_batches_shared(
 ) -> None:
     """``train_batches`` for a stack whose runs all shuffle with one ``order`` (m,) and all
     have a compiled rule: the same arithmetic, with the runs as the innermost axis, so that
-    every loop runs over the K runs at once (a sweep's 64 learning rates are 64 lanes)."""
+    every loop runs over the K runs at once (a sweep's 64 learning rates are 64 lanes). One
+    example at a time goes forward and backward and adds its terms to dW and db, so the
+    buffers hold one column of every run (they stay in the L1 cache)."""
     n_runs, n_params = params.shape
     n_layers = sizes.shape[0] - 1
-    n_x = sizes[0]
     n_out = sizes[n_layers]
+    # Rows of the activation buffers: each layer's units (the input is read from X).
     rows_of = np.zeros(n_layers + 2, np.int64)
     w_start = np.zeros(n_layers, np.int64)
     widest = 0
@@ -464,155 +357,112 @@ def train_batches_shared(
             w_start[layer] = offset
             offset += sizes[layer + 1] * sizes[layer] + sizes[layer + 1]
             widest = max(widest, sizes[layer])
-    batch_max = 0
-    for j in range(first_batch, stop_batch):
-        batch_max = max(batch_max, bounds[j, 1] - bounds[j, 0])
     n_rows = rows_of[n_layers + 1]
     W = np.ascontiguousarray(params.T)
     G = np.zeros((n_params, n_runs))
-    Z = np.empty((n_rows, batch_max, n_runs))
-    A = np.empty((n_rows, batch_max, n_runs))
-    dZ = np.empty((n_rows, batch_max, n_runs))
-    dA = np.empty((widest, batch_max, n_runs))
+    Z = np.empty((n_rows, n_runs))
+    A = np.empty((n_rows, n_runs))
+    dZ = np.empty((n_rows, n_runs))
+    dA = np.empty((widest, n_runs))
     column = np.empty(n_runs)
-    terms = np.empty((n_runs, batch_max))
-    Xb = np.empty((n_x, batch_max))
-    Yb = np.empty((n_out, batch_max))
     last = rows_of[n_layers]
     for j in range(first_batch, stop_batch):
         start, stop = bounds[j, 0], bounds[j, 1]
         nb = stop - start
+        inverse_m = 1.0 / nb
+        for e in range(n_params):
+            for k in range(n_runs):
+                G[e, k] = 0.0
         for c in range(nb):
             source = order[start + c]
-            for q in range(n_x):
-                Xb[q, c] = X[q, source]
-            for i in range(n_out):
-                Yb[i, c] = Y[i, source]
-        # forward: Z_l = W_l A_{l-1} + b_l, ReLU, then sigmoid or softmax
-        for layer in range(n_layers):
-            n_prev, n = sizes[layer], sizes[layer + 1]
-            ws = w_start[layer]
-            bs = ws + n * n_prev
-            here = rows_of[layer + 1]
-            below = rows_of[layer]
-            # Indices, not views, in the inner loops: numba counts references to every view.
-            for i in range(n):
-                r = here + i
-                for c in range(nb):
+            # forward: Z_l = W_l A_{l-1} + b_l, ReLU, then sigmoid or softmax
+            for layer in range(n_layers):
+                n_prev, n = sizes[layer], sizes[layer + 1]
+                ws = w_start[layer]
+                bs = ws + n * n_prev
+                here = rows_of[layer + 1]
+                below = rows_of[layer]
+                # Indices, not views, in the inner loops: numba counts references to every view.
+                for i in range(n):
+                    r = here + i
                     for k in range(n_runs):
-                        Z[r, c, k] = 0.0
+                        Z[r, k] = 0.0
                     for q in range(n_prev):
                         e = ws + i * n_prev + q
                         if layer == 0:
-                            x = Xb[q, c]
+                            x = X[q, source]
                             for k in range(n_runs):
-                                Z[r, c, k] += W[e, k] * x
+                                Z[r, k] += W[e, k] * x
                         else:
                             for k in range(n_runs):
-                                Z[r, c, k] += W[e, k] * A[below + q, c, k]
+                                Z[r, k] += W[e, k] * A[below + q, k]
                     for k in range(n_runs):
-                        Z[r, c, k] += W[bs + i, k]
+                        Z[r, k] += W[bs + i, k]
                     if layer < n_layers - 1:
                         for k in range(n_runs):
-                            value = Z[r, c, k]
-                            A[r, c, k] = value if (value > 0.0 or value != value) else 0.0
-        for c in range(nb):
+                            value = Z[r, k]
+                            A[r, k] = value if (value > 0.0 or value != value) else 0.0
             if softmax:
                 for k in range(n_runs):
-                    column[k] = Z[last, c, k]
+                    column[k] = Z[last, k]
                 for i in range(1, n_out):
                     for k in range(n_runs):
-                        column[k] = _nan_max(column[k], Z[last + i, c, k])
+                        column[k] = _nan_max(column[k], Z[last + i, k])
                 for i in range(n_out):
                     for k in range(n_runs):
-                        A[last + i, c, k] = math.exp(Z[last + i, c, k] - column[k])
+                        A[last + i, k] = math.exp(Z[last + i, k] - column[k])
                 for k in range(n_runs):
-                    column[k] = A[last, c, k]
+                    column[k] = A[last, k]
                 for i in range(1, n_out):
                     for k in range(n_runs):
-                        column[k] += A[last + i, c, k]
+                        column[k] += A[last + i, k]
                 for i in range(n_out):
                     for k in range(n_runs):
-                        A[last + i, c, k] = A[last + i, c, k] / column[k]
+                        A[last + i, k] = A[last + i, k] / column[k]
             else:
                 for k in range(n_runs):
-                    A[last, c, k] = 1 / (1 + math.exp(-Z[last, c, k]))
+                    A[last, k] = 1 / (1 + math.exp(-Z[last, k]))
             for i in range(n_out):
                 for k in range(n_runs):
-                    logits[k, i, start + c] = Z[last + i, c, k]
-                    outputs[k, i, start + c] = A[last + i, c, k]
-            # the cost: -log p, p the probability of the true label
-            for k in range(n_runs):
-                if softmax:
-                    p = 0.0
-                    for i in range(n_out):
-                        p += Yb[i, c] * A[last + i, c, k]
-                else:
-                    p = abs((1 - Yb[0, c]) - A[last, c, k])
-                if p != 0.0:
-                    terms[k, c] = -math.log(p)
-                elif softmax:
-                    top = Z[last, c, k]
-                    for i in range(1, n_out):
-                        top = _nan_max(top, Z[last + i, c, k])
-                    exps = 0.0
-                    labelled = 0.0
-                    for i in range(n_out):
-                        exps += math.exp(Z[last + i, c, k] - top)
-                        labelled += Yb[i, c] * Z[last + i, c, k]
-                    terms[k, c] = top + math.log(exps) - labelled
-                else:
-                    z_last = Z[last, c, k]
-                    terms[k, c] = _log_add_exp0(z_last) - Yb[0, c] * z_last
-        for k in range(n_runs):
-            batch_totals[k, j] = _pairwise_sum(terms[k], 0, nb)  # one view per run and batch
-        # backward: dZ_L = 1/m (A_L - Y); dW = dZ A^T; db = sum dZ; dZ_prev = W^T dZ * (A > 0)
-        inverse_m = 1.0 / nb
-        for i in range(n_out):
-            for c in range(nb):
-                y = Yb[i, c]
+                    logits[k, i, start + c] = Z[last + i, k]
+                    outputs[k, i, start + c] = A[last + i, k]
+            # backward: dZ_L = 1/m (A_L - Y); dW = dZ A^T; db = sum dZ; dZ_prev = W^T dZ * (A > 0)
+            for i in range(n_out):
+                y = Y[i, source]
                 for k in range(n_runs):
-                    dZ[last + i, c, k] = inverse_m * (A[last + i, c, k] - y)
-        for layer in range(n_layers - 1, -1, -1):
-            n_prev, n = sizes[layer], sizes[layer + 1]
-            ws = w_start[layer]
-            bs = ws + n * n_prev
-            here = rows_of[layer + 1]
-            below = rows_of[layer]
-            # Each run's sums run over the columns in order, all runs at once.
-            for e in range(ws, bs + n):
-                for k in range(n_runs):
-                    G[e, k] = 0.0
-            for c in range(nb):
+                    dZ[last + i, k] = inverse_m * (A[last + i, k] - y)
+            for layer in range(n_layers - 1, -1, -1):
+                n_prev, n = sizes[layer], sizes[layer + 1]
+                ws = w_start[layer]
+                bs = ws + n * n_prev
+                here = rows_of[layer + 1]
+                below = rows_of[layer]
                 for i in range(n):
                     r = here + i
                     for q in range(n_prev):
                         e = ws + i * n_prev + q
                         if layer == 0:
-                            x = Xb[q, c]
+                            x = X[q, source]
                             for k in range(n_runs):
-                                G[e, k] += dZ[r, c, k] * x
+                                G[e, k] += dZ[r, k] * x
                         else:
                             for k in range(n_runs):
-                                G[e, k] += dZ[r, c, k] * A[below + q, c, k]
+                                G[e, k] += dZ[r, k] * A[below + q, k]
                     for k in range(n_runs):
-                        G[bs + i, k] += dZ[r, c, k]
-            if layer > 0:
-                for q in range(n_prev):
-                    for c in range(nb):
-                        for k in range(n_runs):
-                            dA[q, c, k] = 0.0
-                for i in range(n):
+                        G[bs + i, k] += dZ[r, k]
+                if layer > 0:
                     for q in range(n_prev):
-                        e = ws + i * n_prev + q
-                        for c in range(nb):
-                            for k in range(n_runs):
-                                dA[q, c, k] += W[e, k] * dZ[here + i, c, k]
-                for q in range(n_prev):
-                    for c in range(nb):
                         for k in range(n_runs):
-                            value = dA[q, c, k]
-                            dZ[below + q, c, k] = value if A[below + q, c, k] > 0.0 else 0.0 * value
+                            dA[q, k] = 0.0
+                    for i in range(n):
+                        for q in range(n_prev):
+                            e = ws + i * n_prev + q
+                            for k in range(n_runs):
+                                dA[q, k] += W[e, k] * dZ[here + i, k]
+                    for q in range(n_prev):
+                        for k in range(n_runs):
+                            value = dA[q, k]
+                            dZ[below + q, k] = value if A[below + q, k] > 0.0 else 0.0 * value
         for k in range(n_runs):
             w = params[k]
             g_run = grads[k]

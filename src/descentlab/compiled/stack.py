@@ -92,7 +92,6 @@ class CompiledStack:
         self.table_first = list(self.steps)
         self.table_stale = True
         self.rows = np.zeros(n_runs, dtype=np.int64)
-        self.batch_totals = np.zeros((n_runs, self.n_batches))
         self.compiled_groups = [index for index, rule in enumerate(self.rules) if rule]
         self.whole_epochs = len(self.compiled_groups) == len(self.rules)
         """True when every group has a compiled rule: one kernel call trains a whole epoch."""
@@ -160,9 +159,9 @@ class CompiledStack:
     ) -> None:
         """Train every run through batches ``first_batch .. stop_batch - 1`` of the epoch
         whose shuffles are ``orders`` (R, m): one row for all runs, or one per run. Z_L and A_L
-        go to ``logits`` and ``outputs`` (K, C, m), the batches' cost totals to
-        ``batch_totals`` (K, n_batches). The compiled groups take their steps; the others'
-        gradients are left in ``grads`` for numpy."""
+        go to ``logits`` and ``outputs`` (K, C, m), from which ``train_stack`` computes the
+        costs. The compiled groups take their steps; the others' gradients are left in
+        ``grads`` for numpy."""
         count = stop_batch - first_batch
         rows = self._rows(count)
         if self.whole_epochs and orders.shape[0] == 1 and self.params.shape[0] >= SHARED_RUNS:
@@ -179,7 +178,6 @@ class CompiledStack:
                 self.softmax,
                 logits,
                 outputs,
-                self.batch_totals,
                 self.kinds,
                 self.hyper,
                 self.table,
@@ -215,7 +213,6 @@ class CompiledStack:
             self.softmax,
             logits,
             outputs,
-            self.batch_totals,
             self.kinds,
             self.hyper,
             self.table,
