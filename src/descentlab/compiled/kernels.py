@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
 # Update rules (``ElementwiseRule.kind``); 0: the run is updated by numpy, outside the kernel.
 NUMPY_UPDATE = 0
@@ -59,7 +59,163 @@ def _sign(x: float) -> float:
     return x
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _gd(
+    w: float, g: float, a: float, b: float, c: float, h: np.ndarray, s: np.ndarray, k: int
+) -> tuple[float, float, float, float]:
+    """``_step`` of gd: w - lr g."""
+    return w + -(s[0, k] * g), a, b, c
+
+
+@njit(cache=True, inline="always")
+def _momentum(
+    w: float, g: float, a: float, b: float, c: float, h: np.ndarray, s: np.ndarray, k: int
+) -> tuple[float, float, float, float]:
+    """``_step`` of momentum (a: the velocity)."""
+    lr, beta = s[0, k], h[0, k]
+    a = beta * a + (1 - beta) * g
+    return w + -(lr * a), a, b, c
+
+
+@njit(cache=True, inline="always")
+def _sgd(
+    w: float, g: float, a: float, b: float, c: float, h: np.ndarray, s: np.ndarray, k: int
+) -> tuple[float, float, float, float]:
+    """``_step`` of sgd (a: the momentum buffer)."""
+    lr, first = s[0, k], s[1, k]
+    momentum, dampening, decay, decays, nesterov = h[0, k], h[1, k], h[2, k], h[3, k], h[4, k]
+    gp = g + decay * w if decays else g
+    a = gp if first else momentum * a + (1 - dampening) * gp
+    d = gp + momentum * a if nesterov else a
+    return w + -(lr * d), a, b, c
+
+
+@njit(cache=True, inline="always")
+def _adam(
+    w: float, g: float, a: float, b: float, c: float, h: np.ndarray, s: np.ndarray, k: int
+) -> tuple[float, float, float, float]:
+    """``_step`` of adam and adamw (a, b, c: mu, nu and nu's running maximum)."""
+    lr, c1, c2 = s[0, k], s[1, k], s[2, k]
+    b1, b2, eps, keep_max, inside = h[0, k], h[1, k], h[2, k], h[3, k], h[4, k]
+    decay, decays, shrink, shrinks = h[5, k], h[6, k], h[7, k], h[8, k]
+    gp = g + decay * w if decays else g
+    a = b1 * a + (1 - b1) * gp
+    b = b2 * b + (1 - b2) * (gp * gp)
+    second = b
+    if keep_max:
+        c = _nan_max(c, b)
+        second = c
+    mu_hat = a / c1
+    nu_hat = second / c2
+    if inside:
+        u = -lr * mu_hat / math.sqrt(nu_hat + eps)
+    else:
+        u = -lr * mu_hat / (math.sqrt(nu_hat) + eps)
+    if shrinks:
+        u = u - (lr * shrink) * w
+    return w + u, a, b, c
+
+
+@njit(cache=True, inline="always")
+def _rmsprop(
+    w: float, g: float, a: float, b: float, c: float, h: np.ndarray, s: np.ndarray, k: int
+) -> tuple[float, float, float, float]:
+    """``_step`` of rmsprop (a, b, c: the mean square, the mean, the momentum buffer)."""
+    lr = s[0, k]
+    rho, eps, momentum, centered, decay, decays = (
+        h[0, k],
+        h[1, k],
+        h[2, k],
+        h[3, k],
+        h[4, k],
+        h[5, k],
+    )
+    gp = g + decay * w if decays else g
+    a = rho * a + (1 - rho) * (gp * gp)
+    if centered:
+        b = rho * b + (1 - rho) * gp
+        denominator = math.sqrt(a - b * b) + eps
+    else:
+        denominator = math.sqrt(a) + eps
+    c = momentum * c + gp / denominator
+    return w + -(lr * c), a, b, c
+
+
+@njit(cache=True, inline="always")
+def _adagrad(
+    w: float, g: float, a: float, b: float, c: float, h: np.ndarray, s: np.ndarray, k: int
+) -> tuple[float, float, float, float]:
+    """``_step`` of adagrad (a: the sum of squares)."""
+    clr = s[0, k]
+    eps, decay, decays = h[0, k], h[1, k], h[2, k]
+    gp = g + decay * w if decays else g
+    a = a + gp * gp
+    return w + -(clr * gp / (math.sqrt(a) + eps)), a, b, c
+
+
+@njit(cache=True, inline="always")
+def _adamax(
+    w: float, g: float, a: float, b: float, c: float, h: np.ndarray, s: np.ndarray, k: int
+) -> tuple[float, float, float, float]:
+    """``_step`` of adamax (a, b: mu and the infinity norm u)."""
+    lr, c1 = s[0, k], s[1, k]
+    b1, b2, eps = h[0, k], h[1, k], h[2, k]
+    a = b1 * a + (1 - b1) * g
+    b = _nan_max(b2 * b, abs(g) + eps)
+    return w + -(lr / c1 * a / b), a, b, c
+
+
+@njit(cache=True, inline="always")
+def _lion(
+    w: float, g: float, a: float, b: float, c: float, h: np.ndarray, s: np.ndarray, k: int
+) -> tuple[float, float, float, float]:
+    """``_step`` of lion (a: mu)."""
+    lr = s[0, k]
+    b1, b2, decay, decays = h[0, k], h[1, k], h[2, k], h[3, k]
+    d = _sign((1 - b1) * g + b1 * a)
+    if decays:
+        d = d + decay * w
+    a = (1 - b2) * g + b2 * a
+    return w + -lr * d, a, b, c
+
+
+@njit(cache=True, inline="always")
+def _step(
+    kind: int,
+    w: float,
+    g: float,
+    a: float,
+    b: float,
+    c: float,
+    h: np.ndarray,
+    s: np.ndarray,
+    k: int,
+) -> tuple[float, float, float, float]:
+    """One optimizer step of one parameter ``w`` with gradient ``g`` and state ``a, b, c``
+    (the rule's slots), under rule ``kind`` with hyperparameters ``h[:, k]`` and this step's
+    scalars ``s[:, k]``: the rules of ``descentlab.optim``, operation by operation, one
+    function per rule. Returns the new parameter and state. Both kernels step through these
+    functions, so a run gets the same bits from either."""
+    if kind == GD:
+        return _gd(w, g, a, b, c, h, s, k)
+    if kind == MOMENTUM:
+        return _momentum(w, g, a, b, c, h, s, k)
+    if kind == SGD:
+        return _sgd(w, g, a, b, c, h, s, k)
+    if kind == ADAM:
+        return _adam(w, g, a, b, c, h, s, k)
+    if kind == RMSPROP:
+        return _rmsprop(w, g, a, b, c, h, s, k)
+    if kind == ADAGRAD:
+        return _adagrad(w, g, a, b, c, h, s, k)
+    if kind == ADAMAX:
+        return _adamax(w, g, a, b, c, h, s, k)
+    if kind == LION:
+        return _lion(w, g, a, b, c, h, s, k)
+    return w, a, b, c
+
+
+@njit(cache=True, error_model="numpy")
 def _update(
     kind: int,
     w: np.ndarray,
@@ -67,99 +223,84 @@ def _update(
     h: np.ndarray,
     s: np.ndarray,
     slots: np.ndarray,
-    run: int,
+    k: int,
 ) -> None:
-    """One optimizer step of one run, in place: ``w`` its parameters, ``g`` its gradient,
-    ``h`` its hyperparameters, ``s`` this step's scalars, ``slots[:, run]`` its state arrays
-    (the rules of ``descentlab.optim``, operation by operation)."""
-    n = w.shape[0]
+    """One optimizer step of run k, in place: ``w`` its parameters, ``g`` its gradient,
+    ``h`` (n_hyper, K) the hyperparameters, ``s`` (n_scalars, K) this step's scalars,
+    ``slots[:, k]`` its state arrays (``_step``)."""
+    for p in range(w.shape[0]):
+        w[p], slots[0, k, p], slots[1, k, p], slots[2, k, p] = _step(
+            kind, w[p], g[p], slots[0, k, p], slots[1, k, p], slots[2, k, p], h, s, k
+        )
+
+
+@njit(cache=True, error_model="numpy")
+def _update_runs(
+    kind: int,
+    W: np.ndarray,
+    G: np.ndarray,
+    h: np.ndarray,
+    s: np.ndarray,
+    slots: np.ndarray,
+    first: int,
+    stop: int,
+) -> None:
+    """``_update`` of runs ``first .. stop - 1``, all of rule ``kind``, on the runs-innermost
+    layout: W, G (P, K), slots (3, P, K); one ``kind`` per loop, so the runs vectorise."""
+    # Unsigned bounds: numba leaves out its negative-index wraparound, which stops LLVM from
+    # vectorising the loop.
+    runs_from, runs_to = uint64(first), uint64(stop)
     if kind == GD:
-        lr = s[0]
-        for p in range(n):
-            w[p] += -(lr * g[p])
+        for p in range(W.shape[0]):
+            for k in range(runs_from, runs_to):
+                W[p, k], slots[0, p, k], slots[1, p, k], slots[2, p, k] = _gd(
+                    W[p, k], G[p, k], slots[0, p, k], slots[1, p, k], slots[2, p, k], h, s, k
+                )
     elif kind == MOMENTUM:
-        lr, beta = s[0], h[0]
-        v = slots[0, run]
-        for p in range(n):
-            v[p] = beta * v[p] + (1 - beta) * g[p]
-            w[p] += -(lr * v[p])
+        for p in range(W.shape[0]):
+            for k in range(runs_from, runs_to):
+                W[p, k], slots[0, p, k], slots[1, p, k], slots[2, p, k] = _momentum(
+                    W[p, k], G[p, k], slots[0, p, k], slots[1, p, k], slots[2, p, k], h, s, k
+                )
     elif kind == SGD:
-        lr, first = s[0], s[1]
-        momentum, dampening, decay, decays, nesterov = h[0], h[1], h[2], h[3], h[4]
-        b = slots[0, run]
-        for p in range(n):
-            gp = g[p] + decay * w[p] if decays else g[p]
-            if first:
-                b[p] = gp
-            else:
-                b[p] = momentum * b[p] + (1 - dampening) * gp
-            d = gp + momentum * b[p] if nesterov else b[p]
-            w[p] += -(lr * d)
+        for p in range(W.shape[0]):
+            for k in range(runs_from, runs_to):
+                W[p, k], slots[0, p, k], slots[1, p, k], slots[2, p, k] = _sgd(
+                    W[p, k], G[p, k], slots[0, p, k], slots[1, p, k], slots[2, p, k], h, s, k
+                )
     elif kind == ADAM:
-        lr, c1, c2 = s[0], s[1], s[2]
-        b1, b2, eps, keep_max, inside = h[0], h[1], h[2], h[3], h[4]
-        decay, decays, shrink, shrinks = h[5], h[6], h[7], h[8]
-        mu, nu = slots[0, run], slots[1, run]
-        for p in range(n):
-            gp = g[p] + decay * w[p] if decays else g[p]
-            mu[p] = b1 * mu[p] + (1 - b1) * gp
-            nu[p] = b2 * nu[p] + (1 - b2) * (gp * gp)
-            second = nu[p]
-            if keep_max:
-                slots[2, run, p] = _nan_max(slots[2, run, p], nu[p])
-                second = slots[2, run, p]
-            mu_hat = mu[p] / c1
-            nu_hat = second / c2
-            if inside:
-                u = -lr * mu_hat / math.sqrt(nu_hat + eps)
-            else:
-                u = -lr * mu_hat / (math.sqrt(nu_hat) + eps)
-            if shrinks:
-                u = u - (lr * shrink) * w[p]
-            w[p] += u
+        for p in range(W.shape[0]):
+            for k in range(runs_from, runs_to):
+                W[p, k], slots[0, p, k], slots[1, p, k], slots[2, p, k] = _adam(
+                    W[p, k], G[p, k], slots[0, p, k], slots[1, p, k], slots[2, p, k], h, s, k
+                )
     elif kind == RMSPROP:
-        lr = s[0]
-        rho, eps, momentum, centered, decay, decays = h[0], h[1], h[2], h[3], h[4], h[5]
-        sq, avg, b = slots[0, run], slots[1, run], slots[2, run]
-        for p in range(n):
-            gp = g[p] + decay * w[p] if decays else g[p]
-            sq[p] = rho * sq[p] + (1 - rho) * (gp * gp)
-            if centered:
-                avg[p] = rho * avg[p] + (1 - rho) * gp
-                denominator = math.sqrt(sq[p] - avg[p] * avg[p]) + eps
-            else:
-                denominator = math.sqrt(sq[p]) + eps
-            b[p] = momentum * b[p] + gp / denominator
-            w[p] += -(lr * b[p])
+        for p in range(W.shape[0]):
+            for k in range(runs_from, runs_to):
+                W[p, k], slots[0, p, k], slots[1, p, k], slots[2, p, k] = _rmsprop(
+                    W[p, k], G[p, k], slots[0, p, k], slots[1, p, k], slots[2, p, k], h, s, k
+                )
     elif kind == ADAGRAD:
-        clr = s[0]
-        eps, decay, decays = h[0], h[1], h[2]
-        total = slots[0, run]
-        for p in range(n):
-            gp = g[p] + decay * w[p] if decays else g[p]
-            total[p] = total[p] + gp * gp
-            w[p] += -(clr * gp / (math.sqrt(total[p]) + eps))
+        for p in range(W.shape[0]):
+            for k in range(runs_from, runs_to):
+                W[p, k], slots[0, p, k], slots[1, p, k], slots[2, p, k] = _adagrad(
+                    W[p, k], G[p, k], slots[0, p, k], slots[1, p, k], slots[2, p, k], h, s, k
+                )
     elif kind == ADAMAX:
-        lr, c1 = s[0], s[1]
-        b1, b2, eps = h[0], h[1], h[2]
-        mu, u = slots[0, run], slots[1, run]
-        for p in range(n):
-            mu[p] = b1 * mu[p] + (1 - b1) * g[p]
-            u[p] = _nan_max(b2 * u[p], abs(g[p]) + eps)
-            w[p] += -(lr / c1 * mu[p] / u[p])
+        for p in range(W.shape[0]):
+            for k in range(runs_from, runs_to):
+                W[p, k], slots[0, p, k], slots[1, p, k], slots[2, p, k] = _adamax(
+                    W[p, k], G[p, k], slots[0, p, k], slots[1, p, k], slots[2, p, k], h, s, k
+                )
     elif kind == LION:
-        lr = s[0]
-        b1, b2, decay, decays = h[0], h[1], h[2], h[3]
-        mu = slots[0, run]
-        for p in range(n):
-            d = _sign((1 - b1) * g[p] + b1 * mu[p])
-            if decays:
-                d = d + decay * w[p]
-            mu[p] = (1 - b2) * g[p] + b2 * mu[p]
-            w[p] += -lr * d
+        for p in range(W.shape[0]):
+            for k in range(runs_from, runs_to):
+                W[p, k], slots[0, p, k], slots[1, p, k], slots[2, p, k] = _lion(
+                    W[p, k], G[p, k], slots[0, p, k], slots[1, p, k], slots[2, p, k], h, s, k
+                )
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def train_batches(
     params: np.ndarray,
     grads: np.ndarray,
@@ -219,6 +360,7 @@ def train_batches(
     column = np.empty(batch_max)
     Yb = np.empty((n_out, batch_max))
     last = rows_of[n_layers]
+    hyper_t = hyper.T
     for k in range(n_runs):
         order = orders[data_of_run[k]]
         w = params[k]
@@ -315,10 +457,10 @@ def train_batches(
                             dZ[below + q, c] = value if A[below + q, c] > 0.0 else 0.0 * value
             kind = kinds[k]
             if kind != NUMPY_UPDATE:
-                _update(kind, w, g, hyper[k], table[rows[k] + j - first_batch, k], slots, k)
+                _update(kind, w, g, hyper_t, table[rows[k] + j - first_batch].T, slots, k)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def train_batches_shared(
     params: np.ndarray,
     grads: np.ndarray,
@@ -366,6 +508,15 @@ def train_batches_shared(
     dA = np.empty((widest, n_runs))
     column = np.empty(n_runs)
     last = rows_of[n_layers]
+    # The optimizer's arrays with the runs innermost too, and the runs' rules as ranges of
+    # consecutive runs of one rule.
+    state = np.empty((3, n_params, n_runs))
+    for slot in range(3):
+        for k in range(n_runs):
+            for e in range(n_params):
+                state[slot, e, k] = slots[slot, k, e]
+    hyper_t = np.ascontiguousarray(hyper.T)
+    scalars = np.empty((table.shape[2], n_runs))
     for j in range(first_batch, stop_batch):
         start, stop = bounds[j, 0], bounds[j, 1]
         nb = stop - start
@@ -464,11 +615,18 @@ def train_batches_shared(
                             value = dA[q, k]
                             dZ[below + q, k] = value if A[below + q, k] > 0.0 else 0.0 * value
         for k in range(n_runs):
-            w = params[k]
-            g_run = grads[k]
-            for e in range(n_params):
-                w[e] = W[e, k]
-                g_run[e] = G[e, k]
-            _update(kinds[k], w, g_run, hyper[k], table[rows[k] + j - first_batch, k], slots, k)
-            for e in range(n_params):
-                W[e, k] = w[e]
+            for entry in range(scalars.shape[0]):
+                scalars[entry, k] = table[rows[k] + j - first_batch, k, entry]
+        first = 0
+        while first < n_runs:
+            stop_run = first + 1
+            while stop_run < n_runs and kinds[stop_run] == kinds[first]:
+                stop_run += 1
+            _update_runs(kinds[first], W, G, hyper_t, scalars, state, first, stop_run)
+            first = stop_run
+    for k in range(n_runs):
+        for e in range(n_params):
+            params[k, e] = W[e, k]
+            grads[k, e] = G[e, k]
+            for slot in range(3):
+                slots[slot, k, e] = state[slot, e, k]

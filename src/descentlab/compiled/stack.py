@@ -74,7 +74,7 @@ class CompiledStack:
         self.parts = [slice(int(a), int(b)) for a, b in itertools.pairwise(starts)]
         self.kinds = np.zeros(n_runs, dtype=np.int64)
         n_hyper = max([len(rule.hyperparameters) for rule in self.rules if rule] + [1])
-        n_slots = max([len(rule.slots) for rule in self.rules if rule] + [1])
+        n_slots = 3  # the kernels' rules keep at most three arrays (kernels._step)
         self.hyper = np.zeros((n_runs, n_hyper))
         self.slots = np.zeros((n_slots, n_runs, n_params))
         self.steps = [0] * len(self.rules)
