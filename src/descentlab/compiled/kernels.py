@@ -59,6 +59,53 @@ def _sign(x: float) -> float:
     return x
 
 
+_INV_LN2 = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 to 21 bits: k * _LN2_HI is exact
+_LN2_LO = 1.90821492927058770002e-10  # ln 2 - _LN2_HI
+_ROUND = 6755399441055744.0  # 1.5 * 2^52: (t + _ROUND) - _ROUND rounds t to an integer
+
+
+@njit(cache=True, inline="always")
+def _power_of_two(k: int) -> float:
+    """2.0 ** k for -1022 <= k <= 1023, from its bits."""
+    bits: float = np.int64((k + 1023) << 52).view(np.float64)
+    return bits
+
+
+@njit(cache=True, inline="always")
+def _exp(x: float) -> float:
+    """e^x in plain arithmetic, so that a loop of it vectorises (libm's exp is a call per
+    element): x = k ln 2 + r with |r| <= ln 2 / 2, e^r by its Taylor series to r^13
+    (truncation below 2^-56), times 2^k in two halves (one rounding, also for subnormal
+    results). Within 1 ulp of numpy's exp (measured: equal for 89% of inputs); inf above
+    709.78, 0 below -745.13, NaN for NaN."""
+    t = x if x < 710.0 else 710.0
+    t = t if t > -746.0 else -746.0
+    t = t if t == t else 0.0
+    kd = (t * _INV_LN2 + _ROUND) - _ROUND
+    r = (t - kd * _LN2_HI) - kd * _LN2_LO
+    series = 1 / 479001600 + r * (1 / 6227020800)
+    series = 1 / 39916800 + r * series
+    series = 1 / 3628800 + r * series
+    series = 1 / 362880 + r * series
+    series = 1 / 40320 + r * series
+    series = 1 / 5040 + r * series
+    series = 1 / 720 + r * series
+    series = 1 / 120 + r * series
+    series = 1 / 24 + r * series
+    series = 1 / 6 + r * series
+    series = 1 / 2 + r * series
+    e_r = 1.0 + (r + r * r * series)
+    k = int(kd)
+    half = k >> 1
+    y = (e_r * _power_of_two(half)) * _power_of_two(k - half)
+    if x == t:
+        return y
+    if x != x:
+        return x
+    return math.inf if x > 0 else 0.0
+
+
 @njit(cache=True, inline="always")
 def _gd(
     w: float, g: float, a: float, b: float, c: float, h: np.ndarray, s: np.ndarray, k: int
@@ -405,7 +452,7 @@ def train_batches(
                         column[c] = _nan_max(column[c], Z[last + i, c])
                 for i in range(n_out):
                     for c in range(nb):
-                        A[last + i, c] = math.exp(Z[last + i, c] - column[c])
+                        A[last + i, c] = _exp(Z[last + i, c] - column[c])
                 for c in range(nb):
                     column[c] = A[last, c]
                 for i in range(1, n_out):
@@ -416,7 +463,7 @@ def train_batches(
                         A[last + i, c] = A[last + i, c] / column[c]
             else:
                 for c in range(nb):
-                    A[last, c] = 1 / (1 + math.exp(-Z[last, c]))
+                    A[last, c] = 1 / (1 + _exp(-Z[last, c]))
             for i in range(n_out):
                 for c in range(nb):
                     logits[k, i, start + c] = Z[last + i, c]
@@ -561,7 +608,7 @@ def train_batches_shared(
                         column[k] = _nan_max(column[k], Z[last + i, k])
                 for i in range(n_out):
                     for k in range(n_runs):
-                        A[last + i, k] = math.exp(Z[last + i, k] - column[k])
+                        A[last + i, k] = _exp(Z[last + i, k] - column[k])
                 for k in range(n_runs):
                     column[k] = A[last, k]
                 for i in range(1, n_out):
@@ -572,7 +619,7 @@ def train_batches_shared(
                         A[last + i, k] = A[last + i, k] / column[k]
             else:
                 for k in range(n_runs):
-                    A[last, k] = 1 / (1 + math.exp(-Z[last, k]))
+                    A[last, k] = 1 / (1 + _exp(-Z[last, k]))
             for i in range(n_out):
                 for k in range(n_runs):
                     logits[k, i, start + c] = Z[last + i, k]
