@@ -13,7 +13,9 @@ each optimizer's ``update``), with the per-step scalars (learning rates, schedul
 corrections 1 - beta^t from the same ``Powers`` tables) computed in Python by the optimizers'
 own expressions (``descentlab.optim.elementwise``), so they carry the numpy engine's bits.
 What differs: the matrix products add their terms in another order than BLAS, and ``exp``
-is LLVM's, not numpy's SIMD one; both differ in the last bit or so. Over thousands of epochs
+is the kernels' own (``kernels._exp``, plain arithmetic that vectorises, within 1 ulp of
+numpy's); both differ in the last bit or so. The costs (-log p) are numpy's own: computed
+after each epoch from the logits and outputs, by the numpy engine's code. Over thousands of epochs
 these last-bit differences grow the way any perturbation of a training run grows; the
 measured agreement with the numpy engine is stated in ``TOLERANCE``.
 
@@ -44,8 +46,10 @@ from __future__ import annotations
 TOLERANCE = 1e-9
 """The largest relative difference, max |compiled - numpy| / max |numpy| over a run's epoch
 costs, mini-batch costs or final parameters, that the tests accept between the engines. Measured
-on an AVX-512 machine: at most 1.5e-15 for every optimizer over 20 epochs of the course's moons
-and for a [64, 64, 32, 10] softmax network on digits, 1.3e-13 for 18 runs sharing a shuffle,
-1.1e-15 (costs) and 5.9e-14 (parameters) over the published workload's 10000 epochs, which
-reproduces every published number; L-BFGS, whose line search amplifies last-bit differences,
-4.5e-13 over 3 epochs (``tests/test_compiled_engine.py``)."""
+on an AVX-512 machine: at most 8e-16 for every optimizer over 20 epochs of the course's moons,
+2.7e-15 for a [64, 64, 32, 10] softmax network on digits, 1.3e-13 (costs) and 2.3e-14
+(parameters) for 18 runs sharing a shuffle, 7.6e-16 (costs) and 2.3e-15 (parameters) over the
+published workload's 10000 epochs, which reproduces every published number; L-BFGS, whose line
+search amplifies last-bit differences, 6.2e-13 over 3 epochs (``tests/test_compiled_engine.py``).
+Between the two kernels a run's bits are equal (the same sums in the same order, the same
+``exp``)."""
