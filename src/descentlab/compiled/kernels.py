@@ -481,11 +481,24 @@ def train_batches(
                 below = rows_of[layer]
                 for e in range(ws, bs + n):
                     g[e] = 0.0
-                # The columns in order, as the wide kernel adds them; the terms of different
-                # entries are independent, so the additions overlap.
-                for c in range(nb):
-                    for i in range(n):
-                        d = dZ[here + i, c]
+                # The columns in order, as the wide kernel adds them, four at a time (the
+                # same additions, one load and store of each entry per four columns); the
+                # entries' chains of additions are independent, so they overlap.
+                quads = nb - nb % 4
+                for i in range(n):
+                    r = here + i
+                    for c in range(0, quads, 4):
+                        d0, d1, d2, d3 = dZ[r, c], dZ[r, c + 1], dZ[r, c + 2], dZ[r, c + 3]
+                        for q in range(n_prev):
+                            p = below + q
+                            e = ws + i * n_prev + q
+                            total = g[e] + d0 * A[p, c]
+                            total = total + d1 * A[p, c + 1]
+                            total = total + d2 * A[p, c + 2]
+                            g[e] = total + d3 * A[p, c + 3]
+                        g[bs + i] = (((g[bs + i] + d0) + d1) + d2) + d3
+                    for c in range(quads, nb):
+                        d = dZ[r, c]
                         for q in range(n_prev):
                             g[ws + i * n_prev + q] += d * A[below + q, c]
                         g[bs + i] += d
