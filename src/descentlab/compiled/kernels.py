@@ -594,25 +594,34 @@ def train_batches_shared(
                 here = rows_of[layer + 1]
                 below = rows_of[layer]
                 # Indices, not views, in the inner loops: numba counts references to every view.
+                # The narrow kernel's additions (0.0, each term, the bias), fused into fewer
+                # loops: the first term's loop adds it to 0.0, the bias's loop applies ReLU.
                 for i in range(n):
                     r = here + i
-                    for k in range(n_runs):
-                        Z[r, k] = 0.0
                     for q in range(n_prev):
                         e = ws + i * n_prev + q
                         if layer == 0:
                             x = X[q, source]
+                            if q == 0:
+                                for k in range(n_runs):
+                                    Z[r, k] = 0.0 + W[e, k] * x
+                            else:
+                                for k in range(n_runs):
+                                    Z[r, k] += W[e, k] * x
+                        elif q == 0:
                             for k in range(n_runs):
-                                Z[r, k] += W[e, k] * x
+                                Z[r, k] = 0.0 + W[e, k] * A[below, k]
                         else:
                             for k in range(n_runs):
                                 Z[r, k] += W[e, k] * A[below + q, k]
-                    for k in range(n_runs):
-                        Z[r, k] += W[bs + i, k]
                     if layer < n_layers - 1:
                         for k in range(n_runs):
-                            value = Z[r, k]
+                            value = Z[r, k] + W[bs + i, k]
+                            Z[r, k] = value
                             A[r, k] = value if (value > 0.0 or value != value) else 0.0
+                    else:
+                        for k in range(n_runs):
+                            Z[r, k] += W[bs + i, k]
             if softmax:
                 for k in range(n_runs):
                     column[k] = Z[last, k]
@@ -662,18 +671,27 @@ def train_batches_shared(
                     for k in range(n_runs):
                         G[bs + i, k] += dZ[r, k]
                 if layer > 0:
+                    # dA = 0.0 + each unit's term in order, the last one's loop applying ReLU'.
                     for q in range(n_prev):
-                        for k in range(n_runs):
-                            dA[q, k] = 0.0
-                    for i in range(n):
-                        for q in range(n_prev):
+                        p = below + q
+                        for i in range(n - 1):
                             e = ws + i * n_prev + q
+                            if i == 0:
+                                for k in range(n_runs):
+                                    dA[q, k] = 0.0 + W[e, k] * dZ[here, k]
+                            else:
+                                for k in range(n_runs):
+                                    dA[q, k] += W[e, k] * dZ[here + i, k]
+                        e = ws + (n - 1) * n_prev + q
+                        r = here + n - 1
+                        if n == 1:
                             for k in range(n_runs):
-                                dA[q, k] += W[e, k] * dZ[here + i, k]
-                    for q in range(n_prev):
-                        for k in range(n_runs):
-                            value = dA[q, k]
-                            dZ[below + q, k] = value if A[below + q, k] > 0.0 else 0.0 * value
+                                value = 0.0 + W[e, k] * dZ[r, k]
+                                dZ[p, k] = value if A[p, k] > 0.0 else 0.0 * value
+                        else:
+                            for k in range(n_runs):
+                                value = dA[q, k] + W[e, k] * dZ[r, k]
+                                dZ[p, k] = value if A[p, k] > 0.0 else 0.0 * value
         for k in range(n_runs):
             for entry in range(scalars.shape[0]):
                 scalars[entry, k] = table[rows[k] + j - first_batch, k, entry]
