@@ -521,6 +521,70 @@ def train_batches(
 
 
 @njit(cache=True, error_model="numpy")
+def _add_gradient_terms(
+    G: np.ndarray,
+    X: np.ndarray,
+    A_quad: np.ndarray,
+    dZ_quad: np.ndarray,
+    sources: np.ndarray,
+    count: int,
+    sizes: np.ndarray,
+    w_start: np.ndarray,
+    rows_of: np.ndarray,
+) -> None:
+    """Add the dW and db terms of ``count`` (at most 4) examples to G (P, K), in the examples'
+    order: G + t_0 + t_1 + ... for every entry, one load and store of G per four examples.
+    Example s's activations and dZ are ``A_quad[s]`` and ``dZ_quad[s]``, its input
+    ``X[:, sources[s]]``."""
+    n_runs = G.shape[1]
+    for layer in range(sizes.shape[0] - 1):
+        n_prev, n = sizes[layer], sizes[layer + 1]
+        ws = w_start[layer]
+        bs = ws + n * n_prev
+        here = rows_of[layer + 1]
+        below = rows_of[layer]
+        for i in range(n):
+            r = here + i
+            for q in range(n_prev):
+                e = ws + i * n_prev + q
+                p = below + q
+                if layer == 0 and count == 4:
+                    x0, x1 = X[q, sources[0]], X[q, sources[1]]
+                    x2, x3 = X[q, sources[2]], X[q, sources[3]]
+                    for k in range(n_runs):
+                        total = G[e, k] + dZ_quad[0, r, k] * x0
+                        total = total + dZ_quad[1, r, k] * x1
+                        total = total + dZ_quad[2, r, k] * x2
+                        G[e, k] = total + dZ_quad[3, r, k] * x3
+                elif count == 4:
+                    for k in range(n_runs):
+                        total = G[e, k] + dZ_quad[0, r, k] * A_quad[0, p, k]
+                        total = total + dZ_quad[1, r, k] * A_quad[1, p, k]
+                        total = total + dZ_quad[2, r, k] * A_quad[2, p, k]
+                        G[e, k] = total + dZ_quad[3, r, k] * A_quad[3, p, k]
+                else:
+                    for s in range(count):
+                        if layer == 0:
+                            x = X[q, sources[s]]
+                            for k in range(n_runs):
+                                G[e, k] += dZ_quad[s, r, k] * x
+                        else:
+                            for k in range(n_runs):
+                                G[e, k] += dZ_quad[s, r, k] * A_quad[s, p, k]
+            e = bs + i
+            if count == 4:
+                for k in range(n_runs):
+                    total = G[e, k] + dZ_quad[0, r, k]
+                    total = total + dZ_quad[1, r, k]
+                    total = total + dZ_quad[2, r, k]
+                    G[e, k] = total + dZ_quad[3, r, k]
+            else:
+                for s in range(count):
+                    for k in range(n_runs):
+                        G[e, k] += dZ_quad[s, r, k]
+
+
+@njit(cache=True, error_model="numpy")
 def train_batches_shared(
     params: np.ndarray,
     grads: np.ndarray,
@@ -563,8 +627,10 @@ def train_batches_shared(
     W = np.ascontiguousarray(params.T)
     G = np.zeros((n_params, n_runs))
     Z = np.empty((n_rows, n_runs))
-    A = np.empty((n_rows, n_runs))
-    dZ = np.empty((n_rows, n_runs))
+    # Four examples' activations and dZ: their terms are added to dW and db four at a time.
+    A_quad = np.empty((4, n_rows, n_runs))
+    dZ_quad = np.empty((4, n_rows, n_runs))
+    sources = np.empty(4, np.int64)
     dA = np.empty((widest, n_runs))
     column = np.empty(n_runs)
     last = rows_of[n_layers]
@@ -586,6 +652,10 @@ def train_batches_shared(
                 G[e, k] = 0.0
         for c in range(nb):
             source = order[start + c]
+            slot = c % 4
+            sources[slot] = source
+            A = A_quad[slot]
+            dZ = dZ_quad[slot]
             # forward: Z_l = W_l A_{l-1} + b_l, ReLU, then sigmoid or softmax
             for layer in range(n_layers):
                 n_prev, n = sizes[layer], sizes[layer + 1]
@@ -657,19 +727,6 @@ def train_batches_shared(
                 bs = ws + n * n_prev
                 here = rows_of[layer + 1]
                 below = rows_of[layer]
-                for i in range(n):
-                    r = here + i
-                    for q in range(n_prev):
-                        e = ws + i * n_prev + q
-                        if layer == 0:
-                            x = X[q, source]
-                            for k in range(n_runs):
-                                G[e, k] += dZ[r, k] * x
-                        else:
-                            for k in range(n_runs):
-                                G[e, k] += dZ[r, k] * A[below + q, k]
-                    for k in range(n_runs):
-                        G[bs + i, k] += dZ[r, k]
                 if layer > 0:
                     # dA = 0.0 + each unit's term in order, the last one's loop applying ReLU'.
                     for q in range(n_prev):
@@ -692,6 +749,10 @@ def train_batches_shared(
                             for k in range(n_runs):
                                 value = dA[q, k] + W[e, k] * dZ[r, k]
                                 dZ[p, k] = value if A[p, k] > 0.0 else 0.0 * value
+            if slot == 3 or c == nb - 1:
+                _add_gradient_terms(
+                    G, X, A_quad, dZ_quad, sources, slot + 1, sizes, w_start, rows_of
+                )
         for k in range(n_runs):
             for entry in range(scalars.shape[0]):
                 scalars[entry, k] = table[rows[k] + j - first_batch, k, entry]
