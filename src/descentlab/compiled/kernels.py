@@ -607,8 +607,9 @@ def train_batches_shared(
     """``train_batches`` for a stack whose runs all shuffle with one ``order`` (m,) and all
     have a compiled rule: the same arithmetic, with the runs as the innermost axis, so that
     every loop runs over the K runs at once (a sweep's 64 learning rates are 64 lanes). One
-    example at a time goes forward and backward and adds its terms to dW and db, so the
-    buffers hold one column of every run (they stay in the L1 cache)."""
+    example at a time goes forward and backward, and every four examples their terms are
+    added to dW and db (``_add_gradient_terms``, the columns in order), so the buffers hold
+    four columns of every run, not a batch (they stay in the fastest caches)."""
     n_runs, n_params = params.shape
     n_layers = sizes.shape[0] - 1
     n_out = sizes[n_layers]
