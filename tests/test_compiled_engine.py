@@ -168,6 +168,7 @@ def _assert_same_bits(first: StackResult, second: StackResult) -> None:
             np.testing.assert_array_equal(x, y)
 
 
+@pytest.mark.exact
 @pytest.mark.parametrize("batch_size", [32, None], ids=["minibatches", "full-batch"])
 @pytest.mark.parametrize("output", ["sigmoid", "softmax"])
 def test_a_run_gets_the_same_bits_in_a_wide_or_a_narrow_stack(
