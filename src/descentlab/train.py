@@ -548,6 +548,7 @@ def train(
     on_epoch_end: EpochCallback | None = None,
     should_stop: Callable[[int, np.ndarray], bool] | None = None,
     sample_weight: np.ndarray | None = None,
+    engine: Setting | str | None = None,
 ) -> TrainResult:
     """Train one run: ``train_stack`` with K = 1 (the course's ``model``).
 
@@ -555,8 +556,9 @@ def train(
     before epoch e (0-based) the columns are shuffled with ``permutation(m, shuffle_seed + e + 1)``
     and cut into batches of ``batch_size`` (``None``: one batch of all m examples).
     ``on_epoch_end(epoch, epoch_cost)`` is called after every epoch. ``opt_state`` and
-    ``start_epoch`` continue an earlier run, ``should_stop(epoch, params)`` ends it early and
-    ``sample_weight`` weights its examples (see ``train_stack``).
+    ``start_epoch`` continue an earlier run, ``should_stop(epoch, params)`` ends it early,
+    ``sample_weight`` weights its examples and ``engine`` chooses the engine (see
+    ``train_stack``).
     """
     callback = None
     if on_epoch_end is not None:
@@ -581,6 +583,7 @@ def train(
         on_epoch_end=callback,
         should_stop=None if should_stop is None else _one_run(should_stop),
         sample_weight=sample_weight,
+        engine=engine,
     )
     state = stacked.opt_states[0]
     result = stacked.run(0, opt_state=squeeze_state(state))
