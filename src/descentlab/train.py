@@ -24,7 +24,7 @@ import numpy as np
 
 from descentlab.batch_objective import BatchObjective
 from descentlab.batching import batch_bounds, epoch_seed, permutation
-from descentlab.engines import Engine, Setting
+from descentlab.engines import Engine, Setting, cannot_import
 from descentlab.engines import resolve as resolve_engine
 from descentlab.history import History
 from descentlab.losses import cross_entropy_from_label_probability, label_probability
@@ -604,8 +604,12 @@ def _compiled_stack(
     X: np.ndarray,
     Y: np.ndarray,
 ) -> CompiledStack:
-    """The compiled engine's state for this stack; numba is imported here, on first use."""
-    from descentlab.compiled.stack import CompiledStack
+    """The compiled engine's state for this stack; numba is imported here, on first use (an
+    ``EngineUnavailable`` in one line when it is installed but cannot be imported)."""
+    try:
+        from descentlab.compiled.stack import CompiledStack
+    except ImportError as error:  # e.g. a numba built for another numpy
+        raise cannot_import(error) from error
 
     n_runs = params.shape[0]
     return CompiledStack(
