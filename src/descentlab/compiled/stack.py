@@ -86,7 +86,7 @@ class CompiledStack:
             for column, value in enumerate(rule.hyperparameters):
                 self.hyper[part, column] = _per_run(value, part.stop - part.start)
             self.load(index, states[index])
-        self.n_scalars = 3
+        self.n_scalars = max([len(rule.step_scalars(0, 1)) for rule in self.rules if rule] + [1])
         self.table_steps = max(TABLE_STEPS, self.n_batches)
         self.table = np.zeros((self.table_steps, n_runs, self.n_scalars))
         self.table_first = list(self.steps)

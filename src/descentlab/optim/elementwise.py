@@ -34,7 +34,8 @@ class ElementwiseRule(NamedTuple):
 
     kind: str
     """The rule's name: ``gd``, ``momentum``, ``sgd``, ``adam``, ``rmsprop``, ``adagrad``,
-    ``adamax`` or ``lion`` (each optimizer's docstring states its rule)."""
+    ``adamax``, ``lion``, ``radam``, ``adabelief``, ``adadelta``, ``rprop``, ``adan`` or
+    ``yogi`` (each optimizer's docstring states its rule)."""
     hyperparameters: tuple[float | np.ndarray, ...]
     """Per-run numbers in the order the rule reads them (switches as 1.0 / 0.0)."""
     slots: tuple[str, ...]
@@ -69,3 +70,19 @@ def any_nonzero(value: float | np.ndarray) -> float:
     """1.0 when the numpy update applies a weight decay at all (``weight_decay`` helpers skip
     it only when every run's decay is 0)."""
     return flag(not bool(np.all(value == 0)))
+
+
+def per_step(block: float | np.ndarray) -> np.ndarray:
+    """A block (or a hyperparameter) as a (steps or 1, runs or 1) array, so that blocks and
+    hyperparameters of every shape combine elementwise into one block."""
+    values = np.asarray(block, dtype=float)
+    if values.ndim == 0:
+        return values.reshape(1, 1)
+    if values.ndim == 2:  # a (k, 1) hyperparameter: one per run
+        return values.reshape(1, -1)
+    return values.reshape(len(values), -1)
+
+
+def nothing(first: int, count: int) -> tuple[np.ndarray, ...]:
+    """The step scalars of a rule that needs none."""
+    return ()
