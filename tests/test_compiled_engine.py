@@ -96,6 +96,7 @@ def test_every_optimizer_agrees_with_the_numpy_engine(name: str, runs: int) -> N
 def test_the_classic_optimizers_have_compiled_updates() -> None:
     compiled = [name for name in NAMES if has_compiled_update(name)]
     expected = ["gd", "momentum", "sgd", "rmsprop", "adagrad", "adam", "adamw", "adamax", "lion"]
+    expected += ["radam", "adabelief", "adadelta", "rprop", "adan", "yogi"]
     assert sorted(compiled) == sorted(expected)
 
 
