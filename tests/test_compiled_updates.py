@@ -1,21 +1,21 @@
-"""The compiled updates of radam, adabelief, adadelta, rprop, adan and yogi against the numpy
-engine (``descentlab.compiled.more_updates``).
+"""The compiled updates of nadam, radam, adabelief, adadelta, rprop, adan and yogi against the
+numpy engine (``descentlab.compiled.more_updates``).
 
 Agreement is ``relative_difference``: max |compiled - numpy| / max |numpy| over a run's epoch
 costs, mini-batch costs and final parameters. Measured on this machine (AMD EPYC, AVX-512)
 with these tests (20 epochs of the course's moons, every option, alone and stacked with
-per-run learning rates and a per-run numeric option): radam 4.6e-16, adabelief 4.7e-16,
-adadelta 3.4e-16, rprop 3.1e-16, adan 4.2e-16, yogi 3.1e-16; over 2000 epochs radam 4.9e-15,
-adan 3.9e-15, yogi 3.4e-15; runs that blow up 3.5e-15. These differences come from the
+per-run learning rates and a per-run numeric option): nadam 3.2e-16, radam 4.6e-16,
+adabelief 4.7e-16, adadelta 3.4e-16, rprop 3.1e-16, adan 4.2e-16, yogi 3.1e-16; over 2000
+epochs nadam 2.9e-15, radam 4.9e-15, adan 3.9e-15, yogi 3.4e-15; runs that blow up 3.5e-15.
+These differences come from the
 forward and backward passes (matrix-product sums and ``exp``), not from the updates: on the
 same gradients the kernel's update has every bit of the numpy update, nan and inf included
 (``test_the_kernel_update_has_the_bits_of_the_numpy_update``).
 ``TOLERANCE`` (1e-9) leaves room for other CPUs and libms.
 
-Not compiled, because their state has per-run numbers that evolve with the history and that
-``CompiledStack`` does not carry (it restores only arrays and the step count): nadam
-(``mu_product``), asgd (``eta``, ``average_weight``) and the schedule-free pair
-(``weight_sum``, ``max_lr``); they are updated by numpy (``StackResult.numpy_updates``).
+nadam's ``mu_product`` is a per-run number that each step changes from its previous value:
+Python carries it (``ElementwiseRule.carried``) with the very arithmetic of ``update``, so the
+state the compiled engine hands back holds the numpy engine's bits.
 """
 
 from __future__ import annotations
@@ -28,13 +28,14 @@ import pytest
 from descentlab import course, nn, optim
 from descentlab.compiled import TOLERANCE, kernels
 from descentlab.optim.elementwise import ElementwiseRule
+from descentlab.optim.nadam import NAdamState
 from descentlab.optim.stack import stacked
 from descentlab.train import RunGroup, StackResult, train_stack
 
 MOONS = course.load_dataset()
 NETWORK = nn.Network((2, 5, 2, 1))
 RATES = (0.01, 0.02, 0.005)
-COMPILED = ["radam", "adabelief", "adadelta", "rprop", "adan", "yogi"]
+COMPILED = ["nadam", "radam", "adabelief", "adadelta", "rprop", "adan", "yogi"]
 
 
 def relative_difference(compiled: np.ndarray, numpy: np.ndarray) -> float:
@@ -59,6 +60,8 @@ def assert_agree(compiled: StackResult, numpy: StackResult) -> None:
     for a_state, b_state in zip(compiled.opt_states, numpy.opt_states, strict=True):
         assert type(a_state) is type(b_state)
         assert a_state.step == b_state.step
+        if isinstance(a_state, NAdamState):  # carried from step to step in Python: every bit
+            np.testing.assert_array_equal(a_state.mu_product, b_state.mu_product)
 
 
 def both_engines(
@@ -83,6 +86,8 @@ def test_each_optimizer_has_a_compiled_update(name: str) -> None:
 
 # Each option, and a numeric option that differs between the three stacked runs.
 OPTIONS: list[tuple[str, dict[str, Any], dict[str, list[float]]]] = [
+    ("nadam", {}, {"momentum_decay": [0.004, 0.0, 1.0]}),
+    ("nadam", {"epsilon": 1e-6}, {"beta1": [0.9, 0.8, 0.0]}),
     ("radam", {}, {"beta2": [0.999, 0.5, 0.99]}),  # 0.5: never rectified (rho_inf = 3)
     ("radam", {"weight_decay": 0.01}, {"beta1": [0.9, 0.8, 0.95]}),
     ("radam", {"decoupled_weight_decay": True}, {"weight_decay": [0.01, 0.0, 0.1]}),
@@ -121,14 +126,14 @@ def test_every_option_agrees_alone(
     assert_agree(compiled, numpy)
 
 
-@pytest.mark.parametrize("name", ["radam", "adabelief", "adadelta", "adan", "yogi"])
+@pytest.mark.parametrize("name", ["nadam", "radam", "adabelief", "adadelta", "adan", "yogi"])
 def test_a_learning_rate_schedule_is_evaluated_per_step(name: str) -> None:
     optimizer = optim.get(name, learning_rate=lambda step: 0.02 / (1 + step // 5))
     compiled, numpy = both_engines(optimizer, 1, batch_size=32)
     assert_agree(compiled, numpy)
 
 
-@pytest.mark.parametrize("name", ["radam", "adan", "yogi"])
+@pytest.mark.parametrize("name", ["nadam", "radam", "adan", "yogi"])
 def test_a_long_run_agrees(name: str) -> None:
     optimizer = stacked(name, [{"learning_rate": rate} for rate in RATES[:2]])
     compiled, numpy = both_engines(optimizer, 2, epochs=2000, batch_size=64)
@@ -193,10 +198,14 @@ def kernel_steps(
     for index, name in enumerate(rule.slots):
         slots[index] = getattr(state, name)
     hyper = np.stack([np.broadcast_to(np.reshape(v, -1), (runs,)) for v in rule.hyperparameters], 1)
+    carried = tuple(getattr(state, name) for name in rule.carried)
     for step, g in enumerate(grads):
-        blocks = [
-            np.reshape(np.asarray(b, dtype=float), (1, -1)) for b in rule.step_scalars(step, 1)
-        ]
+        if rule.carried_scalars is None:
+            numbers = rule.step_scalars(step, 1)
+        else:
+            numbers, after = rule.carried_scalars(step, 1, carried)
+            carried = after[0]
+        blocks = [np.reshape(np.asarray(b, dtype=float), (1, -1)) for b in numbers]
         scalars = np.zeros((runs, 5))
         for column, block in enumerate(blocks):
             scalars[:, column] = np.broadcast_to(block[0], (runs,))

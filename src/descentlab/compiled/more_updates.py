@@ -20,6 +20,7 @@ ADADELTA = 11
 RPROP = 12
 ADAN = 13
 YOGI = 14
+NADAM = 15
 
 KINDS = {
     "radam": RADAM,
@@ -28,6 +29,7 @@ KINDS = {
     "rprop": RPROP,
     "adan": ADAN,
     "yogi": YOGI,
+    "nadam": NADAM,
 }
 
 
@@ -145,6 +147,15 @@ def update(
                 else:
                     new = (w[p] - step) / (1 + lr * decay)
                 w[p] += new - w[p]
+    elif kind == NADAM:
+        gradient_weight, momentum_weight, c2 = s[0], s[1], s[2]
+        b1, b2, eps = h[0], h[1], h[2]
+        mu, nu = slots[0, run], slots[1, run]
+        for p in range(n):
+            mu[p] = b1 * mu[p] + (1 - b1) * g[p]
+            nu[p] = b2 * nu[p] + (1 - b2) * (g[p] * g[p])
+            denominator = math.sqrt(nu[p] / c2) + eps
+            w[p] += -((gradient_weight * g[p] + momentum_weight * mu[p]) / denominator)
     elif kind == YOGI:
         lr, c1, c2 = s[0], s[1], s[2]
         b1, b2, eps = h[0], h[1], h[2]

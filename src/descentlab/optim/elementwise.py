@@ -18,7 +18,7 @@ scalar block is an array of shape (count,) (every run alike) or (count, k, 1) (p
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -27,6 +27,11 @@ from descentlab.optim.base import ScalarOrSchedule, Schedule
 StepScalars = Callable[[int, int], tuple[np.ndarray, ...]]
 """``(first_step, count) -> blocks``: each per-step number for the steps whose count before
 the update is first_step, ..., first_step + count - 1 (see the module docstring for shapes)."""
+
+CarriedScalars = Callable[[int, int, tuple[Any, ...]], tuple[tuple[np.ndarray, ...], list[Any]]]
+"""``(first_step, count, values) -> (blocks, after)``: ``StepScalars`` for a rule with
+``carried`` fields, ``values`` those fields before step first_step, ``after[i]`` the tuple of
+their values after step first_step + i."""
 
 
 class ElementwiseRule(NamedTuple):
@@ -42,6 +47,12 @@ class ElementwiseRule(NamedTuple):
     """The state's array fields the rule reads and writes, in its order; a field that is None
     in a state (amsgrad's maximum before the first update) counts as zeros."""
     step_scalars: StepScalars
+    carried: tuple[str, ...] = ()
+    """The state's per-run numbers (floats, or (k, 1) arrays in a stack) that each step
+    changes from their previous values, not from the step count alone (nadam's
+    ``mu_product``); ``carried_scalars`` then replaces ``step_scalars``."""
+    carried_scalars: CarriedScalars | None = None
+    """The per-step numbers of a rule with ``carried`` fields (see ``CarriedScalars``)."""
 
 
 def learning_rates(

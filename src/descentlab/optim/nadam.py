@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from descentlab.optim import elementwise
 from descentlab.optim.base import (
     Optimizer,
     Params,
@@ -13,6 +14,7 @@ from descentlab.optim.base import (
     learning_rate_at,
     record_hyperparameters,
 )
+from descentlab.optim.elementwise import ElementwiseRule
 from descentlab.optim.powers import Powers
 from descentlab.validation import check_decay, check_nonnegative_float
 
@@ -91,4 +93,32 @@ def nadam(
         step = (gradient_weight * grads + momentum_weight * mu) / denominator
         return -step, NAdamState(step=t, mu_product=mu_product, mu=mu, nu=nu)
 
-    return Optimizer("nadam", record_hyperparameters(nadam, locals()), init, update)
+    def carried_scalars(
+        first: int, count: int, values: tuple[Any, ...]
+    ) -> tuple[tuple[np.ndarray, ...], list[Any]]:
+        # update's scalar arithmetic, step after step from the state's mu_product
+        (mu_product,) = values
+        weights, after = [], []
+        for step in range(first, first + count):
+            lr = lr_at(step)
+            t = step + 1
+            mu_t = momentum_at(t)
+            mu_next = momentum_at(t + 1)
+            mu_product = mu_product * mu_t
+            gradient_weight = lr * (1 - mu_t) / (1 - mu_product)
+            momentum_weight = lr * mu_next / (1 - mu_product * mu_next)
+            weights.append(np.broadcast_arrays(gradient_weight, momentum_weight))
+            after.append((mu_product,))
+        blocks = np.array(weights, dtype=float)  # (count, 2, ...)
+        return (blocks[:, 0], blocks[:, 1], 1 - b2_powers.block(first + 1, count)), after
+
+    rule = ElementwiseRule(
+        "nadam",
+        (beta1, beta2, epsilon),
+        ("mu", "nu"),
+        elementwise.nothing,
+        carried=("mu_product",),
+        carried_scalars=carried_scalars,
+    )
+    hyperparameters = record_hyperparameters(nadam, locals())
+    return Optimizer("nadam", hyperparameters, init, update, elementwise=rule)
