@@ -96,7 +96,8 @@ def test_every_optimizer_agrees_with_the_numpy_engine(name: str, runs: int) -> N
 def test_the_classic_optimizers_have_compiled_updates() -> None:
     compiled = [name for name in NAMES if has_compiled_update(name)]
     expected = ["gd", "momentum", "sgd", "rmsprop", "adagrad", "adam", "adamw", "adamax", "lion"]
-    expected += ["nadam", "radam", "adabelief", "adadelta", "rprop", "adan", "yogi"]
+    expected += ["nadam", "radam", "adabelief", "adadelta", "rprop", "adan", "yogi", "asgd"]
+    expected += ["schedule_free_sgd", "schedule_free_adamw"]
     assert sorted(compiled) == sorted(expected)
 
 

@@ -1,21 +1,23 @@
-"""The compiled updates of nadam, radam, adabelief, adadelta, rprop, adan and yogi against the
-numpy engine (``descentlab.compiled.more_updates``).
+"""The compiled updates of nadam, radam, adabelief, adadelta, rprop, adan, yogi, asgd and the
+schedule-free pair against the numpy engine (``descentlab.compiled.more_updates``).
 
 Agreement is ``relative_difference``: max |compiled - numpy| / max |numpy| over a run's epoch
 costs, mini-batch costs and final parameters. Measured on this machine (AMD EPYC, AVX-512)
 with these tests (20 epochs of the course's moons, every option, alone and stacked with
 per-run learning rates and a per-run numeric option): nadam 3.2e-16, radam 4.6e-16,
-adabelief 4.7e-16, adadelta 3.4e-16, rprop 3.1e-16, adan 4.2e-16, yogi 3.1e-16; over 2000
-epochs nadam 2.9e-15, radam 4.9e-15, adan 3.9e-15, yogi 3.4e-15; runs that blow up 3.5e-15.
-These differences come from the
-forward and backward passes (matrix-product sums and ``exp``), not from the updates: on the
-same gradients the kernel's update has every bit of the numpy update, nan and inf included
+adabelief 4.7e-16, adadelta 3.4e-16, rprop 3.1e-16, adan 4.2e-16, yogi 3.1e-16, asgd 3.1e-16,
+schedule_free_sgd 4.1e-16, schedule_free_adamw 1.5e-15; over 2000 epochs nadam 2.9e-15,
+radam 4.9e-15, adan 3.9e-15, yogi 3.4e-15, asgd 1.0e-15, schedule_free_adamw 1.9e-14; runs
+that blow up 3.5e-15. These differences come from the forward and backward passes
+(matrix-product sums and ``exp``), not from the updates: on the same gradients the kernel's
+update has every bit of the numpy update, nan and inf included
 (``test_the_kernel_update_has_the_bits_of_the_numpy_update``).
 ``TOLERANCE`` (1e-9) leaves room for other CPUs and libms.
 
-nadam's ``mu_product`` is a per-run number that each step changes from its previous value:
-Python carries it (``ElementwiseRule.carried``) with the very arithmetic of ``update``, so the
-state the compiled engine hands back holds the numpy engine's bits.
+nadam's ``mu_product``, asgd's ``eta`` and ``average_weight`` and schedule-free's
+``weight_sum`` and ``max_lr`` are per-run numbers that each step changes from their previous
+values: Python carries them (``ElementwiseRule.carried``) with the very arithmetic of
+``update``, so the states the compiled engine hands back hold the numpy engine's bits.
 """
 
 from __future__ import annotations
@@ -28,14 +30,17 @@ import pytest
 from descentlab import course, nn, optim
 from descentlab.compiled import TOLERANCE, kernels
 from descentlab.optim.elementwise import ElementwiseRule
-from descentlab.optim.nadam import NAdamState
 from descentlab.optim.stack import stacked
 from descentlab.train import RunGroup, StackResult, train_stack
 
 MOONS = course.load_dataset()
 NETWORK = nn.Network((2, 5, 2, 1))
 RATES = (0.01, 0.02, 0.005)
-COMPILED = ["nadam", "radam", "adabelief", "adadelta", "rprop", "adan", "yogi"]
+COMPILED = ["nadam", "radam", "adabelief", "adadelta", "rprop", "adan", "yogi", "asgd"]
+COMPILED += ["schedule_free_sgd", "schedule_free_adamw"]
+KIND = {"schedule_free_sgd": "schedule_free", "schedule_free_adamw": "schedule_free"}
+CARRIED = {"mu_product", "eta", "average_weight", "weight_sum", "max_lr"}
+"""The states' per-run numbers that ``ElementwiseRule.carried`` carries."""
 
 
 def relative_difference(compiled: np.ndarray, numpy: np.ndarray) -> float:
@@ -60,8 +65,8 @@ def assert_agree(compiled: StackResult, numpy: StackResult) -> None:
     for a_state, b_state in zip(compiled.opt_states, numpy.opt_states, strict=True):
         assert type(a_state) is type(b_state)
         assert a_state.step == b_state.step
-        if isinstance(a_state, NAdamState):  # carried from step to step in Python: every bit
-            np.testing.assert_array_equal(a_state.mu_product, b_state.mu_product)
+        for field in CARRIED & set(a_state._fields):  # carried in Python: every bit
+            np.testing.assert_array_equal(getattr(a_state, field), getattr(b_state, field))
 
 
 def both_engines(
@@ -80,12 +85,20 @@ def both_engines(
 def test_each_optimizer_has_a_compiled_update(name: str) -> None:
     optimizer = optim.get(name, learning_rate=0.01)
     assert optimizer.elementwise is not None
-    assert optimizer.elementwise.kind == name
+    assert optimizer.elementwise.kind == KIND.get(name, name)
     assert not optimizer.needs
 
 
 # Each option, and a numeric option that differs between the three stacked runs.
 OPTIONS: list[tuple[str, dict[str, Any], dict[str, list[float]]]] = [
+    ("asgd", {}, {"lambd": [1e-4, 0.0, 0.01]}),
+    ("asgd", {"t0": 20.0, "weight_decay": 0.01}, {"alpha": [0.75, 0.5, 1.0]}),
+    ("asgd", {"lambd": 0.0}, {"t0": [0.0, 1e6, 40.0]}),
+    ("schedule_free_sgd", {}, {"beta1": [0.9, 0.5, 1.0]}),
+    ("schedule_free_sgd", {"warmup_steps": 7}, {"weight_decay": [0.0, 0.01, 0.1]}),
+    ("schedule_free_adamw", {}, {"beta2": [0.999, 0.9, 0.0]}),
+    ("schedule_free_adamw", {"weight_decay": 0.01}, {"warmup_steps": [0.0, 5.0, 30.0]}),
+    ("schedule_free_adamw", {"warmup_steps": 5}, {"weight_lr_power": [2.0, 0.0, 1.0]}),
     ("nadam", {}, {"momentum_decay": [0.004, 0.0, 1.0]}),
     ("nadam", {"epsilon": 1e-6}, {"beta1": [0.9, 0.8, 0.0]}),
     ("radam", {}, {"beta2": [0.999, 0.5, 0.99]}),  # 0.5: never rectified (rho_inf = 3)
@@ -126,14 +139,16 @@ def test_every_option_agrees_alone(
     assert_agree(compiled, numpy)
 
 
-@pytest.mark.parametrize("name", ["nadam", "radam", "adabelief", "adadelta", "adan", "yogi"])
+@pytest.mark.parametrize(
+    "name", ["nadam", "radam", "adabelief", "adadelta", "adan", "yogi", "asgd", "schedule_free_sgd"]
+)
 def test_a_learning_rate_schedule_is_evaluated_per_step(name: str) -> None:
     optimizer = optim.get(name, learning_rate=lambda step: 0.02 / (1 + step // 5))
     compiled, numpy = both_engines(optimizer, 1, batch_size=32)
     assert_agree(compiled, numpy)
 
 
-@pytest.mark.parametrize("name", ["nadam", "radam", "adan", "yogi"])
+@pytest.mark.parametrize("name", ["nadam", "radam", "adan", "yogi", "asgd", "schedule_free_adamw"])
 def test_a_long_run_agrees(name: str) -> None:
     optimizer = stacked(name, [{"learning_rate": rate} for rate in RATES[:2]])
     compiled, numpy = both_engines(optimizer, 2, epochs=2000, batch_size=64)

@@ -1,5 +1,5 @@
-"""The compiled updates of the later elementwise optimizers: radam, adabelief, adadelta, rprop,
-adan and yogi.
+"""The compiled updates of the later elementwise optimizers: nadam, radam, adabelief, adadelta,
+rprop, adan, yogi, asgd and schedule-free (sgd and adamw).
 
 ``kernels._update`` hands every rule it does not know itself to ``update`` here. Each rule
 follows its optimizer's numpy ``update`` operation by operation (the same order, the same
@@ -21,6 +21,8 @@ RPROP = 12
 ADAN = 13
 YOGI = 14
 NADAM = 15
+ASGD = 16
+SCHEDULE_FREE = 17
 
 KINDS = {
     "radam": RADAM,
@@ -30,6 +32,8 @@ KINDS = {
     "adan": ADAN,
     "yogi": YOGI,
     "nadam": NADAM,
+    "asgd": ASGD,
+    "schedule_free": SCHEDULE_FREE,
 }
 
 
@@ -156,6 +160,34 @@ def update(
             nu[p] = b2 * nu[p] + (1 - b2) * (g[p] * g[p])
             denominator = math.sqrt(nu[p] / c2) + eps
             w[p] += -((gradient_weight * g[p] + momentum_weight * mu[p]) / denominator)
+    elif kind == ASGD:
+        eta, average_weight, averages = s[0], s[1], s[2]
+        decay, decays, lambd, shrinks = h[0], h[1], h[2], h[3]
+        ax = slots[0, run]
+        for p in range(n):
+            gp = g[p] + decay * w[p] if decays else g[p]
+            if shrinks:
+                gp = gp + lambd * w[p]
+            u = -(eta * gp)
+            weights = w[p] + u
+            ax[p] = ax[p] + (weights - ax[p]) * average_weight if averages else weights
+            w[p] += u
+    elif kind == SCHEDULE_FREE:
+        lr, average_weight, c2 = s[0], s[1], s[2]
+        b1, decay, decays, adam, b2, eps = h[0], h[1], h[2], h[3], h[4], h[5]
+        z = slots[0, run]
+        for p in range(n):
+            d = g[p]
+            if adam:
+                nu = (1 - b2) * (g[p] * g[p]) + b2 * slots[1, run, p]
+                slots[1, run, p] = nu
+                d = (1 / (math.sqrt(nu / c2) + eps)) * g[p]
+            if decays:
+                d = d + decay * w[p]
+            x = (w[p] - (1 - b1) * z[p]) * (1 / b1)
+            z[p] = z[p] + (-lr) * d
+            x = (1 - average_weight) * x + average_weight * z[p]
+            w[p] += (b1 * x + (1 - b1) * z[p]) - w[p]
     elif kind == YOGI:
         lr, c1, c2 = s[0], s[1], s[2]
         b1, b2, eps = h[0], h[1], h[2]

@@ -39,8 +39,9 @@ class ElementwiseRule(NamedTuple):
 
     kind: str
     """The rule's name: ``gd``, ``momentum``, ``sgd``, ``adam``, ``rmsprop``, ``adagrad``,
-    ``adamax``, ``lion``, ``radam``, ``adabelief``, ``adadelta``, ``rprop``, ``adan`` or
-    ``yogi`` (each optimizer's docstring states its rule)."""
+    ``adamax``, ``lion``, ``nadam``, ``radam``, ``adabelief``, ``adadelta``, ``rprop``,
+    ``adan``, ``yogi``, ``asgd`` or ``schedule_free`` (each optimizer's docstring states its
+    rule)."""
     hyperparameters: tuple[float | np.ndarray, ...]
     """Per-run numbers in the order the rule reads them (switches as 1.0 / 0.0)."""
     slots: tuple[str, ...]
@@ -92,6 +93,15 @@ def per_step(block: float | np.ndarray) -> np.ndarray:
     if values.ndim == 2:  # a (k, 1) hyperparameter: one per run
         return values.reshape(1, -1)
     return values.reshape(len(values), -1)
+
+
+def by_step(values: list[Any]) -> np.ndarray:
+    """One number (or (k, 1) array of them) per step as a (steps, runs or 1) block: the
+    steps of a carried field may change shape (a float first, one per run once a per-run
+    hyperparameter has entered it)."""
+    rows = [np.asarray(value, dtype=float).reshape(-1) for value in values]
+    width = max(len(row) for row in rows)
+    return np.array([np.broadcast_to(row, (width,)) for row in rows])
 
 
 def nothing(first: int, count: int) -> tuple[np.ndarray, ...]:

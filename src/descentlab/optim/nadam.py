@@ -98,7 +98,7 @@ def nadam(
     ) -> tuple[tuple[np.ndarray, ...], list[Any]]:
         # update's scalar arithmetic, step after step from the state's mu_product
         (mu_product,) = values
-        weights, after = [], []
+        gradient_weights, momentum_weights, after = [], [], []
         for step in range(first, first + count):
             lr = lr_at(step)
             t = step + 1
@@ -107,10 +107,11 @@ def nadam(
             mu_product = mu_product * mu_t
             gradient_weight = lr * (1 - mu_t) / (1 - mu_product)
             momentum_weight = lr * mu_next / (1 - mu_product * mu_next)
-            weights.append(np.broadcast_arrays(gradient_weight, momentum_weight))
+            gradient_weights.append(gradient_weight)
+            momentum_weights.append(momentum_weight)
             after.append((mu_product,))
-        blocks = np.array(weights, dtype=float)  # (count, 2, ...)
-        return (blocks[:, 0], blocks[:, 1], 1 - b2_powers.block(first + 1, count)), after
+        blocks = (elementwise.by_step(gradient_weights), elementwise.by_step(momentum_weights))
+        return (*blocks, 1 - b2_powers.block(first + 1, count)), after
 
     rule = ElementwiseRule(
         "nadam",
