@@ -29,6 +29,7 @@ import pytest
 
 from descentlab import course, nn, optim
 from descentlab.compiled import TOLERANCE, kernels
+from descentlab.compiled.stack import SHARED_RUNS
 from descentlab.optim.elementwise import ElementwiseRule
 from descentlab.optim.stack import stacked
 from descentlab.train import RunGroup, StackResult, train_stack
@@ -258,3 +259,30 @@ def test_the_kernel_update_has_the_bits_of_the_numpy_update(
     np.testing.assert_array_equal(compiled, expected)
     for index, field in enumerate(optimizer.elementwise.slots):
         np.testing.assert_array_equal(slots[index], getattr(state, field))
+
+
+def test_a_wide_stack_sharing_one_shuffle_agrees(monkeypatch: pytest.MonkeyPatch) -> None:
+    # SHARED_RUNS or more runs sharing one shuffle, every update compiled: the kernel that
+    # loops over the runs innermost, with carried numbers in two of the three groups.
+    assert SHARED_RUNS <= 18
+    rates = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3]
+    groups = [
+        RunGroup(stacked("nadam", [{"learning_rate": rate} for rate in rates]), 6),
+        RunGroup(stacked("asgd", [{"learning_rate": rate, "t0": 30.0} for rate in rates]), 6),
+        RunGroup(stacked("adan", [{"learning_rate": rate} for rate in rates]), 6),
+    ]
+    arguments: dict[str, Any] = dict(
+        init_seeds=list(range(18)), shuffle_seeds=[10] * 18, epochs=20, batch_size=32
+    )
+    wide = kernels.train_batches_shared
+    calls: list[int] = []
+
+    def counted(*args: Any) -> None:
+        calls.append(1)
+        wide(*args)
+
+    monkeypatch.setattr(kernels, "train_batches_shared", counted)
+    compiled = train_stack(NETWORK, *MOONS, groups, engine="compiled", **arguments)
+    numpy = train_stack(NETWORK, *MOONS, groups, engine="numpy", **arguments)
+    assert_agree(compiled, numpy)
+    assert len(calls) == 20  # one call per epoch
