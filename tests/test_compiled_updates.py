@@ -67,7 +67,9 @@ def assert_agree(compiled: StackResult, numpy: StackResult) -> None:
         assert type(a_state) is type(b_state)
         assert a_state.step == b_state.step
         for field in CARRIED & set(a_state._fields):  # carried in Python: every bit
-            np.testing.assert_array_equal(getattr(a_state, field), getattr(b_state, field))
+            mine, theirs = getattr(a_state, field), getattr(b_state, field)
+            assert np.shape(mine) == np.shape(theirs)
+            np.testing.assert_array_equal(mine, theirs)
 
 
 def both_engines(

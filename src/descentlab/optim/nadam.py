@@ -96,22 +96,26 @@ def nadam(
     def carried_scalars(
         first: int, count: int, values: tuple[Any, ...]
     ) -> tuple[tuple[np.ndarray, ...], list[Any]]:
-        # update's scalar arithmetic, step after step from the state's mu_product
-        (mu_product,) = values
-        gradient_weights, momentum_weights, after = [], [], []
-        for step in range(first, first + count):
-            lr = lr_at(step)
-            t = step + 1
-            mu_t = momentum_at(t)
-            mu_next = momentum_at(t + 1)
-            mu_product = mu_product * mu_t
-            gradient_weight = lr * (1 - mu_t) / (1 - mu_product)
-            momentum_weight = lr * mu_next / (1 - mu_product * mu_next)
-            gradient_weights.append(gradient_weight)
-            momentum_weights.append(momentum_weight)
-            after.append((mu_product,))
-        blocks = (elementwise.by_step(gradient_weights), elementwise.by_step(momentum_weights))
-        return (*blocks, 1 - b2_powers.block(first + 1, count)), after
+        # update's scalar arithmetic for count steps at once; multiply.accumulate multiplies
+        # the momentum coefficients into mu_product one after the other, as the updates do
+        per_step = elementwise.per_step
+        (start,) = values
+        lr = per_step(elementwise.learning_rates(learning_rate, lr_at, first, count))
+        b1 = per_step(beta1)
+        mu_t = b1 * (1.0 - 0.5 * per_step(decay_powers.block(first + 1, count)))
+        mu_next = b1 * (1.0 - 0.5 * per_step(decay_powers.block(first + 2, count)))
+        first_row = per_step(start)
+        width = max(mu_t.shape[1], first_row.shape[1])
+        chain = np.concatenate(
+            [np.broadcast_to(first_row, (1, width)), np.broadcast_to(mu_t, (count, width))]
+        )
+        mu_product = np.multiply.accumulate(chain, axis=0)[1:]
+        gradient_weight = lr * (1 - mu_t) / (1 - mu_product)
+        momentum_weight = lr * mu_next / (1 - mu_product * mu_next)
+        per_run = np.ndim(start) > 0 or np.ndim(beta1) > 0 or np.ndim(momentum_decay) > 0
+        after = [(row.reshape(-1, 1) if per_run else float(row[0]),) for row in mu_product]
+        blocks = (gradient_weight, momentum_weight, 1 - b2_powers.block(first + 1, count))
+        return blocks, after
 
     rule = ElementwiseRule(
         "nadam",
