@@ -3,9 +3,11 @@
 ``CompiledStack`` packs the state arrays of the groups whose optimizer has an
 ``ElementwiseRule`` into one (slots, K, n_params) buffer that the kernel updates in place, keeps
 their step counts, and fills the per-step scalars (learning rates, bias corrections) a block of
-steps at a time through each rule's ``step_scalars``. ``states()`` gives the optimizer states
-back as the optimizers' own NamedTuples (fresh copies, so a snapshot handed out is never
-written again); the groups without a rule keep their states in ``train_stack``.
+steps at a time through each rule's ``step_scalars`` (``carried_scalars`` for a rule whose
+state holds per-run numbers that each step changes, whose values after each step of the block
+it keeps). ``states()`` gives the optimizer states back as the optimizers' own NamedTuples
+(fresh copies, so a snapshot handed out is never written again); the groups without a rule
+keep their states in ``train_stack``.
 """
 
 from __future__ import annotations

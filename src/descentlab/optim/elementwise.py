@@ -8,8 +8,11 @@ the per-step numbers (learning rate, bias corrections) for a block of consecutiv
 
 The per-step numbers are computed here, in Python, by the very expressions (and the very
 ``Powers`` tables) the optimizer's numpy ``update`` uses, so they carry the same bits in both
-engines; only the elementwise arithmetic is compiled. The optimizers know nothing of the
-compiler: ``descentlab.compiled`` reads these rules.
+engines; only the elementwise arithmetic is compiled. A state's per-run numbers that each step
+changes from their previous values (nadam's ``mu_product``, asgd's step size, schedule-free's
+weight sum) are ``carried``: ``carried_scalars`` computes them step after step, by the same
+arithmetic, with the per-step numbers. The optimizers know nothing of the compiler:
+``descentlab.compiled`` reads these rules.
 
 Shapes: a hyperparameter is a number or a (k, 1) array (one per run of a stack); a step
 scalar block is an array of shape (count,) (every run alike) or (count, k, 1) (per run).
