@@ -15,6 +15,8 @@ import math
 import numpy as np
 from numba import njit
 
+from descentlab.compiled import more_updates
+
 # Update rules (``ElementwiseRule.kind``); 0: the run is updated by numpy, outside the kernel.
 NUMPY_UPDATE = 0
 GD = 1
@@ -35,6 +37,7 @@ KINDS = {
     "adagrad": ADAGRAD,
     "adamax": ADAMAX,
     "lion": LION,
+    **more_updates.KINDS,
 }
 
 
@@ -247,6 +250,8 @@ def _update(
                 d = d + decay * w[p]
             mu[p] = (1 - b2) * g[p] + b2 * mu[p]
             w[p] += -lr * d
+    else:
+        more_updates.update(kind, w, g, h, s, slots, run)
 
 
 @njit(cache=True)
