@@ -9,6 +9,7 @@ The suite runs with ``DESCENTLAB_ENGINE=numpy`` (conftest); tests of the default
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from importlib import metadata
@@ -249,6 +250,28 @@ def test_without_numba_auto_is_numpy_and_a_compiled_run_resumes_with_numpy(
     switched = without_numba("resume", "--engine", "numpy", "run", cwd=tmp_path)
     assert switched.returncode == 0, switched.stderr
     assert results_of(tmp_path / "run")["engine"] == record("numpy")
+
+
+@pytest.mark.parametrize("engine", ["auto", "compiled"])
+def test_a_numba_that_fails_to_import_is_one_line_before_any_work(
+    engine: str, tmp_path: Path
+) -> None:
+    # Installed (found) but broken, as a numba built for another numpy is.
+    fake = tmp_path / "site" / "numba"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('raise ImportError("built for another numpy")\n')
+    environment = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    refused = subprocess.run(
+        [sys.executable, "-m", "descentlab", *SHORT_COMPARE, "--engine", engine, "--out", "out"],
+        capture_output=True, text=True, cwd=tmp_path, env=environment, timeout=300,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        "descentlab compare: error: the compiled engine could not import numba (built for "
+        "another numpy); train with --engine numpy (or DESCENTLAB_ENGINE=numpy), or reinstall "
+        "numba\n"
+    )
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_python_api_takes_an_engine() -> None:

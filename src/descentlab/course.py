@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from descentlab import batching, datasets, losses, nn, optim, schedules
+from descentlab.engines import NUMPY
 from descentlab.seeds import COURSE_SHUFFLE_SEED
 from descentlab.train import train
 from descentlab.validation import check_int
@@ -289,7 +290,10 @@ def model(
     With ``decay`` (``update_lr``, ``schedule_lr_decay`` or any function of
     ``(learning_rate0, epoch_num, decay_rate)``) the rate becomes
     ``decay(learning_rate, i, decay_rate)`` after epoch i, as the course applies it, and the
-    printout adds "learning rate after epoch i: r"."""
+    printout adds "learning rate after epoch i: r".
+
+    It always trains with the numpy engine (``descentlab.engines``), the course's arithmetic to
+    the last bit, whatever ``DESCENTLAB_ENGINE`` or an enclosing ``engines.using`` says."""
     if optimizer not in _COURSE_OPTIMIZERS:
         raise ValueError(
             f"unknown optimizer {optimizer!r}; choose one of: {', '.join(_COURSE_OPTIMIZERS)}"
@@ -331,5 +335,6 @@ def model(
         batch_size=mini_batch_size,
         shuffle_seed=COURSE_SHUFFLE_SEED,
         on_epoch_end=report,
+        engine=NUMPY,  # the course's numbers to the last bit, whatever DESCENTLAB_ENGINE says
     )
     return _unflatten(network, result.params, "W{}", "b{}")

@@ -97,6 +97,23 @@ def require_compiled() -> None:
         )
 
 
+def check_importable() -> None:
+    """An ``EngineUnavailable`` in one line when numba is installed but cannot be imported (a
+    build for another numpy, say): the commands check it before any work."""
+    try:
+        import numba  # noqa: F401
+    except ImportError as error:
+        raise cannot_import(error) from error
+
+
+def cannot_import(error: ImportError) -> EngineUnavailable:
+    """The one-line error for a numba that is installed but fails to import."""
+    return EngineUnavailable(
+        f"the compiled engine could not import numba ({error}); train with --engine numpy "
+        "(or DESCENTLAB_ENGINE=numpy), or reinstall numba"
+    )
+
+
 def resolve(setting: Setting | str | None = None, default: Setting = NUMPY) -> Engine:
     """The engine that trains: ``setting``, else ``configured()``, else ``default``; ``auto``
     becomes ``compiled`` when numba is installed and ``numpy`` otherwise."""

@@ -24,7 +24,7 @@ import numpy as np
 
 from descentlab.batch_objective import BatchObjective
 from descentlab.batching import batch_bounds, epoch_seed, permutation
-from descentlab.engines import Engine, Setting
+from descentlab.engines import Engine, Setting, cannot_import
 from descentlab.engines import resolve as resolve_engine
 from descentlab.history import History
 from descentlab.losses import cross_entropy_from_label_probability, label_probability
@@ -545,6 +545,7 @@ def train(
     on_epoch_end: EpochCallback | None = None,
     should_stop: Callable[[int, np.ndarray], bool] | None = None,
     sample_weight: np.ndarray | None = None,
+    engine: Setting | str | None = None,
 ) -> TrainResult:
     """Train one run: ``train_stack`` with K = 1 (the course's ``model``).
 
@@ -552,8 +553,9 @@ def train(
     before epoch e (0-based) the columns are shuffled with ``permutation(m, shuffle_seed + e + 1)``
     and cut into batches of ``batch_size`` (``None``: one batch of all m examples).
     ``on_epoch_end(epoch, epoch_cost)`` is called after every epoch. ``opt_state`` and
-    ``start_epoch`` continue an earlier run, ``should_stop(epoch, params)`` ends it early and
-    ``sample_weight`` weights its examples (see ``train_stack``).
+    ``start_epoch`` continue an earlier run, ``should_stop(epoch, params)`` ends it early,
+    ``sample_weight`` weights its examples and ``engine`` chooses the engine (see
+    ``train_stack``).
     """
     callback = None
     if on_epoch_end is not None:
@@ -578,6 +580,7 @@ def train(
         on_epoch_end=callback,
         should_stop=None if should_stop is None else _one_run(should_stop),
         sample_weight=sample_weight,
+        engine=engine,
     )
     state = stacked.opt_states[0]
     result = stacked.run(0, opt_state=squeeze_state(state))
@@ -598,8 +601,12 @@ def _compiled_stack(
     X: np.ndarray,
     Y: np.ndarray,
 ) -> CompiledStack:
-    """The compiled engine's state for this stack; numba is imported here, on first use."""
-    from descentlab.compiled.stack import CompiledStack
+    """The compiled engine's state for this stack; numba is imported here, on first use (an
+    ``EngineUnavailable`` in one line when it is installed but cannot be imported)."""
+    try:
+        from descentlab.compiled.stack import CompiledStack
+    except ImportError as error:  # e.g. a numba built for another numpy
+        raise cannot_import(error) from error
 
     n_runs = params.shape[0]
     return CompiledStack(

@@ -97,6 +97,8 @@ def _run(argv: Sequence[str] | None) -> int:
             # Resolved once, before any work: a bad DESCENTLAB_ENGINE or a compiled engine
             # without numba fails here, and every process of the command trains with it.
             engine = engines.resolve(args.engine, default=engines.AUTO)
+            if engine == engines.COMPILED:
+                engines.check_importable()  # installed is not enough: it must load
         elif args.command == "resume":
             engines.configured()  # resume trains with the run's engine, but a bad value fails
         with threads.blas_threads(getattr(args, "blas_threads", None)), engines.using(engine):

@@ -21,9 +21,15 @@ measured agreement with the numpy engine is stated in ``TOLERANCE``.
 
 Compiled updates exist for gd, momentum, sgd (every option), adam and adamw (amsgrad,
 eps_inside_sqrt, both weight decays), rmsprop (centered, momentum, weight decay), adagrad,
-adamax and lion. Every other optimizer (those that need more than the gradient, the wrappers,
-and the rest) is updated by its numpy ``update`` between compiled forward and backward
-passes, batch by batch, and ``StackResult.numpy_updates`` lists it.
+adamax and lion (``kernels``), and nadam, radam (both weight decays), adabelief (nesterov),
+adadelta (weight decay), rprop, adan (both weight decays), yogi, asgd (both decays, t0) and
+schedule_free_sgd and schedule_free_adamw (warmup, weight decay) (``more_updates``; the
+per-run numbers a step changes, such as nadam's ``mu_product``, are carried in Python: see
+``ElementwiseRule.carried``). Every other optimizer is updated by its numpy ``update`` between
+compiled forward and backward passes, batch by batch, and ``StackResult.numpy_updates`` lists
+it: those that need more than the gradient (sam, lbfgs), the wrappers (lookahead), and those
+whose update is not elementwise per coordinate (norms and layouts: lamb, lars, adafactor,
+muon, prodigy).
 
 The whole stack falls back to the numpy engine (``StackResult.engine == "numpy"``) with
 ``sample_weight``, with a dtype other than float64, and when the data are too large to be

@@ -18,6 +18,8 @@ import math
 import numpy as np
 from numba import njit, uint64
 
+from descentlab.compiled import more_updates
+
 # Update rules (``ElementwiseRule.kind``); 0: the run is updated by numpy, outside the kernel.
 NUMPY_UPDATE = 0
 GD = 1
@@ -28,6 +30,9 @@ RMSPROP = 5
 ADAGRAD = 6
 ADAMAX = 7
 LION = 8
+LAST_STEP_KIND = LION
+"""The kinds up to this one step through ``_step`` (vectorised over the runs in the wide
+kernel); those after it through ``more_updates.update``, one run at a time in both kernels."""
 
 KINDS = {
     "gd": GD,
@@ -38,6 +43,7 @@ KINDS = {
     "adagrad": ADAGRAD,
     "adamax": ADAMAX,
     "lion": LION,
+    **more_updates.KINDS,
 }
 
 
@@ -270,14 +276,27 @@ def _update(
     h: np.ndarray,
     s: np.ndarray,
     slots: np.ndarray,
-    k: int,
+    run: int,
 ) -> None:
-    """One optimizer step of run k, in place: ``w`` its parameters, ``g`` its gradient,
-    ``h`` (n_hyper, K) the hyperparameters, ``s`` (n_scalars, K) this step's scalars,
-    ``slots[:, k]`` its state arrays (``_step``)."""
+    """One optimizer step of one run, in place: ``w`` its parameters, ``g`` its gradient,
+    ``h`` its hyperparameters, ``s`` this step's scalars, ``slots[:, run]`` its state arrays
+    (``_step``; the kinds after ``LAST_STEP_KIND``: ``more_updates.update``)."""
+    if kind > LAST_STEP_KIND:
+        more_updates.update(kind, w, g, h, s, slots, run)
+        return
+    h_column = h.reshape((h.shape[0], 1))
+    s_column = s.reshape((s.shape[0], 1))
     for p in range(w.shape[0]):
-        w[p], slots[0, k, p], slots[1, k, p], slots[2, k, p] = _step(
-            kind, w[p], g[p], slots[0, k, p], slots[1, k, p], slots[2, k, p], h, s, k
+        w[p], slots[0, run, p], slots[1, run, p], slots[2, run, p] = _step(
+            kind,
+            w[p],
+            g[p],
+            slots[0, run, p],
+            slots[1, run, p],
+            slots[2, run, p],
+            h_column,
+            s_column,
+            0,
         )
 
 
@@ -407,7 +426,6 @@ def train_batches(
     column = np.empty(batch_max)
     Yb = np.empty((n_out, batch_max))
     last = rows_of[n_layers]
-    hyper_t = hyper.T
     for k in range(n_runs):
         order = orders[data_of_run[k]]
         w = params[k]
@@ -517,7 +535,7 @@ def train_batches(
                             dZ[below + q, c] = value if A[below + q, c] > 0.0 else 0.0 * value
             kind = kinds[k]
             if kind != NUMPY_UPDATE:
-                _update(kind, w, g, hyper_t, table[rows[k] + j - first_batch].T, slots, k)
+                _update(kind, w, g, hyper[k], table[rows[k] + j - first_batch, k], slots, k)
 
 
 @njit(cache=True, error_model="numpy")
@@ -637,8 +655,9 @@ def train_batches_shared(
     last = rows_of[n_layers]
     # The optimizer's arrays with the runs innermost too, and the runs' rules as ranges of
     # consecutive runs of one rule.
-    state = np.empty((3, n_params, n_runs))
-    for slot in range(3):
+    n_slots = slots.shape[0]
+    state = np.empty((n_slots, n_params, n_runs))
+    for slot in range(n_slots):
         for k in range(n_runs):
             for e in range(n_params):
                 state[slot, e, k] = slots[slot, k, e]
@@ -762,11 +781,27 @@ def train_batches_shared(
             stop_run = first + 1
             while stop_run < n_runs and kinds[stop_run] == kinds[first]:
                 stop_run += 1
-            _update_runs(kinds[first], W, G, hyper_t, scalars, state, first, stop_run)
+            if kinds[first] <= LAST_STEP_KIND:
+                _update_runs(kinds[first], W, G, hyper_t, scalars, state, first, stop_run)
+            else:
+                for k in range(first, stop_run):
+                    w = params[k]
+                    g_run = grads[k]
+                    for e in range(n_params):
+                        w[e] = W[e, k]
+                        g_run[e] = G[e, k]
+                        for slot in range(n_slots):
+                            slots[slot, k, e] = state[slot, e, k]
+                    row = rows[k] + j - first_batch
+                    more_updates.update(kinds[k], w, g_run, hyper[k], table[row, k], slots, k)
+                    for e in range(n_params):
+                        W[e, k] = w[e]
+                        for slot in range(n_slots):
+                            state[slot, e, k] = slots[slot, k, e]
             first = stop_run
     for k in range(n_runs):
         for e in range(n_params):
             params[k, e] = W[e, k]
             grads[k, e] = G[e, k]
-            for slot in range(3):
+            for slot in range(n_slots):
                 slots[slot, k, e] = state[slot, e, k]

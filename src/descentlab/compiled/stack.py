@@ -3,15 +3,18 @@
 ``CompiledStack`` packs the state arrays of the groups whose optimizer has an
 ``ElementwiseRule`` into one (slots, K, n_params) buffer that the kernel updates in place, keeps
 their step counts, and fills the per-step scalars (learning rates, bias corrections) a block of
-steps at a time through each rule's ``step_scalars``. ``states()`` gives the optimizer states
-back as the optimizers' own NamedTuples (fresh copies, so a snapshot handed out is never
-written again); the groups without a rule keep their states in ``train_stack``.
+steps at a time through each rule's ``step_scalars`` (``carried_scalars`` for a rule whose
+state holds per-run numbers that each step changes, whose values after each step of the block
+it keeps). ``states()`` gives the optimizer states back as the optimizers' own NamedTuples
+(fresh copies, so a snapshot handed out is never written again); the groups without a rule
+keep their states in ``train_stack``.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -76,11 +79,15 @@ class CompiledStack:
         self.parts = [slice(int(a), int(b)) for a, b in itertools.pairwise(starts)]
         self.kinds = np.zeros(n_runs, dtype=np.int64)
         n_hyper = max([len(rule.hyperparameters) for rule in self.rules if rule] + [1])
-        n_slots = 3  # the kernels' rules keep at most three arrays (kernels._step)
+        # kernels._step reads three arrays whatever the rule; more_updates' rules may keep more
+        n_slots = max([len(rule.slots) for rule in self.rules if rule] + [3])
         self.hyper = np.zeros((n_runs, n_hyper))
         self.slots = np.zeros((n_slots, n_runs, n_params))
         self.steps = [0] * len(self.rules)
         self.templates: list[OptState] = list(states)
+        self.table_first = [0] * len(self.rules)
+        self.after: list[list[Any]] = [[] for _ in self.rules]
+        """Each group's carried fields after each step of its table (``ElementwiseRule``)."""
         for index, (rule, part) in enumerate(zip(self.rules, self.parts, strict=True)):
             if rule is None:
                 continue
@@ -88,10 +95,10 @@ class CompiledStack:
             for column, value in enumerate(rule.hyperparameters):
                 self.hyper[part, column] = _per_run(value, part.stop - part.start)
             self.load(index, states[index])
-        self.n_scalars = 3
+        widths = [len(self._scalars(i, self.steps[i], 1)[0]) for i in range(len(self.rules))]
+        self.n_scalars = max([*widths, 1])
         self.table_steps = max(TABLE_STEPS, self.n_batches)
         self.table = np.zeros((self.table_steps, n_runs, self.n_scalars))
-        self.table_first = list(self.steps)
         self.table_stale = True
         self.rows = np.zeros(n_runs, dtype=np.int64)
         self.compiled_groups = [index for index, rule in enumerate(self.rules) if rule]
@@ -111,6 +118,8 @@ class CompiledStack:
         part = self.parts[index]
         self.templates[index] = state
         self.steps[index] = int(state.step)
+        self.table_first[index] = self.steps[index]
+        self.after[index] = []
         for slot, name in enumerate(rule.slots):
             value = getattr(state, name)
             self.slots[slot, part] = 0.0 if value is None else value
@@ -125,7 +134,10 @@ class CompiledStack:
                 continue
             part = self.parts[index]
             arrays = {name: self.slots[slot, part].copy() for slot, name in enumerate(rule.slots)}
-            current[index] = self.templates[index]._replace(step=self.steps[index], **arrays)
+            numbers = dict(zip(rule.carried, self._carried(index), strict=True))
+            current[index] = self.templates[index]._replace(
+                step=self.steps[index], **arrays, **numbers
+            )
         return current
 
     def _rows(self, count: int) -> np.ndarray:
@@ -137,6 +149,28 @@ class CompiledStack:
                 self.rows[self.parts[index]] = self.steps[index] - self.table_first[index]
         return self.rows
 
+    def _carried(self, index: int) -> tuple[Any, ...]:
+        """Group ``index``'s carried fields at its current step."""
+        rule = self.rules[index]
+        if rule is None or not rule.carried:
+            return ()
+        done = self.steps[index] - self.table_first[index]
+        if done == 0:
+            return tuple(getattr(self.templates[index], name) for name in rule.carried)
+        return tuple(self.after[index][done - 1])
+
+    def _scalars(
+        self, index: int, first: int, count: int
+    ) -> tuple[tuple[np.ndarray, ...], list[Any]]:
+        """Group ``index``'s step scalars for ``count`` steps from ``first`` (its current step
+        when it carries fields), and the carried fields after each of them."""
+        rule = self.rules[index]
+        if rule is None:
+            return (), []
+        if rule.carried_scalars is None:
+            return rule.step_scalars(first, count), []
+        return rule.carried_scalars(first, count, self._carried(index))
+
     def _fill_table(self) -> None:
         for index, rule in enumerate(self.rules):
             if rule is None:
@@ -144,7 +178,11 @@ class CompiledStack:
             part = self.parts[index]
             first = self.steps[index]
             size = part.stop - part.start
-            for column, block in enumerate(rule.step_scalars(first, self.table_steps)):
+            if rule.carried:  # the template holds the carried fields at the table's first step
+                current = dict(zip(rule.carried, self._carried(index), strict=True))
+                self.templates[index] = self.templates[index]._replace(**current)
+            blocks, self.after[index] = self._scalars(index, first, self.table_steps)
+            for column, block in enumerate(blocks):
                 values = np.asarray(block, dtype=float)
                 values = values.reshape(len(values), -1)
                 self.table[:, part, column] = np.broadcast_to(values, (self.table_steps, size))

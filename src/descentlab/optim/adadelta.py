@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from descentlab.optim import elementwise
 from descentlab.optim.base import (
     Optimizer,
     Params,
@@ -13,6 +14,7 @@ from descentlab.optim.base import (
     learning_rate_at,
     record_hyperparameters,
 )
+from descentlab.optim.elementwise import ElementwiseRule
 from descentlab.optim.weight_decay import coupled
 from descentlab.validation import check_nonnegative_float, check_positive_float, check_unit_interval
 
@@ -79,4 +81,14 @@ def adadelta(
         new_state = AdadeltaState(step=state.step + 1, square_avg=square_avg, acc_delta=acc_delta)
         return -(lr * delta), new_state
 
-    return Optimizer("adadelta", record_hyperparameters(adadelta, locals()), init, update)
+    def step_scalars(first: int, count: int) -> tuple[np.ndarray, ...]:
+        return (elementwise.learning_rates(learning_rate, lr_at, first, count),)
+
+    rule = ElementwiseRule(
+        "adadelta",
+        (rho, epsilon, weight_decay, elementwise.any_nonzero(weight_decay)),
+        ("square_avg", "acc_delta"),
+        step_scalars,
+    )
+    hyperparameters = record_hyperparameters(adadelta, locals())
+    return Optimizer("adadelta", hyperparameters, init, update, elementwise=rule)

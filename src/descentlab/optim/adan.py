@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from descentlab.optim import elementwise
 from descentlab.optim.base import (
     Optimizer,
     Params,
@@ -15,6 +16,7 @@ from descentlab.optim.base import (
     learning_rate_at,
     record_hyperparameters,
 )
+from descentlab.optim.elementwise import ElementwiseRule
 from descentlab.optim.powers import Powers
 from descentlab.validation import check_bool, check_decay, check_nonnegative_float
 
@@ -119,4 +121,31 @@ def adan(
         # bits of W - step: the step it takes alone.
         return new_params - params, new_state
 
-    return Optimizer("adan", record_hyperparameters(adan, locals()), init, update)
+    def step_scalars(first: int, count: int) -> tuple[np.ndarray, ...]:
+        # update's expressions, elementwise over the steps (np.sqrt and math.sqrt round alike)
+        per_step = elementwise.per_step
+        lr = per_step(elementwise.learning_rates(learning_rate, lr_at, first, count))
+        return (
+            (elementwise.steps(first, count) == 0).astype(float),
+            np.sqrt(1 - b3_powers.block(first + 1, count)),
+            lr / (1 - per_step(b1_powers.block(first + 1, count))),
+            lr * per_step(beta2) / (1 - per_step(b2_powers.block(first + 1, count))),
+            lr,
+        )
+
+    rule = ElementwiseRule(
+        "adan",
+        (
+            beta1,
+            beta2,
+            beta3,
+            epsilon,
+            weight_decay,
+            elementwise.flag(decays),
+            elementwise.flag(weight_decouple),
+        ),
+        ("mu", "diff_avg", "nu", "previous_grad"),
+        step_scalars,
+    )
+    hyperparameters = record_hyperparameters(adan, locals())
+    return Optimizer("adan", hyperparameters, init, update, elementwise=rule)

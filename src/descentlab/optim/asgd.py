@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from descentlab.optim import elementwise
 from descentlab.optim.base import (
     Optimizer,
     Params,
@@ -13,6 +14,7 @@ from descentlab.optim.base import (
     learning_rate_at,
     record_hyperparameters,
 )
+from descentlab.optim.elementwise import ElementwiseRule
 from descentlab.optim.per_run import per_run
 from descentlab.optim.weight_decay import coupled
 from descentlab.validation import check_nonnegative_float
@@ -112,4 +114,30 @@ def asgd(
     def report(state: ASGDState, params: Params) -> Params:
         return state.ax
 
-    return Optimizer("asgd", record_hyperparameters(asgd, locals()), init, update, report=report)
+    def carried_scalars(
+        first: int, count: int, values: tuple[Any, ...]
+    ) -> tuple[tuple[np.ndarray, ...], list[Any]]:
+        # update's scalar arithmetic, step after step from the state's eta and average weight
+        eta, mu = values
+        etas, mus, after = [], [], []
+        for step in range(first, first + count):
+            lr = lr_at(step)
+            t = step + 1
+            etas.append(eta)
+            mus.append(mu)
+            eta = per_run(next_eta, lr, lambd, alpha, t)
+            mu = per_run(next_average_weight, t, t0)
+            after.append((eta, mu))
+        by_step = elementwise.by_step
+        return (by_step(etas), by_step(mus), (by_step(mus) != 1).astype(float)), after
+
+    rule = ElementwiseRule(
+        "asgd",
+        (weight_decay, elementwise.any_nonzero(weight_decay), lambd, elementwise.flag(decays)),
+        ("ax",),
+        elementwise.nothing,
+        carried=("eta", "average_weight"),
+        carried_scalars=carried_scalars,
+    )
+    hyperparameters = record_hyperparameters(asgd, locals())
+    return Optimizer("asgd", hyperparameters, init, update, report=report, elementwise=rule)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from descentlab.optim import elementwise
 from descentlab.optim.base import (
     Optimizer,
     Params,
@@ -13,6 +14,7 @@ from descentlab.optim.base import (
     learning_rate_at,
     record_hyperparameters,
 )
+from descentlab.optim.elementwise import ElementwiseRule
 from descentlab.optim.powers import Powers
 from descentlab.validation import check_decay, check_nonnegative_float
 
@@ -91,4 +93,37 @@ def nadam(
         step = (gradient_weight * grads + momentum_weight * mu) / denominator
         return -step, NAdamState(step=t, mu_product=mu_product, mu=mu, nu=nu)
 
-    return Optimizer("nadam", record_hyperparameters(nadam, locals()), init, update)
+    def carried_scalars(
+        first: int, count: int, values: tuple[Any, ...]
+    ) -> tuple[tuple[np.ndarray, ...], list[Any]]:
+        # update's scalar arithmetic for count steps at once; multiply.accumulate multiplies
+        # the momentum coefficients into mu_product one after the other, as the updates do
+        per_step = elementwise.per_step
+        (start,) = values
+        lr = per_step(elementwise.learning_rates(learning_rate, lr_at, first, count))
+        b1 = per_step(beta1)
+        mu_t = b1 * (1.0 - 0.5 * per_step(decay_powers.block(first + 1, count)))
+        mu_next = b1 * (1.0 - 0.5 * per_step(decay_powers.block(first + 2, count)))
+        first_row = per_step(start)
+        width = max(mu_t.shape[1], first_row.shape[1])
+        chain = np.concatenate(
+            [np.broadcast_to(first_row, (1, width)), np.broadcast_to(mu_t, (count, width))]
+        )
+        mu_product = np.multiply.accumulate(chain, axis=0)[1:]
+        gradient_weight = lr * (1 - mu_t) / (1 - mu_product)
+        momentum_weight = lr * mu_next / (1 - mu_product * mu_next)
+        per_run = np.ndim(start) > 0 or np.ndim(beta1) > 0 or np.ndim(momentum_decay) > 0
+        after = [(row.reshape(-1, 1) if per_run else float(row[0]),) for row in mu_product]
+        blocks = (gradient_weight, momentum_weight, 1 - b2_powers.block(first + 1, count))
+        return blocks, after
+
+    rule = ElementwiseRule(
+        "nadam",
+        (beta1, beta2, epsilon),
+        ("mu", "nu"),
+        elementwise.nothing,
+        carried=("mu_product",),
+        carried_scalars=carried_scalars,
+    )
+    hyperparameters = record_hyperparameters(nadam, locals())
+    return Optimizer("nadam", hyperparameters, init, update, elementwise=rule)

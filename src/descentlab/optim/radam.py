@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from descentlab.optim import elementwise
 from descentlab.optim.base import (
     Optimizer,
     Params,
@@ -14,6 +15,7 @@ from descentlab.optim.base import (
     learning_rate_at,
     record_hyperparameters,
 )
+from descentlab.optim.elementwise import ElementwiseRule
 from descentlab.optim.powers import Powers
 from descentlab.optim.weight_decay import coupled, decoupled
 from descentlab.validation import check_bool, check_decay, check_nonnegative_float
@@ -121,4 +123,42 @@ def radam(
         updates = shrink(-step, lr, params)
         return updates, RAdamState(step=t, mu=mu, nu=nu)
 
-    return Optimizer("radam", record_hyperparameters(radam, locals()), init, update)
+    def step_scalars(first: int, count: int) -> tuple[np.ndarray, ...]:
+        # update's scalars for each step (its Python branch or its per-run arrays, which
+        # round alike); the rectification is unused (and may be nan) where not rectified.
+        per_step = elementwise.per_step
+        t = per_step(elementwise.steps(first + 1, count))
+        b2_power = per_step(b2_powers.block(first + 1, count))
+        bias_correction2 = 1 - b2_power
+        inf = per_step(rho_inf)
+        rho_t = inf - 2 * t * b2_power / bias_correction2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rectification = np.sqrt(
+                (rho_t - 4) * (rho_t - 2) * inf / ((inf - 4) * (inf - 2) * rho_t)
+            )
+        return (
+            elementwise.learning_rates(learning_rate, lr_at, first, count),
+            1 - b1_powers.block(first + 1, count),
+            (rho_t > RECTIFICATION_THRESHOLD).astype(float),
+            np.sqrt(bias_correction2),
+            rectification,
+        )
+
+    coupled_decay = 0.0 if decoupled_weight_decay else weight_decay
+    decoupled_decay = weight_decay if decoupled_weight_decay else 0.0
+    rule = ElementwiseRule(
+        "radam",
+        (
+            beta1,
+            beta2,
+            epsilon,
+            coupled_decay,
+            elementwise.any_nonzero(coupled_decay),
+            decoupled_decay,
+            elementwise.any_nonzero(decoupled_decay),
+        ),
+        ("mu", "nu"),
+        step_scalars,
+    )
+    hyperparameters = record_hyperparameters(radam, locals())
+    return Optimizer("radam", hyperparameters, init, update, elementwise=rule)

@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from descentlab.optim import elementwise
 from descentlab.optim.base import (
     Optimizer,
     Params,
@@ -13,6 +14,7 @@ from descentlab.optim.base import (
     learning_rate_at,
     record_hyperparameters,
 )
+from descentlab.optim.elementwise import ElementwiseRule
 from descentlab.validation import (
     check_above,
     check_nonnegative_float,
@@ -99,4 +101,11 @@ def rprop(
         new_state = RpropState(step=state.step + 1, prev=g, step_size=step_size)
         return -(np.sign(g) * step_size), new_state
 
-    return Optimizer("rprop", record_hyperparameters(rprop, locals()), init, update)
+    rule = ElementwiseRule(
+        "rprop",
+        (etaminus, etaplus, step_size_min, step_size_max),
+        ("prev", "step_size"),
+        elementwise.nothing,
+    )
+    hyperparameters = record_hyperparameters(rprop, locals())
+    return Optimizer("rprop", hyperparameters, init, update, elementwise=rule)

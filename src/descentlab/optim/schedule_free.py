@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from descentlab.optim import elementwise
 from descentlab.optim.base import (
     Optimizer,
     Params,
@@ -16,6 +17,7 @@ from descentlab.optim.base import (
     learning_rate_at,
     record_hyperparameters,
 )
+from descentlab.optim.elementwise import ElementwiseRule
 from descentlab.optim.per_run import per_run
 from descentlab.optim.powers import Powers
 from descentlab.validation import (
@@ -113,17 +115,21 @@ def schedule_free_sgd(
     def sgd_direction(grads: Params, state: Any, t: int) -> tuple[Params, dict[str, Any]]:
         return grads, {}
 
+    rate = _warmed_up(lr_at, warmup_steps)
     update, report = _schedule_free(
         "schedule_free_sgd",
         ScheduleFreeSGDState,
-        _warmed_up(lr_at, warmup_steps),
+        rate,
         beta1,
         weight_decay,
         weight_lr_power,
         sgd_direction,
     )
+    rule = _rule(rate, beta1, weight_decay, weight_lr_power, None, 0.0, 0.0)
     hyperparameters = record_hyperparameters(schedule_free_sgd, locals())
-    return Optimizer("schedule_free_sgd", hyperparameters, init, update, report=report)
+    return Optimizer(
+        "schedule_free_sgd", hyperparameters, init, update, report=report, elementwise=rule
+    )
 
 
 def schedule_free_adamw(
@@ -199,17 +205,21 @@ def schedule_free_adamw(
         nu_hat = nu / (1 - b2_powers(t))
         return (1 / (np.sqrt(nu_hat) + epsilon)) * grads, {"nu": nu}
 
+    rate = _warmed_up(lr_at, warmup_steps)
     update, report = _schedule_free(
         "schedule_free_adamw",
         ScheduleFreeAdamWState,
-        _warmed_up(lr_at, warmup_steps),
+        rate,
         beta1,
         weight_decay,
         weight_lr_power,
         adam_direction,
     )
+    rule = _rule(rate, beta1, weight_decay, weight_lr_power, b2_powers, beta2, epsilon)
     hyperparameters = record_hyperparameters(schedule_free_adamw, locals())
-    return Optimizer("schedule_free_adamw", hyperparameters, init, update, report=report)
+    return Optimizer(
+        "schedule_free_adamw", hyperparameters, init, update, report=report, elementwise=rule
+    )
 
 
 def _schedule_free(
@@ -249,6 +259,53 @@ def _schedule_free(
         return _x(params, state.z, beta1)
 
     return update, report
+
+
+def _rule(
+    rate: Schedule,
+    beta1: Any,
+    weight_decay: Any,
+    weight_lr_power: Any,
+    b2_powers: Powers | None,
+    beta2: Any,
+    epsilon: Any,
+) -> ElementwiseRule:
+    """The compiled rule of ``_schedule_free``: hyperparameters (beta1, decay, whether it
+    applies, AdamW's direction or SGD's, beta2, epsilon); per step (lr(c), c_k, 1 - beta2^t),
+    with weight_sum and max_lr carried by ``update``'s own scalar arithmetic."""
+
+    def carried_scalars(
+        first: int, count: int, values: tuple[Any, ...]
+    ) -> tuple[tuple[np.ndarray, ...], list[Any]]:
+        weight_sum, max_lr = values
+        rates, shares, after = [], [], []
+        for step in range(first, first + count):
+            t = step + 1
+            rates.append(rate(step))
+            max_lr = per_run(_larger, max_lr, rate(t))
+            weight = per_run(math.pow, max_lr, weight_lr_power)
+            weight_sum = weight_sum + weight
+            shares.append(per_run(_share, weight, weight_sum))
+            after.append((weight_sum, max_lr))
+        corrections = 1.0 if b2_powers is None else 1 - b2_powers.block(first + 1, count)
+        by_step = elementwise.by_step
+        return (by_step(rates), by_step(shares), elementwise.per_step(corrections)), after
+
+    return ElementwiseRule(
+        "schedule_free",
+        (
+            beta1,
+            weight_decay,
+            elementwise.any_nonzero(weight_decay),
+            elementwise.flag(b2_powers is not None),
+            beta2,
+            epsilon,
+        ),
+        ("z", "nu") if b2_powers is not None else ("z",),
+        elementwise.nothing,
+        carried=("weight_sum", "max_lr"),
+        carried_scalars=carried_scalars,
+    )
 
 
 def _x(y: Params, z: Params, beta1: Any) -> Params:

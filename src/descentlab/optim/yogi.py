@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from descentlab.optim import elementwise
 from descentlab.optim.base import (
     Optimizer,
     Params,
@@ -13,6 +14,7 @@ from descentlab.optim.base import (
     learning_rate_at,
     record_hyperparameters,
 )
+from descentlab.optim.elementwise import ElementwiseRule
 from descentlab.optim.powers import Powers
 from descentlab.validation import check_decay, check_nonnegative_float
 
@@ -87,4 +89,13 @@ def yogi(
         updates = -lr * (mu_hat / (np.sqrt(nu_hat) + epsilon))
         return updates, YogiState(step=t, mu=mu, nu=nu)
 
-    return Optimizer("yogi", record_hyperparameters(yogi, locals()), init, update)
+    def step_scalars(first: int, count: int) -> tuple[np.ndarray, ...]:
+        return (
+            elementwise.learning_rates(learning_rate, lr_at, first, count),
+            1 - b1_powers.block(first + 1, count),
+            1 - b2_powers.block(first + 1, count),
+        )
+
+    rule = ElementwiseRule("yogi", (beta1, beta2, epsilon), ("mu", "nu"), step_scalars)
+    hyperparameters = record_hyperparameters(yogi, locals())
+    return Optimizer("yogi", hyperparameters, init, update, elementwise=rule)
