@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from importlib import metadata
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from benchmark_records import TINY_PROBLEM_FILES
-from conftest import kill_at, results_of, run_cli, run_status
+from conftest import Result, kill_at, results_of, run_cli, run_status
 from descentlab import engines
 
 NUMBA_VERSION = metadata.version("numba")
@@ -345,3 +346,28 @@ def test_dask_workers_train_with_the_engine_not_their_environment(
     assert benchmarked.returncode == 0, benchmarked.stderr
     tasks = results_of(tmp_path / "benchmark")["tasks"]
     assert {task["engine"] for task in tasks} == {"compiled"}
+
+
+@pytest.mark.slow
+def test_compare_with_the_compiled_engine_prints_the_published_table(
+    published_comparison: tuple[Result, Path], tmp_path: Path
+) -> None:
+    # The main job with the fastest engine: the same table, to every printed digit, as the
+    # numpy engine's (the published numbers: 239/239/282 and the final costs), and the line that
+    # names the engine. Only the seconds and the run folder differ.
+    exact, _ = published_comparison
+    fast = run_cli("compare", "--engine", "compiled", "--out", str(tmp_path / "fast"))
+    assert fast.returncode == 0, fast.stderr
+    assert "(239/300)" in fast.stdout and "(282/300)" in fast.stdout
+    timing = re.compile(r"\d+\.\d s\b|\s+\d+\.\d$")
+
+    def table(printed: str) -> list[str]:
+        return [
+            timing.sub("", line)
+            for line in printed.splitlines()
+            if not line.startswith(("wrote", "engine:"))
+        ]
+
+    assert table(fast.stdout) == table(exact.stdout)
+    assert f"engine: compiled (numba {NUMBA_VERSION})" in fast.stdout.splitlines()
+    assert results_of(tmp_path / "fast")["engine"] == record("compiled")

@@ -14,10 +14,9 @@ corrections 1 - beta^t from the same ``Powers`` tables) computed in Python by th
 own expressions (``descentlab.optim.elementwise``), so they carry the numpy engine's bits.
 What differs: the matrix products add their terms in another order than BLAS, and ``exp``
 is the kernels' own (``kernels._exp``, plain arithmetic that vectorises, within 1 ulp of
-numpy's); both differ in the last bit or so. The costs (-log p) are numpy's own: computed
-after each epoch from the logits and outputs, by the numpy engine's code. Over thousands of epochs
-these last-bit differences grow the way any perturbation of a training run grows; the
-measured agreement with the numpy engine is stated in ``TOLERANCE``.
+numpy's); both differ in the last bit or so. Over thousands of epochs these last-bit
+differences grow the way any perturbation of a training run grows; the measured agreement with
+the numpy engine is stated in ``TOLERANCE``.
 
 Compiled updates exist for gd, momentum, sgd (every option), adam and adamw (amsgrad,
 eps_inside_sqrt, both weight decays), rmsprop (centered, momentum, weight decay), adagrad,
@@ -58,4 +57,6 @@ on an AVX-512 machine: at most 8e-16 for every optimizer over 20 epochs of the c
 published workload's 10000 epochs, which reproduces every published number; L-BFGS, whose line
 search amplifies last-bit differences, 6.2e-13 over 3 epochs (``tests/test_compiled_engine.py``).
 Between the two kernels a run's bits are equal (the same sums in the same order, the same
-``exp``)."""
+``exp``). A run that diverges is chaotic from its divergence epoch on: there the engines agree
+on that epoch and on where non-finite costs and weights appear, not on the values
+(``tests/test_compiled_updates.py``)."""
