@@ -55,16 +55,6 @@ def _nan_max(a: float, b: float) -> float:
     return a if a >= b else b
 
 
-@njit(cache=True)
-def _sign(x: float) -> float:
-    """np.sign: -1, 0 or 1, NaN for NaN."""
-    if x > 0.0:
-        return 1.0
-    if x < 0.0:
-        return -1.0
-    return x
-
-
 _INV_LN2 = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 to 21 bits: k * _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10  # ln 2 - _LN2_HI
@@ -225,7 +215,7 @@ def _lion(
     """``_step`` of lion (a: mu)."""
     lr = s[0, k]
     b1, b2, decay, decays = h[0, k], h[1, k], h[2, k], h[3, k]
-    d = _sign((1 - b1) * g + b1 * a)
+    d = more_updates.np_sign((1 - b1) * g + b1 * a)
     if decays:
         d = d + decay * w
     a = (1 - b2) * g + b2 * a

@@ -37,10 +37,9 @@ KINDS = {
 }
 
 
-# np.sign and np.clip as numba sees them; kernels.py holds the same np.sign (_sign), but it
-# imports this module, so this module cannot import it back.
+# np.sign and np.clip as numba sees them (kernels.py's lion uses this np_sign too).
 @njit(cache=True)
-def _sign(x: float) -> float:
+def np_sign(x: float) -> float:
     """np.sign: -1, 0 or 1, NaN for NaN."""
     if x > 0.0:
         return 1.0
@@ -116,7 +115,7 @@ def update(
         etaminus, etaplus, size_min, size_max = h[0], h[1], h[2], h[3]
         prev, size = slots[0, run], slots[1, run]
         for p in range(n):
-            sign = _sign(g[p] * prev[p])
+            sign = np_sign(g[p] * prev[p])
             if sign > 0:
                 factor = etaplus
             elif sign < 0:
@@ -128,7 +127,7 @@ def update(
             size[p] = _clip(size[p] * factor, size_min, size_max)
             gp = 0.0 if sign < 0 else g[p]
             prev[p] = gp
-            w[p] += -(_sign(gp) * size[p])
+            w[p] += -(np_sign(gp) * size[p])
     elif kind == ADAN:
         first, root3, m_rate, v_rate, lr = s[0], s[1], s[2], s[3], s[4]
         b1, b2, b3, eps, decay, decays, decouple = h[0], h[1], h[2], h[3], h[4], h[5], h[6]
@@ -195,7 +194,7 @@ def update(
         for p in range(n):
             mu[p] = (1 - b1) * g[p] + b1 * mu[p]
             squared = g[p] * g[p]
-            nu[p] = nu[p] - (1 - b2) * _sign(nu[p] - squared) * squared
+            nu[p] = nu[p] - (1 - b2) * np_sign(nu[p] - squared) * squared
             mu_hat = mu[p] / c1
             nu_hat = nu[p] / c2
             w[p] += -lr * (mu_hat / (math.sqrt(nu_hat) + eps))
