@@ -8,7 +8,9 @@ from typing import Any
 import numpy as np
 
 from descentlab import optim
+from descentlab.compiled import TOLERANCE
 from descentlab.optim import drive, registry
+from descentlab.train import StackResult
 
 
 def global_random_state() -> tuple[Any, ...]:
@@ -107,3 +109,28 @@ def final_params_on_the_gradient_stream(
         params = optim.apply_updates(params, updates)
     assert state.step == fixture["steps"]
     return params
+
+
+def relative_difference(compiled: np.ndarray, numpy: np.ndarray) -> float:
+    """max |compiled - numpy| / max |numpy| (0 for equal arrays)."""
+    scale = float(np.max(np.abs(numpy)))
+    return float(np.max(np.abs(compiled - numpy))) / scale if scale else 0.0
+
+
+def assert_engines_agree(
+    compiled: StackResult, numpy: StackResult, tolerance: float = TOLERANCE
+) -> None:
+    """The same stack trained by each engine: every run's epoch costs, mini-batch costs and
+    final parameters within ``tolerance`` (``relative_difference``; by default the engine's
+    stated ``descentlab.compiled.TOLERANCE``), the same divergence epochs."""
+    assert (compiled.engine, numpy.engine) == ("compiled", "numpy")
+    for run, (a, b) in enumerate(zip(compiled.histories, numpy.histories, strict=True)):
+        pairs = [
+            (a.epoch_costs, b.epoch_costs),
+            (a.minibatch_costs, b.minibatch_costs),
+            (compiled.params[run], numpy.params[run]),
+        ]
+        for first, second in pairs:
+            assert first.shape == second.shape
+            assert relative_difference(first, second) <= tolerance, run
+    assert compiled.diverged_epochs == numpy.diverged_epochs

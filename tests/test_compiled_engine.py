@@ -34,32 +34,12 @@ from descentlab.train import (
     TrainingInterrupted,
     train_stack,
 )
-from helpers import full_batch
+from helpers import assert_engines_agree, full_batch, relative_difference
 
 MOONS = course.load_dataset()
 NETWORK = nn.Network((2, 5, 2, 1))
 RATES = (0.01, 0.02, 0.005)
 NAMES = optim.runnable_names("train")
-
-
-def relative_difference(compiled: np.ndarray, numpy: np.ndarray) -> float:
-    """max |compiled - numpy| / max |numpy| (0 for equal arrays)."""
-    scale = float(np.max(np.abs(numpy)))
-    return float(np.max(np.abs(compiled - numpy))) / scale if scale else 0.0
-
-
-def assert_agree(compiled: StackResult, numpy: StackResult, tolerance: float = TOLERANCE) -> None:
-    assert (compiled.engine, numpy.engine) == ("compiled", "numpy")
-    for run, (a, b) in enumerate(zip(compiled.histories, numpy.histories, strict=True)):
-        pairs = [
-            (a.epoch_costs, b.epoch_costs),
-            (a.minibatch_costs, b.minibatch_costs),
-            (compiled.params[run], numpy.params[run]),
-        ]
-        for first, second in pairs:
-            assert first.shape == second.shape
-            assert relative_difference(first, second) <= tolerance, run
-    assert compiled.diverged_epochs == numpy.diverged_epochs
 
 
 def both_engines(*args: Any, **kwargs: Any) -> tuple[StackResult, StackResult]:
@@ -88,7 +68,7 @@ def test_every_optimizer_agrees_with_the_numpy_engine(name: str, runs: int) -> N
         epochs=3 if full_batch(name) else 20,
         batch_size=None if full_batch(name) else 64,
     )
-    assert_agree(compiled, numpy)
+    assert_engines_agree(compiled, numpy)
     assert compiled.numpy_updates == (() if has_compiled_update(name) else (name,))
     assert type(compiled.opt_states[0]) is type(numpy.opt_states[0])
 
@@ -125,7 +105,7 @@ def test_every_option_of_the_compiled_updates(name: str, settings: dict[str, Any
         shuffle_seeds=[10, 10, 12],
         epochs=20,
     )
-    assert_agree(compiled, numpy)
+    assert_engines_agree(compiled, numpy)
     assert compiled.numpy_updates == ()
 
 
@@ -145,7 +125,7 @@ def test_a_wide_stack_sharing_one_shuffle_agrees() -> None:
             network, X, Y, groups, init_seeds=list(range(18)), shuffle_seeds=[10] * 18,
             epochs=20, batch_size=32,
         )  # fmt: skip
-        assert_agree(compiled, numpy)
+        assert_engines_agree(compiled, numpy)
 
 
 WIDE_GROUPS = [
@@ -213,7 +193,7 @@ def test_a_learning_rate_schedule_is_evaluated_per_step() -> None:
     compiled, numpy = both_engines(
         NETWORK, *MOONS, [RunGroup(optimizer, 1)], init_seeds=[3], shuffle_seeds=[10], epochs=20
     )
-    assert_agree(compiled, numpy)
+    assert_engines_agree(compiled, numpy)
 
 
 def test_stacked_schedules_and_diverging_runs_agree() -> None:
@@ -227,7 +207,7 @@ def test_stacked_schedules_and_diverging_runs_agree() -> None:
     assert compiled.diverged_epochs == [None, 0, 0]
     assert all(np.isfinite(history.epoch_costs).all() for history in compiled.histories)
     assert compiled.histories[2].epoch_costs[-1] > 100
-    assert_agree(compiled, numpy)
+    assert_engines_agree(compiled, numpy)
 
 
 def test_mixed_groups_fall_back_per_optimizer() -> None:
@@ -240,7 +220,7 @@ def test_mixed_groups_fall_back_per_optimizer() -> None:
     compiled, numpy = both_engines(
         NETWORK, *MOONS, groups, init_seeds=[3] * 4, shuffle_seeds=[10, 11, 12, 13], epochs=10
     )
-    assert_agree(compiled, numpy)
+    assert_engines_agree(compiled, numpy)
     assert compiled.numpy_updates == ("lookahead:adam", "prodigy")
 
 
@@ -258,7 +238,7 @@ def test_a_larger_softmax_network_agrees() -> None:
         shuffle_seeds=[1, 2, 3],
         epochs=15,
     )
-    assert_agree(compiled, numpy)
+    assert_engines_agree(compiled, numpy)
     assert compiled.histories[0].epoch_costs[-1] < 0.2  # it learns
 
 

@@ -33,6 +33,7 @@ from descentlab.compiled.stack import SHARED_RUNS
 from descentlab.optim.elementwise import ElementwiseRule
 from descentlab.optim.stack import stacked
 from descentlab.train import RunGroup, StackResult, train_stack
+from helpers import assert_engines_agree, relative_difference
 
 MOONS = course.load_dataset()
 NETWORK = nn.Network((2, 5, 2, 1))
@@ -44,25 +45,9 @@ CARRIED = {"mu_product", "eta", "average_weight", "weight_sum", "max_lr"}
 """The states' per-run numbers that ``ElementwiseRule.carried`` carries."""
 
 
-def relative_difference(compiled: np.ndarray, numpy: np.ndarray) -> float:
-    """max |compiled - numpy| / max |numpy| (0 for equal arrays)."""
-    scale = float(np.max(np.abs(numpy)))
-    return float(np.max(np.abs(compiled - numpy))) / scale if scale else 0.0
-
-
 def assert_agree(compiled: StackResult, numpy: StackResult) -> None:
-    assert (compiled.engine, numpy.engine) == ("compiled", "numpy")
     assert compiled.numpy_updates == ()
-    for run, (a, b) in enumerate(zip(compiled.histories, numpy.histories, strict=True)):
-        pairs = [
-            (a.epoch_costs, b.epoch_costs),
-            (a.minibatch_costs, b.minibatch_costs),
-            (compiled.params[run], numpy.params[run]),
-        ]
-        for first, second in pairs:
-            assert first.shape == second.shape
-            assert relative_difference(first, second) <= TOLERANCE, run
-    assert compiled.diverged_epochs == numpy.diverged_epochs
+    assert_engines_agree(compiled, numpy)
     for a_state, b_state in zip(compiled.opt_states, numpy.opt_states, strict=True):
         assert type(a_state) is type(b_state)
         assert a_state.step == b_state.step
