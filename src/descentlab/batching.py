@@ -6,6 +6,8 @@ one) and mini-batch gradient descent are this one mechanism with different batch
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 
 from descentlab.validation import check_int
@@ -21,9 +23,18 @@ def permutation(m: int, seed: int, rng: np.random.RandomState | None = None) -> 
     return rng.permutation(m)
 
 
-def epoch_seed(shuffle_seed: int, epoch: int) -> int:
+@overload
+def epoch_seed(shuffle_seed: int, epoch: int) -> int: ...
+
+
+@overload
+def epoch_seed(shuffle_seed: np.ndarray, epoch: np.ndarray) -> np.ndarray: ...
+
+
+def epoch_seed(shuffle_seed: int | np.ndarray, epoch: int | np.ndarray) -> int | np.ndarray:
     """The course's shuffle seed for ``epoch`` (0-based): it adds 1 to the seed before each epoch,
-    starting from ``shuffle_seed`` (10 in the course), so epoch 0 shuffles with 11."""
+    starting from ``shuffle_seed`` (10 in the course), so epoch 0 shuffles with 11. Arrays
+    (int64) give each pair's seed, broadcast."""
     return (shuffle_seed + epoch + 1) % 2**32
 
 

@@ -343,136 +343,157 @@ def train_stack(
         for index, (group, part) in enumerate(zip(groups, slices, strict=True))
         if group.optimizer.needs
     ]
-    # Batch totals: one reduction over the equal full batches, one for a smaller last batch.
     full = bounds[0][1] - bounds[0][0]
-    n_full = sum(1 for start, stop in bounds if stop - start == full)
     rng = np.random.RandomState()
     epoch_costs = np.empty((n_runs, epochs))
     minibatch_costs = np.empty((n_runs, epochs * n_batches))
-    batch_totals = np.empty((n_runs, n_batches))
     batch_sizes = np.array([stop - start for start, stop in bounds], dtype=float)
     diverged: list[int | None] = (
         [None] * n_runs if diverged_epochs is None else list(diverged_epochs)
     )
+    # Without observers of single epochs, the compiled engine trains a block of epochs per
+    # kernel call, shuffles included; the bookkeeping below then runs once per block.
+    blocks = (
+        compiled
+        if compiled is not None
+        and compiled.whole_epochs
+        and on_epoch_detail is None
+        and should_stop is None
+        else None
+    )
+    block = 1
+    if blocks is not None:
+        block = blocks.block_epochs
+        seed_columns = np.array(shuffle_seeds[:1] if shared_order else shuffle_seeds, np.int64)
+        block_orders = np.empty((block, len(seed_columns), m), np.int64)
+        block_logits = np.empty((block, *logits.shape), dtype)
+        block_outputs = np.empty((block, *outputs.shape), dtype)
     # Overflow and NaN are expected in runs that diverge; they are detected and recorded below.
     # BLAS threads follow descentlab's thread policy while the epochs run (descentlab.threads).
+    offset = 0
     with (
         np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"),
         blas_threads_for(product_size(network.layer_sizes, full)),
     ):
-        for offset, epoch in enumerate(range(start_epoch, start_epoch + epochs)):
-            if shared_order:
-                order = permutation(m, epoch_seed(shuffle_seeds[0], epoch), rng)
-                np.take(Y, order, axis=1, out=shuffled_Y)
-                if weights is not None and shuffled_w is not None:
-                    np.take(weights, order, axis=1, out=shuffled_w)
-                if not per_batch and numpy_shuffle:
-                    np.take(X, order, axis=1, out=shuffled_X)
+        while offset < epochs:
+            epoch = start_epoch + offset
+            count = min(block, epochs - offset)
+            if checkpoint is not None and checkpoint_every:
+                count = min(count, checkpoint_every - epoch % checkpoint_every)
+            if blocks is not None:
+                seeds = epoch_seed(seed_columns, np.arange(epoch, epoch + count)[:, np.newaxis])
+                blocks.train_epochs(
+                    seeds, block_orders[:count], block_logits[:count], block_outputs[:count]
+                )
+                # (count, R, C, m): each epoch's labels in its shuffled order
+                epochs_Y = np.moveaxis(np.take(Y, block_orders[:count], axis=1), 0, -2)
+                epochs_logits, epochs_outputs = block_logits[:count], block_outputs[:count]
             else:
-                orders = np.stack(
-                    [permutation(m, epoch_seed(seed, epoch), rng) for seed in distinct_seeds]
-                )[run_of_seed]
-                for run in range(n_runs):
-                    np.take(Y, orders[run], axis=1, out=shuffled_Y[run])
+                if shared_order:
+                    order = permutation(m, epoch_seed(shuffle_seeds[0], epoch), rng)
+                    np.take(Y, order, axis=1, out=shuffled_Y)
                     if weights is not None and shuffled_w is not None:
-                        np.take(weights, orders[run], axis=1, out=shuffled_w[run])
+                        np.take(weights, order, axis=1, out=shuffled_w)
                     if not per_batch and numpy_shuffle:
-                        np.take(X, orders[run], axis=1, out=shuffled_X[run])
-            if shuffled_w is not None and normalised_w is not None:
-                weight_totals = np.stack(
-                    [np.add.reduce(shuffled_w[..., 0, a:b], axis=-1) for a, b in bounds], axis=-1
-                )
-                # A batch of total weight 0 is divided by infinity: weights 0, gradient 0.
-                divisors = np.where(weight_totals > 0, weight_totals, np.inf)
-                for j, (start, stop) in enumerate(bounds):
-                    np.divide(
-                        shuffled_w[..., start:stop],
-                        divisors[..., j, np.newaxis, np.newaxis],
-                        out=normalised_w[..., start:stop],
-                    )
-            if compiled is not None:
-                epoch_orders = order[np.newaxis] if shared_order else orders
-            if compiled is not None and compiled.whole_epochs:
-                compiled.train(epoch_orders, logits, outputs, 0, n_batches)
-            for j, (step, batch_Y, columns) in enumerate(steps):
-                if compiled is not None and compiled.whole_epochs:
-                    break
-                if per_batch:
-                    batch_X = step.cache.activations[0]
-                    if shared_order:
-                        np.take(X, order[columns], axis=1, out=batch_X)
-                    else:
-                        for run in range(n_runs):
-                            np.take(X, orders[run, columns], axis=1, out=batch_X[run])
-                if compiled is None:
-                    step.forward()
-                    step.backward(batch_Y)
+                        np.take(X, order, axis=1, out=shuffled_X)
                 else:
-                    compiled.train(epoch_orders, logits, outputs, j, j + 1)
-                for index, update, group_grads, group_params in updates_by_group:
-                    updates, states[index] = update(group_grads, states[index], group_params)
-                    group_params += updates
-                for index, optimizer, part, objective in needy_groups:
-                    runs = slice(None) if shared_order else part
-                    objective.at(
-                        step.cache.activations[0][runs],
-                        batch_Y[runs],
-                        None if normalised_w is None else normalised_w[runs, ..., columns],
+                    orders = np.stack(
+                        [permutation(m, epoch_seed(seed, epoch), rng) for seed in distinct_seeds]
+                    )[run_of_seed]
+                    for run in range(n_runs):
+                        np.take(Y, orders[run], axis=1, out=shuffled_Y[run])
+                        if weights is not None and shuffled_w is not None:
+                            np.take(weights, orders[run], axis=1, out=shuffled_w[run])
+                        if not per_batch and numpy_shuffle:
+                            np.take(X, orders[run], axis=1, out=shuffled_X[run])
+                if shuffled_w is not None and normalised_w is not None:
+                    weight_totals = np.stack(
+                        [np.add.reduce(shuffled_w[..., 0, a:b], axis=-1) for a, b in bounds],
+                        axis=-1,
                     )
-                    group_params = params[part]
-                    given = drive.extras(
-                        optimizer,
-                        group_params,
-                        objective.value(outputs[part, ..., columns], logits[part, ..., columns])
-                        if "value" in optimizer.needs
-                        else np.empty(0),
-                        objective,
-                        layout,
-                    )
-                    updates, states[index] = optimizer.update(
-                        grads[part], states[index], group_params, **given
-                    )
-                    group_params += updates
-            # Both engines: the costs from the epoch's logits and outputs.
-            probabilities = label_probability(outputs, shuffled_Y)
-            terms = cross_entropy_from_label_probability(probabilities, logits, shuffled_Y)
-            if shuffled_w is not None:
-                terms = terms * shuffled_w
-            # Each batch's total is a pairwise sum over its contiguous columns, as np.sum
-            # does; the epoch total adds the batch totals left to right, as the course's
-            # loop does.
-            batch_totals[:, :n_full] = np.add.reduce(
-                terms[:, 0, : n_full * full].reshape(n_runs, n_full, full), axis=-1
-            )
-            for j in range(n_full, n_batches):
-                start, stop = bounds[j]
-                batch_totals[:, j] = np.add.reduce(terms[:, 0, start:stop], axis=-1)
-            cost_total = np.add.accumulate(batch_totals, axis=-1)[:, -1]
+                    # A batch of total weight 0 is divided by infinity: weights 0, gradient 0.
+                    divisors = np.where(weight_totals > 0, weight_totals, np.inf)
+                    for j, (start, stop) in enumerate(bounds):
+                        np.divide(
+                            shuffled_w[..., start:stop],
+                            divisors[..., j, np.newaxis, np.newaxis],
+                            out=normalised_w[..., start:stop],
+                        )
+                if compiled is not None:
+                    epoch_orders = order[np.newaxis] if shared_order else orders
+                if compiled is not None and compiled.whole_epochs:
+                    compiled.train(epoch_orders, logits, outputs, 0, n_batches)
+                for j, (step, batch_Y, columns) in enumerate(steps):
+                    if compiled is not None and compiled.whole_epochs:
+                        break
+                    if per_batch:
+                        batch_X = step.cache.activations[0]
+                        if shared_order:
+                            np.take(X, order[columns], axis=1, out=batch_X)
+                        else:
+                            for run in range(n_runs):
+                                np.take(X, orders[run, columns], axis=1, out=batch_X[run])
+                    if compiled is None:
+                        step.forward()
+                        step.backward(batch_Y)
+                    else:
+                        compiled.train(epoch_orders, logits, outputs, j, j + 1)
+                    for index, update, group_grads, group_params in updates_by_group:
+                        updates, states[index] = update(group_grads, states[index], group_params)
+                        group_params += updates
+                    for index, optimizer, part, objective in needy_groups:
+                        runs = slice(None) if shared_order else part
+                        objective.at(
+                            step.cache.activations[0][runs],
+                            batch_Y[runs],
+                            None if normalised_w is None else normalised_w[runs, ..., columns],
+                        )
+                        group_params = params[part]
+                        given = drive.extras(
+                            optimizer,
+                            group_params,
+                            objective.value(outputs[part, ..., columns], logits[part, ..., columns])
+                            if "value" in optimizer.needs
+                            else np.empty(0),
+                            objective,
+                            layout,
+                        )
+                        updates, states[index] = optimizer.update(
+                            grads[part], states[index], group_params, **given
+                        )
+                        group_params += updates
+                epochs_Y = shuffled_Y[np.newaxis]
+                epochs_logits, epochs_outputs = logits[np.newaxis], outputs[np.newaxis]
+            done = slice(offset, offset + count)
+            batch_totals = _batch_totals(
+                epochs_logits, epochs_outputs, epochs_Y, shuffled_w, bounds
+            )  # (count, K, n_batches)
+            # The epoch total adds the batch totals left to right, as the course's loop does.
+            cost_total = np.add.accumulate(batch_totals, axis=-1)[..., -1]
+            minibatches = slice(offset * n_batches, (offset + count) * n_batches)
             if shuffled_w is None:
-                minibatch_costs[:, offset * n_batches : (offset + 1) * n_batches] = (
-                    batch_totals / batch_sizes
-                )
-                epoch_costs[:, offset] = cost_total / m
+                minibatch_costs[:, minibatches] = _by_run(batch_totals / batch_sizes)
+                epoch_costs[:, done] = (cost_total / m).T
             else:
-                minibatch_costs[:, offset * n_batches : (offset + 1) * n_batches] = (
-                    batch_totals / divisors
-                )
-                epoch_costs[:, offset] = (
+                minibatch_costs[:, minibatches] = _by_run(batch_totals / divisors)
+                epoch_costs[:, done] = (
                     cost_total / np.add.accumulate(weight_totals, axis=-1)[..., -1]
-                )
+                ).T
             if reference_costs is None and shuffled_w is not None:
                 positive = np.broadcast_to(weight_totals > 0, (n_runs, n_batches))
                 first = np.argmax(positive, axis=-1)
                 reference_costs = minibatch_costs[np.arange(n_runs), first]
             if reference_costs is None:
                 reference_costs = minibatch_costs[:, 0].copy()
-            blown_up = ~(epoch_costs[:, offset] <= DIVERGENCE_FACTOR * reference_costs)
-            if blown_up.any():
-                for bad in np.flatnonzero(blown_up).tolist():
-                    if diverged[bad] is None:
-                        diverged[bad] = epoch
+            blown_up = ~(epoch_costs[:, done] <= DIVERGENCE_FACTOR * reference_costs[:, np.newaxis])
+            for bad in np.flatnonzero(blown_up.any(axis=-1)).tolist():
+                if diverged[bad] is None:
+                    diverged[bad] = epoch + int(np.argmax(blown_up[bad]))
             if on_epoch_end is not None:
-                on_epoch_end(epoch, epoch_costs[:, offset])
+                for index in range(count):
+                    on_epoch_end(epoch + index, epoch_costs[:, offset + index])
+            offset += count
+            epoch += count - 1  # the block's last epoch
             evaluated = (
                 reported_params(groups, states, params)
                 if on_epoch_detail is not None or should_stop is not None
@@ -482,8 +503,8 @@ def train_stack(
                 on_epoch_detail(
                     EpochDetail(
                         epoch,
-                        epoch_costs[:, offset],
-                        minibatch_costs[:, offset * n_batches : (offset + 1) * n_batches],
+                        epoch_costs[:, offset - 1],
+                        minibatch_costs[:, (offset - 1) * n_batches : offset * n_batches],
                         evaluated,
                         diverged,
                     )
@@ -500,8 +521,8 @@ def train_stack(
                         epochs_done=epoch + 1,
                         params=params,
                         opt_states=states,
-                        epoch_costs=epoch_costs[:, : offset + 1],
-                        minibatch_costs=minibatch_costs[:, : (offset + 1) * n_batches],
+                        epoch_costs=epoch_costs[:, :offset],
+                        minibatch_costs=minibatch_costs[:, : offset * n_batches],
                         diverged_epochs=diverged,
                         reference_costs=reference_costs,
                     )
@@ -509,8 +530,8 @@ def train_stack(
             if halt:
                 raise TrainingInterrupted(epoch + 1)
             if stop:
-                epoch_costs = epoch_costs[:, : offset + 1]
-                minibatch_costs = minibatch_costs[:, : (offset + 1) * n_batches]
+                epoch_costs = epoch_costs[:, :offset]
+                minibatch_costs = minibatch_costs[:, : offset * n_batches]
                 break
     histories = [
         History(epoch_costs[run], minibatch_costs[run], batches_per_epoch=len(bounds))
@@ -588,6 +609,41 @@ def train(
         return result
     reported = reported_params([RunGroup(optimizer, 1)], [state], stacked.params)
     return dataclasses.replace(result, reported_params=reported[0])
+
+
+def _batch_totals(
+    logits: np.ndarray,
+    outputs: np.ndarray,
+    Y: np.ndarray,
+    weights: np.ndarray | None,
+    bounds: Sequence[tuple[int, int]],
+) -> np.ndarray:
+    """Each run's total cost of each mini-batch of B epochs, shape (B, K, n_batches), from the
+    epochs' logits and outputs (B, K, C, m), their labels in the epochs' shuffled order ``Y``
+    (broadcast against them) and the shuffled sample weights (None: unweighted).
+
+    Each batch's total is a pairwise sum over its contiguous columns, as np.sum does: one
+    reduction over the equal full batches, one for a smaller last batch."""
+    probabilities = label_probability(outputs, Y)
+    terms = cross_entropy_from_label_probability(probabilities, logits, Y)
+    if weights is not None:
+        terms = terms * weights
+    lead = terms.shape[:-2]
+    full = bounds[0][1] - bounds[0][0]
+    n_full = sum(1 for start, stop in bounds if stop - start == full)
+    totals = np.empty((*lead, len(bounds)))
+    totals[..., :n_full] = np.add.reduce(
+        terms[..., 0, : n_full * full].reshape(*lead, n_full, full), axis=-1
+    )
+    for j in range(n_full, len(bounds)):
+        start, stop = bounds[j]
+        totals[..., j] = np.add.reduce(terms[..., 0, start:stop], axis=-1)
+    return totals
+
+
+def _by_run(per_epoch: np.ndarray) -> np.ndarray:
+    """(B, K, n) values of B epochs as (K, B * n): each run's values, epoch after epoch."""
+    return np.moveaxis(per_epoch, 0, 1).reshape(per_epoch.shape[1], -1)
 
 
 def _compiled_stack(

@@ -1,12 +1,15 @@
 """The compiled engine: a stack's forward, backward and elementwise optimizer updates as
-machine code (numba), one kernel call per epoch.
+machine code (numba), one kernel call per block of epochs.
 
 This package is the only place that imports numba, and only when the compiled engine trains
 (``descentlab.engines``); ``import descentlab`` does not load it. ``train_stack(engine=
-"compiled")`` keeps its own epoch-level bookkeeping in Python (shuffles, epoch costs,
-divergence, callbacks, checkpoints, interrupts: every feature works the same) and hands each
-epoch's mini-batches to ``kernels.train_batches``. The costs come from the epoch's logits and
-outputs by the numpy engine's own code (vectorised ``log``), after the kernel.
+"compiled")`` keeps its bookkeeping in Python (epoch costs, divergence, callbacks, checkpoints,
+interrupts: every feature works the same). When every group has a compiled update and nothing
+observes single epochs, ``kernels.train_epochs`` trains a block of epochs per call, shuffling
+with ``shuffle.legacy_permutation`` (numpy's legacy permutation, bit for bit); otherwise each
+epoch's mini-batches go to ``kernels.train_batches`` after numpy's shuffle. The costs come from
+the epochs' logits and outputs by the numpy engine's own code (vectorised ``log``), after the
+kernel.
 
 The rule: the same arithmetic as the numpy engine, operation by operation (``nn.Pass`` and
 each optimizer's ``update``), with the per-step scalars (learning rates, schedules, the bias
@@ -39,7 +42,7 @@ loop); ``train_batches_shared`` trains wide stacks that share one shuffle (``sta
 runs or more, every update compiled, a sweep) one example at a time with the runs as the
 innermost loop. Both add every sum in the same order (dW and db over a batch's columns in
 order), so a run's bits do not depend on the kernel, nor on how a sweep splits its runs into
-stacks. Each numba-typed call costs microseconds, which is why one call covers a whole epoch.
+stacks. Each numba-typed call costs microseconds, which is why one call covers an epoch or more.
 
 The kernels are compiled with ``@njit(cache=True)`` (no fastmath, no parallel: identical bits
 run to run on one machine) on first use and cached on disk next to this package (or in

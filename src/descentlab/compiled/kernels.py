@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit, uint64
 
 from descentlab.compiled import more_updates
+from descentlab.compiled.shuffle import legacy_permutation
 
 # Update rules (``ElementwiseRule.kind``); 0: the run is updated by numpy, outside the kernel.
 NUMPY_UPDATE = 0
@@ -795,3 +796,51 @@ def train_batches_shared(
             grads[k, e] = G[e, k]
             for slot in range(n_slots):
                 slots[slot, k, e] = state[slot, e, k]
+
+
+@njit(cache=True, error_model="numpy")
+def train_epochs(
+    params: np.ndarray,
+    grads: np.ndarray,
+    X: np.ndarray,
+    Y: np.ndarray,
+    seeds: np.ndarray,
+    orders: np.ndarray,
+    data_of_run: np.ndarray,
+    shared: bool,
+    bounds: np.ndarray,
+    sizes: np.ndarray,
+    softmax: bool,
+    logits: np.ndarray,
+    outputs: np.ndarray,
+    kinds: np.ndarray,
+    hyper: np.ndarray,
+    table: np.ndarray,
+    rows: np.ndarray,
+    slots: np.ndarray,
+) -> None:
+    """Train every run through whole epochs b = 0 .. B - 1, each run's update compiled.
+
+    Before epoch b, ``orders[b, r]`` (int64, (B, R, m)) receives the shuffle of seed
+    ``seeds[b, r]`` (``shuffle.legacy_permutation``); then every batch of the epoch is trained
+    by ``train_batches_shared`` (``shared``: one shuffle, R = 1) or ``train_batches``, Z_L and
+    A_L going to ``logits[b]`` and ``outputs[b]`` (B, K, C, m). Run k's batch j of epoch b
+    reads the scalars of ``table`` row ``rows[k] + b * n_batches + j``. The same calls as one
+    per epoch, so the same bits."""
+    n_batches = bounds.shape[0]
+    epoch_rows = rows.copy()
+    for b in range(seeds.shape[0]):
+        for r in range(seeds.shape[1]):
+            legacy_permutation(seeds[b, r], orders[b, r])
+        if shared:
+            train_batches_shared(
+                params, grads, X, Y, orders[b, 0], bounds, 0, n_batches, sizes, softmax,
+                logits[b], outputs[b], kinds, hyper, table, epoch_rows, slots,
+            )  # fmt: skip
+        else:
+            train_batches(
+                params, grads, X, Y, orders[b], data_of_run, bounds, 0, n_batches, sizes,
+                softmax, logits[b], outputs[b], kinds, hyper, table, epoch_rows, slots,
+            )  # fmt: skip
+        for k in range(epoch_rows.shape[0]):
+            epoch_rows[k] += n_batches
