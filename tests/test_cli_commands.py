@@ -110,3 +110,32 @@ def test_an_unknown_command_is_a_one_line_usage_error(capsys: pytest.CaptureFixt
     assert exited.value.code == 2
     error = capsys.readouterr().err
     assert "invalid choice: 'bogus'" in error and len(error.strip().splitlines()) == 1
+
+
+def test_the_program_freezes_the_collector_when_the_command_ends() -> None:
+    """``console`` (the program) skips the shutdown's scan of the long-lived heap; the exit
+    code is the command's."""
+    code = (
+        "import gc, runpy, sys\n"
+        "sys.argv = ['descentlab', 'schedule', '--length', '3']\n"
+        "frozen_before = gc.get_freeze_count()\n"
+        "try:\n"
+        "    runpy.run_module('descentlab', run_name='__main__')\n"
+        "except SystemExit as exit_:\n"
+        "    print(exit_.code, frozen_before, gc.get_freeze_count() > 0, file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stderr.strip().splitlines()[-1] == "0 0 True"
+
+
+def test_the_installed_program_is_console_and_main_leaves_the_collector_alone() -> None:
+    import gc
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group="console_scripts", name="descentlab")
+    assert script.value == "descentlab.cli:console"
+    frozen = gc.get_freeze_count()
+    assert main(["schedule", "--length", "3"]) == 0
+    assert gc.get_freeze_count() == frozen

@@ -2,6 +2,6 @@
 
 import sys
 
-from descentlab.cli import main
+from descentlab.cli import console
 
-sys.exit(main())
+sys.exit(console())

@@ -1,6 +1,7 @@
 """The ``descentlab`` command: a thin shell over the library.
 
-``main``        parse, run the chosen command, exit codes (2 usage, 130 interrupted, 141 pipe)
+``main``        parse, run the chosen command, exit codes (2 usage, 130 interrupted, 141 pipe);
+                ``console`` is the program: ``main`` and a quick exit
 ``parser``      the top-level parser; builds the options of the chosen command only
 ``commands/``   the registry (name -> module, summary) and one module per command
 ``options``     option groups several commands share, declared once, and their readers
@@ -10,6 +11,6 @@
 ``training``    what ``compare`` and ``train`` share: their options, run and printout
 """
 
-from descentlab.cli.main import main
+from descentlab.cli.main import console, main
 
-__all__ = ["main"]
+__all__ = ["console", "main"]
