@@ -269,6 +269,34 @@ def test_a_lock_whose_process_was_killed_is_free(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == []
 
 
+def test_a_process_forked_while_the_lock_is_held_does_not_hold_it(tmp_path: Path) -> None:
+    # A holder forks a helper, then is killed (its lock file stays): the helper, still
+    # running, must not keep the folder locked.
+    read, write = os.pipe()
+    holder = os.fork()
+    if holder == 0:
+        try:
+            held = FolderLock(tmp_path).__enter__()  # noqa: F841 (kept: the lock is held)
+            helper = os.fork()
+            if helper == 0:
+                signal.pause()
+            os.write(write, f"{helper}\n".encode())
+            signal.pause()
+        finally:
+            os._exit(3)
+    helper = int(os.read(read, 32))
+    os.close(read)
+    os.close(write)
+    try:
+        os.kill(holder, signal.SIGKILL)
+        os.waitpid(holder, 0)
+        assert (tmp_path / LOCK_FILE).read_text() == f"{holder}\n"  # left by the kill
+        with FolderLock(tmp_path):  # taken although the helper still runs
+            assert (tmp_path / LOCK_FILE).read_text() == f"{os.getpid()}\n"
+    finally:
+        os.kill(helper, signal.SIGKILL)
+
+
 def test_a_lock_file_that_is_not_a_regular_file_is_refused_and_left_alone(
     tmp_path: Path,
 ) -> None:

@@ -69,6 +69,9 @@ def train_interruptibly(
     if bar is not None:
         from tqdm import tqdm
 
+        # No monitor thread (it outlives the bar): the pictures are drawn in a forked process
+        # only when this one runs no other thread (report.drawing).
+        tqdm.monitor_interval = 0
         progress = tqdm(leave=False, **bar)
     previous = stop.install()
     try:

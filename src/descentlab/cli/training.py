@@ -210,8 +210,9 @@ def run_training(
             return EXIT_INTERRUPTED
         # The model is written before results.json says "finished" (write_run_folder).
         results = write_run_folder(
-            folder.path, args.command, config, dataset, outcomes, data, model_path=save
-        )
+            folder.path, args.command, config, dataset, outcomes, data, model_path=save,
+            parallel_pictures=True,
+        )  # fmt: skip
 
     def summary() -> str:
         data, batches = describe_training(results)

@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import stat
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -128,6 +129,11 @@ class FolderLock:
     ends, however it ends (SIGKILL included): a lock is never stale and nothing guesses whether
     an owner is alive. The file is removed on release; one left by a killed process is simply
     locked again. Needs ``flock`` (Linux, macOS) on a local file system.
+
+    A process forked while a lock is held does not hold it: the child closes its copy of the
+    descriptor at the fork (``os.register_at_fork``), so a command's helper processes (the
+    pictures' drawing, a sweep's workers) never keep a folder locked once the command has
+    ended, however it ended.
     """
 
     def __init__(self, out_dir: Path) -> None:
@@ -163,9 +169,11 @@ class FolderLock:
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
+        _HELD.add(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        _HELD.discard(self)
         fd, self._fd = self._fd, None
         if fd is None:
             return
@@ -189,6 +197,24 @@ class FolderLock:
             os.close(fd)
             raise ValueError(f"{self.path.parent}: {LOCK_FILE} is not a regular file")
         return fd
+
+
+_HELD: weakref.WeakSet[FolderLock] = weakref.WeakSet()
+"""The locks this process holds."""
+
+
+def _let_go_in_child() -> None:
+    """In a forked child: close each held lock's descriptor (the parent's lock stays) and
+    forget it, so that the child's copy of a ``FolderLock`` releases nothing."""
+    for lock in list(_HELD):
+        fd, lock._fd = lock._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_let_go_in_child)
 
 
 def _owner(fd: int) -> int | None:

@@ -144,6 +144,7 @@ def write_run_folder(
     data: PreparedData | None = None,
     *,
     model_path: Path | None = None,
+    parallel_pictures: bool = False,
 ) -> dict[str, object]:
     """Write every file of a finished run into ``out_dir``; return the results document.
 
@@ -153,9 +154,12 @@ def write_run_folder(
     decision_boundaries.png (2-D data only), confusion_matrices.png, report.html, with
     ``model_path`` the model file of the first run (``train --save``) and, last,
     results.json: a process killed before that last write leaves a run that says "running"
-    and that ``descentlab resume`` completes, never a "finished" one missing a file.
+    and that ``descentlab resume`` completes, never a "finished" one missing a file. With
+    ``parallel_pictures`` the pictures are drawn on two cores where that pays
+    (``report.drawing``; the command line's choice: it forks).
     """
     from descentlab.report.charts import COST_CAPTION, LEARNING_RATE_CAPTION, report_charts
+    from descentlab.report.drawing import Picture, draw_pictures
     from descentlab.report.html import render_html
     from descentlab.report.plots import (
         plot_confusion_matrices,
@@ -182,13 +186,20 @@ def write_run_folder(
     data = prepare_data(config, dataset) if data is None else data
     network = config.network(dataset.n_features, dataset.n_classes)
     images = {COST_CAPTION: out_dir / COST_CURVES_FILE}
-    plot_cost_curves(out_dir / COST_CURVES_FILE, outcomes)
+    # The pictures are drawn after the images are named, the heaviest (the decision boundaries,
+    # a forward pass over a grid per optimizer) first: drawing.draw_pictures may fork it off.
+    pictures: list[Picture] = [lambda: plot_cost_curves(out_dir / COST_CURVES_FILE, outcomes)]
     if not config.schedule.is_constant:
         images[LEARNING_RATE_CAPTION] = out_dir / LEARNING_RATES_FILE
-        plot_learning_rates(out_dir / LEARNING_RATES_FILE, outcomes)
+        pictures.append(lambda: plot_learning_rates(out_dir / LEARNING_RATES_FILE, outcomes))
     if dataset.n_features == 2:
         images["Decision boundaries"] = out_dir / DECISION_BOUNDARIES_FILE
-        plot_decision_boundaries(out_dir / DECISION_BOUNDARIES_FILE, network, outcomes, data.train)
+        pictures.insert(
+            0,
+            lambda: plot_decision_boundaries(
+                out_dir / DECISION_BOUNDARIES_FILE, network, outcomes, data.train
+            ),
+        )
     projection = None
     if all(outcome.weight_path is not None for outcome in outcomes):
         from descentlab.report.weight_paths import plot_weight_paths, project_paths
@@ -196,7 +207,7 @@ def write_run_folder(
         images["Weight paths (a projection onto two principal directions)"] = (
             out_dir / WEIGHT_PATHS_FILE
         )
-        plot_weight_paths(out_dir / WEIGHT_PATHS_FILE, outcomes)
+        pictures.append(lambda: plot_weight_paths(out_dir / WEIGHT_PATHS_FILE, outcomes))
         _, explained = project_paths([o.weight_path for o in outcomes])  # type: ignore[misc]
         projection = {
             "file": WEIGHT_PATHS_FILE,
@@ -204,7 +215,12 @@ def write_run_folder(
             "explained_variance": [float(v) for v in explained],
         }
     images["Confusion matrices"] = out_dir / CONFUSION_MATRICES_FILE
-    plot_confusion_matrices(out_dir / CONFUSION_MATRICES_FILE, outcomes, dataset.classes)
+    pictures.append(
+        lambda: plot_confusion_matrices(
+            out_dir / CONFUSION_MATRICES_FILE, outcomes, dataset.classes
+        )
+    )
+    draw_pictures(pictures, parallel=parallel_pictures)
 
     results = results_dict(command, config, dataset, outcomes, files, data)
     if projection is not None:
