@@ -98,10 +98,13 @@ def require_compiled() -> None:
 
 
 def check_importable() -> None:
-    """An ``EngineUnavailable`` in one line when numba is installed but cannot be imported (a
-    build for another numpy, say): the commands check it before any work."""
+    """Import numba as a command does (``compiled.startup``: without scipy's BLAS); an
+    ``EngineUnavailable`` in one line when numba is installed but cannot be imported (a build
+    for another numpy, say). The commands call it before any work."""
+    from descentlab.compiled.startup import import_numba_without_blas
+
     try:
-        import numba  # noqa: F401
+        import_numba_without_blas()
     except ImportError as error:
         raise cannot_import(error) from error
 
