@@ -197,6 +197,23 @@ def run_python_limited(
     )
 
 
+# --- benchmark problems -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def problem_args(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """``benchmark`` arguments of the tiny problems alone (``TINY_PROBLEM_FILES``, written to a
+    folder of the module): ``--suite none --problem-file A --problem-file B``."""
+    from benchmark_records import TINY_PROBLEM_FILES
+
+    folder = tmp_path_factory.mktemp("problems")
+    args = ["--suite", "none"]
+    for name, text in TINY_PROBLEM_FILES.items():
+        (folder / name).write_text(text)
+        args += ["--problem-file", str(folder / name)]
+    return args
+
+
 # --- a real browser ---------------------------------------------------------------------------
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from benchmark_records import TINY_PROBLEM_FILES
 from conftest import (
     results_of,
     run_cli,
@@ -26,16 +25,6 @@ from descentlab.benchmark.summary import summarize
 from descentlab.benchmark.tasks import TaskRecord
 
 pytestmark = pytest.mark.exact
-
-
-@pytest.fixture(scope="module")
-def problem_args(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    folder = tmp_path_factory.mktemp("problems")
-    args = ["--suite", "none"]
-    for name, text in TINY_PROBLEM_FILES.items():
-        (folder / name).write_text(text)
-        args += ["--problem-file", str(folder / name)]
-    return args
 
 
 def benchmark_args(problem_args: list[str], *extra: str) -> list[str]:

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from benchmark_records import TINY_PROBLEM_FILES
 from conftest import Result, kill_at, results_of, run_cli, run_status
 from descentlab import engines
 
@@ -148,16 +147,6 @@ def test_run_sweep_reports_the_engine_its_worker_processes_used() -> None:
     with engines.using("compiled"):  # None: the engine configured, as in the command
         assert run_sweep(config, dataset, engine=None).engine == "compiled"
     assert run_sweep(config, dataset).engine == "numpy"  # DESCENTLAB_ENGINE=numpy here
-
-
-@pytest.fixture(scope="module")
-def problem_args(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    folder = tmp_path_factory.mktemp("problems")
-    args = ["--suite", "none"]
-    for name, text in TINY_PROBLEM_FILES.items():
-        (folder / name).write_text(text)
-        args += ["--problem-file", str(folder / name)]
-    return args
 
 
 @pytest.mark.parametrize(("engine", "jobs"), [("numpy", "1"), ("compiled", "2")])
