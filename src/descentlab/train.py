@@ -486,9 +486,10 @@ def train_stack(
             if reference_costs is None:
                 reference_costs = minibatch_costs[:, 0].copy()
             blown_up = ~(epoch_costs[:, done] <= DIVERGENCE_FACTOR * reference_costs[:, np.newaxis])
-            for bad in np.flatnonzero(blown_up.any(axis=-1)).tolist():
-                if diverged[bad] is None:
-                    diverged[bad] = epoch + int(np.argmax(blown_up[bad]))
+            if blown_up.any():
+                for bad in np.flatnonzero(blown_up.any(axis=-1)).tolist():
+                    if diverged[bad] is None:
+                        diverged[bad] = epoch + int(np.argmax(blown_up[bad]))
             if on_epoch_end is not None:
                 for index in range(count):
                     on_epoch_end(epoch + index, epoch_costs[:, offset + index])
@@ -630,7 +631,7 @@ def _batch_totals(
         terms = terms * weights
     lead = terms.shape[:-2]
     full = bounds[0][1] - bounds[0][0]
-    n_full = sum(1 for start, stop in bounds if stop - start == full)
+    n_full = len(bounds) if bounds[-1][1] - bounds[-1][0] == full else len(bounds) - 1
     totals = np.empty((*lead, len(bounds)))
     totals[..., :n_full] = np.add.reduce(
         terms[..., 0, : n_full * full].reshape(*lead, n_full, full), axis=-1
@@ -643,7 +644,9 @@ def _batch_totals(
 
 def _by_run(per_epoch: np.ndarray) -> np.ndarray:
     """(B, K, n) values of B epochs as (K, B * n): each run's values, epoch after epoch."""
-    return np.moveaxis(per_epoch, 0, 1).reshape(per_epoch.shape[1], -1)
+    if per_epoch.shape[0] == 1:  # the numpy engine's every epoch: no copy
+        return per_epoch[0]
+    return per_epoch.transpose(1, 0, 2).reshape(per_epoch.shape[1], -1)
 
 
 def _compiled_stack(
