@@ -220,7 +220,7 @@ class CompiledStack:
         ``grads`` for numpy."""
         count = stop_batch - first_batch
         rows = self._rows(count)
-        if self.whole_epochs and orders.shape[0] == 1 and self.params.shape[0] >= SHARED_RUNS:
+        if self._wide(orders.shape[0]):
             kernels.train_batches_shared(
                 self.params,
                 self.grads,
@@ -242,9 +242,7 @@ class CompiledStack:
             )
         else:
             self._train_run_by_run(orders, logits, outputs, first_batch, stop_batch, rows)
-        self.rows += count
-        for index in self.compiled_groups:
-            self.steps[index] += count
+        self._advance(count)
 
     def train_epochs(
         self, seeds: np.ndarray, orders: np.ndarray, logits: np.ndarray, outputs: np.ndarray
@@ -264,7 +262,7 @@ class CompiledStack:
             seeds,
             orders,
             self.data_of_run,
-            seeds.shape[1] == 1 and self.params.shape[0] >= SHARED_RUNS,
+            self._wide(seeds.shape[1]),
             self.bounds,
             self.sizes,
             self.softmax,
@@ -276,9 +274,18 @@ class CompiledStack:
             rows,
             self.slots,
         )
-        self.rows += count
+        self._advance(count)
+
+    def _wide(self, shuffles: int) -> bool:
+        """Whether ``kernels.train_batches_shared`` trains the stack: every update compiled,
+        one shuffle for all runs (``shuffles``), at least ``SHARED_RUNS`` runs."""
+        return self.whole_epochs and shuffles == 1 and self.params.shape[0] >= SHARED_RUNS
+
+    def _advance(self, steps: int) -> None:
+        """Count ``steps`` steps taken by every compiled group (its table row, its step)."""
+        self.rows += steps
         for index in self.compiled_groups:
-            self.steps[index] += count
+            self.steps[index] += steps
 
     def _train_run_by_run(
         self,
