@@ -494,7 +494,7 @@ def train_stack(
                 for index in range(count):
                     on_epoch_end(epoch + index, epoch_costs[:, offset + index])
             offset += count
-            epoch += count - 1  # the block's last epoch
+            last = epoch + count - 1  # the block's last epoch (count is 1 with observers)
             evaluated = (
                 reported_params(groups, states, params)
                 if on_epoch_detail is not None or should_stop is not None
@@ -503,23 +503,23 @@ def train_stack(
             if on_epoch_detail is not None:
                 on_epoch_detail(
                     EpochDetail(
-                        epoch,
+                        last,
                         epoch_costs[:, offset - 1],
                         minibatch_costs[:, (offset - 1) * n_batches : offset * n_batches],
                         evaluated,
                         diverged,
                     )
                 )
-            stop = should_stop is not None and should_stop(epoch, evaluated)
+            stop = should_stop is not None and should_stop(last, evaluated)
             halt = interrupted is not None and interrupted()
             if checkpoint is not None and (
-                halt or stop or (checkpoint_every and (epoch + 1) % checkpoint_every == 0)
+                halt or stop or (checkpoint_every and (last + 1) % checkpoint_every == 0)
             ):
                 if compiled is not None:
                     states = compiled.states(states)
                 checkpoint(
                     EpochSnapshot(
-                        epochs_done=epoch + 1,
+                        epochs_done=last + 1,
                         params=params,
                         opt_states=states,
                         epoch_costs=epoch_costs[:, :offset],
@@ -529,7 +529,7 @@ def train_stack(
                     )
                 )
             if halt:
-                raise TrainingInterrupted(epoch + 1)
+                raise TrainingInterrupted(last + 1)
             if stop:
                 epoch_costs = epoch_costs[:, :offset]
                 minibatch_costs = minibatch_costs[:, : offset * n_batches]
